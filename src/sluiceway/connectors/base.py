@@ -1,0 +1,77 @@
+"""What a connector is: a Source or a Destination, with a spec and capabilities as data."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from sluiceway.protocol.catalog import Catalog, ConfiguredCatalog, DestinationSyncMode
+from sluiceway.protocol.messages import Message, State
+from sluiceway.protocol.spec import ConnectorSpec
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a connector can do; tests and the planner choose by these, never by name."""
+
+    incremental: bool = False
+    #: a full refresh that was stopped resumes from its last checkpoint
+    resumable_full_refresh: bool = False
+    destination_sync_modes: tuple[DestinationSyncMode, ...] = ()
+    #: the destination keeps types exactly (no lossy fallbacks in its type table)
+    exact_types: bool = True
+
+
+class Connector(abc.ABC):
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    @classmethod
+    @abc.abstractmethod
+    def spec(cls) -> ConnectorSpec: ...
+
+    @abc.abstractmethod
+    def check(self, config: dict[str, Any]) -> CheckResult:
+        """Try the config against the real system; never raise for a bad config."""
+
+
+class Source(Connector):
+    @abc.abstractmethod
+    def discover(self, config: dict[str, Any]) -> Catalog: ...
+
+    @abc.abstractmethod
+    def read(
+        self,
+        config: dict[str, Any],
+        catalog: ConfiguredCatalog,
+        state: dict[str, dict[str, Any]] | None,
+    ) -> Iterator[Message]:
+        """Yield record batches, with a :class:`State` after the records it covers.
+
+        ``state`` maps a stream name to the last state of it that was committed (None to
+        start over). The last message of every stream is a State: the position a following
+        incremental sync starts from.
+        """
+
+
+class Destination(Connector):
+    @abc.abstractmethod
+    def write(
+        self,
+        config: dict[str, Any],
+        catalog: ConfiguredCatalog,
+        messages: Iterable[Message],
+    ) -> Iterator[State]:
+        """Write the records and yield each State once the records before it are durable.
+
+        Returning normally means every stream of ``catalog`` is final: staged data swapped
+        in (overwrite) or merged (append_dedup).
+        """

@@ -1,0 +1,230 @@
+"""PostgreSQL destination: Arrow batches encoded by pgpq into binary ``COPY FROM STDIN``."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+from pgpq import ArrowToPostgresBinaryEncoder
+from pgpq import encoders as pgpq_encoders
+from pgpq import schema as pgpq_schema
+
+from sluiceway.connectors.base import Capabilities, CheckResult
+from sluiceway.connectors.postgres.errors import translate
+from sluiceway.connectors.postgres.spec import DESTINATION_SPEC, conninfo
+from sluiceway.connectors.postgres.types import PgColumn, quote_ident, to_arrow, to_pg
+from sluiceway.connectors.sqlbase import SEQ_COLUMN, SqlDestination, StreamTarget
+from sluiceway.core.errors import ConnectorError, RecordRejected
+from sluiceway.protocol import arrow_types as at
+from sluiceway.protocol.catalog import DestinationSyncMode
+from sluiceway.protocol.spec import ConnectorSpec, validate_config
+
+
+class _Session:
+    def __init__(self, conn: psycopg.Connection[Any], config: dict[str, Any]) -> None:
+        self.conn = conn
+        self.config = config
+        self.schema: str = config.get("schema") or "public"
+        self.copies: dict[str, Any] = {}  # table -> (context manager, copy, encoder)
+
+    def q(self, table: str) -> str:
+        return f"{quote_ident(self.schema)}.{quote_ident(table)}"
+
+
+class PostgresDestination(SqlDestination):
+    name: ClassVar[str] = "postgres"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        destination_sync_modes=tuple(DestinationSyncMode))
+
+    @classmethod
+    def spec(cls) -> ConnectorSpec:
+        return DESTINATION_SPEC
+
+    def check(self, config: dict[str, Any]) -> CheckResult:
+        try:
+            session = self.connect(config)
+            try:
+                with translate(session.config):
+                    session.conn.execute(
+                        f"CREATE TABLE IF NOT EXISTS {session.q('_sluiceway_check')} (x int)")
+                    session.conn.execute(f"DROP TABLE {session.q('_sluiceway_check')}")
+                    session.conn.rollback()
+            finally:
+                self.close(session)
+        except ConnectorError as exc:
+            return CheckResult(False, str(exc))
+        except Exception as exc:  # noqa: BLE001 - check reports, never raises
+            return CheckResult(False, str(exc))
+        return CheckResult(True, "connected; can create tables")
+
+    # ---- hooks -------------------------------------------------------------------------
+    def connect(self, config: dict[str, Any]) -> _Session:
+        cfg = validate_config(DESTINATION_SPEC, config)
+        with translate(cfg, connecting=True):
+            conn = psycopg.connect(conninfo(cfg), autocommit=False)
+        session = _Session(conn, cfg)
+        with translate(cfg):
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(session.schema)}")
+            conn.execute("SET TIME ZONE 'UTC'")
+            conn.commit()
+        return session
+
+    def close(self, session: _Session) -> None:
+        for cm, _, _ in session.copies.values():
+            try:
+                cm.__exit__(RuntimeError, RuntimeError("aborted"), None)
+            except Exception:  # noqa: BLE001, S110 - the connection is closing anyway
+                pass
+        session.copies.clear()
+        session.conn.close()
+
+    def table_schema(self, session: _Session, table: str) -> pa.Schema | None:
+        with translate(session.config):
+            rows = session.conn.execute(
+                "SELECT a.attname, t.typname, a.atttypmod, "
+                "format_type(a.atttypid, a.atttypmod), NOT a.attnotnull "
+                "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 "
+                "AND NOT a.attisdropped ORDER BY a.attnum",
+                (session.q(table),)).fetchall()
+        if not rows:
+            return None
+        return pa.schema([to_arrow(PgColumn(r[0], r[1], int(r[2]), r[3], bool(r[4])))
+                          for r in rows if r[0] != SEQ_COLUMN])
+
+    def list_tables(self, session: _Session, prefix: str) -> list[str]:
+        with translate(session.config):
+            rows = session.conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s "
+                "AND starts_with(tablename, %s)", (session.schema, prefix)).fetchall()
+        return [r[0] for r in rows]
+
+    def create_table(self, session: _Session, table: str, schema: pa.Schema,
+                     primary_key: list[str], *, with_seq: bool) -> None:
+        cols = [f"{quote_ident(f.name)} {to_pg(f)}" for f in schema]
+        if with_seq:
+            cols.append(f"{quote_ident(SEQ_COLUMN)} bigint GENERATED ALWAYS AS IDENTITY")
+        if primary_key:
+            cols.append("PRIMARY KEY (" + ", ".join(quote_ident(c) for c in primary_key) + ")")
+        with translate(session.config):
+            session.conn.execute(f"CREATE TABLE {session.q(table)} ({', '.join(cols)})")
+
+    def drop_table(self, session: _Session, table: str) -> None:
+        with translate(session.config):
+            session.conn.execute(f"DROP TABLE IF EXISTS {session.q(table)}")
+
+    def add_column(self, session: _Session, table: str, field: pa.Field) -> None:
+        with translate(session.config):
+            session.conn.execute(f"ALTER TABLE {session.q(table)} ADD COLUMN "
+                                 f"{quote_ident(field.name)} {to_pg(field)}")
+
+    def widen_column(self, session: _Session, table: str, field: pa.Field,
+                     new_type: pa.DataType) -> None:
+        col = quote_ident(field.name)
+        pg = to_pg(pa.field(field.name, new_type))
+        with translate(session.config):
+            session.conn.execute(f"ALTER TABLE {session.q(table)} ALTER COLUMN {col} "
+                                 f"TYPE {pg} USING {col}::{pg}")
+
+    def load(self, session: _Session, target: StreamTarget, batch: pa.RecordBatch) -> None:
+        batch = _encodable(target.stream.name, batch)
+        entry = session.copies.get(target.table)
+        with translate(session.config):
+            if entry is None:
+                encoder = _encoder(batch.schema, self._jsonb_columns(session, target.table))
+                cols = ", ".join(quote_ident(n) for n in batch.schema.names)
+                cur = session.conn.cursor()
+                cm = cur.copy(f"COPY {session.q(target.table)} ({cols}) "
+                              "FROM STDIN (FORMAT binary)")
+                copy = cm.__enter__()
+                copy.write(encoder.write_header())
+                entry = session.copies[target.table] = (cm, copy, encoder)
+            _, copy, encoder = entry
+            copy.write(encoder.write_batch(batch))
+
+    def _jsonb_columns(self, session: _Session, table: str) -> set[str]:
+        rows = session.conn.execute(
+            "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) "
+            "AND a.atttypid = 'jsonb'::regtype AND NOT a.attisdropped",
+            (session.q(table),)).fetchall()
+        return {r[0] for r in rows}
+
+    def flush(self, session: _Session, target: StreamTarget) -> None:
+        entry = session.copies.pop(target.table, None)
+        if entry is None:
+            return
+        cm, copy, encoder = entry
+        with translate(session.config):
+            copy.write(encoder.finish())
+            cm.__exit__(None, None, None)
+
+    def commit(self, session: _Session) -> None:
+        with translate(session.config):
+            session.conn.commit()
+
+    def swap(self, session: _Session, staging: str, target: str, primary_key: list[str]) -> None:
+        with translate(session.config):
+            session.conn.execute(f"DROP TABLE IF EXISTS {session.q(target)}")
+            session.conn.execute(f"ALTER TABLE {session.q(staging)} RENAME TO "
+                                 f"{quote_ident(target)}")
+
+    def merge(self, session: _Session, staging: str, target: str, columns: list[str],
+              primary_key: list[str]) -> None:
+        cols = ", ".join(quote_ident(c) for c in columns)
+        keys = ", ".join(quote_ident(c) for c in primary_key)
+        match = " AND ".join(f"t.{quote_ident(c)} = s.{quote_ident(c)}" for c in primary_key)
+        with translate(session.config):
+            session.conn.execute(f"DELETE FROM {session.q(target)} t USING "
+                                 f"{session.q(staging)} s WHERE {match}")
+            session.conn.execute(
+                f"INSERT INTO {session.q(target)} ({cols}) SELECT DISTINCT ON ({keys}) {cols} "
+                f"FROM {session.q(staging)} ORDER BY {keys}, {quote_ident(SEQ_COLUMN)} DESC")
+
+
+def _encodable(stream: str, batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Make every column one that pgpq encodes as the target column's binary format."""
+    cols, fields = [], []
+    changed = False
+    for f, col in zip(batch.schema, batch.columns, strict=True):
+        t = col.type
+        if at.is_numeric_text(f):
+            col = _numeric_text_to_decimal(stream, f.name, col)
+        elif isinstance(t, pa.BaseExtensionType):
+            col = col.storage  # uuid: 16 bytes (uuid's binary form); json: text (as jsonb)
+        elif pa.types.is_large_string(t) or pa.types.is_string_view(t):
+            col = col.cast(pa.string())
+        elif pa.types.is_large_binary(t):
+            col = col.cast(pa.binary())
+        if col is not batch.column(f.name):
+            changed = True
+        fields.append(pa.field(f.name, col.type, f.nullable, f.metadata))
+        cols.append(col)
+    if not changed:
+        return batch
+    return pa.RecordBatch.from_arrays(cols, schema=pa.schema(fields))
+
+
+def _numeric_text_to_decimal(stream: str, name: str, col: pa.Array) -> pa.Array:
+    """Exact numerics held as text go to the wire as decimal128 with the batch's scale."""
+    frac = pc.utf8_length(pc.replace_substring_regex(col, r"^[^.]*\.?", ""))
+    scale = int(pc.max(frac).as_py() or 0)
+    try:
+        return pc.cast(col, pa.decimal128(38, min(scale, 38)))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise RecordRejected(
+            f"column {name!r}: a numeric value does not fit 38 digits (or is NaN), which the "
+            f"PostgreSQL destination cannot load yet: {exc}", location=stream) from exc
+
+
+def _encoder(schema: pa.Schema, jsonb: set[str]) -> ArrowToPostgresBinaryEncoder:
+    """pgpq encoders by column; text bound for a jsonb column gets jsonb's binary form."""
+    encoders = {}
+    for f in schema:
+        if f.name in jsonb and pa.types.is_string(f.type):
+            encoders[f.name] = pgpq_encoders.StringEncoderBuilder.new_with_output(
+                f, pgpq_schema.Jsonb())
+        else:
+            encoders[f.name] = ArrowToPostgresBinaryEncoder.infer_encoder(f)
+    return ArrowToPostgresBinaryEncoder.new_with_encoders(schema, encoders)

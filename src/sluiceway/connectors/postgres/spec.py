@@ -1,0 +1,79 @@
+"""Config schemas of the PostgreSQL source and destination (field names as Airbyte's)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sluiceway.protocol.catalog import DestinationSyncMode
+from sluiceway.protocol.spec import ConnectorSpec
+
+SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+
+
+def _common() -> dict[str, Any]:
+    return {
+        "host": {"type": "string", "title": "Host", "minLength": 1, "order": 0},
+        "port": {"type": "integer", "title": "Port", "minimum": 1, "maximum": 65535,
+                 "default": 5432, "order": 1},
+        "database": {"type": "string", "title": "Database", "minLength": 1, "order": 2},
+        "username": {"type": "string", "title": "User", "minLength": 1, "order": 3},
+        "password": {"type": "string", "title": "Password", "airbyte_secret": True,
+                     "order": 4},
+        "ssl_mode": {"type": "string", "title": "SSL mode", "enum": SSL_MODES,
+                     "default": "prefer", "order": 6},
+    }
+
+
+SOURCE_SPEC = ConnectorSpec(
+    documentation_url="https://www.postgresql.org/docs/current/libpq-connect.html",
+    connection_specification={
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "PostgreSQL Source",
+        "type": "object",
+        "required": ["host", "port", "database", "username"],
+        "additionalProperties": False,
+        "properties": {
+            **_common(),
+            "schemas": {"type": "array", "title": "Schemas", "items": {"type": "string"},
+                        "minItems": 1, "uniqueItems": True, "default": ["public"],
+                        "order": 5},
+        },
+    },
+)
+
+DESTINATION_SPEC = ConnectorSpec(
+    documentation_url="https://www.postgresql.org/docs/current/libpq-connect.html",
+    supported_destination_sync_modes=tuple(m.value for m in DestinationSyncMode),
+    connection_specification={
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "PostgreSQL Destination",
+        "type": "object",
+        "required": ["host", "port", "database", "username"],
+        "additionalProperties": False,
+        "properties": {
+            **_common(),
+            "schema": {"type": "string", "title": "Schema", "minLength": 1,
+                       "default": "public", "order": 5},
+        },
+    },
+)
+
+
+def conninfo(config: dict[str, Any]) -> str:
+    """A libpq keyword/value connection string (values quoted as libpq wants)."""
+    parts = {
+        "host": config["host"],
+        "port": str(config.get("port", 5432)),
+        "dbname": config["database"],
+        "user": config["username"],
+        "sslmode": config.get("ssl_mode", "prefer"),
+        "application_name": "sluiceway",
+        "connect_timeout": "10",
+    }
+    if config.get("password"):
+        parts["password"] = config["password"]
+
+    def quote(v: str) -> str:
+        return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+    return " ".join(f"{k}={quote(v)}" for k, v in parts.items())

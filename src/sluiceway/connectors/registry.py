@@ -1,0 +1,84 @@
+"""Find built-in connectors by name without importing their drivers."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Literal
+
+from sluiceway.connectors.base import Destination, Source
+from sluiceway.core.errors import FieldError, InvalidInput
+from sluiceway.protocol.spec import ConnectorSpec
+
+Kind = Literal["source", "destination"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    kind: Kind
+    spec_ref: str  # "module:attribute" of a ConnectorSpec (its module imports no driver)
+    impl_ref: str  # "module:Class"
+    title: str
+
+    def load_spec(self) -> ConnectorSpec:
+        spec = _resolve(self.spec_ref)
+        assert isinstance(spec, ConnectorSpec)
+        return spec
+
+
+_P = "sluiceway.connectors"
+ENTRIES: tuple[Entry, ...] = (
+    Entry("postgres", "source", f"{_P}.postgres.spec:SOURCE_SPEC",
+          f"{_P}.postgres.source:PostgresSource", "PostgreSQL"),
+    Entry("mysql", "source", f"{_P}.mysql.spec:SOURCE_SPEC",
+          f"{_P}.mysql.source:MySQLSource", "MySQL / MariaDB"),
+    Entry("sqlite", "source", f"{_P}.sqlite.spec:SOURCE_SPEC",
+          f"{_P}.sqlite.source:SQLiteSource", "SQLite"),
+    Entry("duckdb", "source", f"{_P}.duckdb.spec:SOURCE_SPEC",
+          f"{_P}.duckdb.source:DuckDBSource", "DuckDB"),
+    Entry("file", "source", f"{_P}.files.spec:SOURCE_SPEC",
+          f"{_P}.files.source:FileSource", "Files (CSV, JSON lines, Parquet)"),
+    Entry("sample", "source", f"{_P}.sample.spec:SOURCE_SPEC",
+          f"{_P}.sample.source:SampleSource", "Sample data generator"),
+    Entry("postgres", "destination", f"{_P}.postgres.spec:DESTINATION_SPEC",
+          f"{_P}.postgres.destination:PostgresDestination", "PostgreSQL"),
+    Entry("mysql", "destination", f"{_P}.mysql.spec:DESTINATION_SPEC",
+          f"{_P}.mysql.destination:MySQLDestination", "MySQL / MariaDB"),
+    Entry("sqlite", "destination", f"{_P}.sqlite.spec:DESTINATION_SPEC",
+          f"{_P}.sqlite.destination:SQLiteDestination", "SQLite"),
+    Entry("duckdb", "destination", f"{_P}.duckdb.spec:DESTINATION_SPEC",
+          f"{_P}.duckdb.destination:DuckDBDestination", "DuckDB"),
+    Entry("file", "destination", f"{_P}.files.spec:DESTINATION_SPEC",
+          f"{_P}.files.destination:FileDestination", "Files (CSV, JSON lines, Parquet)"),
+)
+
+
+def _resolve(ref: str) -> object:
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def entries(kind: Kind | None = None) -> list[Entry]:
+    return [e for e in ENTRIES if kind is None or e.kind == kind]
+
+
+def entry(name: str, kind: Kind) -> Entry:
+    for e in ENTRIES:
+        if e.name == name and e.kind == kind:
+            return e
+    known = ", ".join(sorted(e.name for e in ENTRIES if e.kind == kind))
+    raise InvalidInput(f"unknown {kind} connector",
+                       [FieldError(f"{kind}.connector", f"{name!r} is not one of: {known}", name)])
+
+
+def source(name: str) -> Source:
+    cls = _resolve(entry(name, "source").impl_ref)
+    assert isinstance(cls, type) and issubclass(cls, Source)
+    return cls()
+
+
+def destination(name: str) -> Destination:
+    cls = _resolve(entry(name, "destination").impl_ref)
+    assert isinstance(cls, type) and issubclass(cls, Destination)
+    return cls()

@@ -1,0 +1,189 @@
+"""One entry point: :func:`run` moves the streams of a configured catalog.
+
+Per stream, a reader thread pulls messages from the source into a byte-capped
+:class:`~sluiceway.engine.buffer.ByteQueue`; the stream's worker hands them to the
+destination and saves each State the destination echoes (it echoes one only after the data
+before it is committed). Streams run in parallel up to ``parallel_streams``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from sluiceway.connectors.base import Destination, Source
+from sluiceway.core.errors import Cancelled, SluicewayError
+from sluiceway.engine.buffer import ByteQueue, Closed
+from sluiceway.engine.checkpoint import StateStore
+from sluiceway.protocol.catalog import ConfiguredCatalog, ConfiguredStream, SyncMode
+from sluiceway.protocol.messages import Log, Message, RecordBatch, State
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass
+class StreamStats:
+    stream: str
+    records: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    status: str = "pending"
+    error: str | None = None
+    resumed: bool = False
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"stream": self.stream, "status": self.status, "records": self.records,
+                "bytes": self.bytes, "seconds": round(self.seconds, 3),
+                "resumed": self.resumed, "error": self.error}
+
+
+@dataclass
+class SyncResult:
+    streams: list[StreamStats]
+
+    @property
+    def ok(self) -> bool:
+        return all(s.status == "succeeded" for s in self.streams)
+
+    @property
+    def status(self) -> str:
+        if self.ok:
+            return "succeeded"
+        if any(s.status == "cancelled" for s in self.streams):
+            return "cancelled"
+        return "failed"
+
+    def first_error(self) -> BaseException | None:
+        return next((s.exception for s in self.streams if s.exception is not None), None)
+
+
+@dataclass
+class Options:
+    buffer_bytes: int = 64 * 1024 * 1024
+    parallel_streams: int = 2
+    progress: ProgressFn | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    log: Callable[[str, str], None] | None = None
+
+
+def run(
+    catalog: ConfiguredCatalog,
+    source: Source,
+    source_config: dict[str, Any],
+    destination: Destination,
+    destination_config: dict[str, Any],
+    store: StateStore,
+    options: Options | None = None,
+) -> SyncResult:
+    """Sync every stream of ``catalog``; never raises for a stream's failure (see stats)."""
+    opts = options or Options()
+    saved = store.load()
+    stats = [StreamStats(cs.name) for cs in catalog.streams]
+
+    def one(i: int) -> None:
+        cs, st = catalog.streams[i], stats[i]
+        started = time.monotonic()
+        st.status = "running"
+        try:
+            _sync_stream(cs, st, saved.get(cs.name) or {}, source, source_config,
+                         destination, destination_config, store, opts)
+            st.status = "succeeded"
+        except Cancelled as exc:
+            st.status, st.error, st.exception = "cancelled", str(exc), exc
+        except SluicewayError as exc:
+            st.status, st.error, st.exception = "failed", str(exc), exc
+        except Exception as exc:  # noqa: BLE001 - an unexpected bug still fails only its stream
+            st.status, st.exception = "failed", exc
+            st.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            st.seconds = time.monotonic() - started
+
+    workers = max(1, min(opts.parallel_streams, len(stats)))
+    if workers == 1:
+        for i in range(len(stats)):
+            one(i)
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stream") as pool:
+            list(pool.map(one, range(len(stats))))
+    return SyncResult(stats)
+
+
+def _sync_stream(
+    cs: ConfiguredStream,
+    st: StreamStats,
+    record: dict[str, Any],
+    source: Source,
+    source_config: dict[str, Any],
+    destination: Destination,
+    destination_config: dict[str, Any],
+    store: StateStore,
+    opts: Options,
+) -> None:
+    pending = record.get("pending")
+    if pending:
+        sync_id, resume, src_state = pending["sync_id"], True, record.get("state")
+    else:
+        sync_id, resume = uuid.uuid4().hex, False
+        src_state = record.get("state") if cs.sync_mode is SyncMode.incremental else None
+    st.resumed = resume
+    cs = cs.with_(sync_id=sync_id, resume=resume)
+    one = ConfiguredCatalog((cs,))
+    store.save(cs.name, {"state": src_state, "pending": {"sync_id": sync_id}})
+
+    queue: ByteQueue[Message] = ByteQueue(opts.buffer_bytes)
+    failure: list[BaseException] = []
+
+    def reader() -> None:
+        try:
+            states = {cs.name: src_state} if src_state is not None else None
+            for msg in source.read(source_config, one, states):
+                if opts.cancel.is_set():
+                    raise Cancelled("sync cancelled")
+                size = msg.nbytes if isinstance(msg, RecordBatch) else 64
+                queue.put(msg, size)
+        except Closed:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - handed to the writer side, re-raised there
+            failure.append(exc)
+        finally:
+            queue.close()
+
+    def messages() -> Iterator[Message]:
+        while True:
+            if opts.cancel.is_set():
+                raise Cancelled("sync cancelled")
+            try:
+                msg = queue.get()
+            except Closed:
+                if failure:
+                    raise failure[0] from None
+                return
+            if isinstance(msg, RecordBatch):
+                st.records += msg.num_rows
+                st.bytes += msg.nbytes
+                if opts.progress:
+                    opts.progress(cs.name, st.records, st.bytes)
+            elif isinstance(msg, Log) and opts.log:
+                opts.log(msg.level, msg.message)
+            yield msg
+
+    thread = threading.Thread(target=reader, name=f"read-{cs.name}", daemon=True)
+    thread.start()
+    last: dict[str, Any] | None = src_state
+    try:
+        for echoed in destination.write(destination_config, one, messages()):
+            if isinstance(echoed, State) and echoed.stream == cs.name:
+                last = echoed.data
+                store.save(cs.name, {"state": last, "pending": {"sync_id": sync_id}})
+        if failure:
+            raise failure[0]
+    finally:
+        queue.abort()
+        thread.join()
+    store.save(cs.name, {"state": last})
