@@ -23,7 +23,8 @@ class Entry:
 
     def load_spec(self) -> ConnectorSpec:
         spec = _resolve(self.spec_ref)
-        assert isinstance(spec, ConnectorSpec)
+        if not isinstance(spec, ConnectorSpec):
+            raise TypeError(f"{self.spec_ref} is not a ConnectorSpec")
         return spec
 
 
@@ -74,11 +75,13 @@ def entry(name: str, kind: Kind) -> Entry:
 
 def source(name: str) -> Source:
     cls = _resolve(entry(name, "source").impl_ref)
-    assert isinstance(cls, type) and issubclass(cls, Source)
+    if not (isinstance(cls, type) and issubclass(cls, Source)):
+        raise TypeError(f"{cls!r} is not a Source")
     return cls()
 
 
 def destination(name: str) -> Destination:
     cls = _resolve(entry(name, "destination").impl_ref)
-    assert isinstance(cls, type) and issubclass(cls, Destination)
+    if not (isinstance(cls, type) and issubclass(cls, Destination)):
+        raise TypeError(f"{cls!r} is not a Destination")
     return cls()

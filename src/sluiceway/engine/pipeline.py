@@ -144,7 +144,8 @@ def _sync_stream(
             states = {cs.name: src_state} if src_state is not None else None
             for msg in source.read(source_config, one, states):
                 if opts.cancel.is_set():
-                    raise Cancelled("sync cancelled")
+                    failure.append(Cancelled("sync cancelled"))
+                    break
                 size = msg.nbytes if isinstance(msg, RecordBatch) else 64
                 queue.put(msg, size)
         except Closed:

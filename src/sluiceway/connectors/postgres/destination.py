@@ -16,7 +16,7 @@ from sluiceway.connectors.postgres.errors import translate
 from sluiceway.connectors.postgres.spec import DESTINATION_SPEC, conninfo
 from sluiceway.connectors.postgres.types import PgColumn, quote_ident, to_arrow, to_pg
 from sluiceway.connectors.sqlbase import SEQ_COLUMN, SqlDestination, StreamTarget
-from sluiceway.core.errors import ConnectorError, RecordRejected
+from sluiceway.core.errors import ConnectorError
 from sluiceway.protocol import arrow_types as at
 from sluiceway.protocol.catalog import DestinationSyncMode
 from sluiceway.protocol.spec import ConnectorSpec, validate_config
@@ -129,7 +129,12 @@ class PostgresDestination(SqlDestination):
                                  f"TYPE {pg} USING {col}::{pg}")
 
     def load(self, session: _Session, target: StreamTarget, batch: pa.RecordBatch) -> None:
-        batch = _encodable(target.stream.name, batch)
+        try:
+            batch = _encodable(batch)
+        except _NeedsCast:
+            self.flush(session, target)
+            self._load_with_casts(session, target, batch)
+            return
         entry = session.copies.get(target.table)
         with translate(session.config):
             if entry is None:
@@ -144,11 +149,41 @@ class PostgresDestination(SqlDestination):
             _, copy, encoder = entry
             copy.write(encoder.write_batch(batch))
 
+    def _load_with_casts(self, session: _Session, target: StreamTarget,
+                         batch: pa.RecordBatch) -> None:
+        """Load a batch whose exact numerics exceed decimal128 (or are NaN): COPY it into a
+        temporary landing table holding those columns as text, then let the server cast."""
+        texts = [f.name for f in batch.schema if at.is_numeric_text(f)]
+        cols = ", ".join(quote_ident(n) for n in batch.schema.names)
+        land = 'pg_temp."_sw_land"'
+        casts = ", ".join(f"{quote_ident(n)}::numeric" if n in texts else quote_ident(n)
+                          for n in batch.schema.names)
+        plain = pa.RecordBatch.from_arrays(
+            [c.storage if isinstance(c.type, pa.BaseExtensionType) else c
+             for c in batch.columns],
+            names=batch.schema.names)
+        with translate(session.config):
+            session.conn.execute(f"DROP TABLE IF EXISTS {land}")
+            session.conn.execute(f"CREATE TEMP TABLE \"_sw_land\" AS SELECT {cols} FROM "
+                                 f"{session.q(target.table)} WITH NO DATA")
+            for n in texts:
+                session.conn.execute(f"ALTER TABLE {land} ALTER COLUMN {quote_ident(n)} "
+                                     "TYPE text")
+            encoder = _encoder(plain.schema, self._jsonb_columns(session, land))
+            with session.conn.cursor().copy(f"COPY {land} ({cols}) FROM STDIN "
+                                            "(FORMAT binary)") as copy:
+                copy.write(encoder.write_header())
+                copy.write(encoder.write_batch(plain))
+                copy.write(encoder.finish())
+            session.conn.execute(f"INSERT INTO {session.q(target.table)} ({cols}) "
+                                 f"SELECT {casts} FROM {land}")
+            session.conn.execute(f"DROP TABLE {land}")
+
     def _jsonb_columns(self, session: _Session, table: str) -> set[str]:
         rows = session.conn.execute(
             "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) "
             "AND a.atttypid = 'jsonb'::regtype AND NOT a.attisdropped",
-            (session.q(table),)).fetchall()
+            (table if table.startswith("pg_temp.") else session.q(table),)).fetchall()
         return {r[0] for r in rows}
 
     def flush(self, session: _Session, target: StreamTarget) -> None:
@@ -183,14 +218,18 @@ class PostgresDestination(SqlDestination):
                 f"FROM {session.q(staging)} ORDER BY {keys}, {quote_ident(SEQ_COLUMN)} DESC")
 
 
-def _encodable(stream: str, batch: pa.RecordBatch) -> pa.RecordBatch:
+class _NeedsCast(Exception):
+    """A batch holds values the binary path cannot carry; the server must cast them."""
+
+
+def _encodable(batch: pa.RecordBatch) -> pa.RecordBatch:
     """Make every column one that pgpq encodes as the target column's binary format."""
     cols, fields = [], []
     changed = False
     for f, col in zip(batch.schema, batch.columns, strict=True):
         t = col.type
         if at.is_numeric_text(f):
-            col = _numeric_text_to_decimal(stream, f.name, col)
+            col = _numeric_text_to_decimal(col)
         elif isinstance(t, pa.BaseExtensionType):
             col = col.storage  # uuid: 16 bytes (uuid's binary form); json: text (as jsonb)
         elif pa.types.is_large_string(t) or pa.types.is_string_view(t):
@@ -206,21 +245,21 @@ def _encodable(stream: str, batch: pa.RecordBatch) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(cols, schema=pa.schema(fields))
 
 
-def _numeric_text_to_decimal(stream: str, name: str, col: pa.Array) -> pa.Array:
+def _numeric_text_to_decimal(col: pa.Array) -> pa.Array:
     """Exact numerics held as text go to the wire as decimal128 with the batch's scale."""
     frac = pc.utf8_length(pc.replace_substring_regex(col, r"^[^.]*\.?", ""))
     scale = int(pc.max(frac).as_py() or 0)
+    if scale > 38:
+        raise _NeedsCast
     try:
-        return pc.cast(col, pa.decimal128(38, min(scale, 38)))
+        return pc.cast(col, pa.decimal128(38, scale))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise RecordRejected(
-            f"column {name!r}: a numeric value does not fit 38 digits (or is NaN), which the "
-            f"PostgreSQL destination cannot load yet: {exc}", location=stream) from exc
+        raise _NeedsCast from exc
 
 
 def _encoder(schema: pa.Schema, jsonb: set[str]) -> ArrowToPostgresBinaryEncoder:
     """pgpq encoders by column; text bound for a jsonb column gets jsonb's binary form."""
-    encoders = {}
+    encoders: dict[str, Any] = {}
     for f in schema:
         if f.name in jsonb and pa.types.is_string(f.type):
             encoders[f.name] = pgpq_encoders.StringEncoderBuilder.new_with_output(

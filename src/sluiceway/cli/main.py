@@ -1,0 +1,186 @@
+"""``sluiceway`` commands. Exit codes: 0 success, 1 a sync failed, 2 bad input."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sluiceway import __version__
+from sluiceway.connectors import registry
+from sluiceway.core.errors import (
+    ConnectionFailed,
+    FieldError,
+    InvalidInput,
+    RecordRejected,
+    SluicewayError,
+)
+from sluiceway.core.settings import Settings
+from sluiceway.engine.pipeline import Options, SyncResult
+from sluiceway.services import connectors as connector_service
+from sluiceway.services import pipeline_file, pipelines
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Sluiceway: move tables between databases and files.")
+out = Console()
+err = Console(stderr=True)
+
+#: errors that mean "the input was wrong": exit code 2
+BAD_INPUT = (InvalidInput, ConnectionFailed, RecordRejected)
+
+
+def _fail(exc: SluicewayError, code: int | None = None) -> NoReturn:
+    err.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
+    if isinstance(exc, InvalidInput) and len(exc.errors) > 1:
+        for e in exc.errors:
+            err.print(f"  - {e}", markup=False, highlight=False)
+    raise typer.Exit(code if code is not None else (2 if isinstance(exc, BAD_INPUT) else 1))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        _fail(InvalidInput("cannot read config", [FieldError(str(path), str(exc.strerror))]))
+    except json.JSONDecodeError as exc:
+        _fail(InvalidInput("config is not valid JSON", [FieldError(str(path), str(exc))]))
+    if not isinstance(data, dict):
+        _fail(InvalidInput("invalid config", [FieldError(str(path), "must be a JSON object")]))
+    return data
+
+
+def _kind(name: str, destination: bool) -> registry.Kind:
+    return "destination" if destination else "source"
+
+
+@app.command()
+def version() -> None:
+    """Print Sluiceway's version."""
+    out.print(__version__)
+
+
+@app.command()
+def connectors() -> None:
+    """List the built-in connectors."""
+    table = Table("name", "kind", "title")
+    for e in connector_service.list_connectors():
+        table.add_row(e.name, e.kind, e.title)
+    out.print(table)
+
+
+@app.command()
+def spec(
+    connector: str,
+    destination: Annotated[bool, typer.Option("--destination", "-d",
+                                              help="the destination's spec")] = False,
+) -> None:
+    """Print a connector's spec (JSON Schema of its config)."""
+    try:
+        s = connector_service.spec(connector, _kind(connector, destination))
+    except SluicewayError as exc:
+        _fail(exc)
+    out.print_json(json.dumps(s.to_airbyte()))
+
+
+@app.command()
+def check(
+    connector: str,
+    config: Path,
+    destination: Annotated[bool, typer.Option("--destination", "-d")] = False,
+) -> None:
+    """Check that a config reaches its system. Exit 2 when it does not."""
+    try:
+        result = connector_service.check(connector, _kind(connector, destination),
+                                         _read_json(config))
+    except SluicewayError as exc:
+        _fail(exc)
+    if result.ok:
+        out.print(f"[green]ok[/]: {result.message}")
+        return
+    err.print(f"[bold red]check failed:[/] {result.message}", highlight=False)
+    raise typer.Exit(2)
+
+
+@app.command()
+def discover(connector: str, config: Path) -> None:
+    """Print the catalog (Airbyte protocol JSON) a source offers."""
+    try:
+        catalog = connector_service.discover(connector, _read_json(config))
+    except SluicewayError as exc:
+        _fail(exc)
+    out.print_json(json.dumps(catalog.to_airbyte()))
+
+
+@app.command()
+def run(
+    pipeline: Path,
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,
+) -> None:
+    """Run the sync a pipeline file describes; state makes the next run incremental."""
+    settings = Settings()
+    started = time.monotonic()
+    try:
+        p = pipeline_file.load(pipeline)
+        if as_json or not sys.stderr.isatty():
+            result = pipelines.run(p, settings)
+        else:
+            result = _run_with_progress(p, settings)
+    except SluicewayError as exc:
+        if as_json:
+            out.print_json(json.dumps({"status": "failed", "error": exc.message,
+                                       "streams": []}))
+        _fail(exc)
+    elapsed = time.monotonic() - started
+    if as_json:
+        summary = {"status": result.status, "seconds": round(elapsed, 3),
+                   "streams": [s.as_dict() for s in result.streams]}
+        sys.stdout.write(json.dumps(summary) + "\n")
+    else:
+        _print_summary(result)
+    if not result.ok:
+        first = result.first_error()
+        if isinstance(first, SluicewayError):
+            _fail(first)
+        raise typer.Exit(1)
+
+
+def _run_with_progress(p: pipeline_file.Pipeline, settings: Settings) -> SyncResult:
+    columns = (TextColumn("{task.description}"), TextColumn("{task.fields[rows]:>12,} rows"),
+               TextColumn("{task.fields[mbs]:>8.1f} MB/s"), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as progress:
+        tasks: dict[str, TaskID] = {}
+        starts: dict[str, float] = {}
+
+        def on_progress(stream: str, rows: int, nbytes: int) -> None:
+            if stream not in tasks:
+                tasks[stream] = progress.add_task(stream, total=None, rows=0, mbs=0.0)
+                starts[stream] = time.monotonic()
+            secs = max(time.monotonic() - starts[stream], 1e-6)
+            progress.update(tasks[stream], rows=rows, mbs=nbytes / secs / 1e6)
+
+        return pipelines.run(p, settings, Options(progress=on_progress))
+
+
+def _print_summary(result: SyncResult) -> None:
+    table = Table("stream", "status", "records", "MB", "seconds", "MB/s")
+    for s in result.streams:
+        mbs = s.bytes / max(s.seconds, 1e-6) / 1e6
+        style = "green" if s.status == "succeeded" else "red"
+        table.add_row(s.stream, f"[{style}]{s.status}[/]", f"{s.records:,}",
+                      f"{s.bytes / 1e6:,.1f}", f"{s.seconds:.2f}", f"{mbs:,.1f}")
+    out.print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Run a pipeline file: discover, plan, sync, keep state per pipeline in the data dir."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sluiceway.connectors import registry
+from sluiceway.core.errors import ConfigInvalid, FieldError
+from sluiceway.core.settings import Settings
+from sluiceway.engine import pipeline as engine
+from sluiceway.engine.checkpoint import FileStateStore
+from sluiceway.engine.plan import configure
+from sluiceway.protocol.spec import ConnectorSpec, validate_config
+from sluiceway.services.pipeline_file import Pipeline
+
+
+def run(p: Pipeline, settings: Settings, options: engine.Options | None = None
+        ) -> engine.SyncResult:
+    """Validate both configs, discover, plan and run; raises on bad input before any write."""
+    src_spec = registry.entry(p.source, "source").load_spec()
+    dst_spec = registry.entry(p.destination, "destination").load_spec()
+    src_cfg = _validated("source", src_spec, p.source_config)
+    dst_cfg = _validated("destination", dst_spec, p.destination_config)
+    source = registry.source(p.source)
+    destination = registry.destination(p.destination)
+    if hasattr(source, "checkpoint_rows"):
+        source.checkpoint_rows = settings.checkpoint_rows
+    catalog = configure(source.discover(src_cfg), p.streams)
+    settings.ensure_dirs()
+    store = FileStateStore(settings.state_dir / f"{p.name}.json")
+    opts = options or engine.Options()
+    opts.buffer_bytes = settings.buffer_bytes
+    opts.parallel_streams = settings.parallel_streams
+    return engine.run(catalog, source, src_cfg, destination, dst_cfg, store, opts)
+
+
+def _validated(side: str, spec: ConnectorSpec, config: dict[str, Any]) -> dict[str, Any]:
+    """Validate a config, naming fields as they stand in the pipeline file."""
+    try:
+        return validate_config(spec, config)
+    except ConfigInvalid as exc:
+        raise ConfigInvalid(f"invalid {side} config", [
+            FieldError(f"{side}.config.{e.path}" if e.path else f"{side}.config", e.reason,
+                       e.value) for e in exc.errors]) from None

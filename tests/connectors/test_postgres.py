@@ -1,0 +1,158 @@
+"""PostgreSQL source and destination against the real server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from sluiceway.connectors import registry
+from sluiceway.core.errors import ConfigInvalid
+from sluiceway.engine.checkpoint import MemoryStateStore
+from sluiceway.engine.plan import StreamChoice
+from sluiceway.protocol.catalog import DestinationSyncMode as D
+from sluiceway.protocol.catalog import SyncMode as S
+from tests.helpers import row_checksum, sync
+
+TYPES_DDL = """
+CREATE TABLE "Mixed Case ü" (
+  "order" bigint PRIMARY KEY, "by" text, u uuid, n numeric(12,2), big numeric,
+  ts timestamptz, t timestamp, d date, tm time, j jsonb, js json, b bytea, arr int[],
+  tarr text[], f float8, r real, bo boolean, vc varchar(10), i2 smallint, iv interval
+);
+INSERT INTO "Mixed Case ü" VALUES
+ (1, 'héllo wörld ✓', 'f81d4fae-7dec-11d0-a765-00a0c91e6bf6', 12.34,
+  123456789012345678901234.123456789, '2024-02-29 23:59:59.123456+05:30',
+  '2001-01-01 00:00:00.000001', '1999-12-31', '12:34:56.654321', '{"b": 1, "a": [1, 2]}',
+  '{"z": 1,  "a": 2}', '\\x00ff10', '{1,NULL,3}', '{"a b","c"}', 'NaN', 'Infinity', true,
+  'x', -3, '1 day 02:00:00'),
+ (2, '', NULL, -0.01, 0, NULL, NULL, NULL, NULL, 'null', '[]', '\\x', '{}', '{}',
+  '-Infinity', -1.5, false, '', 32767, NULL),
+ (3, NULL, '00000000-0000-0000-0000-000000000000', NULL, NULL, '1970-01-01 00:00:00+00',
+  NULL, '0001-01-01', '00:00:00', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL),
+ (4, repeat('long text ', 400000), NULL, 9999999999.99, -1e-20, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL, NULL, 1e308, NULL, NULL, NULL, NULL, NULL);
+"""
+
+
+def _rows(conn: Any, table: str, schema: str = "public") -> list[tuple[Any, ...]]:
+    cols = conn.execute(
+        "SELECT string_agg(quote_ident(attname) || '::text', ', ' ORDER BY attnum) "
+        "FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 "
+        "AND NOT attisdropped", (f'"{schema}"."{table}"',)).fetchone()[0]
+    return conn.execute(f'SELECT {cols} FROM "{schema}"."{table}"').fetchall()
+
+
+def test_discover_maps_types_and_primary_key(pg_database: dict[str, Any], pg_conn: Any) -> None:
+    pg_conn.execute(TYPES_DDL)
+    catalog = registry.source("postgres").discover(pg_database)
+    stream = catalog.get("Mixed Case ü")
+    assert stream is not None
+    assert stream.source_defined_primary_key == (("order",),)
+    types = {f.name: f.type for f in stream.schema}
+    assert types["order"] == pa.int64()
+    assert types["n"] == pa.decimal128(12, 2)
+    assert types["ts"] == pa.timestamp("us", tz="UTC")
+    assert types["u"] == pa.uuid()
+    assert types["j"] == pa.json_()
+    assert types["arr"] == pa.list_(pa.int32())
+    props = stream.json_schema["properties"]
+    assert props["order"]["type"] == "integer"  # a primary key is NOT NULL
+    assert props["by"]["type"] == ["null", "string"]
+
+
+@pytest.mark.parametrize("mode", [D.overwrite, D.append, D.append_dedup])
+def test_postgres_to_postgres_keeps_every_value_and_identifier(
+    pg_database: dict[str, Any], pg_conn: Any, mode: D
+) -> None:
+    pg_conn.execute(TYPES_DDL)
+    dst = dict(pg_database, schema="copy")
+    result = sync("postgres", pg_database, "postgres", dst,
+                  [StreamChoice("Mixed Case ü", destination_sync_mode=mode)])
+    assert result.ok, result.streams
+    assert result.streams[0].records == 4
+    src_rows, dst_rows = _rows(pg_conn, "Mixed Case ü"), _rows(pg_conn, "Mixed Case ü", "copy")
+    assert row_checksum(dst_rows) == row_checksum(src_rows)
+    types = dict(pg_conn.execute(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+        "WHERE attrelid = '\"copy\".\"Mixed Case ü\"'::regclass AND attnum > 0").fetchall())
+    assert types["n"] == "numeric(12,2)"
+    assert types["ts"] == "timestamp with time zone"
+    assert types["u"] == "uuid"
+    assert types["j"] == "jsonb"
+    assert types["js"] == "json"
+    assert types["vc"] == "character varying(10)"
+
+
+def test_overwrite_failure_leaves_previous_table_intact(
+    pg_database: dict[str, Any], pg_conn: Any
+) -> None:
+    pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY, v numeric(10,2))")
+    pg_conn.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 100) g")
+    dst = dict(pg_database, schema="copy")
+    assert sync("postgres", pg_database, "postgres", dst).ok
+    # a value the stream's Arrow type cannot hold (NaN in numeric(10,2)) fails the sync
+    pg_conn.execute("INSERT INTO t VALUES (101, 'NaN')")
+    result = sync("postgres", pg_database, "postgres", dst)
+    assert not result.ok
+    assert "column 'v'" in (result.streams[0].error or "")
+    assert pg_conn.execute("SELECT count(*) FROM copy.t").fetchone()[0] == 100
+
+
+def test_incremental_never_loses_rows_sharing_the_cursor_value(
+    pg_database: dict[str, Any], pg_conn: Any
+) -> None:
+    pg_conn.execute("CREATE TABLE ev (id int PRIMARY KEY, ts int NOT NULL, v text)")
+    pg_conn.execute("INSERT INTO ev SELECT g, g / 10, 'a' FROM generate_series(1, 95) g")
+    dst = dict(pg_database, schema="copy")
+    store = MemoryStateStore()
+    choice = [StreamChoice("ev", sync_mode=S.incremental, cursor_field=("ts",),
+                           destination_sync_mode=D.append_dedup, primary_key=(("id",),))]
+    assert sync("postgres", pg_database, "postgres", dst, choice, store, checkpoint_rows=7).ok
+    assert store.load()["ev"]["state"]["cursor"] == 9
+    # rows sharing the last cursor value (9) arrive after the sync, and one is updated
+    pg_conn.execute("INSERT INTO ev SELECT g, 9, 'late' FROM generate_series(96, 99) g")
+    pg_conn.execute("UPDATE ev SET v = 'changed', ts = 10 WHERE id = 5")
+    second = sync("postgres", pg_database, "postgres", dst, choice, store, checkpoint_rows=7)
+    assert second.ok
+    assert second.streams[0].records < 20  # incremental: only rows with ts >= 9
+    assert row_checksum(_rows(pg_conn, "ev", "copy")) == row_checksum(_rows(pg_conn, "ev"))
+
+
+def test_append_adds_new_columns_and_rejects_incompatible_change(
+    pg_database: dict[str, Any], pg_conn: Any
+) -> None:
+    pg_conn.execute("CREATE TABLE t (id int, a smallint)")
+    pg_conn.execute("INSERT INTO t VALUES (1, 1)")
+    dst = dict(pg_database, schema="copy")
+    choice = [StreamChoice("t", destination_sync_mode=D.append)]
+    assert sync("postgres", pg_database, "postgres", dst, choice).ok
+    pg_conn.execute("ALTER TABLE t ADD COLUMN b text, ALTER COLUMN a TYPE bigint")
+    assert sync("postgres", pg_database, "postgres", dst, choice).ok
+    cols = dict(pg_conn.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'copy' AND table_name = 't'").fetchall())
+    assert cols == {"id": "integer", "a": "bigint", "b": "text"}
+    pg_conn.execute("ALTER TABLE t ALTER COLUMN a TYPE text")
+    result = sync("postgres", pg_database, "postgres", dst, choice)
+    assert not result.ok
+    assert "column 'a' changed from int64 to string" in (result.streams[0].error or "")
+    assert pg_conn.execute("SELECT count(*) FROM copy.t").fetchone()[0] == 2
+
+
+def test_check_reports_host_port_and_reason_for_refused_server() -> None:
+    cfg = {"host": "127.0.0.1", "port": 1, "database": "x", "username": "u",
+           "password": "hunter2-secret"}
+    result = registry.source("postgres").check(cfg)
+    assert not result.ok
+    assert "127.0.0.1:1" in result.message
+    assert "hunter2-secret" not in result.message
+
+
+def test_invalid_config_names_each_field() -> None:
+    with pytest.raises(ConfigInvalid) as info:
+        registry.source("postgres").discover({"host": "", "port": "x"})
+    paths = {e.path for e in info.value.errors}
+    assert {"host", "port", "database", "username"} <= paths

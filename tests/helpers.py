@@ -1,0 +1,35 @@
+"""Test helpers shared by modules: row checksums and a tiny pipeline runner."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sluiceway.connectors import registry
+from sluiceway.engine.checkpoint import MemoryStateStore, StateStore
+from sluiceway.engine.pipeline import Options, SyncResult, run
+from sluiceway.engine.plan import StreamChoice, configure
+
+
+def row_checksum(rows: list[tuple[Any, ...]]) -> str:
+    """An order-independent checksum of rows given as tuples of comparable values."""
+    digests = sorted(hashlib.sha256(repr(r).encode()).hexdigest() for r in rows)
+    return hashlib.sha256("".join(digests).encode()).hexdigest()
+
+
+def sync(
+    source: str,
+    source_config: dict[str, Any],
+    destination: str,
+    destination_config: dict[str, Any],
+    streams: list[StreamChoice] | None = None,
+    store: StateStore | None = None,
+    checkpoint_rows: int | None = None,
+) -> SyncResult:
+    src = registry.source(source)
+    if checkpoint_rows is not None:
+        src.checkpoint_rows = checkpoint_rows  # type: ignore[attr-defined]
+    catalog = configure(src.discover(source_config), streams)
+    result = run(catalog, src, source_config, registry.destination(destination),
+                 destination_config, store or MemoryStateStore(), Options())
+    return result
