@@ -24,7 +24,12 @@ from typing import Any
 import pyarrow as pa
 
 from sluiceway.connectors.base import Destination
-from sluiceway.protocol.catalog import ConfiguredCatalog, ConfiguredStream, DestinationSyncMode
+from sluiceway.protocol.catalog import (
+    ConfiguredCatalog,
+    ConfiguredStream,
+    DestinationSyncMode,
+    SyncMode,
+)
 from sluiceway.protocol.evolve import plan_evolution
 from sluiceway.protocol.messages import Message, RecordBatch, State
 
@@ -148,8 +153,10 @@ class SqlDestination(Destination):
             for old, new_type in evo.widen:
                 self.widen_column(session, cs.target, old, new_type)
         if mode is DestinationSyncMode.append:
+            # append keeps every copy it is sent (a resumed read repeats rows that share
+            # the checkpoint's cursor value), so the table gets no unique key
             if existing is None:
-                self.create_table(session, cs.target, incoming, pk, with_seq=False)
+                self.create_table(session, cs.target, incoming, [], with_seq=False)
             return StreamTarget(cs, cs.target, False, incoming)
         if mode is DestinationSyncMode.append_dedup and existing is None:
             self.create_table(session, cs.target, incoming, pk, with_seq=False)
@@ -160,7 +167,10 @@ class SqlDestination(Destination):
                 self.drop_table(session, old_name)
         if not (cs.resume and name in leftovers):
             dedup = mode is DestinationSyncMode.append_dedup
-            self.create_table(session, name, incoming, [] if dedup else pk, with_seq=dedup)
+            # an incremental overwrite may repeat cursor ties on resume: key it only when the
+            # read never repeats a row (full refresh)
+            keyed = not dedup and cs.sync_mode is SyncMode.full_refresh
+            self.create_table(session, name, incoming, pk if keyed else [], with_seq=dedup)
         return StreamTarget(cs, name, True, incoming)
 
     def _finalize(self, session: Any, tgt: StreamTarget) -> None:

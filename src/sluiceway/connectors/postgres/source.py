@@ -185,9 +185,11 @@ class PostgresSource(Source):
             where += f" AND {quote_ident(cursor)} >= {quote_literal(str(last))}::{pg_type}"
         sql = f"SELECT {select} FROM {table} WHERE {where} ORDER BY {quote_ident(cursor)}"
         rows_since = 0
-        for msg in self._query(cur, cs, sql):
-            yield msg
-            if isinstance(msg, RecordBatch):
+        for whole in self._query(cur, cs, sql):
+            # checkpoints fall inside large batches too: rows arrive ordered by the cursor
+            for offset in range(0, whole.num_rows, self.checkpoint_rows):
+                msg = RecordBatch(cs.name, whole.batch.slice(offset, self.checkpoint_rows))
+                yield msg
                 last = _json_value(pc.max(msg.batch.column(cursor)).as_py())
                 rows_since += msg.num_rows
                 if rows_since >= self.checkpoint_rows:
