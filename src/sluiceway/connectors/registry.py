@@ -42,6 +42,8 @@ ENTRIES: tuple[Entry, ...] = (
           f"{_P}.files.source:FileSource", "Files (CSV, JSON lines, Parquet)"),
     Entry("sample", "source", f"{_P}.sample.spec:SOURCE_SPEC",
           f"{_P}.sample.source:SampleSource", "Sample data generator"),
+    Entry("memory", "source", f"{_P}.memory.spec:SOURCE_SPEC",
+          f"{_P}.memory.connector:MemorySource", "In-process Arrow tables"),
     Entry("postgres", "destination", f"{_P}.postgres.spec:DESTINATION_SPEC",
           f"{_P}.postgres.destination:PostgresDestination", "PostgreSQL"),
     Entry("mysql", "destination", f"{_P}.mysql.spec:DESTINATION_SPEC",
@@ -52,6 +54,8 @@ ENTRIES: tuple[Entry, ...] = (
           f"{_P}.duckdb.destination:DuckDBDestination", "DuckDB"),
     Entry("file", "destination", f"{_P}.files.spec:DESTINATION_SPEC",
           f"{_P}.files.destination:FileDestination", "Files (CSV, JSON lines, Parquet)"),
+    Entry("memory", "destination", f"{_P}.memory.spec:DESTINATION_SPEC",
+          f"{_P}.memory.connector:MemoryDestination", "In-process Arrow tables"),
 )
 
 
