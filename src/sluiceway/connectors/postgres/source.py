@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import adbc_driver_postgresql.dbapi as adbc
+from adbc_driver_postgresql import StatementOptions
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -39,6 +40,8 @@ from sluiceway.protocol.catalog import (
 )
 from sluiceway.protocol.messages import Message, RecordBatch, State
 from sluiceway.protocol.spec import ConnectorSpec, validate_config
+
+BATCH_SIZE_HINT = StatementOptions.BATCH_SIZE_HINT_BYTES.value
 
 _COLUMNS_SQL = """
 SELECT n.nspname, c.relname, a.attname, t.typname, a.atttypmod,
@@ -69,6 +72,8 @@ class PostgresSource(Source):
         incremental=True, resumable_full_refresh=True)
     #: rows between two checkpoints (approximate for full refresh: whole page ranges)
     checkpoint_rows: int = 500_000
+    #: the size ADBC aims at for one record batch; small batches keep memory flat
+    batch_bytes: int = 4 * 1024 * 1024
 
     @classmethod
     def spec(cls) -> ConnectorSpec:
@@ -199,6 +204,7 @@ class PostgresSource(Source):
 
     def _query(self, cur: Any, cs: ConfiguredStream, sql: str) -> Iterator[RecordBatch]:
         schema = cs.stream.schema
+        cur.adbc_statement.set_options(**{BATCH_SIZE_HINT: str(self.batch_bytes)})
         cur.execute(sql)
         reader = cur.fetch_record_batch()
         for batch in reader:
