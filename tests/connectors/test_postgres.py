@@ -156,3 +156,41 @@ def test_invalid_config_names_each_field() -> None:
         registry.source("postgres").discover({"host": "", "port": "x"})
     paths = {e.path for e in info.value.errors}
     assert {"host", "port", "database", "username"} <= paths
+
+
+def test_rows_committed_while_an_incremental_read_runs_arrive_next_sync(
+    pg_database: dict[str, Any], pg_conn: Any
+) -> None:
+    import threading
+
+    import psycopg
+
+    pg_conn.execute("CREATE TABLE ev (id bigserial PRIMARY KEY, ts timestamptz "
+                    "DEFAULT clock_timestamp(), v text)")
+    pg_conn.execute("INSERT INTO ev (v) SELECT repeat('x', 200) FROM generate_series(1, 200000)")
+    dst = dict(pg_database, schema="copy")
+    store = MemoryStateStore()
+    choice = [StreamChoice("ev", sync_mode=S.incremental, cursor_field=("ts",),
+                           destination_sync_mode=D.append_dedup, primary_key=(("id",),))]
+    stop = threading.Event()
+
+    def writer() -> None:
+        with psycopg.connect(host=pg_database["host"], port=pg_database["port"],
+                             user=pg_database["username"], dbname=pg_database["database"],
+                             autocommit=True) as conn:
+            while not stop.is_set():
+                conn.execute("INSERT INTO ev (v) VALUES ('during')")
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        first = sync("postgres", pg_database, "postgres", dst, choice, store,
+                     checkpoint_rows=20000)
+    finally:
+        stop.set()
+        thread.join()
+    assert first.ok, first.streams
+    during = pg_conn.execute("SELECT count(*) FROM ev WHERE v = 'during'").fetchone()[0]
+    assert during > 0
+    assert sync("postgres", pg_database, "postgres", dst, choice, store).ok
+    assert row_checksum(_rows(pg_conn, "ev", "copy")) == row_checksum(_rows(pg_conn, "ev"))

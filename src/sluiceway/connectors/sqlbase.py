@@ -24,6 +24,7 @@ from typing import Any
 import pyarrow as pa
 
 from sluiceway.connectors.base import Destination
+from sluiceway.core.errors import DataLossError
 from sluiceway.protocol.catalog import (
     ConfiguredCatalog,
     ConfiguredStream,
@@ -55,6 +56,7 @@ class StreamTarget:
     table: str  # the table rows are loaded into now (target or staging)
     staged: bool
     schema: pa.Schema  # columns of the loading table (incoming order)
+    loaded: int = 0  # rows loaded by this attempt
 
 
 class SqlDestination(Destination):
@@ -106,6 +108,10 @@ class SqlDestination(Destination):
     def swap(self, session: Any, staging: str, target: str, primary_key: list[str]) -> None:
         """Replace ``target`` by ``staging`` (no commit: the caller commits)."""
 
+    def count_rows(self, session: Any, table: str) -> int | None:
+        """Rows in ``table``, to verify a load before it is swapped in (None: not checked)."""
+        return None
+
     @abc.abstractmethod
     def merge(self, session: Any, staging: str, target: str, columns: list[str],
               primary_key: list[str]) -> None:
@@ -127,6 +133,7 @@ class SqlDestination(Destination):
                     tgt = targets.get(msg.stream)
                     if tgt is not None and msg.batch.num_rows:
                         self.load(session, tgt, _align(msg.batch, tgt.schema))
+                        tgt.loaded += msg.batch.num_rows
                 elif isinstance(msg, State):
                     for tgt in targets.values():
                         self.flush(session, tgt)
@@ -178,6 +185,14 @@ class SqlDestination(Destination):
         if not tgt.staged:
             return
         if cs.destination_sync_mode is DestinationSyncMode.overwrite:
+            if not cs.resume:
+                # a fresh staging table holds exactly what this attempt loaded: a bulk path
+                # that dropped rows silently is caught here, before the swap
+                count = self.count_rows(session, tgt.table)
+                if count is not None and count != tgt.loaded:
+                    raise DataLossError(
+                        f"stream {cs.name!r}: {tgt.loaded} rows were loaded but the staging "
+                        f"table holds {count}; the previous data is left in place")
             self.swap(session, tgt.table, cs.target, cs.pk_columns)
         else:
             self.merge(session, tgt.table, cs.target, tgt.schema.names, cs.pk_columns)

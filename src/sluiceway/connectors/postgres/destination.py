@@ -205,6 +205,11 @@ class PostgresDestination(SqlDestination):
             session.conn.execute(f"ALTER TABLE {session.q(staging)} RENAME TO "
                                  f"{quote_ident(target)}")
 
+    def count_rows(self, session: _Session, table: str) -> int | None:
+        with translate(session.config):
+            row = session.conn.execute(f"SELECT count(*) FROM {session.q(table)}").fetchone()
+        return int(row[0]) if row else None
+
     def merge(self, session: _Session, staging: str, target: str, columns: list[str],
               primary_key: list[str]) -> None:
         cols = ", ".join(quote_ident(c) for c in columns)
