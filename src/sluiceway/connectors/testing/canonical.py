@@ -15,9 +15,11 @@ UTC = dt.UTC
 LONG_TEXT = "long text ✓ " * 300_000  # several MB in one value
 
 
-def _naive(*parts: int) -> dt.datetime:
+def _naive(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0,
+           micro: int = 0) -> dt.datetime:
     """A timestamp without time zone (wall-clock value, as the ``timestamp`` type holds)."""
-    return dt.datetime(*parts, tzinfo=UTC).replace(tzinfo=None)
+    return dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC).replace(
+        tzinfo=None)
 
 
 def type_table() -> pa.Table:

@@ -1,0 +1,1 @@
+"""Sample source: a deterministic generator of a realistic ``events`` table (no I/O)."""
