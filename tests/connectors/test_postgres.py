@@ -194,3 +194,40 @@ def test_rows_committed_while_an_incremental_read_runs_arrive_next_sync(
     assert during > 0
     assert sync("postgres", pg_database, "postgres", dst, choice, store).ok
     assert row_checksum(_rows(pg_conn, "ev", "copy")) == row_checksum(_rows(pg_conn, "ev"))
+
+
+class _StopAfter(MemoryStateStore):
+    """A state store that dies on its n-th save: the destination has committed a
+    checkpoint the engine never wrote down (a crash between the two)."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.left = n
+
+    def save(self, stream: str, record: dict[str, Any] | None) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise KeyboardInterrupt("stopped between the destination's commit and our save")
+        super().save(stream, record)
+
+
+@pytest.mark.parametrize("mode", [D.overwrite, D.append])
+def test_resume_trusts_the_destinations_committed_checkpoint(
+    pg_database: dict[str, Any], pg_conn: Any, mode: D
+) -> None:
+    pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY, v text)")
+    pg_conn.execute("INSERT INTO t SELECT g, repeat('v', 100) FROM generate_series(1, 50000) g")
+    dst = dict(pg_database, schema="copy")
+    store = _StopAfter(3)  # the starting record, one checkpoint, then dies on the second
+    choice = [StreamChoice("t", destination_sync_mode=mode)]
+    with pytest.raises(KeyboardInterrupt):
+        sync("postgres", pg_database, "postgres", dst, choice, store, checkpoint_rows=5000)
+    behind = store.load()["t"]
+    resumed = MemoryStateStore({"t": behind})
+    result = sync("postgres", pg_database, "postgres", dst, choice, resumed,
+                  checkpoint_rows=5000)
+    assert result.ok, result.streams
+    assert result.streams[0].resumed
+    assert row_checksum(_rows(pg_conn, "t", "copy")) == row_checksum(_rows(pg_conn, "t"))
+    leftover = pg_conn.execute("SELECT count(*) FROM copy._sluiceway_state").fetchone()[0]
+    assert leftover == 0

@@ -7,7 +7,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from sluiceway.protocol.catalog import Catalog, ConfiguredCatalog, DestinationSyncMode
+from sluiceway.protocol.catalog import (
+    Catalog,
+    ConfiguredCatalog,
+    ConfiguredStream,
+    DestinationSyncMode,
+)
 from sluiceway.protocol.messages import Message, State
 from sluiceway.protocol.spec import ConnectorSpec
 
@@ -75,3 +80,11 @@ class Destination(Connector):
         Returning normally means every stream of ``catalog`` is final: staged data swapped
         in (overwrite) or merged (append_dedup).
         """
+
+    def committed_state(self, config: dict[str, Any],
+                        stream: ConfiguredStream) -> dict[str, Any] | None:
+        """The last State this destination committed for ``stream``'s sync, if it records
+        states together with the data (then a resumed sync trusts it over the engine's
+        copy, which a stop between the destination's commit and the engine's save leaves
+        one checkpoint behind). None when the destination keeps no such record."""
+        return None

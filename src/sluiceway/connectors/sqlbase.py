@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import hashlib
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,11 @@ def staging_name(target: str, sync_id: str) -> str:
 def staging_prefix(target: str) -> str:
     digest = hashlib.sha1(target.encode(), usedforsecurity=False).hexdigest()[:10]
     return f"_sw_stage_{digest}_"
+
+
+def state_key(cs: ConfiguredStream) -> str:
+    """Where a destination records the States of one sync of one stream."""
+    return f"{cs.target}\n{cs.sync_id}"
 
 
 @dataclass
@@ -108,6 +114,16 @@ class SqlDestination(Destination):
     def swap(self, session: Any, staging: str, target: str, primary_key: list[str]) -> None:
         """Replace ``target`` by ``staging`` (no commit: the caller commits)."""
 
+    def save_state(self, session: Any, key: str, state: str) -> None:  # noqa: B027
+        """Record a stream's State (JSON) inside the open transaction (optional hook)."""
+
+    def load_state(self, session: Any, key: str) -> str | None:
+        """The State recorded under ``key`` (None: none, or not supported)."""
+        return None
+
+    def clear_state(self, session: Any, key: str) -> None:  # noqa: B027
+        """Forget ``key`` inside the open transaction (the sync it belongs to is final)."""
+
     def count_rows(self, session: Any, table: str) -> int | None:
         """Rows in ``table``, to verify a load before it is swapped in (None: not checked)."""
         return None
@@ -137,6 +153,10 @@ class SqlDestination(Destination):
                 elif isinstance(msg, State):
                     for tgt in targets.values():
                         self.flush(session, tgt)
+                    tgt = targets.get(msg.stream)
+                    if tgt is not None:
+                        self.save_state(session, state_key(tgt.stream),
+                                        json.dumps(msg.data, default=str))
                     self.commit(session)
                     yield msg
             for tgt in targets.values():
@@ -144,9 +164,19 @@ class SqlDestination(Destination):
             self.commit(session)
             for tgt in targets.values():
                 self._finalize(session, tgt)
+                self.clear_state(session, state_key(tgt.stream))
                 self.commit(session)
         finally:
             self.close(session)
+
+    def committed_state(self, config: dict[str, Any],
+                        stream: ConfiguredStream) -> dict[str, Any] | None:
+        session = self.connect(config)
+        try:
+            raw = self.load_state(session, state_key(stream))
+        finally:
+            self.close(session)
+        return json.loads(raw) if raw else None
 
     def _prepare(self, session: Any, cs: ConfiguredStream) -> StreamTarget:
         incoming = cs.stream.schema

@@ -133,6 +133,12 @@ def _sync_stream(
         src_state = record.get("state") if cs.sync_mode is SyncMode.incremental else None
     st.resumed = resume
     cs = cs.with_(sync_id=sync_id, resume=resume)
+    if resume:
+        # a stop between the destination's commit and our save leaves our copy one
+        # checkpoint behind; the destination's own record (when it keeps one) is the truth
+        committed = destination.committed_state(destination_config, cs)
+        if committed is not None:
+            src_state = committed
     one = ConfiguredCatalog((cs,))
     store.save(cs.name, {"state": src_state, "pending": {"sync_id": sync_id}})
 

@@ -28,6 +28,7 @@ class _Session:
         self.config = config
         self.schema: str = config.get("schema") or "public"
         self.copies: dict[str, Any] = {}  # table -> (context manager, copy, encoder)
+        self.state_table_ready = False
 
     def q(self, table: str) -> str:
         return f"{quote_ident(self.schema)}.{quote_ident(table)}"
@@ -204,6 +205,41 @@ class PostgresDestination(SqlDestination):
             session.conn.execute(f"DROP TABLE IF EXISTS {session.q(target)}")
             session.conn.execute(f"ALTER TABLE {session.q(staging)} RENAME TO "
                                  f"{quote_ident(target)}")
+
+    def _state_table(self, session: _Session) -> str:
+        table = session.q("_sluiceway_state")
+        if not session.state_table_ready:
+            session.conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (key text PRIMARY KEY, "
+                                 "state jsonb NOT NULL, updated_at timestamptz NOT NULL)")
+            session.state_table_ready = True
+        return table
+
+    def save_state(self, session: _Session, key: str, state: str) -> None:
+        with translate(session.config):
+            session.conn.execute(
+                f"INSERT INTO {self._state_table(session)} VALUES (%s, %s, now()) "
+                "ON CONFLICT (key) DO UPDATE SET state = EXCLUDED.state, "
+                "updated_at = EXCLUDED.updated_at", (key, state))
+
+    def load_state(self, session: _Session, key: str) -> str | None:
+        with translate(session.config):
+            if not self._has_state_table(session):
+                return None
+            row = session.conn.execute(f"SELECT state::text FROM "
+                                       f"{session.q('_sluiceway_state')} WHERE key = %s",
+                                       (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def _has_state_table(self, session: _Session) -> bool:
+        row = session.conn.execute("SELECT to_regclass(%s) IS NOT NULL",
+                                   (session.q("_sluiceway_state"),)).fetchone()
+        return bool(row and row[0])
+
+    def clear_state(self, session: _Session, key: str) -> None:
+        with translate(session.config):
+            if self._has_state_table(session):
+                session.conn.execute(f"DELETE FROM {session.q('_sluiceway_state')} "
+                                     "WHERE key = %s", (key,))
 
     def count_rows(self, session: _Session, table: str) -> int | None:
         with translate(session.config):

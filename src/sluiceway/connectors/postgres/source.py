@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import adbc_driver_postgresql.dbapi as adbc
-from adbc_driver_postgresql import StatementOptions
 import pyarrow as pa
 import pyarrow.compute as pc
+from adbc_driver_postgresql import StatementOptions
 
 from sluiceway.connectors.base import Capabilities, CheckResult, Source
 from sluiceway.connectors.postgres.errors import translate
