@@ -55,9 +55,31 @@ def _postgres(request: pytest.FixtureRequest) -> tuple[dict[str, Any], dict[str,
     return dict(db, schema="conformance"), dict(db, schemas=["conformance"])
 
 
-#: connector -> (harness, {column: reason it is not kept exactly})
+def _mysql(request: pytest.FixtureRequest) -> tuple[dict[str, Any], dict[str, Any]]:
+    db = request.getfixturevalue("mysql_database")
+    return dict(db), dict(db)
+
+
+def _database_file(suffix: str) -> Harness:
+    def harness(request: pytest.FixtureRequest) -> tuple[dict[str, Any], dict[str, Any]]:
+        path = str(request.getfixturevalue("tmp_path") / f"conformance.{suffix}")
+        return {"path": path}, {"path": path}
+    return harness
+
+
+def _parquet(request: pytest.FixtureRequest) -> tuple[dict[str, Any], dict[str, Any]]:
+    folder = request.getfixturevalue("tmp_path") / "files"
+    return ({"path": str(folder), "format": "parquet"},
+            {"path": str(folder / "type table" / "*" / "*.parquet"), "stream_name": "type table",
+             "file_columns": False})
+
+
+#: connector -> (harness, {column: reason it is not kept exactly}, modes it supports)
 HARNESSES: dict[str, tuple[Harness, dict[str, str]]] = {
     "postgres": (_postgres, {}),
+    "duckdb": (_database_file("duckdb"), {}),
+    "sqlite": (_database_file("db"), {}),
+    "file": (_parquet, {}),
 }
 
 
@@ -68,6 +90,8 @@ def test_type_table_survives_a_round_trip(
     request: pytest.FixtureRequest, name: str, mode: DestinationSyncMode
 ) -> None:
     harness, lossy = HARNESSES[name]
+    if mode not in registry.destination(name).capabilities.destination_sync_modes:
+        pytest.skip(f"{name} does not offer {mode}")
     dst_cfg, src_cfg = harness(request)
     sent = type_table()
     got = suite.round_trip(sent, "type table", name, dst_cfg, src_cfg, mode)

@@ -41,20 +41,26 @@ def configure(catalog: Catalog, choices: Sequence[StreamChoice] | None) -> Confi
         if stream is None:
             raise UnknownStream(ch.name, [s.name for s in catalog.streams])
         where = f"streams[{i}]"
+        try:
+            sync_mode = SyncMode(ch.sync_mode)
+            dest_mode = DestinationSyncMode(ch.destination_sync_mode)
+        except ValueError as exc:
+            errors.append(FieldError(where, str(exc)))
+            continue
         names = set(stream.schema.names)
         cursor = ch.cursor_field or stream.default_cursor_field
         pk = ch.primary_key or stream.source_defined_primary_key
-        if ch.sync_mode not in stream.supported_sync_modes:
+        if sync_mode not in stream.supported_sync_modes:
             errors.append(FieldError(f"{where}.sync_mode",
-                                     f"stream {ch.name!r} does not support {ch.sync_mode}"))
-        if ch.sync_mode is SyncMode.incremental:
+                                     f"stream {ch.name!r} does not support {sync_mode}"))
+        if sync_mode is SyncMode.incremental:
             if not cursor:
                 errors.append(FieldError(f"{where}.cursor_field",
                                          "incremental sync needs a cursor field"))
             elif cursor[0] not in names:
                 errors.append(FieldError(f"{where}.cursor_field",
                                          f"column {cursor[0]!r} is not in stream {ch.name!r}"))
-        if ch.destination_sync_mode is DestinationSyncMode.append_dedup and not pk:
+        if dest_mode is DestinationSyncMode.append_dedup and not pk:
             errors.append(FieldError(f"{where}.primary_key",
                                      "append_dedup needs a primary key"))
         for key in pk:
@@ -66,7 +72,7 @@ def configure(catalog: Catalog, choices: Sequence[StreamChoice] | None) -> Confi
             if missing:
                 errors.append(FieldError(f"{where}.columns", f"unknown columns {missing}"))
             need = {k[0] for k in pk} | ({cursor[0]} if cursor else set())
-            if ch.sync_mode is SyncMode.incremental or ch.destination_sync_mode is (
+            if sync_mode is SyncMode.incremental or dest_mode is (
                 DestinationSyncMode.append_dedup
             ):
                 lacking = sorted(need - set(ch.columns))
@@ -79,9 +85,9 @@ def configure(catalog: Catalog, choices: Sequence[StreamChoice] | None) -> Confi
             selected = replace(stream, schema=pa.schema(keep, metadata=stream.schema.metadata))
         out.append(ConfiguredStream(
             stream=selected,
-            sync_mode=ch.sync_mode,
-            destination_sync_mode=ch.destination_sync_mode,
-            cursor_field=tuple(cursor) if ch.sync_mode is SyncMode.incremental else (),
+            sync_mode=sync_mode,
+            destination_sync_mode=dest_mode,
+            cursor_field=tuple(cursor) if sync_mode is SyncMode.incremental else (),
             primary_key=tuple(tuple(k) for k in pk),
             destination_name=ch.destination_name,
             columns=ch.columns,

@@ -21,6 +21,9 @@ from sluiceway.protocol import arrow_types as at
 from sluiceway.protocol.catalog import DestinationSyncMode
 from sluiceway.protocol.spec import ConnectorSpec, validate_config
 
+#: where each stream's committed States are recorded (see SqlDestination.save_state)
+STATE_TABLE = "_sluiceway_state"
+
 
 class _Session:
     def __init__(self, conn: psycopg.Connection[Any], config: dict[str, Any]) -> None:
@@ -28,7 +31,6 @@ class _Session:
         self.config = config
         self.schema: str = config.get("schema") or "public"
         self.copies: dict[str, Any] = {}  # table -> (context manager, copy, encoder)
-        self.state_table_ready = False
 
     def q(self, table: str) -> str:
         return f"{quote_ident(self.schema)}.{quote_ident(table)}"
@@ -67,7 +69,12 @@ class PostgresDestination(SqlDestination):
             conn = psycopg.connect(conninfo(cfg), autocommit=False)
         session = _Session(conn, cfg)
         with translate(cfg):
+            # parallel streams connect at once: IF NOT EXISTS alone races in the catalog
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('sluiceway.destination'))")
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(session.schema)}")
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {session.q(STATE_TABLE)} "
+                         "(key text PRIMARY KEY, state jsonb NOT NULL, "
+                         "updated_at timestamptz NOT NULL)")
             conn.execute("SET TIME ZONE 'UTC'")
             conn.commit()
         return session
@@ -206,40 +213,23 @@ class PostgresDestination(SqlDestination):
             session.conn.execute(f"ALTER TABLE {session.q(staging)} RENAME TO "
                                  f"{quote_ident(target)}")
 
-    def _state_table(self, session: _Session) -> str:
-        table = session.q("_sluiceway_state")
-        if not session.state_table_ready:
-            session.conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (key text PRIMARY KEY, "
-                                 "state jsonb NOT NULL, updated_at timestamptz NOT NULL)")
-            session.state_table_ready = True
-        return table
-
     def save_state(self, session: _Session, key: str, state: str) -> None:
         with translate(session.config):
             session.conn.execute(
-                f"INSERT INTO {self._state_table(session)} VALUES (%s, %s, now()) "
+                f"INSERT INTO {session.q(STATE_TABLE)} VALUES (%s, %s, now()) "
                 "ON CONFLICT (key) DO UPDATE SET state = EXCLUDED.state, "
                 "updated_at = EXCLUDED.updated_at", (key, state))
 
     def load_state(self, session: _Session, key: str) -> str | None:
         with translate(session.config):
-            if not self._has_state_table(session):
-                return None
-            row = session.conn.execute(f"SELECT state::text FROM "
-                                       f"{session.q('_sluiceway_state')} WHERE key = %s",
-                                       (key,)).fetchone()
+            row = session.conn.execute(f"SELECT state::text FROM {session.q(STATE_TABLE)} "
+                                       "WHERE key = %s", (key,)).fetchone()
         return str(row[0]) if row else None
-
-    def _has_state_table(self, session: _Session) -> bool:
-        row = session.conn.execute("SELECT to_regclass(%s) IS NOT NULL",
-                                   (session.q("_sluiceway_state"),)).fetchone()
-        return bool(row and row[0])
 
     def clear_state(self, session: _Session, key: str) -> None:
         with translate(session.config):
-            if self._has_state_table(session):
-                session.conn.execute(f"DELETE FROM {session.q('_sluiceway_state')} "
-                                     "WHERE key = %s", (key,))
+            session.conn.execute(f"DELETE FROM {session.q(STATE_TABLE)} WHERE key = %s",
+                                 (key,))
 
     def count_rows(self, session: _Session, table: str) -> int | None:
         with translate(session.config):

@@ -57,6 +57,7 @@ LEFT JOIN LATERAL (
 ) pk ON true
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY({schemas})
   AND has_table_privilege(c.oid, 'SELECT')
+  AND c.relname <> '_sluiceway_state' AND NOT starts_with(c.relname, '_sw_stage_')
 ORDER BY n.nspname, c.relname, a.attnum
 """
 

@@ -1,0 +1,1 @@
+"""DuckDB source and destination: Arrow batches in and out of DuckDB, zero-copy."""
