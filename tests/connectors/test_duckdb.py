@@ -454,7 +454,7 @@ def test_states_are_recorded_with_the_data_and_hidden_from_discover(tmp_path: Pa
     try:
         assert dst.load_state(session, "t\nsync") == '{"cursor": 2}'
         assert dst.load_state(session, "other") is None
-        dst.clear_state(session, "t\nsync")
+        dst.clear_states(session, "t\n")
         assert dst.load_state(session, "t\nsync") is None
     finally:
         dst.close(session)  # not committed: the clear is rolled back

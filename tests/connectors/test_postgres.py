@@ -229,5 +229,27 @@ def test_resume_trusts_the_destinations_committed_checkpoint(
     assert result.ok, result.streams
     assert result.streams[0].resumed
     assert row_checksum(_rows(pg_conn, "t", "copy")) == row_checksum(_rows(pg_conn, "t"))
-    leftover = pg_conn.execute("SELECT count(*) FROM copy._sluiceway_state").fetchone()[0]
-    assert leftover == 0
+    records = pg_conn.execute("SELECT state FROM copy._sluiceway_state").fetchall()
+    assert [r[0]["final"] for r in records] == [True]  # kept until the next sync starts
+
+
+def test_a_stop_after_the_swap_but_before_the_engine_saves_keeps_the_new_data(
+    pg_database: dict[str, Any], pg_conn: Any
+) -> None:
+    pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY, v text)")
+    pg_conn.execute("INSERT INTO t SELECT g, 'v' FROM generate_series(1, 1000) g")
+    dst = dict(pg_database, schema="copy")
+    store = MemoryStateStore()
+    assert sync("postgres", pg_database, "postgres", dst, None, store).ok
+    final = store.load()["t"]
+    # the engine's copy as a stop right after the destination's final commit leaves it:
+    # the sync still pending at its last echoed State
+    store.save("t", {"state": final["state"], "pending": {"sync_id": "0" * 32}})
+    sync_id = pg_conn.execute("SELECT split_part(key, E'\\n', 2) FROM copy._sluiceway_state"
+                              ).fetchone()[0]
+    store.save("t", {"state": final["state"], "pending": {"sync_id": sync_id}})
+    again = sync("postgres", pg_database, "postgres", dst, None, store)
+    assert again.ok
+    assert again.streams[0].resumed is False  # the finished sync is recognised, not redone
+    assert again.streams[0].records == 1000
+    assert pg_conn.execute("SELECT count(*) FROM copy.t").fetchone()[0] == 1000

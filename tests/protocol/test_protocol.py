@@ -36,6 +36,8 @@ def test_mask_secrets_replaces_secret_fields_only() -> None:
 @pytest.mark.parametrize(("old", "new", "expected"), [
     (pa.int16(), pa.int64(), pa.int64()),
     (pa.int64(), pa.int32(), pa.int64()),
+    (pa.int64(), pa.uint32(), pa.int64()),
+    (pa.int32(), pa.uint32(), None),
     (pa.float32(), pa.float64(), pa.float64()),
     (pa.float64(), pa.int32(), pa.float64()),
     (pa.decimal128(12, 2), pa.decimal128(14, 4), pa.decimal128(14, 4)),
@@ -73,3 +75,22 @@ def test_json_schema_marks_types_as_the_airbyte_protocol_does() -> None:
         pa.field("ts", at.TIMESTAMP_TZ), pa.field("n", pa.decimal128(5, 2), False)]))
     assert schema["properties"]["ts"]["airbyte_type"] == "timestamp_with_timezone"
     assert schema["properties"]["n"] == {"type": "number"}
+
+
+@pytest.mark.parametrize(("text", "target", "expected"), [
+    ("123456789012.123456789000000000000000000000", pa.decimal128(38, 26),
+     "123456789012.12345678900000000000000000"),
+    ("-0.010", pa.decimal128(5, 3), "-0.010"),
+    ("1E-10", pa.decimal128(20, 10), "1E-10"),
+    ("123456789012.123456789000000000000000000001", pa.decimal128(38, 26), None),
+    ("1234567890123", pa.decimal128(38, 26), None),
+    ("0.001", pa.decimal128(5, 2), None),
+])
+def test_cast_exact_parses_decimal_text_or_refuses(
+    text: str, target: pa.DataType, expected: str | None
+) -> None:
+    if expected is None:
+        with pytest.raises(pa.ArrowInvalid):
+            at.cast_exact(pa.array([text]), target)
+    else:
+        assert str(at.cast_exact(pa.array([text]), target)[0].as_py()) == expected

@@ -63,6 +63,7 @@ class StreamTarget:
     staged: bool
     schema: pa.Schema  # columns of the loading table (incoming order)
     loaded: int = 0  # rows loaded by this attempt
+    last_state: dict[str, Any] | None = None  # the newest State committed with the rows
 
 
 class SqlDestination(Destination):
@@ -121,8 +122,8 @@ class SqlDestination(Destination):
         """The State recorded under ``key`` (None: none, or not supported)."""
         return None
 
-    def clear_state(self, session: Any, key: str) -> None:  # noqa: B027
-        """Forget ``key`` inside the open transaction (the sync it belongs to is final)."""
+    def clear_states(self, session: Any, prefix: str) -> None:  # noqa: B027
+        """Forget every key starting with ``prefix`` (records of earlier, finished syncs)."""
 
     def count_rows(self, session: Any, table: str) -> int | None:
         """Rows in ``table``, to verify a load before it is swapped in (None: not checked)."""
@@ -155,8 +156,8 @@ class SqlDestination(Destination):
                         self.flush(session, tgt)
                     tgt = targets.get(msg.stream)
                     if tgt is not None:
-                        self.save_state(session, state_key(tgt.stream),
-                                        json.dumps(msg.data, default=str))
+                        tgt.last_state = msg.data
+                        self._record(session, tgt, final=False)
                     self.commit(session)
                     yield msg
             for tgt in targets.values():
@@ -164,24 +165,44 @@ class SqlDestination(Destination):
             self.commit(session)
             for tgt in targets.values():
                 self._finalize(session, tgt)
-                self.clear_state(session, state_key(tgt.stream))
+                self._record(session, tgt, final=True)
                 self.commit(session)
         finally:
             self.close(session)
 
+    def _record(self, session: Any, tgt: StreamTarget, *, final: bool) -> None:
+        record = {"state": tgt.last_state, "final": final}
+        self.save_state(session, state_key(tgt.stream), json.dumps(record, default=str))
+
     def committed_state(self, config: dict[str, Any],
                         stream: ConfiguredStream) -> dict[str, Any] | None:
+        """``{"state": ..., "final": bool}`` as recorded with the data, or None.
+
+        ``final`` also holds when the record says otherwise but the sync's staging table is
+        gone: only the swap or merge removes it, and where DDL commits on its own (MySQL)
+        a stop can fall between that and the final record.
+        """
         session = self.connect(config)
         try:
             raw = self.load_state(session, state_key(stream))
+            if not raw:
+                return None
+            record: dict[str, Any] = json.loads(raw)
+            staged = stream.destination_sync_mode is not DestinationSyncMode.append
+            if staged and not record.get("final"):
+                name = staging_name(stream.target, stream.sync_id)
+                if name not in self.list_tables(session, staging_prefix(stream.target)):
+                    record["final"] = True
+            return record
         finally:
             self.close(session)
-        return json.loads(raw) if raw else None
 
     def _prepare(self, session: Any, cs: ConfiguredStream) -> StreamTarget:
         incoming = cs.stream.schema
         pk = cs.pk_columns
         mode = cs.destination_sync_mode
+        if not cs.resume:  # the records of earlier syncs of this stream are spent
+            self.clear_states(session, state_key(cs.with_(sync_id="")))
         existing = self.table_schema(session, cs.target)
         if mode is not DestinationSyncMode.overwrite and existing is not None:
             evo = plan_evolution(cs.name, existing, incoming)

@@ -127,18 +127,23 @@ def _sync_stream(
 ) -> None:
     pending = record.get("pending")
     if pending:
+        # a stop between the destination's commit and our save leaves our copy a checkpoint
+        # (or the final swap) behind; the destination's own record, if it keeps one, is truth
+        resumed = cs.with_(sync_id=pending["sync_id"], resume=True)
+        committed = destination.committed_state(destination_config, resumed)
+        if committed is not None and committed.get("final"):
+            record = {"state": committed.get("state")}  # that sync did finish: start anew
+            store.save(cs.name, record)
+            pending = None
+        elif committed is not None:
+            record = {"state": committed.get("state"), "pending": pending}
+    if pending:
         sync_id, resume, src_state = pending["sync_id"], True, record.get("state")
     else:
         sync_id, resume = uuid.uuid4().hex, False
         src_state = record.get("state") if cs.sync_mode is SyncMode.incremental else None
     st.resumed = resume
     cs = cs.with_(sync_id=sync_id, resume=resume)
-    if resume:
-        # a stop between the destination's commit and our save leaves our copy one
-        # checkpoint behind; the destination's own record (when it keeps one) is the truth
-        committed = destination.committed_state(destination_config, cs)
-        if committed is not None:
-            src_state = committed
     one = ConfiguredCatalog((cs,))
     store.save(cs.name, {"state": src_state, "pending": {"sync_id": sync_id}})
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 #: field-metadata key holding a logical type that Arrow itself does not distinguish
 LOGICAL_KEY = b"sluiceway.logical"
@@ -142,8 +143,10 @@ def widen(old: pa.Field, new: pa.Field) -> pa.DataType | None:
     if is_numeric_text(new) and (pa.types.is_decimal(a) or pa.types.is_integer(a)):
         return None
     if pa.types.is_integer(a) and pa.types.is_integer(b):
-        if pa.types.is_signed_integer(a) and pa.types.is_signed_integer(b):
+        if pa.types.is_signed_integer(a) == pa.types.is_signed_integer(b):
             return a if a.bit_width >= b.bit_width else b
+        if pa.types.is_signed_integer(a) and a.bit_width > b.bit_width:
+            return a  # a signed column wider than the unsigned values holds them all
         return None
     if pa.types.is_floating(a) and pa.types.is_floating(b):
         return a if a.bit_width >= b.bit_width else b
@@ -162,3 +165,37 @@ def widen(old: pa.Field, new: pa.Field) -> pa.DataType | None:
     if string_like and (pa.types.is_string(b) or pa.types.is_large_string(b)):
         return a
     return None
+
+
+def cast_exact(col: pa.Array, target: pa.DataType) -> pa.Array:
+    """``pc.cast``, except that decimal text is parsed exactly or refused (``pa.ArrowInvalid``).
+
+    Arrow's own string -> decimal cast overflows silently when a value has more than 38
+    significant digits (``'123456789012.123456789000000000000000000000'`` becomes
+    ``-65710180.17...``), so digits are counted first and trailing fractional zeros dropped.
+    """
+    if isinstance(col, pa.ChunkedArray):
+        return pa.chunked_array([cast_exact(c, target) for c in col.chunks], target)
+    if isinstance(col.type, pa.BaseExtensionType):
+        col = col.storage
+    if not pa.types.is_decimal(target) or not (
+            pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        return pc.cast(col, target)
+    if pc.any(pc.match_substring_regex(col, r"[eE]")).as_py():
+        import decimal
+
+        return pa.array([None if v is None else decimal.Decimal(v) for v in col.to_pylist()],
+                        target)
+    text = pc.utf8_trim_whitespace(col)
+    sign = pc.if_else(pc.starts_with(text, "-"), "-", "")
+    body = pc.replace_substring_regex(text, r"^[+-]?0*", "")
+    ints = pc.replace_substring_regex(body, r"\..*$", "")
+    frac = pc.replace_substring_regex(pc.replace_substring_regex(body, r"^[^.]*\.?", ""),
+                                      r"0+$", "")
+    if (pc.max(pc.utf8_length(ints)).as_py() or 0) > target.precision - target.scale or (
+            pc.max(pc.utf8_length(frac)).as_py() or 0) > target.scale:
+        raise pa.ArrowInvalid(f"a value does not fit {type_name(target)}")
+    ints = pc.if_else(pc.equal(ints, ""), "0", ints)
+    clean = pc.binary_join_element_wise(sign, ints, pc.if_else(
+        pc.equal(frac, ""), "", pc.binary_join_element_wise(".", frac, "")), "")
+    return pc.cast(clean, target)

@@ -229,9 +229,10 @@ class DuckDBDestination(SqlDestination):
                            {"k": key})
         return str(rows[0][0]) if rows else None
 
-    def clear_state(self, session: _Session, key: str) -> None:
+    def clear_states(self, session: _Session, prefix: str) -> None:
         if self.table_schema(session, STATE_TABLE) is not None:
-            session.run(f"DELETE FROM {session.q(STATE_TABLE)} WHERE key = $k", {"k": key})
+            session.run(f"DELETE FROM {session.q(STATE_TABLE)} WHERE starts_with(key, $p)",
+                        {"p": prefix})
 
     def merge(self, session: _Session, staging: str, target: str, columns: list[str],
               primary_key: list[str]) -> None:

@@ -291,7 +291,7 @@ def _cast(col: pa.Array, to: pa.DataType) -> pa.Array:
         raw = [None if v is None else uuid.UUID(v).bytes for v in col.to_pylist()]
         return pa.ExtensionArray.from_storage(to, pa.array(raw, pa.binary(16)))
     try:
-        return pc.cast(col, to)
+        return at.cast_exact(col, to)
     except pa.ArrowNotImplementedError:
         if isinstance(col.type, pa.BaseExtensionType):
             return pc.cast(col.storage, to)

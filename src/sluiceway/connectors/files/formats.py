@@ -181,7 +181,7 @@ def convert(col: pa.Array, target: pa.DataType) -> pa.Array:
         return stamped.cast(at.TIMESTAMP).cast(pa.int64()).cast(at.TIME)
     if is_text and pa.types.is_timestamp(target) and target.tz:
         col = pc.replace_substring_regex(col, r"([+-]\d{2})(\d{2})$", r"\1:\2")
-    return pc.cast(col, target)
+    return at.cast_exact(col, target)
 
 
 def _python_json(col: pa.Array) -> pa.Array:

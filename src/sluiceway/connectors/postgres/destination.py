@@ -226,10 +226,10 @@ class PostgresDestination(SqlDestination):
                                        "WHERE key = %s", (key,)).fetchone()
         return str(row[0]) if row else None
 
-    def clear_state(self, session: _Session, key: str) -> None:
+    def clear_states(self, session: _Session, prefix: str) -> None:
         with translate(session.config):
-            session.conn.execute(f"DELETE FROM {session.q(STATE_TABLE)} WHERE key = %s",
-                                 (key,))
+            session.conn.execute(f"DELETE FROM {session.q(STATE_TABLE)} "
+                                 "WHERE starts_with(key, %s)", (prefix,))
 
     def count_rows(self, session: _Session, table: str) -> int | None:
         with translate(session.config):
@@ -283,7 +283,7 @@ def _numeric_text_to_decimal(col: pa.Array) -> pa.Array:
     if scale > 38:
         raise _NeedsCast
     try:
-        return pc.cast(col, pa.decimal128(38, scale))
+        return at.cast_exact(col, pa.decimal128(38, scale))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise _NeedsCast from exc
 

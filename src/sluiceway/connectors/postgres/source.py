@@ -228,7 +228,7 @@ def _conform(stream: str, batch: pa.RecordBatch, schema: pa.Schema) -> pa.Record
             ):
                 col = col.storage
             try:
-                col = col if col.type == f.type else pc.cast(col, f.type)
+                col = col if col.type == f.type else at.cast_exact(col, f.type)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
                 raise RecordRejected(f"column {f.name!r}: cannot represent value as "
                                      f"{at.type_name(f)}: {exc}", location=stream) from exc

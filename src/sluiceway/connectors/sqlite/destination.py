@@ -208,9 +208,10 @@ class SQLiteDestination(SqlDestination):
                            (key,))
         return str(rows[0][0]) if rows else None
 
-    def clear_state(self, session: _Session, key: str) -> None:
+    def clear_states(self, session: _Session, prefix: str) -> None:
         if self.table_schema(session, STATE_TABLE) is not None:
-            session.write(f"DELETE FROM {quote_ident(STATE_TABLE)} WHERE key = ?", (key,))
+            session.write(f"DELETE FROM {quote_ident(STATE_TABLE)} "
+                          "WHERE substr(key, 1, length(?1)) = ?1", (prefix,))
 
     def merge(self, session: _Session, staging: str, target: str, columns: list[str],
               primary_key: list[str]) -> None:

@@ -250,7 +250,7 @@ def _build(values: Sequence[Any], t: pa.DataType, hex_bytes: bool = False) -> pa
             values = [_NON_FINITE.get(v, v) if isinstance(v, str) else v for v in values]
         return pa.array(values, t)
     if pa.types.is_decimal(t):
-        return pc.cast(pa.array([_num_text(v) for v in values], pa.string()), t)
+        return at.cast_exact(pa.array([_num_text(v) for v in values], pa.string()), t)
     if pa.types.is_binary(t):
         if hex_bytes:
             values = [bytes.fromhex(v) if isinstance(v, str) else v for v in values]

@@ -58,6 +58,7 @@ def type_table() -> pa.Table:
                                            uuid.UUID("00000000-0000-0000-0000-000000000000"),
                                            None,
                                            uuid.UUID("c232ab00-9414-11ec-3000-000000000001")]),
+        "arr": (pa.field("arr", pa.list_(pa.int32())), [[1, None, -3], [], None, [2**31 - 1]]),
         "doc": (pa.field("doc", at.JSON), [json.dumps({"a": [1, 2], "b": {"c": None}}), "[]",
                                            None, '"text"']),
     }
