@@ -63,18 +63,24 @@ SELECT (SELECT count(*) FROM duckdb_tables() WHERE database_name = current_datab
 """
 
 
+#: DuckDB's buffer pool; by default it may take 80 % of the machine's memory, and a sync's
+#: memory must stay flat whatever the table's size (DuckDB spills to the database file)
+MEMORY_LIMIT = "64MB"
+
+
 def connect(path: Path, *, write: bool) -> duckdb.DuckDBPyConnection:
     """Open ``path``. DuckDB lets a process open a file with one configuration only, so a
     reader opens it read-write like the destination does (a sync can read a file another
     sync is loading) and only falls back to read-only where that is refused: a read-only
     file system, or another process holding the file read-only."""
+    settings: dict[str, str | bool | int | float | list[str]] = {"memory_limit": MEMORY_LIMIT}
     with translate(str(path), connecting=True):
         try:
-            return duckdb.connect(str(path))
+            return duckdb.connect(str(path), config=settings)
         except (duckdb.IOException, duckdb.ConnectionException):
             if write:
                 raise
-            return duckdb.connect(str(path), read_only=True)
+            return duckdb.connect(str(path), read_only=True, config=settings)
 
 
 def arrow_reader(con: duckdb.DuckDBPyConnection, sql: str, params: Any,

@@ -31,6 +31,7 @@ class _Session:
         self.config = config
         self.schema: str = config.get("schema") or "public"
         self.copies: dict[str, Any] = {}  # table -> (context manager, copy, encoder)
+        self.stored: dict[str, int] = {}  # table -> rows the server said its COPYs stored
 
     def q(self, table: str) -> str:
         return f"{quote_ident(self.schema)}.{quote_ident(table)}"
@@ -183,8 +184,9 @@ class PostgresDestination(SqlDestination):
                 copy.write(encoder.write_header())
                 copy.write(encoder.write_batch(plain))
                 copy.write(encoder.finish())
-            session.conn.execute(f"INSERT INTO {session.q(target.table)} ({cols}) "
-                                 f"SELECT {casts} FROM {land}")
+            moved = session.conn.execute(f"INSERT INTO {session.q(target.table)} ({cols}) "
+                                         f"SELECT {casts} FROM {land}").rowcount
+            session.stored[target.table] = session.stored.get(target.table, 0) + moved
             session.conn.execute(f"DROP TABLE {land}")
 
     def _jsonb_columns(self, session: _Session, table: str) -> set[str]:
@@ -202,6 +204,9 @@ class PostgresDestination(SqlDestination):
         with translate(session.config):
             copy.write(encoder.finish())
             cm.__exit__(None, None, None)
+            # the server's own count of the rows this COPY stored ("COPY n")
+            session.stored[target.table] = session.stored.get(target.table, 0) + max(
+                copy.cursor.rowcount, 0)
 
     def commit(self, session: _Session) -> None:
         with translate(session.config):
@@ -232,9 +237,8 @@ class PostgresDestination(SqlDestination):
                                  "WHERE starts_with(key, %s)", (prefix,))
 
     def count_rows(self, session: _Session, table: str) -> int | None:
-        with translate(session.config):
-            row = session.conn.execute(f"SELECT count(*) FROM {session.q(table)}").fetchone()
-        return int(row[0]) if row else None
+        """What the server reported storing in ``table`` during this session (no scan)."""
+        return session.stored.get(table, 0)
 
     def merge(self, session: _Session, staging: str, target: str, columns: list[str],
               primary_key: list[str]) -> None:
