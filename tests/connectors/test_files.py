@@ -345,7 +345,7 @@ def test_text_formats_use_the_documented_representations(tmp_path: Path) -> None
     assert ',"AP8QCglc",2024-02-29,23:59:59.999999,' in first  # binary as base64
     assert second.startswith('2,"",0,')  # an empty string is a quoted ""
     assert ',"0.0000000000",' in second  # exact decimal text, never 1E-10
-    assert nulls == "3" + "," * 16  # NULL is an empty, unquoted field
+    assert nulls == "3" + "," * (sent.num_columns - 1)  # NULL is an empty, unquoted field
     lines = (tmp_path / "jsonl/types/s1/part-00000.jsonl").read_text().splitlines()
     one, two, three = (json.loads(x) for x in lines[:3])
     assert one["amount"] == 1234567890.12
@@ -362,7 +362,7 @@ def test_text_formats_use_the_documented_representations(tmp_path: Path) -> None
 
 
 def test_csv_written_files_read_back_exactly_with_a_schema(tmp_path: Path) -> None:
-    sent = type_table()
+    sent = type_table().drop_columns(["arr"])  # `schema` has no list type yet
     _write(tmp_path, "csv", _catalog(sent.schema, name="types"),
            [RecordBatch("types", b) for b in sent.to_batches()])
     schema = {"Mixed Case": "int", "naïve col": "smallint", "wide": "decimal(38,10)",

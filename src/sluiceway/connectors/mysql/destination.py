@@ -418,6 +418,8 @@ def _json_list(stream: str, name: str, col: pa.Array) -> pa.Array:
     """Arrow lists as JSON array text (stored in a JSON column)."""
     if pa.types.is_large_list(col.type):
         col = pc.cast(col, pa.list_(col.type.value_type))
+    if col.offset:  # a sliced batch: rebuild from offset 0 (ListArray takes no sliced mask)
+        col = pa.concat_arrays([col])
     offsets = pa.Array.from_buffers(pa.int32(), len(col) + 1, [None, col.buffers()[1]],
                                     offset=col.offset)
     items = pc.fill_null(_json_scalar(stream, name, col.values), "null")
