@@ -28,7 +28,7 @@ def sync(
 ) -> SyncResult:
     src = registry.source(source)
     if checkpoint_rows is not None:
-        src.checkpoint_rows = checkpoint_rows  # type: ignore[attr-defined]
+        src.checkpoint_rows = checkpoint_rows
     catalog = configure(src.discover(source_config), streams)
     result = run(catalog, src, source_config, registry.destination(destination),
                  destination_config, store or MemoryStateStore(), Options())

@@ -49,6 +49,9 @@ class Connector(abc.ABC):
 
 
 class Source(Connector):
+    #: rows between two State checkpoints (a source may round to its own units)
+    checkpoint_rows: int = 500_000
+
     @abc.abstractmethod
     def discover(self, config: dict[str, Any]) -> Catalog: ...
 

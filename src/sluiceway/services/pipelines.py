@@ -23,8 +23,7 @@ def run(p: Pipeline, settings: Settings, options: engine.Options | None = None
     dst_cfg = _validated("destination", dst_spec, p.destination_config)
     source = registry.source(p.source)
     destination = registry.destination(p.destination)
-    if hasattr(source, "checkpoint_rows"):
-        source.checkpoint_rows = settings.checkpoint_rows
+    source.checkpoint_rows = settings.checkpoint_rows
     catalog = configure(source.discover(src_cfg), p.streams)
     settings.ensure_dirs()
     store = FileStateStore(settings.state_dir / f"{p.name}.json")

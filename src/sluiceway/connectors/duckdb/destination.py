@@ -12,6 +12,7 @@ transactions that create the same catalog entry, and streams start together.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from pathlib import Path
@@ -130,8 +131,9 @@ class DuckDBDestination(SqlDestination):
         cols = [f"{quote_ident(f.name)} {duck_type(f)}" for f in schema]
         if with_seq:
             cols.append(f"{quote_ident(SEQ_COLUMN)} BIGINT NOT NULL")
-        if primary_key:
-            cols.append("PRIMARY KEY (" + ", ".join(quote_ident(c) for c in primary_key) + ")")
+        # no PRIMARY KEY constraint: DuckDB keeps its index (ART) in memory, which makes a
+        # load's memory grow with the table (20M rows ran out of a 128 MB budget) and slows
+        # it; dedup merges on the key without one
         session.run(f"CREATE TABLE {session.q(table)} ({', '.join(cols)})")
         for f in schema:
             self._mark_numeric(session, table, f)
@@ -202,7 +204,10 @@ class DuckDBDestination(SqlDestination):
                 raise RecordRejected(f"DuckDB refused a row: {exc}",
                                      location=target.stream.name) from exc
             finally:
-                session.con.unregister(view)
+                # after a failed INSERT the transaction is aborted and unregister fails too:
+                # never let that hide the error that matters
+                with contextlib.suppress(duckdb.Error):
+                    session.con.unregister(view)
 
     def flush(self, session: _Session, target: StreamTarget) -> None:
         """Nothing is buffered: every batch is inserted when it arrives."""
