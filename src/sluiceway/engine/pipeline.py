@@ -114,17 +114,14 @@ def run(
     return SyncResult(stats)
 
 
-def _sync_stream(
+def _starting_point(
     cs: ConfiguredStream,
-    st: StreamStats,
     record: dict[str, Any],
-    source: Source,
-    source_config: dict[str, Any],
     destination: Destination,
     destination_config: dict[str, Any],
     store: StateStore,
-    opts: Options,
-) -> None:
+) -> tuple[str, bool, dict[str, Any] | None]:
+    """(sync id, whether it resumes an unfinished sync, the state the source starts from)."""
     pending = record.get("pending")
     if pending:
         # a stop between the destination's commit and our save leaves our copy a checkpoint
@@ -138,10 +135,24 @@ def _sync_stream(
         elif committed is not None:
             record = {"state": committed.get("state"), "pending": pending}
     if pending:
-        sync_id, resume, src_state = pending["sync_id"], True, record.get("state")
-    else:
-        sync_id, resume = uuid.uuid4().hex, False
-        src_state = record.get("state") if cs.sync_mode is SyncMode.incremental else None
+        return pending["sync_id"], True, record.get("state")
+    state = record.get("state") if cs.sync_mode is SyncMode.incremental else None
+    return uuid.uuid4().hex, False, state
+
+
+def _sync_stream(
+    cs: ConfiguredStream,
+    st: StreamStats,
+    record: dict[str, Any],
+    source: Source,
+    source_config: dict[str, Any],
+    destination: Destination,
+    destination_config: dict[str, Any],
+    store: StateStore,
+    opts: Options,
+) -> None:
+    sync_id, resume, src_state = _starting_point(cs, record, destination,
+                                                 destination_config, store)
     st.resumed = resume
     cs = cs.with_(sync_id=sync_id, resume=resume)
     one = ConfiguredCatalog((cs,))
