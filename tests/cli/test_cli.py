@@ -104,3 +104,32 @@ def test_spec_check_and_discover_commands(
     refused = _sluiceway(tmp_path, "check", "postgres", str(bad))
     assert refused.returncode == 2
     assert "127.0.0.1:1" in refused.stderr
+
+
+def test_malformed_csv_row_exits_2_with_file_and_line_and_keeps_the_old_table(
+    tmp_path: Path,
+) -> None:
+    import duckdb
+
+    data = tmp_path / "in"
+    data.mkdir()
+    good = "id,amount\n" + "".join(f"{i},{i}.50\n" for i in range(1, 2001))
+    (data / "orders.csv").write_text(good)
+    db = tmp_path / "out.duckdb"
+    p = _pipeline(tmp_path, {
+        "source": {"connector": "file", "config": {"path": str(data / "orders.csv"),
+                                                  "file_columns": False}},
+        "destination": {"connector": "duckdb", "config": {"path": str(db)}},
+    })
+    assert _sluiceway(tmp_path, "run", p).returncode == 0
+    # line 1502 gets a third field: the file is malformed there
+    lines = good.splitlines(keepends=True)
+    lines[1501] = "1501,1501.50,surprise\n"
+    (data / "orders.csv").write_text("".join(lines))
+    done = _sluiceway(tmp_path, "run", p)
+    assert done.returncode == 2, done.stderr
+    assert "orders.csv" in done.stderr
+    assert "line 1502" in done.stderr
+    assert "Traceback" not in done.stderr
+    with duckdb.connect(str(db)) as con:
+        assert con.execute("SELECT count(*) FROM orders").fetchone() == (2000,)
