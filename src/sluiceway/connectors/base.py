@@ -14,7 +14,7 @@ from sluiceway.protocol.catalog import (
     DestinationSyncMode,
 )
 from sluiceway.protocol.messages import Message, State
-from sluiceway.protocol.spec import ConnectorSpec
+from sluiceway.protocol.spec import ConnectorSpec, validate_config
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,6 @@ class Source(Connector):
     @abc.abstractmethod
     def discover(self, config: dict[str, Any]) -> Catalog: ...
 
-    @abc.abstractmethod
     def read(
         self,
         config: dict[str, Any],
@@ -66,8 +65,21 @@ class Source(Connector):
 
         ``state`` maps a stream name to the last state of it that was committed (None to
         start over). The last message of every stream is a State: the position a following
-        incremental sync starts from.
+        incremental sync starts from. By default: :meth:`read_context` once, then
+        :meth:`read_stream` for each stream in turn.
         """
+        context = self.read_context(config)
+        for cs in catalog.streams:
+            yield from self.read_stream(context, cs, (state or {}).get(cs.name))
+
+    def read_context(self, config: dict[str, Any]) -> Any:
+        """What reading any stream needs, made once per read (default: the valid config)."""
+        return validate_config(self.spec(), config)
+
+    def read_stream(self, context: Any, stream: ConfiguredStream,
+                    state: dict[str, Any] | None) -> Iterator[Message]:
+        """Read one stream from ``state`` (None: from the start)."""
+        raise NotImplementedError(f"{type(self).__name__} reads in read()")
 
 
 class Destination(Connector):

@@ -36,7 +36,6 @@ from sluiceway.core.errors import ConnectorError, Fatal, RecordRejected
 from sluiceway.protocol import arrow_types as at
 from sluiceway.protocol.catalog import (
     Catalog,
-    ConfiguredCatalog,
     ConfiguredStream,
     Stream,
     SyncMode,
@@ -154,18 +153,10 @@ class DuckDBSource(Source):
             ))
         return Catalog(tuple(streams))
 
-    def read(
-        self,
-        config: dict[str, Any],
-        catalog: ConfiguredCatalog,
-        state: dict[str, dict[str, Any]] | None,
-    ) -> Iterator[Message]:
-        cfg = validate_config(SOURCE_SPEC, config)
-        path = database_path(cfg, must_exist=True)
-        for cs in catalog.streams:
-            yield from self._read_stream(path, cs, (state or {}).get(cs.name))
+    def read_context(self, config: dict[str, Any]) -> Path:
+        return database_path(validate_config(SOURCE_SPEC, config), must_exist=True)
 
-    def _read_stream(self, path: Path, cs: ConfiguredStream,
+    def read_stream(self, path: Path, cs: ConfiguredStream,
                      state: dict[str, Any] | None) -> Iterator[Message]:
         nsp = cs.stream.namespace or "main"
         rel = table_name(cs.stream)

@@ -43,7 +43,6 @@ from sluiceway.core.errors import (
 from sluiceway.protocol import arrow_types as at
 from sluiceway.protocol.catalog import (
     Catalog,
-    ConfiguredCatalog,
     ConfiguredStream,
     Stream,
     SyncMode,
@@ -341,20 +340,14 @@ class FileSource(Source):
             default_cursor_field=(MODIFIED_COLUMN,) if with_cursor else (),
         ),))
 
-    def read(
-        self,
-        config: dict[str, Any],
-        catalog: ConfiguredCatalog,
-        state: dict[str, dict[str, Any]] | None,
-    ) -> Iterator[Message]:
-        p = plan(config)
-        for cs in catalog.streams:
-            if cs.name != p.stream:
-                raise UnknownStream(cs.name, [p.stream])
-            yield from self._read_stream(p, cs, (state or {}).get(cs.name) or {})
+    def read_context(self, config: dict[str, Any]) -> Plan:
+        return plan(config)
 
-    def _read_stream(self, p: Plan, cs: ConfiguredStream,
-                     state: dict[str, Any]) -> Iterator[Message]:
+    def read_stream(self, p: Plan, cs: ConfiguredStream,
+                     state: dict[str, Any] | None) -> Iterator[Message]:
+        if cs.name != p.stream:
+            raise UnknownStream(cs.name, [p.stream])
+        state = state or {}
         incremental = cs.sync_mode is SyncMode.incremental
         if incremental and cs.cursor != MODIFIED_COLUMN:
             raise InvalidInput("file source: unsupported cursor", [FieldError(

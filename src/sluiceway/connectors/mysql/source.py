@@ -47,7 +47,6 @@ from sluiceway.connectors.mysql.types import (
 from sluiceway.core.errors import ConnectorError, Fatal
 from sluiceway.protocol.catalog import (
     Catalog,
-    ConfiguredCatalog,
     ConfiguredStream,
     Stream,
     SyncMode,
@@ -204,17 +203,7 @@ class MySQLSource(Source):
                    source_defined_primary_key=tuple((k,) for k in t.primary_key))
             for t in tables.values()))
 
-    def read(
-        self,
-        config: dict[str, Any],
-        catalog: ConfiguredCatalog,
-        state: dict[str, dict[str, Any]] | None,
-    ) -> Iterator[Message]:
-        cfg = validate_config(SOURCE_SPEC, config)
-        for cs in catalog.streams:
-            yield from self._read_stream(cfg, cs, (state or {}).get(cs.name))
-
-    def _read_stream(self, cfg: dict[str, Any], cs: ConfiguredStream,
+    def read_stream(self, cfg: dict[str, Any], cs: ConfiguredStream,
                      state: dict[str, Any] | None) -> Iterator[Message]:
         if cs.sync_mode is SyncMode.full_refresh and state and state.get("complete"):
             yield State(cs.name, state)

@@ -33,7 +33,6 @@ from sluiceway.core.errors import ConnectorError, RecordRejected
 from sluiceway.protocol import arrow_types as at
 from sluiceway.protocol.catalog import (
     Catalog,
-    ConfiguredCatalog,
     ConfiguredStream,
     Stream,
     SyncMode,
@@ -124,17 +123,7 @@ class PostgresSource(Source):
             ))
         return Catalog(tuple(streams))
 
-    def read(
-        self,
-        config: dict[str, Any],
-        catalog: ConfiguredCatalog,
-        state: dict[str, dict[str, Any]] | None,
-    ) -> Iterator[Message]:
-        cfg = validate_config(SOURCE_SPEC, config)
-        for cs in catalog.streams:
-            yield from self._read_stream(cfg, cs, (state or {}).get(cs.name))
-
-    def _read_stream(self, cfg: dict[str, Any], cs: ConfiguredStream,
+    def read_stream(self, cfg: dict[str, Any], cs: ConfiguredStream,
                      state: dict[str, Any] | None) -> Iterator[Message]:
         stream = cs.stream
         nsp = stream.namespace or (cfg.get("schemas") or ["public"])[0]

@@ -25,7 +25,6 @@ from sluiceway.core.errors import FieldError, InvalidInput, UnknownStream
 from sluiceway.protocol import arrow_types as at
 from sluiceway.protocol.catalog import (
     Catalog,
-    ConfiguredCatalog,
     ConfiguredStream,
     Stream,
     SyncMode,
@@ -227,20 +226,11 @@ class SampleSource(Source):
             source_defined_primary_key=(("id",),),
         ) for name in cfg["streams"]))
 
-    def read(
-        self,
-        config: dict[str, Any],
-        catalog: ConfiguredCatalog,
-        state: dict[str, dict[str, Any]] | None,
-    ) -> Iterator[Message]:
-        cfg = validate_config(SOURCE_SPEC, config)
-        for cs in catalog.streams:
-            if cs.name not in cfg["streams"]:
-                raise UnknownStream(cs.name, list(cfg["streams"]))
-            yield from self._read_stream(cfg, cs, (state or {}).get(cs.name) or {})
-
-    def _read_stream(self, cfg: dict[str, Any], cs: ConfiguredStream,
-                     state: dict[str, Any]) -> Iterator[Message]:
+    def read_stream(self, cfg: dict[str, Any], cs: ConfiguredStream,
+                     state: dict[str, Any] | None) -> Iterator[Message]:
+        if cs.name not in cfg["streams"]:
+            raise UnknownStream(cs.name, list(cfg["streams"]))
+        state = state or {}
         total, size = int(cfg["rows"]), int(cfg["batch_size"])
         incremental = cs.sync_mode is SyncMode.incremental
         if incremental:

@@ -25,7 +25,6 @@ from sluiceway.connectors.sqlite.types import BadValue, arrow_values, quote_iden
 from sluiceway.core.errors import ConnectorError, RecordRejected
 from sluiceway.protocol.catalog import (
     Catalog,
-    ConfiguredCatalog,
     ConfiguredStream,
     Stream,
     SyncMode,
@@ -98,18 +97,10 @@ class SQLiteSource(Source):
             con.close()
         return Catalog(tuple(streams))
 
-    def read(
-        self,
-        config: dict[str, Any],
-        catalog: ConfiguredCatalog,
-        state: dict[str, dict[str, Any]] | None,
-    ) -> Iterator[Message]:
-        cfg = validate_config(SOURCE_SPEC, config)
-        path = database_path(cfg, must_exist=True)
-        for cs in catalog.streams:
-            yield from self._read_stream(path, cs, (state or {}).get(cs.name))
+    def read_context(self, config: dict[str, Any]) -> Path:
+        return database_path(validate_config(SOURCE_SPEC, config), must_exist=True)
 
-    def _read_stream(self, path: Path, cs: ConfiguredStream,
+    def read_stream(self, path: Path, cs: ConfiguredStream,
                      state: dict[str, Any] | None) -> Iterator[Message]:
         table = quote_ident(cs.stream.name)
         select = ", ".join(quote_ident(n) for n in cs.stream.schema.names)
