@@ -43,9 +43,18 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     def spec(cls) -> ConnectorSpec: ...
 
-    @abc.abstractmethod
     def check(self, config: dict[str, Any]) -> CheckResult:
-        """Try the config against the real system; never raise for a bad config."""
+        """Try the config against the real system; never raises: a failure is reported."""
+        try:
+            message = self.probe(config)
+        except Exception as exc:  # noqa: BLE001 - check reports every failure, never raises
+            return CheckResult(False, str(exc))
+        return CheckResult(True, message)
+
+    @abc.abstractmethod
+    def probe(self, config: dict[str, Any]) -> str:
+        """Reach the system with ``config``; raise (best: a Sluiceway error naming host,
+        port or field) if it cannot be used, else say what was reached."""
 
 
 class Source(Connector):

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import duckdb
 import pyarrow as pa
 
-from sluiceway.connectors.base import Capabilities, CheckResult
+from sluiceway.connectors.base import Capabilities
 from sluiceway.connectors.duckdb.errors import translate
 from sluiceway.connectors.duckdb.source import connect
 from sluiceway.connectors.duckdb.spec import DESTINATION_SPEC, database_path
@@ -34,7 +34,7 @@ from sluiceway.connectors.duckdb.types import (
     to_arrow,
 )
 from sluiceway.connectors.sqlbase import SEQ_COLUMN, SqlDestination, StreamTarget
-from sluiceway.core.errors import ConnectorError, RecordRejected, Retryable
+from sluiceway.core.errors import RecordRejected, Retryable
 from sluiceway.protocol import arrow_types as at
 from sluiceway.protocol.catalog import DestinationSyncMode
 from sluiceway.protocol.spec import ConnectorSpec, validate_config
@@ -67,19 +67,14 @@ class DuckDBDestination(SqlDestination):
     def spec(cls) -> ConnectorSpec:
         return DESTINATION_SPEC
 
-    def check(self, config: dict[str, Any]) -> CheckResult:
+    def probe(self, config: dict[str, Any]) -> str:
+        session = self._open(config, bookkeeping=False)
         try:
-            session = self._open(config, bookkeeping=False)
-            try:
-                session.run(f"CREATE TABLE {session.q('_sluiceway_check')} (x INTEGER)")
-                session.run("ROLLBACK")
-            finally:
-                self.close(session)
-        except ConnectorError as exc:
-            return CheckResult(False, str(exc))
-        except Exception as exc:  # noqa: BLE001 - check reports, never raises
-            return CheckResult(False, str(exc))
-        return CheckResult(True, f"opened {session.path}; can create tables")
+            session.run(f"CREATE TABLE {session.q('_sluiceway_check')} (x INTEGER)")
+            session.run("ROLLBACK")
+        finally:
+            self.close(session)
+        return f"opened {session.path}; can create tables"
 
     # ---- hooks -------------------------------------------------------------------------
     def connect(self, config: dict[str, Any]) -> _Session:

@@ -22,7 +22,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sluiceway.connectors.base import Capabilities, CheckResult, Source
+from sluiceway.connectors.base import Capabilities, Source
 from sluiceway.connectors.duckdb.errors import translate
 from sluiceway.connectors.duckdb.spec import SOURCE_SPEC, database_path
 from sluiceway.connectors.duckdb.types import (
@@ -32,7 +32,7 @@ from sluiceway.connectors.duckdb.types import (
     read_expr,
     to_arrow,
 )
-from sluiceway.core.errors import ConnectorError, Fatal, RecordRejected
+from sluiceway.core.errors import Fatal, RecordRejected
 from sluiceway.protocol import arrow_types as at
 from sluiceway.protocol.catalog import (
     Catalog,
@@ -111,21 +111,16 @@ class DuckDBSource(Source):
     def spec(cls) -> ConnectorSpec:
         return SOURCE_SPEC
 
-    def check(self, config: dict[str, Any]) -> CheckResult:
+    def probe(self, config: dict[str, Any]) -> str:
+        cfg = validate_config(SOURCE_SPEC, config)
+        path = database_path(cfg, must_exist=True)
+        con = connect(path, write=False)
         try:
-            cfg = validate_config(SOURCE_SPEC, config)
-            path = database_path(cfg, must_exist=True)
-            con = connect(path, write=False)
-            try:
-                with translate(str(path), connecting=True):
-                    con.execute("SELECT count(*) FROM duckdb_tables()").fetchall()
-            finally:
-                con.close()
-        except ConnectorError as exc:
-            return CheckResult(False, str(exc))
-        except Exception as exc:  # noqa: BLE001 - check reports, never raises
-            return CheckResult(False, str(exc))
-        return CheckResult(True, f"opened {path}")
+            with translate(str(path), connecting=True):
+                con.execute("SELECT count(*) FROM duckdb_tables()").fetchall()
+        finally:
+            con.close()
+        return f"opened {path}"
 
     def discover(self, config: dict[str, Any]) -> Catalog:
         cfg = validate_config(SOURCE_SPEC, config)

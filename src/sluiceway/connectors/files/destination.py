@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from sluiceway.connectors.base import Capabilities, CheckResult, Destination
+from sluiceway.connectors.base import Capabilities, Destination
 from sluiceway.connectors.files import formats
 from sluiceway.connectors.files.errors import translate
 from sluiceway.connectors.files.spec import DESTINATION_SPEC
@@ -329,17 +329,14 @@ class FileDestination(Destination):
     def spec(cls) -> ConnectorSpec:
         return DESTINATION_SPEC
 
-    def check(self, config: dict[str, Any]) -> CheckResult:
-        try:
-            root = _root(validate_config(DESTINATION_SPEC, config))
-            with translate(str(root)):
-                root.mkdir(parents=True, exist_ok=True)
-                probe = root / f".sluiceway-check-{uuid.uuid4().hex}"
-                probe.write_bytes(b"ok")
-                probe.unlink()
-        except Exception as exc:  # noqa: BLE001 - check reports, never raises
-            return CheckResult(False, str(exc))
-        return CheckResult(True, "folder is writable")
+    def probe(self, config: dict[str, Any]) -> str:
+        root = _root(validate_config(DESTINATION_SPEC, config))
+        with translate(str(root)):
+            root.mkdir(parents=True, exist_ok=True)
+            probe = root / f".sluiceway-check-{uuid.uuid4().hex}"
+            probe.write_bytes(b"ok")
+            probe.unlink()
+        return "folder is writable"
 
     def write(
         self,

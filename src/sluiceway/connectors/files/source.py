@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.json as pjson
 import pyarrow.parquet as pq
 
-from sluiceway.connectors.base import Capabilities, CheckResult, Source
+from sluiceway.connectors.base import Capabilities, Source
 from sluiceway.connectors.files import formats
 from sluiceway.connectors.files.errors import jsonl_error, translate
 from sluiceway.connectors.files.spec import SOURCE_SPEC
@@ -320,13 +320,10 @@ class FileSource(Source):
     def spec(cls) -> ConnectorSpec:
         return SOURCE_SPEC
 
-    def check(self, config: dict[str, Any]) -> CheckResult:
-        try:
-            p = plan(config)
-            stream_schema(Plan(p.cfg, p.files[:1], p.fmt, p.stream, {}), self.sample_bytes)
-        except Exception as exc:  # noqa: BLE001 - check reports, never raises
-            return CheckResult(False, str(exc))
-        return CheckResult(True, f"{len(p.files)} {p.fmt} file(s) found")
+    def probe(self, config: dict[str, Any]) -> str:
+        p = plan(config)
+        stream_schema(Plan(p.cfg, p.files[:1], p.fmt, p.stream, {}), self.sample_bytes)
+        return f"{len(p.files)} {p.fmt} file(s) found"
 
     def discover(self, config: dict[str, Any]) -> Catalog:
         p = plan(config)

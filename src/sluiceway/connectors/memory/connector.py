@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sluiceway.connectors.base import Capabilities, CheckResult, Destination, Source
+from sluiceway.connectors.base import Capabilities, Destination, Source
 from sluiceway.connectors.memory.spec import DESTINATION_SPEC, SOURCE_SPEC
 from sluiceway.core.errors import ConfigInvalid, FieldError
 from sluiceway.protocol.catalog import (
@@ -48,12 +48,9 @@ class MemorySource(Source):
     def spec(cls) -> ConnectorSpec:
         return SOURCE_SPEC
 
-    def check(self, config: dict[str, Any]) -> CheckResult:
-        try:
-            _dataset(config, SOURCE_SPEC, create=False)
-        except ConfigInvalid as exc:
-            return CheckResult(False, str(exc))
-        return CheckResult(True, "dataset exists")
+    def probe(self, config: dict[str, Any]) -> str:
+        _dataset(config, SOURCE_SPEC, create=False)
+        return "dataset exists"
 
     def discover(self, config: dict[str, Any]) -> Catalog:
         tables = _dataset(config, SOURCE_SPEC, create=False)
@@ -100,12 +97,9 @@ class MemoryDestination(Destination):
     def spec(cls) -> ConnectorSpec:
         return DESTINATION_SPEC
 
-    def check(self, config: dict[str, Any]) -> CheckResult:
-        try:
-            validate_config(DESTINATION_SPEC, config)
-        except ConfigInvalid as exc:
-            return CheckResult(False, str(exc))
-        return CheckResult(True, "ok")
+    def probe(self, config: dict[str, Any]) -> str:
+        validate_config(DESTINATION_SPEC, config)
+        return "a valid dataset name"
 
     def write(self, config: dict[str, Any], catalog: ConfiguredCatalog,
               messages: Iterable[Message]) -> Iterator[State]:

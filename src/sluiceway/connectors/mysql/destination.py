@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pymysql
 
-from sluiceway.connectors.base import Capabilities, CheckResult
+from sluiceway.connectors.base import Capabilities
 from sluiceway.connectors.mysql.errors import translate
 from sluiceway.connectors.mysql.source import connect, load_tables
 from sluiceway.connectors.mysql.spec import DESTINATION_SPEC
@@ -41,7 +41,7 @@ from sluiceway.connectors.mysql.types import (
     uuid_text,
 )
 from sluiceway.connectors.sqlbase import SEQ_COLUMN, SqlDestination, StreamTarget, staging_prefix
-from sluiceway.core.errors import ConnectorError, DataLossError, RecordRejected
+from sluiceway.core.errors import DataLossError, RecordRejected
 from sluiceway.protocol import arrow_types as at
 from sluiceway.protocol.catalog import ConfiguredStream, DestinationSyncMode, Stream
 from sluiceway.protocol.spec import ConnectorSpec, validate_config
@@ -112,26 +112,21 @@ class MySQLDestination(SqlDestination):
     def spec(cls) -> ConnectorSpec:
         return DESTINATION_SPEC
 
-    def check(self, config: dict[str, Any]) -> CheckResult:
+    def probe(self, config: dict[str, Any]) -> str:
+        session = self.connect(config)
         try:
-            session = self.connect(config)
-            try:
-                table = "_sluiceway_check"
-                session.execute(f"DROP TABLE IF EXISTS {session.q(table)}")
-                schema = pa.schema([pa.field("x", pa.int32())])
-                self.create_table(session, table, schema, [], with_seq=False)
-                target = StreamTarget(_check_stream(schema), table, False, schema)
-                self.load(session, target, pa.record_batch([pa.array([1], pa.int32())],
-                                                           schema=schema))
-                self.flush(session, target)
-                session.execute(f"DROP TABLE {session.q(table)}")
-            finally:
-                self.close(session)
-        except ConnectorError as exc:
-            return CheckResult(False, str(exc))
-        except Exception as exc:  # noqa: BLE001 - check reports, never raises
-            return CheckResult(False, str(exc))
-        return CheckResult(True, "connected; can create tables and LOAD DATA LOCAL INFILE")
+            table = "_sluiceway_check"
+            session.execute(f"DROP TABLE IF EXISTS {session.q(table)}")
+            schema = pa.schema([pa.field("x", pa.int32())])
+            self.create_table(session, table, schema, [], with_seq=False)
+            target = StreamTarget(_check_stream(schema), table, False, schema)
+            self.load(session, target, pa.record_batch([pa.array([1], pa.int32())],
+                                                       schema=schema))
+            self.flush(session, target)
+            session.execute(f"DROP TABLE {session.q(table)}")
+        finally:
+            self.close(session)
+        return "connected; can create tables and LOAD DATA LOCAL INFILE"
 
     # ---- hooks -------------------------------------------------------------------------
     def connect(self, config: dict[str, Any]) -> _Session:

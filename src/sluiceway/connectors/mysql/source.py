@@ -31,7 +31,7 @@ import pymysql
 import pymysql.converters
 import pymysql.cursors
 
-from sluiceway.connectors.base import Capabilities, CheckResult, Source
+from sluiceway.connectors.base import Capabilities, Source
 from sluiceway.connectors.mysql.errors import translate
 from sluiceway.connectors.mysql.spec import SOURCE_SPEC, connectorx_uri, pymysql_kwargs
 from sluiceway.connectors.mysql.types import (
@@ -44,7 +44,7 @@ from sluiceway.connectors.mysql.types import (
     to_arrow,
     wire_is_binary,
 )
-from sluiceway.core.errors import ConnectorError, Fatal
+from sluiceway.core.errors import Fatal
 from sluiceway.protocol.catalog import (
     Catalog,
     ConfiguredStream,
@@ -170,23 +170,18 @@ class MySQLSource(Source):
     def spec(cls) -> ConnectorSpec:
         return SOURCE_SPEC
 
-    def check(self, config: dict[str, Any]) -> CheckResult:
+    def probe(self, config: dict[str, Any]) -> str:
+        cfg = validate_config(SOURCE_SPEC, config)
+        conn = connect(cfg)
         try:
-            cfg = validate_config(SOURCE_SPEC, config)
-            conn = connect(cfg)
-            try:
-                with translate(cfg):
-                    cur = conn.cursor()
-                    cur.execute("SELECT 1")
-                    cur.fetchall()
-                    tls = is_encrypted(conn)
-            finally:
-                conn.close()
-        except ConnectorError as exc:
-            return CheckResult(False, str(exc))
-        except Exception as exc:  # noqa: BLE001 - check reports, never raises
-            return CheckResult(False, str(exc))
-        return CheckResult(True, "connected" + (" (TLS)" if tls else ""))
+            with translate(cfg):
+                cur = conn.cursor()
+                cur.execute("SELECT 1")
+                cur.fetchall()
+                tls = is_encrypted(conn)
+        finally:
+            conn.close()
+        return "connected" + (" (TLS)" if tls else "")
 
     def discover(self, config: dict[str, Any]) -> Catalog:
         cfg = validate_config(SOURCE_SPEC, config)

@@ -11,12 +11,11 @@ from pgpq import ArrowToPostgresBinaryEncoder
 from pgpq import encoders as pgpq_encoders
 from pgpq import schema as pgpq_schema
 
-from sluiceway.connectors.base import Capabilities, CheckResult
+from sluiceway.connectors.base import Capabilities
 from sluiceway.connectors.postgres.errors import translate
 from sluiceway.connectors.postgres.spec import DESTINATION_SPEC, conninfo
 from sluiceway.connectors.postgres.types import PgColumn, quote_ident, to_arrow, to_pg
 from sluiceway.connectors.sqlbase import SEQ_COLUMN, SqlDestination, StreamTarget
-from sluiceway.core.errors import ConnectorError
 from sluiceway.protocol import arrow_types as at
 from sluiceway.protocol.catalog import DestinationSyncMode
 from sluiceway.protocol.spec import ConnectorSpec, validate_config
@@ -46,22 +45,17 @@ class PostgresDestination(SqlDestination):
     def spec(cls) -> ConnectorSpec:
         return DESTINATION_SPEC
 
-    def check(self, config: dict[str, Any]) -> CheckResult:
+    def probe(self, config: dict[str, Any]) -> str:
+        session = self.connect(config)
         try:
-            session = self.connect(config)
-            try:
-                with translate(session.config):
-                    session.conn.execute(
-                        f"CREATE TABLE IF NOT EXISTS {session.q('_sluiceway_check')} (x int)")
-                    session.conn.execute(f"DROP TABLE {session.q('_sluiceway_check')}")
-                    session.conn.rollback()
-            finally:
-                self.close(session)
-        except ConnectorError as exc:
-            return CheckResult(False, str(exc))
-        except Exception as exc:  # noqa: BLE001 - check reports, never raises
-            return CheckResult(False, str(exc))
-        return CheckResult(True, "connected; can create tables")
+            with translate(session.config):
+                session.conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS {session.q('_sluiceway_check')} (x int)")
+                session.conn.execute(f"DROP TABLE {session.q('_sluiceway_check')}")
+                session.conn.rollback()
+        finally:
+            self.close(session)
+        return "connected; can create tables"
 
     # ---- hooks -------------------------------------------------------------------------
     def connect(self, config: dict[str, Any]) -> _Session:

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from adbc_driver_postgresql import StatementOptions
 
-from sluiceway.connectors.base import Capabilities, CheckResult, Source
+from sluiceway.connectors.base import Capabilities, Source
 from sluiceway.connectors.postgres.errors import translate
 from sluiceway.connectors.postgres.spec import SOURCE_SPEC, conninfo
 from sluiceway.connectors.postgres.types import (
@@ -29,7 +29,7 @@ from sluiceway.connectors.postgres.types import (
     read_as_text,
     to_arrow,
 )
-from sluiceway.core.errors import ConnectorError, RecordRejected
+from sluiceway.core.errors import RecordRejected
 from sluiceway.protocol import arrow_types as at
 from sluiceway.protocol.catalog import (
     Catalog,
@@ -79,20 +79,15 @@ class PostgresSource(Source):
     def spec(cls) -> ConnectorSpec:
         return SOURCE_SPEC
 
-    def check(self, config: dict[str, Any]) -> CheckResult:
-        try:
-            cfg = validate_config(SOURCE_SPEC, config)
-            conn = _connect(cfg)
-            with translate(cfg), conn:
-                cur = conn.cursor()
-                cur.execute("SELECT 1")
-                cur.fetchall()
-                cur.close()
-        except ConnectorError as exc:
-            return CheckResult(False, str(exc))
-        except Exception as exc:  # noqa: BLE001 - check reports, never raises
-            return CheckResult(False, str(exc))
-        return CheckResult(True, "connected")
+    def probe(self, config: dict[str, Any]) -> str:
+        cfg = validate_config(SOURCE_SPEC, config)
+        conn = _connect(cfg)
+        with translate(cfg), conn:
+            cur = conn.cursor()
+            cur.execute("SELECT 1")
+            cur.fetchall()
+            cur.close()
+        return "connected"
 
     def discover(self, config: dict[str, Any]) -> Catalog:
         cfg = validate_config(SOURCE_SPEC, config)

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sluiceway.connectors.base import Capabilities, CheckResult, Source
+from sluiceway.connectors.base import Capabilities, Source
 from sluiceway.connectors.sample.spec import SOURCE_SPEC
 from sluiceway.core.errors import FieldError, InvalidInput, UnknownStream
 from sluiceway.protocol import arrow_types as at
@@ -210,12 +210,9 @@ class SampleSource(Source):
     def spec(cls) -> ConnectorSpec:
         return SOURCE_SPEC
 
-    def check(self, config: dict[str, Any]) -> CheckResult:
-        try:
-            cfg = validate_config(SOURCE_SPEC, config)
-        except Exception as exc:  # noqa: BLE001 - check reports, never raises
-            return CheckResult(False, str(exc))
-        return CheckResult(True, f"{cfg['rows']} rows per stream")
+    def probe(self, config: dict[str, Any]) -> str:
+        cfg = validate_config(SOURCE_SPEC, config)
+        return f"{cfg['rows']} rows per stream"
 
     def discover(self, config: dict[str, Any]) -> Catalog:
         cfg = validate_config(SOURCE_SPEC, config)

@@ -17,12 +17,12 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from sluiceway.connectors.base import Capabilities, CheckResult
+from sluiceway.connectors.base import Capabilities
 from sluiceway.connectors.sqlbase import SEQ_COLUMN, SqlDestination, StreamTarget
 from sluiceway.connectors.sqlite.errors import translate
 from sluiceway.connectors.sqlite.spec import DESTINATION_SPEC, database_path
 from sluiceway.connectors.sqlite.types import quote_ident, sqlite_type, sqlite_values, to_arrow
-from sluiceway.core.errors import ConnectorError, RecordRejected
+from sluiceway.core.errors import RecordRejected
 from sluiceway.protocol.catalog import DestinationSyncMode
 from sluiceway.protocol.spec import ConnectorSpec, validate_config
 
@@ -59,19 +59,14 @@ class SQLiteDestination(SqlDestination):
     def spec(cls) -> ConnectorSpec:
         return DESTINATION_SPEC
 
-    def check(self, config: dict[str, Any]) -> CheckResult:
+    def probe(self, config: dict[str, Any]) -> str:
+        session = self.connect(config)
         try:
-            session = self.connect(config)
-            try:
-                session.write(f"CREATE TABLE {quote_ident('_sluiceway_check')} (x INTEGER)")
-                session.run("ROLLBACK")
-            finally:
-                self.close(session)
-        except ConnectorError as exc:
-            return CheckResult(False, str(exc))
-        except Exception as exc:  # noqa: BLE001 - check reports, never raises
-            return CheckResult(False, str(exc))
-        return CheckResult(True, f"opened {session.path}; can create tables")
+            session.write(f"CREATE TABLE {quote_ident('_sluiceway_check')} (x INTEGER)")
+            session.run("ROLLBACK")
+        finally:
+            self.close(session)
+        return f"opened {session.path}; can create tables"
 
     # ---- hooks -------------------------------------------------------------------------
     def connect(self, config: dict[str, Any]) -> _Session:

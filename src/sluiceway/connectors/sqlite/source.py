@@ -18,11 +18,11 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from sluiceway.connectors.base import Capabilities, CheckResult, Source
+from sluiceway.connectors.base import Capabilities, Source
 from sluiceway.connectors.sqlite.errors import translate
 from sluiceway.connectors.sqlite.spec import SOURCE_SPEC, database_path
 from sluiceway.connectors.sqlite.types import BadValue, arrow_values, quote_ident, to_arrow
-from sluiceway.core.errors import ConnectorError, RecordRejected
+from sluiceway.core.errors import RecordRejected
 from sluiceway.protocol.catalog import (
     Catalog,
     ConfiguredStream,
@@ -64,16 +64,11 @@ class SQLiteSource(Source):
     def spec(cls) -> ConnectorSpec:
         return SOURCE_SPEC
 
-    def check(self, config: dict[str, Any]) -> CheckResult:
-        try:
-            cfg = validate_config(SOURCE_SPEC, config)
-            path = database_path(cfg, must_exist=True)
-            connect(path).close()
-        except ConnectorError as exc:
-            return CheckResult(False, str(exc))
-        except Exception as exc:  # noqa: BLE001 - check reports, never raises
-            return CheckResult(False, str(exc))
-        return CheckResult(True, f"opened {path}")
+    def probe(self, config: dict[str, Any]) -> str:
+        cfg = validate_config(SOURCE_SPEC, config)
+        path = database_path(cfg, must_exist=True)
+        connect(path).close()
+        return f"opened {path}"
 
     def discover(self, config: dict[str, Any]) -> Catalog:
         cfg = validate_config(SOURCE_SPEC, config)
