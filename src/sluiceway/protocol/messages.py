@@ -5,6 +5,9 @@ Records travel as Arrow record batches, never one Python object per row.
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +35,18 @@ class State:
 
     stream: str
     data: dict[str, Any]
+
+
+def state_value(v: Any) -> Any:
+    """A value read from Arrow (a cursor or key position) in a form a State can hold as JSON;
+    sources compare it back by casting the text to the column's type."""
+    if isinstance(v, dt.datetime | dt.date | dt.time):
+        return v.isoformat()
+    if isinstance(v, decimal.Decimal | uuid.UUID):
+        return str(v)
+    if isinstance(v, bytes):
+        return v.hex()
+    return v
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,6 @@ than lost."""
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,7 +38,7 @@ from sluiceway.protocol.catalog import (
     Stream,
     SyncMode,
 )
-from sluiceway.protocol.messages import Message, RecordBatch, State
+from sluiceway.protocol.messages import Message, RecordBatch, State, state_value
 from sluiceway.protocol.spec import ConnectorSpec, validate_config
 
 _COLUMNS_SQL = """
@@ -216,7 +214,7 @@ class DuckDBSource(Source):
         for msg in self._query(con, cs, sql, params):
             yield msg
             values = msg.batch.column(cursor)
-            last = _json_value(values[len(values) - 1].as_py())
+            last = state_value(values[len(values) - 1].as_py())
             rows_since += msg.num_rows
             if rows_since >= self.checkpoint_rows:
                 rows_since = 0
@@ -288,13 +286,3 @@ def _cast(col: pa.Array, to: pa.DataType) -> pa.Array:
         if isinstance(col.type, pa.BaseExtensionType):
             return pc.cast(col.storage, to)
         raise
-
-
-def _json_value(v: Any) -> Any:
-    if isinstance(v, dt.datetime | dt.date | dt.time):
-        return v.isoformat()
-    if isinstance(v, decimal.Decimal | uuid.UUID):
-        return str(v)
-    if isinstance(v, bytes):
-        return v.hex()
-    return v

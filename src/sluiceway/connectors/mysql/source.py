@@ -37,7 +37,6 @@ from sluiceway.connectors.mysql.spec import SOURCE_SPEC, connectorx_uri, pymysql
 from sluiceway.connectors.mysql.types import (
     MyColumn,
     conform,
-    json_value,
     literal,
     quote_ident,
     select_expr,
@@ -51,7 +50,7 @@ from sluiceway.protocol.catalog import (
     Stream,
     SyncMode,
 )
-from sluiceway.protocol.messages import Message, RecordBatch, State
+from sluiceway.protocol.messages import Message, RecordBatch, State, state_value
 from sluiceway.protocol.spec import ConnectorSpec, validate_config
 
 _ONLY = " AND TABLE_NAME = %s"
@@ -296,7 +295,7 @@ class _Reader:
 
         def emit(raw: pa.RecordBatch) -> tuple[pa.RecordBatch, list[Any]]:
             batch = conform(self.cs.name, raw, read_schema)
-            last = [json_value(batch.column(k)[-1].as_py()) for k in key]
+            last = [state_value(batch.column(k)[-1].as_py()) for k in key]
             return (batch.select(schema.names) if extra else batch), last
 
         size = self.info.avg_row_length * 2 or 512

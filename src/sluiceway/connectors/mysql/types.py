@@ -226,19 +226,8 @@ def _conform(f: pa.Field, col: pa.Array) -> pa.Array:
     return pc.cast(col, t)
 
 
-def json_value(v: Any) -> Any:
-    """A state-friendly (JSON) form of a value read from Arrow."""
-    if isinstance(v, dt.datetime | dt.date | dt.time):
-        return v.isoformat()
-    if isinstance(v, decimal.Decimal | uuid.UUID):
-        return str(v)
-    if isinstance(v, bytes):
-        return v.hex()
-    return v
-
-
 def literal(col: MyColumn, value: Any) -> str:
-    """A SQL literal for a state value (see :func:`json_value`) compared with ``col``."""
+    """A SQL literal, compared with ``col``, for a value ``state_value`` put in a State."""
     d = col.data_type
     if value is None:
         return "NULL"

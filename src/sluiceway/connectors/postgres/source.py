@@ -8,8 +8,6 @@ read again rather than lost (dedup merges them; append keeps the copies).
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -37,7 +35,7 @@ from sluiceway.protocol.catalog import (
     Stream,
     SyncMode,
 )
-from sluiceway.protocol.messages import Message, RecordBatch, State
+from sluiceway.protocol.messages import Message, RecordBatch, State, state_value
 from sluiceway.protocol.spec import ConnectorSpec, validate_config
 
 BATCH_SIZE_HINT = StatementOptions.BATCH_SIZE_HINT_BYTES.value
@@ -180,7 +178,7 @@ class PostgresSource(Source):
             for offset in range(0, whole.num_rows, self.checkpoint_rows):
                 msg = RecordBatch(cs.name, whole.batch.slice(offset, self.checkpoint_rows))
                 yield msg
-                last = _json_value(pc.max(msg.batch.column(cursor)).as_py())
+                last = state_value(pc.max(msg.batch.column(cursor)).as_py())
                 rows_since += msg.num_rows
                 if rows_since >= self.checkpoint_rows:
                     rows_since = 0
@@ -220,14 +218,3 @@ def _conform(stream: str, batch: pa.RecordBatch, schema: pa.Schema) -> pa.Record
                                      f"{at.type_name(f)}: {exc}", location=stream) from exc
         cols.append(col)
     return pa.RecordBatch.from_arrays(cols, schema=schema)
-
-
-def _json_value(v: Any) -> Any:
-    if isinstance(v, dt.datetime | dt.date | dt.time):
-        return v.isoformat()
-    if isinstance(v, decimal.Decimal):
-        return str(v)
-    if isinstance(v, bytes):
-        return v.hex()
-    return v
-
