@@ -14,7 +14,6 @@ from rich.progress import Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from sluiceway import __version__
-from sluiceway.connectors import registry
 from sluiceway.core.errors import (
     ConnectionFailed,
     FieldError,
@@ -23,7 +22,6 @@ from sluiceway.core.errors import (
     SluicewayError,
 )
 from sluiceway.core.settings import Settings
-from sluiceway.engine.pipeline import Options, SyncResult
 from sluiceway.services import connectors as connector_service
 from sluiceway.services import pipeline_file, pipelines
 
@@ -56,7 +54,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _kind(name: str, destination: bool) -> registry.Kind:
+def _kind(destination: bool) -> connector_service.Kind:
     return "destination" if destination else "source"
 
 
@@ -83,7 +81,7 @@ def spec(
 ) -> None:
     """Print a connector's spec (JSON Schema of its config)."""
     try:
-        s = connector_service.spec(connector, _kind(connector, destination))
+        s = connector_service.spec(connector, _kind(destination))
     except SluicewayError as exc:
         _fail(exc)
     out.print_json(json.dumps(s.to_airbyte()))
@@ -97,7 +95,7 @@ def check(
 ) -> None:
     """Check that a config reaches its system. Exit 2 when it does not."""
     try:
-        result = connector_service.check(connector, _kind(connector, destination),
+        result = connector_service.check(connector, _kind(destination),
                                          _read_json(config))
     except SluicewayError as exc:
         _fail(exc)
@@ -151,7 +149,7 @@ def run(
         raise typer.Exit(1)
 
 
-def _run_with_progress(p: pipeline_file.Pipeline, settings: Settings) -> SyncResult:
+def _run_with_progress(p: pipeline_file.Pipeline, settings: Settings) -> pipelines.SyncResult:
     columns = (TextColumn("{task.description}"), TextColumn("{task.fields[rows]:>12,} rows"),
                TextColumn("{task.fields[mbs]:>8.1f} MB/s"), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=False) as progress:
@@ -165,10 +163,10 @@ def _run_with_progress(p: pipeline_file.Pipeline, settings: Settings) -> SyncRes
             secs = max(time.monotonic() - starts[stream], 1e-6)
             progress.update(tasks[stream], rows=rows, mbs=nbytes / secs / 1e6)
 
-        return pipelines.run(p, settings, Options(progress=on_progress))
+        return pipelines.run(p, settings, on_progress)
 
 
-def _print_summary(result: SyncResult) -> None:
+def _print_summary(result: pipelines.SyncResult) -> None:
     table = Table("stream", "status", "records", "MB", "seconds", "MB/s")
     for s in result.streams:
         mbs = s.bytes / max(s.seconds, 1e-6) / 1e6

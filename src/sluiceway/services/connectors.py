@@ -9,6 +9,9 @@ from sluiceway.connectors.base import CheckResult
 from sluiceway.protocol.catalog import Catalog
 from sluiceway.protocol.spec import ConnectorSpec, validate_config
 
+Kind = registry.Kind
+Entry = registry.Entry
+
 
 def list_connectors() -> list[registry.Entry]:
     return registry.entries()

@@ -9,13 +9,15 @@ from sluiceway.core.errors import ConfigInvalid, FieldError
 from sluiceway.core.settings import Settings
 from sluiceway.engine import pipeline as engine
 from sluiceway.engine.checkpoint import FileStateStore
+from sluiceway.engine.pipeline import ProgressFn, SyncResult
 from sluiceway.engine.plan import configure
 from sluiceway.protocol.spec import ConnectorSpec, validate_config
 from sluiceway.services.pipeline_file import Pipeline
 
+__all__ = ["ProgressFn", "SyncResult", "run"]
 
-def run(p: Pipeline, settings: Settings, options: engine.Options | None = None
-        ) -> engine.SyncResult:
+
+def run(p: Pipeline, settings: Settings, progress: ProgressFn | None = None) -> SyncResult:
     """Validate both configs, discover, plan and run; raises on bad input before any write."""
     src_spec = registry.entry(p.source, "source").load_spec()
     dst_spec = registry.entry(p.destination, "destination").load_spec()
@@ -27,9 +29,8 @@ def run(p: Pipeline, settings: Settings, options: engine.Options | None = None
     catalog = configure(source.discover(src_cfg), p.streams)
     settings.ensure_dirs()
     store = FileStateStore(settings.state_dir / f"{p.name}.json")
-    opts = options or engine.Options()
-    opts.buffer_bytes = settings.buffer_bytes
-    opts.parallel_streams = settings.parallel_streams
+    opts = engine.Options(buffer_bytes=settings.buffer_bytes,
+                          parallel_streams=settings.parallel_streams, progress=progress)
     return engine.run(catalog, source, src_cfg, destination, dst_cfg, store, opts)
 
 
