@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,6 +25,28 @@ class Settings(BaseSettings):
     #: rows between two state checkpoints a source emits
     checkpoint_rows: int = 500_000
 
+    # --- server -------------------------------------------------------------------------
+    #: metadata database; ``None`` means a SQLite file in the data directory
+    database_url: str | None = None
+    #: Fernet key for secrets at rest; ``None`` means a key file generated in the data dir
+    secret_key: SecretStr | None = None
+    #: password of the ``admin`` user made on first start; generated (and printed) if unset
+    admin_password: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: attempts that run at the same time on this machine (local executor)
+    workers: int = 2
+    #: attempts a job gets before it is failed
+    job_attempts: int = 3
+    #: wait before retry n is ``retry_backoff_seconds * 2 ** (n - 1)``
+    retry_backoff_seconds: float = 5.0
+    #: an attempt whose worker has not heartbeaten for this long is declared dead
+    lease_seconds: float = 30.0
+    #: time limit of check_connection / discover_schema calls
+    check_timeout_seconds: float = 60.0
+    #: how often the scheduler and the reaper look at the ledger
+    tick_seconds: float = 2.0
+
     @field_validator("buffer_bytes")
     @classmethod
     def _buffer_sane(cls, v: int) -> int:
@@ -32,16 +54,32 @@ class Settings(BaseSettings):
             raise ValueError("buffer_bytes must be at least 1 MiB")
         return v
 
-    @field_validator("parallel_streams", "checkpoint_rows")
+    @field_validator("parallel_streams", "checkpoint_rows", "workers", "job_attempts")
     @classmethod
     def _positive(cls, v: int) -> int:
         if v < 1:
             raise ValueError("must be at least 1")
         return v
 
+    @field_validator("lease_seconds", "check_timeout_seconds", "tick_seconds")
+    @classmethod
+    def _positive_seconds(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be more than 0 seconds")
+        return v
+
     @property
     def state_dir(self) -> Path:
         return self.data_dir / "state"
+
+    @property
+    def metadata_url(self) -> str:
+        """The metadata DB URL: ``database_url`` or SQLite in the data directory."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'sluiceway.db'}"
+
+    @property
+    def key_path(self) -> Path:
+        return self.data_dir / "secret.key"
 
     def ensure_dirs(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)

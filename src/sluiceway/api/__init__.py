@@ -1,0 +1,1 @@
+"""The HTTP faces: one FastAPI app, one package per API family."""

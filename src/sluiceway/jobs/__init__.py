@@ -1,0 +1,1 @@
+"""The job system: ledger, runner, executors and scheduler."""

@@ -1,0 +1,1 @@
+"""Alembic migrations, shipped with the package; :mod:`sluiceway.store.migrate` runs them."""

@@ -1,0 +1,236 @@
+"""SQLAlchemy models of the metadata store. Times are epoch seconds (float).
+
+Every object a user makes belongs to a workspace; connector definitions are shared by all.
+Jobs are the ledger every long action goes through (see :mod:`sluiceway.jobs`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from sluiceway.store.db import now
+
+#: int64 ids that autoincrement on SQLite too (SQLite only does it for INTEGER keys)
+Id64 = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    customer_id: Mapped[str] = mapped_column(String(36), default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    initial_setup_complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    onboarding_complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    anonymous_data_collection: Mapped[bool] = mapped_column(Boolean, default=False)
+    news: Mapped[bool] = mapped_column(Boolean, default=False)
+    security_updates: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class ConnectorDefinition(Base):
+    """A source or destination kind; ``docker_repository`` names the built-in connector."""
+
+    __tablename__ = "connector_definitions"
+    __table_args__ = (UniqueConstraint("kind", "name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(16))  # source | destination
+    name: Mapped[str] = mapped_column(String(200))
+    docker_repository: Mapped[str] = mapped_column(String(200))
+    docker_image_tag: Mapped[str] = mapped_column(String(100))
+    documentation_url: Mapped[str | None] = mapped_column(String(2000))
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class Actor(Base):
+    """A configured source or destination. ``config`` holds secrets sealed (encrypted)."""
+
+    __tablename__ = "actors"
+    __table_args__ = (Index("ix_actors_workspace_kind", "workspace_id", "kind"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    definition_id: Mapped[str] = mapped_column(ForeignKey("connector_definitions.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    tombstone: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now, onupdate=now)
+
+
+class Connection(Base):
+    """What to sync from a source to a destination, and when.
+
+    ``catalog`` is ``{"streams": [...]}``, each stream with ``name``, ``namespace``,
+    ``selected``, ``sync_mode``, ``destination_sync_mode``, ``cursor_field``,
+    ``primary_key``, ``fields`` ([{name, data_type, selected}]) and what the source declared
+    (``supported_sync_modes``, ``source_defined_cursor``, ``default_cursor_field``,
+    ``source_defined_primary_key``). ``next_run_at`` is the scheduler's next firing time.
+    """
+
+    __tablename__ = "connections"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("actors.id"))
+    destination_id: Mapped[str] = mapped_column(ForeignKey("actors.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    sync_mode: Mapped[str] = mapped_column(String(32))
+    catalog: Mapped[dict[str, Any]] = mapped_column(JSON)
+    schedule_units: Mapped[int | None] = mapped_column(BigInteger)
+    schedule_time_unit: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # active | inactive | deprecated
+    next_run_at: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now, onupdate=now)
+
+
+class Job(Base):
+    """One long action. Statuses: pending, running, incomplete (an attempt failed and a
+    retry waits), failed, succeeded, cancelled. ``scope`` is the id the job acts on (a
+    connection, source or destination); ``unicity`` keeps one active job per key."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_claim", "status", "scheduled_at"),
+        Index("ix_jobs_scope", "config_type", "scope"),
+    )
+
+    id: Mapped[int] = mapped_column(Id64, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    config_type: Mapped[str] = mapped_column(String(40))
+    scope: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    unicity: Mapped[str | None] = mapped_column(String(200), index=True)
+    input: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+    scheduled_at: Mapped[float] = mapped_column(Float, default=now)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now, onupdate=now)
+
+
+class Attempt(Base):
+    """One try of a job. ``lease_until`` is pushed forward by the worker's heartbeat; an
+    attempt still ``running`` past it belongs to a dead worker."""
+
+    __tablename__ = "attempts"
+    __table_args__ = (UniqueConstraint("job_id", "number"),
+                      Index("ix_attempts_status_lease", "status", "lease_until"))
+
+    id: Mapped[int] = mapped_column(Id64, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    worker: Mapped[str | None] = mapped_column(String(200))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    heartbeat_at: Mapped[float | None] = mapped_column(Float)
+    lease_until: Mapped[float | None] = mapped_column(Float)
+    records_synced: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_synced: Mapped[int] = mapped_column(BigInteger, default=0)
+    stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now, onupdate=now)
+    ended_at: Mapped[float | None] = mapped_column(Float)
+
+
+class AttemptLog(Base):
+    __tablename__ = "attempt_logs"
+    __table_args__ = (Index("ix_attempt_logs_attempt", "attempt_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id64, primary_key=True, autoincrement=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id", ondelete="CASCADE"))
+    at: Mapped[float] = mapped_column(Float, default=now)
+    level: Mapped[str] = mapped_column(String(10), default="INFO")
+    line: Mapped[str] = mapped_column(Text)
+
+
+class StreamState(Base):
+    """The engine's per-stream state record of a connection (see engine.checkpoint)."""
+
+    __tablename__ = "stream_states"
+
+    connection_id: Mapped[str] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(500), primary_key=True)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[float] = mapped_column(Float, default=now, onupdate=now)
+
+
+# --- added by migration 0002 -----------------------------------------------------------------
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(200), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class Membership(Base):
+    """Which workspaces a user may see; everything else answers 404 to them."""
+
+    __tablename__ = "memberships"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"),
+                                              primary_key=True)
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    expires_at: Mapped[float | None] = mapped_column(Float)
+    last_used_at: Mapped[float | None] = mapped_column(Float)
