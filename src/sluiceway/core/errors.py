@@ -71,7 +71,11 @@ class UnknownStream(InvalidInput):
 
 
 class NotFound(SluicewayError):
-    """An object does not exist (or is not visible to the caller)."""
+    """An object does not exist (or is not visible to the caller: the same answer)."""
+
+    def __init__(self, message: str, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(message)
+        self.id = id
 
 
 class Conflict(SluicewayError):

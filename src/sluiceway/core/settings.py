@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     check_timeout_seconds: float = 60.0
     #: how often the scheduler and the reaper look at the ledger
     tick_seconds: float = 2.0
+    #: folders that file, SQLite and DuckDB connectors configured over the API may use;
+    #: empty means ``<data_dir>/files`` only
+    file_roots: list[Path] = Field(default_factory=list)
 
     @field_validator("buffer_bytes")
     @classmethod
@@ -76,6 +79,10 @@ class Settings(BaseSettings):
     def metadata_url(self) -> str:
         """The metadata DB URL: ``database_url`` or SQLite in the data directory."""
         return self.database_url or f"sqlite:///{self.data_dir / 'sluiceway.db'}"
+
+    @property
+    def allowed_roots(self) -> list[Path]:
+        return [p.resolve() for p in (self.file_roots or [self.data_dir / "files"])]
 
     @property
     def key_path(self) -> Path:

@@ -1,0 +1,21 @@
+"""``GET /v1/health`` (no authentication) and ``GET /v1/debug``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from sluiceway.api.airbyte import schemas as m
+from sluiceway.api.deps import CallerDep, PlatformDep
+from sluiceway.services import system
+
+router = APIRouter()
+
+
+@router.get("/health", response_model=m.HealthCheckRead, tags=["health"])
+def get_health_check(p: PlatformDep) -> m.HealthCheckRead:
+    return m.HealthCheckRead(db=system.healthy(p))
+
+
+@router.get("/debug", response_model=m.DebugRead, tags=["debugging"])
+def get_debugging_info(p: PlatformDep, _: CallerDep) -> m.DebugRead:
+    return m.DebugRead(info=system.debug_info(p))

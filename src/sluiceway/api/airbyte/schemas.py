@@ -1,0 +1,393 @@
+"""Request and response bodies of the Airbyte Configuration API v1, field for field."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Body(BaseModel):
+    """Clients of later versions send more fields: they are accepted and ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class SyncMode(enum.StrEnum):
+    full_refresh = "full_refresh"
+    incremental = "incremental"
+
+
+class DestinationSyncMode(enum.StrEnum):
+    overwrite = "overwrite"
+    append = "append"
+    append_dedup = "append_dedup"
+
+
+class DataType(enum.StrEnum):
+    string = "string"
+    number = "number"
+    boolean = "boolean"
+    object = "object"
+    array = "array"
+
+
+class ConnectionStatus(enum.StrEnum):
+    active = "active"
+    inactive = "inactive"
+    deprecated = "deprecated"
+
+
+class TimeUnit(enum.StrEnum):
+    minutes = "minutes"
+    hours = "hours"
+    days = "days"
+    weeks = "weeks"
+    months = "months"
+
+
+class JobConfigType(enum.StrEnum):
+    check_connection_source = "check_connection_source"
+    check_connection_destination = "check_connection_destination"
+    discover_schema = "discover_schema"
+    get_spec = "get_spec"
+    sync = "sync"
+    reset_connection = "reset_connection"
+
+
+class JobStatus(enum.StrEnum):
+    pending = "pending"
+    running = "running"
+    incomplete = "incomplete"
+    failed = "failed"
+    succeeded = "succeeded"
+    cancelled = "cancelled"
+
+
+class AttemptStatus(enum.StrEnum):
+    running = "running"
+    failed = "failed"
+    succeeded = "succeeded"
+
+
+# --- request bodies ---------------------------------------------------------------------------
+
+class WorkspaceIdRequestBody(Body):
+    workspaceId: UUID
+
+
+class SlugRequestBody(Body):
+    slug: str
+
+
+class WorkspaceUpdate(Body):
+    workspaceId: UUID
+    email: str | None = None
+    initialSetupComplete: bool
+    onboardingComplete: bool
+    anonymousDataCollection: bool
+    news: bool
+    securityUpdates: bool
+
+
+class WorkspaceCreate(Body):
+    name: str = Field(min_length=1)
+    email: str | None = None
+    anonymousDataCollection: bool = False
+    news: bool = False
+    securityUpdates: bool = False
+
+
+class SourceDefinitionIdRequestBody(Body):
+    sourceDefinitionId: UUID
+
+
+class DestinationDefinitionIdRequestBody(Body):
+    destinationDefinitionId: UUID
+
+
+class DefinitionCreate(Body):
+    name: str
+    dockerRepository: str
+    dockerImageTag: str
+    documentationUrl: str
+
+
+class SourceDefinitionUpdate(Body):
+    sourceDefinitionId: UUID
+    dockerImageTag: str
+
+
+class DestinationDefinitionUpdate(Body):
+    destinationDefinitionId: UUID
+    dockerImageTag: str | None = None
+
+
+class SourceIdRequestBody(Body):
+    sourceId: UUID
+
+
+class DestinationIdRequestBody(Body):
+    destinationId: UUID
+
+
+class SourceCreate(Body):
+    workspaceId: UUID
+    sourceDefinitionId: UUID
+    connectionConfiguration: Any
+    name: str
+
+
+class SourceUpdate(Body):
+    sourceId: UUID
+    connectionConfiguration: Any
+    name: str
+
+
+class SourceRecreate(SourceCreate):
+    sourceId: UUID
+
+
+class DestinationCreate(Body):
+    workspaceId: UUID
+    destinationDefinitionId: UUID
+    connectionConfiguration: Any
+    name: str | None = None
+
+
+class DestinationUpdate(Body):
+    destinationId: UUID
+    connectionConfiguration: Any
+    name: str
+
+
+class DestinationRecreate(Body):
+    workspaceId: UUID
+    destinationId: UUID
+    destinationDefinitionId: UUID
+    connectionConfiguration: Any
+    name: str
+
+
+class SourceSchemaField(Body):
+    name: str
+    cleanedName: str | None = None
+    dataType: DataType
+    selected: bool
+
+
+class SourceSchemaStream(Body):
+    name: str
+    cleanedName: str | None = None
+    fields: list[SourceSchemaField]
+    supportedSyncModes: list[SyncMode] | None = None
+    sourceDefinedCursor: bool | None = None
+    defaultCursorField: list[str] | None = None
+    selected: bool | None = None
+    syncMode: SyncMode | None = None
+    cursorField: list[str] | None = None
+    #: beyond v1 (as later versions have them): where and how the stream lands
+    namespace: str | None = None
+    destinationSyncMode: DestinationSyncMode | None = None
+    primaryKey: list[list[str]] | None = None
+
+
+class SourceSchema(Body):
+    streams: list[SourceSchemaStream]
+
+
+class ConnectionSchedule(Body):
+    units: int
+    timeUnit: TimeUnit
+
+
+class ConnectionCreate(Body):
+    name: str | None = None
+    sourceId: UUID
+    destinationId: UUID
+    syncMode: SyncMode
+    syncSchema: SourceSchema | None = None
+    schedule: ConnectionSchedule | None = None
+    status: ConnectionStatus
+
+
+class ConnectionUpdate(Body):
+    connectionId: UUID
+    syncSchema: SourceSchema
+    schedule: ConnectionSchedule | None = None
+    status: ConnectionStatus
+
+
+class ConnectionIdRequestBody(Body):
+    connectionId: UUID
+
+
+class JobListRequestBody(Body):
+    configType: JobConfigType
+    configId: str
+
+
+class JobIdRequestBody(Body):
+    id: int
+
+
+# --- response bodies --------------------------------------------------------------------------
+
+class WorkspaceRead(BaseModel):
+    workspaceId: str
+    customerId: str
+    name: str
+    slug: str
+    initialSetupComplete: bool
+    onboardingComplete: bool
+
+
+class SourceDefinitionRead(BaseModel):
+    sourceDefinitionId: str
+    name: str
+    dockerRepository: str
+    dockerImageTag: str
+    documentationUrl: str | None = None
+
+
+class SourceDefinitionReadList(BaseModel):
+    sourceDefinitions: list[SourceDefinitionRead]
+
+
+class DestinationDefinitionRead(BaseModel):
+    destinationDefinitionId: str
+    name: str
+    dockerRepository: str
+    dockerImageTag: str
+    documentationUrl: str | None = None
+
+
+class DestinationDefinitionReadList(BaseModel):
+    destinationDefinitions: list[DestinationDefinitionRead]
+
+
+class SourceDefinitionSpecificationRead(BaseModel):
+    sourceDefinitionId: str
+    documentationUrl: str | None = None
+    connectionSpecification: dict[str, Any]
+
+
+class DestinationDefinitionSpecificationRead(BaseModel):
+    destinationDefinitionId: str
+    documentationUrl: str | None = None
+    connectionSpecification: dict[str, Any]
+
+
+class SourceRead(BaseModel):
+    sourceDefinitionId: str
+    sourceId: str
+    workspaceId: str
+    connectionConfiguration: dict[str, Any]
+    name: str
+    sourceName: str
+
+
+class SourceReadList(BaseModel):
+    sources: list[SourceRead]
+
+
+class DestinationRead(BaseModel):
+    destinationDefinitionId: str
+    destinationId: str
+    workspaceId: str
+    connectionConfiguration: dict[str, Any]
+    name: str
+    destinationName: str
+
+
+class DestinationReadList(BaseModel):
+    destinations: list[DestinationRead]
+
+
+class CheckConnectionRead(BaseModel):
+    status: str
+    message: str | None = None
+
+
+class SourceDiscoverSchemaRead(BaseModel):
+    schema_: SourceSchema = Field(alias="schema")
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class ConnectionRead(BaseModel):
+    connectionId: str
+    name: str
+    sourceId: str
+    destinationId: str
+    syncMode: SyncMode
+    syncSchema: SourceSchema
+    schedule: ConnectionSchedule | None = None
+    status: ConnectionStatus
+
+
+class ConnectionReadList(BaseModel):
+    connections: list[ConnectionRead]
+
+
+class WbConnectionRead(ConnectionRead):
+    source: SourceRead
+    destination: DestinationRead
+    lastSync: int | None = None
+    isSyncing: bool
+
+
+class WbConnectionReadList(BaseModel):
+    connections: list[WbConnectionRead]
+
+
+class JobRead(BaseModel):
+    id: int
+    configType: JobConfigType
+    configId: str
+    createdAt: int
+    updatedAt: int
+    status: JobStatus
+
+
+class AttemptRead(BaseModel):
+    id: int
+    status: AttemptStatus
+    createdAt: int
+    updatedAt: int
+    endedAt: int | None = None
+    bytesSynced: int | None = None
+    recordsSynced: int | None = None
+
+
+class LogRead(BaseModel):
+    logLines: list[str]
+
+
+class AttemptInfoRead(BaseModel):
+    attempt: AttemptRead
+    logs: LogRead
+
+
+class JobInfoRead(BaseModel):
+    job: JobRead
+    attempts: list[AttemptInfoRead]
+
+
+class JobWithAttemptsRead(BaseModel):
+    job: JobRead
+    attempts: list[AttemptRead]
+
+
+class JobReadList(BaseModel):
+    jobs: list[JobWithAttemptsRead]
+
+
+class HealthCheckRead(BaseModel):
+    db: bool
+
+
+class DebugRead(BaseModel):
+    info: dict[str, Any]

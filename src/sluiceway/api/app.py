@@ -1,0 +1,40 @@
+"""The FastAPI application: one app, one package per API family."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from sluiceway import __version__
+from sluiceway.api import errors
+from sluiceway.api.airbyte import router as airbyte
+from sluiceway.core.settings import Settings
+from sluiceway.services import runtime
+from sluiceway.services.platform import Platform, open_platform
+
+
+def create_app(settings: Settings | None = None, *, run_jobs: bool = True,
+               platform: Platform | None = None) -> FastAPI:
+    """Open (and migrate) the metadata DB now; the job runtime starts with the app's lifespan
+    when ``run_jobs`` is true (a server), and not at all for an API-only process."""
+    platform = platform or open_platform(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        handle = runtime.start(platform) if run_jobs else None
+        try:
+            yield
+        finally:
+            if handle is not None:
+                handle.stop()
+
+    app = FastAPI(title="Sluiceway", version=__version__, lifespan=lifespan,
+                  description="Airbyte Configuration API v1, served by Sluiceway.")
+    app.state.platform = platform
+    errors.install(app)
+    router = airbyte.build()
+    app.include_router(router, prefix="/api/v1")
+    app.include_router(router, prefix="/v1", include_in_schema=False)
+    return app

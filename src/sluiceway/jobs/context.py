@@ -1,0 +1,71 @@
+"""What a job kind gets to run one attempt: settings, the store, cancel, logs, progress."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sluiceway.core.settings import Settings
+from sluiceway.jobs import ledger
+from sluiceway.secrets import redact
+from sluiceway.store.db import Database
+
+
+@dataclass
+class AttemptContext:
+    """One running attempt as a job kind sees it.
+
+    ``log`` buffers lines (redacted of every secret registered with :meth:`add_secrets`);
+    :meth:`flush` stores them as AttemptLog rows (the runner flushes at each heartbeat and at
+    the end). ``progress`` keeps the running totals the heartbeat pushes to the attempt.
+    A kind may set ``stats``; the runner stores them on the attempt, whatever the outcome.
+    """
+
+    settings: Settings
+    db: Database
+    job_id: int
+    attempt_id: int
+    cancel: threading.Event = field(default_factory=threading.Event)
+    scope: str = ""
+    input: dict[str, Any] = field(default_factory=dict)
+    records: int = 0
+    bytes: int = 0
+    stats: dict[str, Any] | None = None
+    _secrets: list[str] = field(default_factory=list, repr=False)
+    _lines: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add_secrets(self, values: Iterable[str]) -> None:
+        with self._lock:
+            for v in values:
+                if v not in self._secrets:
+                    self._secrets.append(v)
+
+    def redact(self, text: str) -> str:
+        with self._lock:
+            secrets = list(self._secrets)
+        return redact(text, secrets)
+
+    def log(self, level: str, line: str) -> None:
+        line = self.redact(str(line))
+        with self._lock:
+            self._lines.append((str(level).upper()[:10] or "INFO", line))
+
+    def progress(self, records: int, bytes_: int) -> None:
+        self.records, self.bytes = int(records), int(bytes_)
+
+    def flush(self) -> None:
+        """Store the buffered lines (redacted again: a secret may be known only now)."""
+        with self._lock:
+            lines, self._lines = self._lines, []
+            secrets = list(self._secrets)
+        if lines:
+            try:
+                ledger.append_logs(self.db, self.attempt_id,
+                                   [(lvl, redact(text, secrets)) for lvl, text in lines])
+            except BaseException:
+                with self._lock:  # keep them for the next flush
+                    self._lines[:0] = lines
+                raise

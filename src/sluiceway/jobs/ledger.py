@@ -1,0 +1,319 @@
+"""The job ledger: every long action is a Job, every try of it an Attempt.
+
+Functions here are the only writers of job and attempt status. Read-modify-write happens in
+``db.claim()``: on SQLite that is ``BEGIN IMMEDIATE`` (the single writer), on PostgreSQL an
+ordinary transaction whose rows are locked with ``FOR UPDATE`` (``SKIP LOCKED`` when picking
+a job to run), so one job is never handed to two workers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import CursorResult, exists, func, or_, select, text, update
+from sqlalchemy.orm import Session, aliased
+
+from sluiceway.core.settings import Settings
+from sluiceway.store.db import Database, now
+from sluiceway.store.models import Attempt, AttemptLog, Job
+
+#: job statuses in which a job still holds its unicity key
+ACTIVE = ("pending", "running", "incomplete")
+#: job statuses a worker may pick up (when ``scheduled_at`` has come)
+RUNNABLE = ("pending", "incomplete")
+#: job statuses that never change again
+FINAL = ("failed", "succeeded", "cancelled")
+OUTCOMES = ("succeeded", "failed", "cancelled")
+
+_M = TypeVar("_M", Job, Attempt)
+
+
+def _is_pg(s: Session) -> bool:
+    return s.get_bind().dialect.name == "postgresql"
+
+
+def enqueue(
+    s: Session,
+    *,
+    workspace_id: str,
+    config_type: str,
+    scope: str,
+    input: dict[str, Any] | None = None,
+    max_attempts: int,
+    priority: int = 0,
+    unicity: str | None = None,
+    scheduled_at: float | None = None,
+) -> Job:
+    """A new pending job, or the active job that already holds ``unicity``.
+
+    On PostgreSQL a transaction-scoped advisory lock on the key serialises two enqueuers of
+    the same key; on SQLite call this inside ``db.claim()`` (see :func:`enqueue_in`).
+    """
+    job, _created = enqueue_new(
+        s, workspace_id=workspace_id, config_type=config_type, scope=scope, input=input,
+        max_attempts=max_attempts, priority=priority, unicity=unicity,
+        scheduled_at=scheduled_at)
+    return job
+
+
+def enqueue_new(
+    s: Session,
+    *,
+    workspace_id: str,
+    config_type: str,
+    scope: str,
+    input: dict[str, Any] | None = None,
+    max_attempts: int,
+    priority: int = 0,
+    unicity: str | None = None,
+    scheduled_at: float | None = None,
+) -> tuple[Job, bool]:
+    """Like :func:`enqueue`, and whether the job was made now (False: an active one)."""
+    if unicity is not None:
+        if _is_pg(s):
+            s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": unicity})
+        active = s.scalars(select(Job).where(Job.unicity == unicity, Job.status.in_(ACTIVE))
+                           .order_by(Job.id).limit(1)).first()
+        if active is not None:
+            return active, False
+    t = now()
+    job = Job(workspace_id=workspace_id, config_type=config_type, scope=scope,
+              status="pending", priority=priority, unicity=unicity, input=dict(input or {}),
+              max_attempts=max_attempts, cancel_requested=False, progress=0.0,
+              scheduled_at=t if scheduled_at is None else scheduled_at,
+              created_at=t, updated_at=t)
+    s.add(job)
+    s.flush()
+    return job, True
+
+
+def enqueue_in(db: Database, **kw: Any) -> Job:
+    """:func:`enqueue` in its own transaction (the write lock on SQLite)."""
+    with db.claim() as s:
+        return enqueue(s, **kw)
+
+
+#: job kinds that touch a connection's destination: at most one of them runs per connection
+EXCLUSIVE = ("sync", "reset_connection")
+
+
+def claim(db: Database, worker: str, pid: int | None, lease_seconds: float) -> Attempt | None:
+    """Start the next attempt of the most urgent due job, or None when none is due.
+
+    Highest ``priority`` first, then the oldest job. The job becomes ``running``.
+    """
+    with db.claim() as s:
+        t = now()
+        other = aliased(Job)
+        busy = exists().where(other.scope == Job.scope, other.status == "running",
+                              other.config_type.in_(EXCLUSIVE))
+        q = (select(Job)
+             .where(Job.status.in_(RUNNABLE), Job.scheduled_at <= t,
+                    Job.cancel_requested.is_(False),
+                    or_(Job.config_type.not_in(EXCLUSIVE), ~busy))
+             .order_by(Job.priority.desc(), Job.id)
+             .limit(1))
+        if _is_pg(s):
+            q = q.with_for_update(skip_locked=True)
+        job = s.scalars(q).first()
+        if job is None:
+            return None
+        if job.config_type in EXCLUSIVE and _is_pg(s):
+            # two claimers may each have picked a job of the same connection: one wins
+            s.execute(select(func.pg_advisory_xact_lock(func.hashtext("scope:" + job.scope))))
+            if s.scalar(select(exists().where(Job.scope == job.scope, Job.status == "running",
+                                              Job.config_type.in_(EXCLUSIVE)))):
+                return None
+        last = s.scalar(select(func.max(Attempt.number)).where(Attempt.job_id == job.id))
+        attempt = Attempt(job_id=job.id, number=int(last or 0) + 1, status="running",
+                          worker=worker, pid=pid, heartbeat_at=t,
+                          lease_until=t + lease_seconds, records_synced=0, bytes_synced=0,
+                          created_at=t, updated_at=t)
+        job.status = "running"
+        s.add(attempt)
+        s.flush()
+        return attempt
+
+
+def set_pid(db: Database, attempt_id: int, pid: int | None) -> None:
+    """Record the process that runs an attempt."""
+    with db.claim() as s:
+        attempt = s.get(Attempt, attempt_id)
+        if attempt is not None:
+            attempt.pid = pid
+
+
+def heartbeat(
+    db: Database,
+    attempt_id: int,
+    lease_seconds: float,
+    *,
+    records: int | None = None,
+    bytes_: int | None = None,
+    progress: float | None = None,
+) -> bool:
+    """Push the attempt's lease forward; True means stop: the job's cancel was requested,
+    or the attempt no longer runs (it was reaped or finished elsewhere)."""
+    with db.claim() as s:
+        attempt = _locked(s, Attempt, attempt_id)
+        if attempt is None or attempt.status != "running":
+            return True
+        job = _locked(s, Job, attempt.job_id)
+        t = now()
+        attempt.heartbeat_at = t
+        attempt.lease_until = t + lease_seconds
+        if records is not None:
+            attempt.records_synced = records
+        if bytes_ is not None:
+            attempt.bytes_synced = bytes_
+        if job is None:
+            return True
+        if progress is not None:
+            job.progress = progress
+        return bool(job.cancel_requested)
+
+
+def _locked(s: Session, model: type[_M], key: Any) -> _M | None:
+    return s.get(model, key, with_for_update=_is_pg(s), populate_existing=True)
+
+
+def finish(
+    db: Database,
+    attempt_id: int,
+    outcome: str,
+    *,
+    error: str | None = None,
+    retryable: bool = False,
+    stats: dict[str, Any] | None = None,
+    settings: Settings,
+    output: dict[str, Any] | None = None,
+    records: int | None = None,
+    bytes_: int | None = None,
+) -> str | None:
+    """End an attempt and move its job on; returns the job's new status.
+
+    ``succeeded`` and ``cancelled`` end the job so. ``failed`` retries (job ``incomplete``,
+    due after ``retry_backoff_seconds * 2 ** (n - 1)``) when ``retryable`` and attempts
+    remain, else fails the job. A failure of a job whose cancel was requested cancels it.
+    Idempotent: an attempt that already ended is left alone (returns None).
+    """
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    with db.claim() as s:
+        attempt = _locked(s, Attempt, attempt_id)
+        if attempt is None or attempt.status != "running":
+            return None
+        return _finish(s, attempt, outcome, error=error, retryable=retryable, stats=stats,
+                       settings=settings, output=output, records=records, bytes_=bytes_)
+
+
+def _finish(
+    s: Session,
+    attempt: Attempt,
+    outcome: str,
+    *,
+    error: str | None,
+    retryable: bool,
+    stats: dict[str, Any] | None,
+    settings: Settings,
+    output: dict[str, Any] | None = None,
+    records: int | None = None,
+    bytes_: int | None = None,
+) -> str | None:
+    job = _locked(s, Job, attempt.job_id)
+    t = now()
+    attempt.status = outcome
+    attempt.ended_at = t
+    attempt.error = error
+    if stats is not None:
+        attempt.stats = stats
+    if records is not None:
+        attempt.records_synced = records
+    if bytes_ is not None:
+        attempt.bytes_synced = bytes_
+    if job is None:
+        return None
+    if outcome == "failed" and job.cancel_requested:
+        outcome = "cancelled"
+    if outcome == "succeeded":
+        job.status, job.error, job.progress = "succeeded", None, 1.0
+        job.output = output
+    elif outcome == "cancelled":
+        job.status = "cancelled"
+        job.error = error or "cancelled"
+        if output is not None:
+            job.output = output
+    elif retryable and attempt.number < job.max_attempts:
+        job.status = "incomplete"
+        job.error = error
+        job.scheduled_at = t + settings.retry_backoff_seconds * 2 ** (attempt.number - 1)
+    else:
+        job.status = "failed"
+        job.error = error
+        if output is not None:
+            job.output = output
+    return job.status
+
+
+def request_cancel(s: Session, job: Job) -> Job:
+    """Cancel a job: at once when no attempt runs, else by asking its worker to stop.
+
+    Each step is one conditional UPDATE, so a claim that races with it either sees the job
+    cancelled or leaves it running with ``cancel_requested`` set. On SQLite, calling it
+    inside ``db.claim()`` avoids a busy error when the session read before it writes.
+    """
+    s.flush()
+    t = now()
+    waiting = cast(CursorResult[Any], s.execute(
+        update(Job).where(Job.id == job.id, Job.status.in_(RUNNABLE))
+        .values(status="cancelled", cancel_requested=True, error="cancelled", updated_at=t)
+        .execution_options(synchronize_session=False)))
+    if waiting.rowcount == 0:
+        s.execute(update(Job).where(Job.id == job.id, Job.status == "running")
+                  .values(cancel_requested=True, updated_at=t)
+                  .execution_options(synchronize_session=False))
+    s.refresh(job)
+    return job
+
+
+def reap(db: Database, settings: Settings) -> list[int]:
+    """Fail (retryably) every running attempt whose lease ran out; returns their ids."""
+    with db.session() as s:
+        t = now()
+        ids = list(s.scalars(select(Attempt.id).where(
+            Attempt.status == "running", Attempt.lease_until < t)).all())
+    reaped: list[int] = []
+    for attempt_id in ids:
+        with db.claim() as s:
+            attempt = _locked(s, Attempt, attempt_id)
+            t = now()
+            if (attempt is None or attempt.status != "running"
+                    or attempt.lease_until is None or attempt.lease_until >= t):
+                continue  # it heartbeat or ended in between
+            seen = attempt.heartbeat_at or attempt.created_at
+            when = dt.datetime.fromtimestamp(seen, dt.UTC).isoformat(timespec="seconds")
+            _finish(s, attempt, "failed", error=f"worker lost: no heartbeat since {when}",
+                    retryable=True, stats=None, settings=settings)
+            reaped.append(attempt_id)
+    return reaped
+
+
+def append_logs(db: Database, attempt_id: int, lines: Sequence[tuple[str, str]]) -> None:
+    """Store log lines of an attempt (already redacted by the caller)."""
+    if not lines:
+        return
+    t = now()
+    with db.session() as s:
+        s.add_all([AttemptLog(attempt_id=attempt_id, at=t, level=level, line=line)
+                   for level, line in lines])
+
+
+def logs(db: Database, attempt_id: int) -> list[tuple[str, str]]:
+    """The log lines of an attempt, in order: (level, line)."""
+    with db.session() as s:
+        rows = s.execute(select(AttemptLog.level, AttemptLog.line)
+                         .where(AttemptLog.attempt_id == attempt_id)
+                         .order_by(AttemptLog.id)).all()
+    return [(r[0], r[1]) for r in rows]

@@ -1,0 +1,110 @@
+"""Fire the syncs of scheduled connections.
+
+A connection fires when its ``next_run_at`` has come (or is unset: then at once). Firing is a
+compare-and-set of ``next_run_at`` from the value read to the next slot, in the same
+transaction as the enqueue: of two schedulers (or a scheduler and its restart) only the one
+whose update matched a row enqueues. The next slot is the first of the series after now, so
+missed slots are skipped rather than fired as a backlog, and the enqueue's unicity key
+``sync:<connection id>`` keeps runs of one connection from overlapping.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+
+from sluiceway.core.settings import Settings
+from sluiceway.jobs import ledger
+from sluiceway.store.db import Database, now
+from sluiceway.store.models import Connection
+
+SECONDS = {"minutes": 60.0, "hours": 3600.0, "days": 86_400.0, "weeks": 604_800.0}
+UNITS = (*SECONDS, "months")
+
+
+def sync_unicity(connection_id: str) -> str:
+    return f"sync:{connection_id}"
+
+
+def _unit(name: str | None) -> str | None:
+    if not name:
+        return None
+    unit = name.strip().lower()
+    if not unit.endswith("s"):
+        unit += "s"
+    return unit if unit in UNITS else None
+
+
+def _add_months(t: float, months: int) -> float:
+    d = dt.datetime.fromtimestamp(t, dt.UTC)
+    index = d.month - 1 + months
+    year, month = d.year + index // 12, index % 12 + 1
+    day = min(d.day, calendar.monthrange(year, month)[1])
+    return d.replace(year=year, month=month, day=day).timestamp()
+
+
+def next_slot(anchor: float, units: int, unit: str, after: float) -> float:
+    """The first time of the series ``anchor + k * (units unit)``, k >= 1, after ``after``."""
+    if units < 1:
+        raise ValueError("schedule units must be at least 1")
+    if unit == "months":
+        slot, k = anchor, 0
+        while slot <= after:
+            k += 1
+            slot = _add_months(anchor, k * units)
+        return slot
+    period = SECONDS[unit] * units
+    k = max(1, int((after - anchor) // period) + 1)
+    slot = anchor + k * period
+    while slot <= after:  # float rounding
+        slot += period
+    return slot
+
+
+class Scheduler:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+
+    def tick(self, now_: float | None = None) -> list[int]:
+        """Fire every due scheduled connection; returns the ids of the jobs enqueued."""
+        t = now() if now_ is None else now_
+        with self.db.session() as s:
+            rows = s.execute(select(Connection.id, Connection.workspace_id,
+                                    Connection.schedule_units, Connection.schedule_time_unit,
+                                    Connection.next_run_at)
+                             .where(Connection.status == "active",
+                                    Connection.schedule_units.is_not(None),
+                                    Connection.schedule_time_unit.is_not(None))).all()
+        fired: list[int] = []
+        for conn_id, workspace_id, units, unit_name, old in rows:
+            unit = _unit(unit_name)
+            if unit is None or units is None or units < 1:
+                continue
+            if old is not None and old > t:
+                continue
+            nxt = next_slot(t if old is None else old, int(units), unit, t)
+            job_id = self._fire(conn_id, workspace_id, old, nxt)
+            if job_id is not None:
+                fired.append(job_id)
+        return fired
+
+    def _fire(self, conn_id: str, workspace_id: str, old: float | None,
+              nxt: float) -> int | None:
+        with self.db.claim() as s:
+            same = (Connection.next_run_at.is_(None) if old is None
+                    else Connection.next_run_at == old)
+            done = cast(CursorResult[Any], s.execute(
+                update(Connection)
+                .where(Connection.id == conn_id, Connection.status == "active", same)
+                .values(next_run_at=nxt)
+                .execution_options(synchronize_session=False)))
+            if done.rowcount != 1:
+                return None  # another scheduler fired it
+            job, created = ledger.enqueue_new(
+                s, workspace_id=workspace_id, config_type="sync", scope=conn_id,
+                max_attempts=self.settings.job_attempts, unicity=sync_unicity(conn_id))
+            return job.id if created else None

@@ -1,0 +1,221 @@
+"""Sources and destinations: configs validated against the spec, secrets sealed at rest and
+masked on the way out; check and discover run against the real system within a time limit."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from sluiceway.connectors import registry
+from sluiceway.connectors.base import CheckResult
+from sluiceway.core.errors import (
+    ConfigInvalid,
+    ConnectorError,
+    FieldError,
+    InvalidInput,
+    SluicewayError,
+)
+from sluiceway.protocol.catalog import Catalog
+from sluiceway.protocol.spec import ConnectorSpec, mask_secrets, validate_config
+from sluiceway.secrets import merge_masked, redact, seal, secret_values, unseal
+from sluiceway.services import scope
+from sluiceway.services.auth import Caller
+from sluiceway.services.platform import Platform
+from sluiceway.store.models import Actor, Connection, ConnectorDefinition
+
+Kind = registry.Kind
+Check = CheckResult
+T = TypeVar("T")
+#: check and discover calls run here so that a hung connector cannot hang a request
+_CALLS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="connector-call")
+
+
+@dataclass(frozen=True)
+class ActorView:
+    """A source or destination as faces show it: the config with secrets masked."""
+
+    id: str
+    kind: str
+    workspace_id: str
+    definition_id: str
+    definition_name: str
+    name: str
+    config: dict[str, Any]
+
+
+def _spec(d: ConnectorDefinition) -> ConnectorSpec:
+    return registry.entry(d.docker_repository, d.kind).load_spec()  # type: ignore[arg-type]
+
+
+def _view(a: Actor, d: ConnectorDefinition, p: Platform) -> ActorView:
+    plain = unseal(a.config, p.cipher)
+    return ActorView(a.id, a.kind, a.workspace_id, a.definition_id, d.name, a.name,
+                     mask_secrets(_spec(d), plain))
+
+
+def _validated(spec: ConnectorSpec, config: Any) -> dict[str, Any]:
+    try:
+        return validate_config(spec, config)
+    except ConfigInvalid as exc:
+        raise ConfigInvalid("invalid connectionConfiguration", [
+            FieldError(f"connectionConfiguration.{e.path}" if e.path
+                       else "connectionConfiguration", e.reason, e.value)
+            for e in exc.errors]) from None
+
+
+_GLOB = set("*?[")
+
+
+def _confined(p: Platform, d: ConnectorDefinition, config: dict[str, Any]) -> dict[str, Any]:
+    """A connector that reads or writes local files may only use the allowed folders; a
+    relative path is taken inside the first of them (and stored absolute)."""
+    raw = config.get("path")
+    if not isinstance(raw, str) or d.docker_repository not in ("file", "duckdb", "sqlite"):
+        return config
+    roots = p.settings.allowed_roots
+    if raw == ":memory:":
+        return config
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = roots[0] / path
+    fixed = Path(*(part for part in path.parts
+                   if not _GLOB & set(part)))  # the folder part before any glob
+    resolved = fixed.resolve()
+    if not any(resolved == r or resolved.is_relative_to(r) for r in roots):
+        raise ConfigInvalid("invalid connectionConfiguration", [FieldError(
+            "connectionConfiguration.path", "must be inside an allowed folder: "
+            + ", ".join(str(r) for r in roots) + " (SLUICEWAY_FILE_ROOTS)", raw)])
+    roots[0].mkdir(parents=True, exist_ok=True)
+    return {**config, "path": str(path)}
+
+
+def create(p: Platform, caller: Caller, kind: Kind, workspace_id: str, definition_id: str,
+           config: Any, name: str | None) -> ActorView:
+    with p.db.session() as s:
+        scope.workspace(s, caller, workspace_id)
+        d = scope.definition(s, kind, definition_id)
+        spec = _spec(d)
+        if isinstance(config, dict):
+            config = merge_masked(spec, config, None)
+        plain = _confined(p, d, _validated(spec, config))
+        a = Actor(workspace_id=workspace_id, definition_id=d.id, kind=kind,
+                  name=name or d.name, config=seal(spec, plain, p.cipher))
+        s.add(a)
+        s.flush()
+        return _view(a, d, p)
+
+
+def get(p: Platform, caller: Caller, kind: Kind, actor_id: str) -> ActorView:
+    with p.db.session() as s:
+        a = scope.actor(s, caller, kind, actor_id)
+        return _view(a, s.get_one(ConnectorDefinition, a.definition_id), p)
+
+
+def list_for(p: Platform, caller: Caller, kind: Kind, workspace_id: str) -> list[ActorView]:
+    with p.db.session() as s:
+        scope.workspace(s, caller, workspace_id)
+        rows = s.execute(select(Actor, ConnectorDefinition)
+                         .join(ConnectorDefinition, Actor.definition_id == ConnectorDefinition.id)
+                         .where(Actor.workspace_id == workspace_id, Actor.kind == kind,
+                                Actor.tombstone.is_(False))
+                         .order_by(Actor.created_at)).all()
+        return [_view(a, d, p) for a, d in rows]
+
+
+def update_config(p: Platform, caller: Caller, kind: Kind, actor_id: str, config: Any,
+                  name: str) -> ActorView:
+    """Replace the config; a secret sent back as the mask keeps the stored secret."""
+    with p.db.session() as s:
+        a = scope.actor(s, caller, kind, actor_id)
+        d = s.get_one(ConnectorDefinition, a.definition_id)
+        spec = _spec(d)
+        if isinstance(config, dict):
+            config = merge_masked(spec, config, unseal(a.config, p.cipher))
+        plain = _confined(p, d, _validated(spec, config))
+        a.config = seal(spec, plain, p.cipher)
+        a.name = name
+        return _view(a, d, p)
+
+
+def delete(p: Platform, caller: Caller, kind: Kind, actor_id: str) -> None:
+    """Tombstone the actor; connections that use it are deprecated (they stop running)."""
+    with p.db.session() as s:
+        a = scope.actor(s, caller, kind, actor_id)
+        a.tombstone = True
+        column = Connection.source_id if kind == "source" else Connection.destination_id
+        s.execute(update(Connection).where(column == a.id)
+                  .values(status="deprecated", next_run_at=None))
+
+
+def recreate(p: Platform, caller: Caller, kind: Kind, actor_id: str, workspace_id: str,
+             definition_id: str, config: Any, name: str) -> ActorView:
+    """Replace an actor by a new one made from the body (the old one is deleted)."""
+    with p.db.session() as s:
+        old = scope.actor(s, caller, kind, actor_id)
+        stored = unseal(old.config, p.cipher) if old.definition_id == definition_id else None
+    if isinstance(config, dict) and stored is not None:
+        with p.db.session() as s:
+            spec = _spec(scope.definition(s, kind, definition_id))
+        config = merge_masked(spec, config, stored)
+    new = create(p, caller, kind, workspace_id, definition_id, config, name)
+    delete(p, caller, kind, actor_id)
+    return new
+
+
+# --- running the connector ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Resolved:
+    """An actor ready to run: connector name, plain config and its secrets (for redaction)."""
+
+    connector: str
+    config: dict[str, Any]
+    secrets: list[str]
+
+
+def resolve(s: Session, p: Platform, a: Actor) -> Resolved:
+    d = s.get_one(ConnectorDefinition, a.definition_id)
+    plain = unseal(a.config, p.cipher)
+    return Resolved(d.docker_repository, plain, secret_values(_spec(d), plain))
+
+
+def _within(p: Platform, what: str, fn: Any, *args: Any) -> Any:
+    limit = p.settings.check_timeout_seconds
+    future = _CALLS.submit(fn, *args)
+    try:
+        return future.result(timeout=limit)
+    except FutureTimeout:
+        future.cancel()
+        raise ConnectorError(f"{what} did not answer within {limit:g} seconds") from None
+
+
+def check(p: Platform, caller: Caller, kind: Kind, actor_id: str) -> CheckResult:
+    with p.db.session() as s:
+        r = resolve(s, p, scope.actor(s, caller, kind, actor_id))
+    connector = registry.source(r.connector) if kind == "source" else \
+        registry.destination(r.connector)
+    try:
+        result: CheckResult = _within(p, f"the {r.connector} check", connector.check, r.config)
+    except ConnectorError as exc:
+        return CheckResult(False, str(exc))
+    return CheckResult(result.ok, redact(result.message, r.secrets))
+
+
+def discover(p: Platform, caller: Caller, source_id: str) -> Catalog:
+    with p.db.session() as s:
+        r = resolve(s, p, scope.actor(s, caller, "source", source_id))
+    source = registry.source(r.connector)
+    try:
+        catalog: Catalog = _within(p, f"the {r.connector} discover", source.discover, r.config)
+    except InvalidInput:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure becomes one clear, redacted error
+        text = str(exc) if isinstance(exc, SluicewayError) else f"{type(exc).__name__}: {exc}"
+        raise ConnectorError("discover failed: " + redact(text, r.secrets)) from None
+    return catalog

@@ -1,0 +1,170 @@
+"""Connections: what to sync between a source and a destination, when; and triggering it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from sluiceway.core.errors import FieldError, InvalidInput, SluicewayError
+from sluiceway.jobs import ledger
+from sluiceway.services import actors, catalogs, scope
+from sluiceway.services.auth import Caller
+from sluiceway.services.platform import Platform
+from sluiceway.store.models import Connection, Job
+
+TIME_UNITS = ("minutes", "hours", "days", "weeks", "months")
+STATUSES = ("active", "inactive", "deprecated")
+ACTIVE_JOB = ("pending", "running", "incomplete")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    units: int
+    time_unit: str
+
+
+def _check_schedule(schedule: Schedule | None) -> None:
+    if schedule is None:
+        return
+    errors = []
+    if schedule.units < 1:
+        errors.append(FieldError("schedule.units", "must be at least 1", schedule.units))
+    if schedule.time_unit not in TIME_UNITS:
+        errors.append(FieldError("schedule.timeUnit", f"must be one of {list(TIME_UNITS)}",
+                                 schedule.time_unit))
+    if errors:
+        raise InvalidInput("invalid schedule", errors)
+
+
+def _apply_schedule(c: Connection, schedule: Schedule | None) -> None:
+    new = (schedule.units, schedule.time_unit) if schedule else (None, None)
+    if (c.schedule_units, c.schedule_time_unit) != new:
+        c.schedule_units, c.schedule_time_unit = new
+        c.next_run_at = None  # the scheduler starts the new series
+
+
+def _discovered(p: Platform, caller: Caller, source_id: str) -> dict[str, Any] | None:
+    try:
+        return catalogs.from_discovered(actors.discover(p, caller, source_id))
+    except SluicewayError:
+        return None  # the source is down: the selection is checked on its own terms
+
+
+def create(p: Platform, caller: Caller, *, source_id: str, destination_id: str,
+           name: str | None, sync_mode: str, streams: list[dict[str, Any]] | None,
+           schedule: Schedule | None, status: str) -> Connection:
+    with p.db.session() as s:
+        src = scope.actor(s, caller, "source", source_id)
+        dst = scope.actor(s, caller, "destination", destination_id)
+        if src.workspace_id != dst.workspace_id:
+            raise InvalidInput("invalid connection", [FieldError(
+                "destinationId", "is in another workspace than the source", destination_id)])
+        default_name = f"{src.name} → {dst.name}"
+    if status == "deprecated":
+        raise InvalidInput("invalid connection",
+                           [FieldError("status", "a new connection cannot be deprecated")])
+    _check_schedule(schedule)
+    discovered = _discovered(p, caller, source_id)
+    if streams is None:
+        if discovered is None:
+            actors.discover(p, caller, source_id)  # raises the reason the source failed
+            raise AssertionError("unreachable")
+        catalog = discovered
+    else:
+        catalog = catalogs.validate(catalogs.merge_declared(streams, discovered))
+    with p.db.session() as s:
+        c = Connection(workspace_id=src.workspace_id, source_id=source_id,
+                       destination_id=destination_id, name=name or default_name,
+                       sync_mode=sync_mode, catalog=catalog, status=status)
+        _apply_schedule(c, schedule)
+        s.add(c)
+        return c
+
+
+def get(p: Platform, caller: Caller, connection_id: str) -> Connection:
+    with p.db.session() as s:
+        return scope.connection(s, caller, connection_id)
+
+
+def list_for(p: Platform, caller: Caller, workspace_id: str) -> list[Connection]:
+    with p.db.session() as s:
+        scope.workspace(s, caller, workspace_id)
+        return list(s.scalars(select(Connection).where(
+            Connection.workspace_id == workspace_id, Connection.status != "deprecated")
+            .order_by(Connection.created_at)))
+
+
+def update(p: Platform, caller: Caller, connection_id: str, *,
+           streams: list[dict[str, Any]], schedule: Schedule | None, status: str,
+           sync_mode: str | None = None) -> Connection:
+    with p.db.session() as s:
+        c = scope.connection(s, caller, connection_id)
+        if c.status == "deprecated" and status != "deprecated":
+            raise InvalidInput("invalid connection update", [FieldError(
+                "status", "a deprecated connection cannot be re-activated", status)])
+        stored = c.catalog
+    _check_schedule(schedule)
+    catalog = catalogs.validate(catalogs.merge_declared(streams, stored))
+    with p.db.session() as s:
+        c = scope.connection(s, caller, connection_id)
+        c.catalog = catalog
+        c.status = status
+        if sync_mode is not None:
+            c.sync_mode = sync_mode
+        _apply_schedule(c, schedule)
+        if status != "active":
+            c.next_run_at = None
+        return c
+
+
+def delete(p: Platform, caller: Caller, connection_id: str) -> None:
+    """Deprecate: the connection stops being scheduled and waiting jobs are cancelled."""
+    with p.db.claim() as s:
+        c = scope.connection(s, caller, connection_id)
+        c.status = "deprecated"
+        c.next_run_at = None
+        for job in s.scalars(select(Job).where(Job.scope == c.id,
+                                               Job.status.in_(("pending", "incomplete")))):
+            ledger.request_cancel(s, job)
+
+
+def _trigger(p: Platform, caller: Caller, connection_id: str, config_type: str) -> Job:
+    with p.db.session() as s:
+        c = scope.connection(s, caller, connection_id)
+        if c.status == "deprecated":
+            raise InvalidInput(f"cannot {config_type}", [FieldError(
+                "connectionId", "the connection is deprecated (deleted)", connection_id)])
+        workspace_id = c.workspace_id
+    return ledger.enqueue_in(p.db, workspace_id=workspace_id, config_type=config_type,
+                             scope=connection_id, max_attempts=p.settings.job_attempts,
+                             unicity=f"{'sync' if config_type == 'sync' else 'reset'}:"
+                                     f"{connection_id}")
+
+
+def sync(p: Platform, caller: Caller, connection_id: str) -> Job:
+    """Queue a sync, or return the one already queued or running for this connection."""
+    return _trigger(p, caller, connection_id, "sync")
+
+
+def reset(p: Platform, caller: Caller, connection_id: str) -> Job:
+    """Queue a reset: clear the connection's state and empty its destination tables."""
+    return _trigger(p, caller, connection_id, "reset_connection")
+
+
+def last_sync_and_running(p: Platform, connection_ids: list[str]
+                          ) -> dict[str, tuple[float | None, bool]]:
+    """Per connection: when its last sync succeeded (epoch s) and whether one is running."""
+    out: dict[str, tuple[float | None, bool]] = {cid: (None, False) for cid in connection_ids}
+    if not connection_ids:
+        return out
+    with p.db.session() as s:
+        for job in s.scalars(select(Job).where(Job.scope.in_(connection_ids),
+                                               Job.config_type == "sync")
+                             .order_by(Job.id)):
+            last, running = out[job.scope]
+            if job.status == "succeeded":
+                last = job.updated_at
+            out[job.scope] = (last, running or job.status == "running")
+    return out

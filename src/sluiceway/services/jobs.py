@@ -1,0 +1,76 @@
+"""Jobs as faces show them: the job, its attempts with stats, and each attempt's log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from sluiceway.jobs import ledger
+from sluiceway.services import scope
+from sluiceway.services.auth import Caller
+from sluiceway.services.platform import Platform
+from sluiceway.store.models import Attempt, AttemptLog, Job
+
+
+@dataclass(frozen=True)
+class AttemptView:
+    attempt: Attempt
+    log_lines: list[str]
+
+
+@dataclass(frozen=True)
+class JobView:
+    job: Job
+    attempts: list[AttemptView]
+
+
+def _view(s: object, job: Job, with_logs: bool) -> JobView:
+    from sqlalchemy.orm import Session
+
+    assert isinstance(s, Session)
+    attempts = list(s.scalars(select(Attempt).where(Attempt.job_id == job.id)
+                              .order_by(Attempt.number)))
+    views = []
+    for a in attempts:
+        lines: list[str] = []
+        if with_logs:
+            lines = [f"{_iso(log.at)} {log.level} {log.line}" for log in s.scalars(
+                select(AttemptLog).where(AttemptLog.attempt_id == a.id).order_by(AttemptLog.id))]
+        views.append(AttemptView(a, lines))
+    return JobView(job, views)
+
+
+def _iso(at: float) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def get(p: Platform, caller: Caller, job_id: int) -> JobView:
+    with p.db.session() as s:
+        return _view(s, scope.job(s, caller, job_id), with_logs=True)
+
+
+def view(p: Platform, job: Job) -> JobView:
+    """The view of a job the caller was just handed (for instance by a trigger)."""
+    with p.db.session() as s:
+        return _view(s, s.get_one(Job, job.id), with_logs=True)
+
+
+def list_for(p: Platform, caller: Caller, config_types: list[str], scope_id: str,
+             limit: int = 500) -> list[JobView]:
+    """Jobs of an object, newest first; the object must be visible to the caller."""
+    with p.db.session() as s:
+        jobs = s.scalars(select(Job).where(Job.scope == scope_id,
+                                           Job.config_type.in_(config_types),
+                                           Job.workspace_id.in_(caller.workspace_ids))
+                         .order_by(Job.created_at.desc(), Job.id.desc()).limit(limit))
+        return [_view(s, j, with_logs=False) for j in jobs]
+
+
+def cancel(p: Platform, caller: Caller, job_id: int) -> JobView:
+    with p.db.claim() as s:
+        job = scope.job(s, caller, job_id)
+        ledger.request_cancel(s, job)
+    return get(p, caller, job_id)

@@ -1,0 +1,81 @@
+"""The server's shared handles: settings, metadata DB and cipher, opened once per process.
+
+:func:`open_platform` migrates the metadata DB to the newest version and makes what must
+exist from the first start: the ``default`` workspace, a definition per built-in connector
+and the ``admin`` user.
+"""
+
+from __future__ import annotations
+
+import secrets as pysecrets
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from sluiceway import __version__
+from sluiceway.connectors import registry
+from sluiceway.core.settings import Settings
+from sluiceway.secrets import Cipher
+from sluiceway.store import migrate
+from sluiceway.store.db import Database
+from sluiceway.store.models import ConnectorDefinition, Membership, User, Workspace
+
+DOCS = "https://sluiceway.dev/connectors/"
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    db: Database
+    cipher: Cipher
+    #: the admin password when this start generated it (to be shown once), else None
+    generated_admin_password: str | None = field(default=None, repr=False)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def open_platform(settings: Settings) -> Platform:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.metadata_url)
+    migrate.upgrade(db)
+    platform = Platform(settings, db, Cipher.from_settings(settings))
+    with db.claim() as s:
+        workspace = s.scalars(select(Workspace).where(Workspace.slug == "default")).first()
+        if workspace is None:
+            workspace = Workspace(name="Default Workspace", slug="default",
+                                  initial_setup_complete=False)
+            s.add(workspace)
+            s.flush()
+        _sync_builtin_definitions(s)
+        if s.scalars(select(User).where(User.username == "admin")).first() is None:
+            from sluiceway.services.auth import hash_password
+
+            given = settings.admin_password
+            password = given.get_secret_value() if given else pysecrets.token_urlsafe(18)
+            admin = User(username="admin", password_hash=hash_password(password))
+            s.add(admin)
+            s.flush()
+            s.add(Membership(user_id=admin.id, workspace_id=workspace.id))
+            if given is None:
+                platform.generated_admin_password = password
+    return platform
+
+
+def _sync_builtin_definitions(s: object) -> None:
+    """One definition per built-in connector; its image tag follows Sluiceway's version."""
+    from sqlalchemy.orm import Session
+
+    assert isinstance(s, Session)
+    have = {(d.kind, d.docker_repository): d for d in s.scalars(
+        select(ConnectorDefinition).where(ConnectorDefinition.builtin.is_(True)))}
+    for e in registry.entries():
+        if e.name == "memory":
+            continue  # an in-process test double: nothing a server user could point at
+        d = have.get((e.kind, e.name))
+        if d is None:
+            s.add(ConnectorDefinition(kind=e.kind, name=e.title, docker_repository=e.name,
+                                      docker_image_tag=__version__, builtin=True,
+                                      documentation_url=f"{DOCS}{e.name}"))
+        elif d.docker_image_tag != __version__:
+            d.docker_image_tag = __version__

@@ -1,0 +1,65 @@
+"""Workspaces: read, find by slug, update flags, create (the creator becomes a member)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from sluiceway.services import scope
+from sluiceway.services.auth import Caller
+from sluiceway.services.platform import Platform
+from sluiceway.store.models import Membership, Workspace
+
+FLAGS = ("initial_setup_complete", "onboarding_complete", "anonymous_data_collection",
+         "news", "security_updates")
+
+
+def get(p: Platform, caller: Caller, workspace_id: str) -> Workspace:
+    with p.db.session() as s:
+        return scope.workspace(s, caller, workspace_id)
+
+
+def get_by_slug(p: Platform, caller: Caller, slug: str) -> Workspace:
+    with p.db.session() as s:
+        ws = s.scalars(select(Workspace).where(Workspace.slug == slug)).first()
+        if ws is None or not caller.can_see(ws.id):
+            raise NotFound(f"workspace with slug {slug!r} not found", slug)
+        return ws
+
+
+def list_for(p: Platform, caller: Caller) -> list[Workspace]:
+    with p.db.session() as s:
+        return list(s.scalars(select(Workspace).where(Workspace.id.in_(caller.workspace_ids))
+                              .order_by(Workspace.created_at)))
+
+
+def update(p: Platform, caller: Caller, workspace_id: str, email: str | None,
+           flags: dict[str, bool]) -> Workspace:
+    with p.db.session() as s:
+        ws = scope.workspace(s, caller, workspace_id)
+        if email is not None:
+            ws.email = email
+        for name in FLAGS:
+            if name in flags:
+                setattr(ws, name, bool(flags[name]))
+        return ws
+
+
+def create(p: Platform, caller: Caller, name: str, email: str | None = None,
+           **flags: Any) -> tuple[Workspace, Caller]:
+    """A new workspace with the caller as member; returns it and the widened caller."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    if not slug:
+        raise InvalidInput("invalid workspace", [FieldError("name", "needs a letter or digit")])
+    with p.db.session() as s:
+        if s.scalars(select(Workspace).where(Workspace.slug == slug)).first() is not None:
+            raise Conflict(f"a workspace with slug {slug!r} already exists")
+        ws = Workspace(name=name, slug=slug, email=email,
+                       **{k: bool(v) for k, v in flags.items() if k in FLAGS})
+        s.add(ws)
+        s.flush()
+        s.add(Membership(user_id=caller.user_id, workspace_id=ws.id))
+    return ws, Caller(caller.user_id, caller.username, caller.workspace_ids | {ws.id})

@@ -1,0 +1,129 @@
+"""Authentication, workspace isolation and secrets over the API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from sluiceway.secrets import Cipher, unseal
+from sluiceway.services import auth
+from sluiceway.store.models import Actor
+from tests.api.conftest import Api, definition_id
+
+PASSWORD = "s3cr3t-Pa55word!"  # noqa: S105 - a test value
+
+
+def _pg_source(api: Api, ws: str, port: int = 5432, password: str = PASSWORD) -> Any:
+    return api("/sources/create", {
+        "workspaceId": ws, "sourceDefinitionId": definition_id(api, "source", "postgres"),
+        "connectionConfiguration": {"host": "127.0.0.1", "port": port, "database": "postgres",
+                                    "username": "postgres", "password": password,
+                                    "ssl_mode": "disable"},
+        "name": "pg"})
+
+
+def _stored_config(client: TestClient, actor_id: str) -> dict[str, Any]:
+    platform = client.app.state.platform  # type: ignore[attr-defined]
+    with platform.db.session() as s:
+        return dict(s.scalars(select(Actor).where(Actor.id == actor_id)).one().config)
+
+
+def test_a_secret_is_masked_in_responses_and_encrypted_at_rest(api: Api,
+                                                               workspace_id: str) -> None:
+    src = _pg_source(api, workspace_id)
+    assert src["connectionConfiguration"]["password"] == "**********"
+    for path, body in [("/sources/get", {"sourceId": src["sourceId"]}),
+                       ("/sources/list", {"workspaceId": workspace_id})]:
+        assert PASSWORD not in json.dumps(api(path, body))
+    stored = _stored_config(api.client, src["sourceId"])
+    assert PASSWORD not in json.dumps(stored)
+    assert "$sealed" in stored["password"]
+    platform = api.client.app.state.platform  # type: ignore[attr-defined]
+    assert unseal(stored, platform.cipher)["password"] == PASSWORD
+
+
+def test_an_update_that_sends_the_mask_back_keeps_the_stored_secret(api: Api,
+                                                                    workspace_id: str) -> None:
+    src = _pg_source(api, workspace_id)
+    config = dict(src["connectionConfiguration"], host="localhost")
+    api("/sources/update", {"sourceId": src["sourceId"], "name": "pg2",
+                            "connectionConfiguration": config})
+    platform = api.client.app.state.platform  # type: ignore[attr-defined]
+    plain = unseal(_stored_config(api.client, src["sourceId"]), platform.cipher)
+    assert plain["password"] == PASSWORD
+    assert plain["host"] == "localhost"
+    config["password"] = "a-new-one"  # noqa: S105
+    api("/sources/update", {"sourceId": src["sourceId"], "name": "pg2",
+                            "connectionConfiguration": config})
+    plain = unseal(_stored_config(api.client, src["sourceId"]), Cipher.from_settings(
+        platform.settings))
+    assert plain["password"] == "a-new-one"
+
+
+def test_a_mask_with_no_stored_secret_is_refused(api: Api, workspace_id: str) -> None:
+    bad = api("/sources/create", {
+        "workspaceId": workspace_id,
+        "sourceDefinitionId": definition_id(api, "source", "postgres"),
+        "connectionConfiguration": {"host": "h", "port": 5432, "database": "d",
+                                    "username": "u", "password": "**********"},
+        "name": "pg"}, 422)
+    assert bad["validationErrors"][0]["propertyPath"].endswith("password")
+
+
+def test_a_failed_check_reports_why_without_the_secret(api: Api, workspace_id: str) -> None:
+    src = _pg_source(api, workspace_id, port=1, password="hunter2-secret")
+    got = api("/sources/check_connection", {"sourceId": src["sourceId"]})
+    assert got["status"] == "failed"
+    assert "127.0.0.1:1" in got["message"]
+    assert "hunter2-secret" not in got["message"]
+
+
+def test_an_invalid_secret_value_is_not_echoed(api: Api, workspace_id: str) -> None:
+    bad = api("/sources/create", {
+        "workspaceId": workspace_id,
+        "sourceDefinitionId": definition_id(api, "source", "postgres"),
+        "connectionConfiguration": {"host": "h", "port": 5432, "database": "d",
+                                    "username": "u", "password": 123456789},
+        "name": "pg"}, 422)
+    assert "123456789" not in json.dumps(bad)
+
+
+def test_a_bearer_token_authenticates(api: Api, workspace_id: str) -> None:
+    platform = api.client.app.state.platform  # type: ignore[attr-defined]
+    token = auth.create_token(platform, "admin", "ci")
+    r = api.client.post("/api/v1/workspaces/get", json={"workspaceId": workspace_id},
+                        headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200
+    from sluiceway.store.models import ApiToken
+
+    with platform.db.session() as s:
+        stored = [t.token_hash for t in s.scalars(select(ApiToken))]
+    assert token not in stored
+    assert len(stored) == 1
+
+
+def test_an_object_of_another_workspace_answers_404(api: Api, workspace_id: str) -> None:
+    src = _pg_source(api, workspace_id)
+    platform = api.client.app.state.platform  # type: ignore[attr-defined]
+    auth.create_user(platform, "mallory", "mallory-password", "other-team")
+    other = Api(api.client, api.contract, auth=("mallory", "mallory-password"))
+    theirs = other("/workspaces/get_by_slug", {"slug": "other-team"})["workspaceId"]
+    assert theirs != workspace_id
+    other("/sources/get", {"sourceId": src["sourceId"]}, 404)
+    other("/sources/update", {"sourceId": src["sourceId"], "name": "x",
+                              "connectionConfiguration": {}}, 404)
+    other("/sources/delete", {"sourceId": src["sourceId"]}, 404)
+    other("/sources/list", {"workspaceId": workspace_id}, 404)
+    other("/workspaces/get", {"workspaceId": workspace_id}, 404)
+    other("/workspaces/get_by_slug", {"slug": "default"}, 404)
+    # a source in their own workspace cannot be wired to our destination
+    dst = api("/destinations/create", {
+        "workspaceId": workspace_id,
+        "destinationDefinitionId": definition_id(api, "destination", "duckdb"),
+        "connectionConfiguration": {"path": "x.duckdb"}})
+    other("/destinations/get", {"destinationId": dst["destinationId"]}, 404)
+    # and ours is untouched
+    assert api("/sources/get", {"sourceId": src["sourceId"]})["name"] == "pg"

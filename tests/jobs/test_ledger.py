@@ -1,0 +1,258 @@
+"""The job ledger on real metadata databases: enqueue, claim, heartbeat, finish, reap."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import update
+
+from sluiceway.core.settings import Settings
+from sluiceway.jobs import ledger
+from sluiceway.store.db import Database
+from sluiceway.store.models import Attempt, Job
+from tests.jobs.conftest import World
+
+
+def _enqueue(world: World, scope: str = "x", **kw: object) -> int:
+    values: dict[str, object] = {"workspace_id": world.workspace_id, "config_type": "noop",
+                                 "scope": scope, "max_attempts": 3}
+    values.update(kw)
+    return ledger.enqueue_in(world.db, **values).id
+
+
+def test_claim_takes_highest_priority_then_oldest(world: World, db: Database) -> None:
+    low = _enqueue(world, "a")
+    high = _enqueue(world, "b", priority=5)
+    low2 = _enqueue(world, "c")
+    later = _enqueue(world, "d", priority=9, scheduled_at=time.time() + 60)
+    order = []
+    while (att := ledger.claim(db, "w", 1, 30)) is not None:
+        order.append(att.job_id)
+        assert att.number == 1
+        assert att.status == "running"
+        assert att.worker == "w"
+        assert att.lease_until is not None
+        assert att.lease_until > time.time() + 20
+    assert order == [high, low, low2]  # the future job is not due
+    assert world.job(later).status == "pending"
+    assert world.job(high).status == "running"
+
+
+def test_no_job_is_claimed_twice_by_two_threads(world: World, db: Database) -> None:
+    ids = {_enqueue(world, f"s{i}") for i in range(30)}
+    got: list[list[int]] = [[], [], []]
+    errors: list[BaseException] = []
+
+    def worker(i: int) -> None:
+        try:
+            while (att := ledger.claim(db, f"w{i}", None, 30)) is not None:
+                got[i].append(att.job_id)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    claimed = [j for g in got for j in g]
+    assert sorted(claimed) == sorted(ids)  # each exactly once
+    assert len(set(claimed)) == len(claimed)
+
+
+def test_unicity_returns_the_active_job(world: World, db: Database) -> None:
+    first = _enqueue(world, unicity="sync:c1")
+    assert _enqueue(world, unicity="sync:c1") == first
+    other = _enqueue(world, unicity="sync:c2")
+    assert other != first
+    att = ledger.claim(db, "w", None, 30)
+    assert att is not None
+    assert att.job_id == first
+    assert _enqueue(world, unicity="sync:c1") == first  # running still holds the key
+    ledger.finish(db, att.id, "succeeded", settings=world.settings)
+    again = _enqueue(world, unicity="sync:c1")
+    assert again not in (first, other)
+
+
+def test_unicity_under_concurrent_enqueues(world: World, db: Database) -> None:
+    got: list[int] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        job_id = _enqueue(world, unicity="sync:race")
+        with lock:
+            got.append(job_id)
+
+    threads = [threading.Thread(target=one) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(got)) == 1
+
+
+def test_retry_backoff_then_failed(world: World, db: Database, settings: Settings) -> None:
+    job_id = _enqueue(world, max_attempts=3)
+    for n in (1, 2):
+        att = ledger.claim(db, "w", None, 30)
+        assert att is not None
+        assert att.number == n
+        before = time.time()
+        status = ledger.finish(db, att.id, "failed", error="boom", retryable=True,
+                               settings=settings)
+        assert status == "incomplete"
+        job = world.job(job_id)
+        want = before + settings.retry_backoff_seconds * 2 ** (n - 1)
+        assert want - 0.05 <= job.scheduled_at <= want + 1.0
+        assert ledger.claim(db, "w", None, 30) is None  # not due yet
+        with db.session() as s:  # let the retry come due
+            s.execute(update(Job).where(Job.id == job_id).values(scheduled_at=time.time()))
+    att = ledger.claim(db, "w", None, 30)
+    assert att is not None
+    assert att.number == 3
+    assert ledger.finish(db, att.id, "failed", error="boom", retryable=True,
+                         settings=settings) == "failed"
+    job = world.job(job_id)
+    assert job.status == "failed"
+    assert job.error == "boom"
+    # idempotent: the attempt already ended
+    assert ledger.finish(db, att.id, "succeeded", settings=settings) is None
+    assert world.job(job_id).status == "failed"
+
+
+def test_not_retryable_fails_at_once(world: World, db: Database, settings: Settings) -> None:
+    job_id = _enqueue(world)
+    att = ledger.claim(db, "w", None, 30)
+    assert att is not None
+    assert ledger.finish(db, att.id, "failed", error="bad", settings=settings) == "failed"
+    assert world.job(job_id).status == "failed"
+
+
+def test_heartbeat_pushes_the_lease_and_reports_cancel(world: World, db: Database) -> None:
+    job_id = _enqueue(world)
+    att = ledger.claim(db, "w", None, 1)
+    assert att is not None
+    assert ledger.heartbeat(db, att.id, 60, records=10, bytes_=100, progress=0.5) is False
+    [row] = world.attempts(job_id)
+    assert row.lease_until is not None
+    assert row.lease_until > time.time() + 50
+    assert (row.records_synced, row.bytes_synced) == (10, 100)
+    with db.claim() as s:
+        job = s.get(Job, job_id)
+        assert job is not None
+        ledger.request_cancel(s, job)
+        assert job.status == "running"
+        assert job.cancel_requested
+    assert ledger.heartbeat(db, att.id, 60) is True
+    assert ledger.finish(db, att.id, "cancelled", settings=world.settings) == "cancelled"
+    assert ledger.heartbeat(db, att.id, 60) is True  # no longer running
+
+
+def test_cancel_of_a_waiting_job_is_immediate(world: World, db: Database) -> None:
+    job_id = _enqueue(world)
+    with db.claim() as s:
+        job = s.get(Job, job_id)
+        assert job is not None
+        ledger.request_cancel(s, job)
+    assert world.job(job_id).status == "cancelled"
+    assert ledger.claim(db, "w", None, 30) is None
+
+
+def test_failure_of_a_job_asked_to_cancel_cancels_it(world: World, db: Database) -> None:
+    job_id = _enqueue(world)
+    att = ledger.claim(db, "w", None, 30)
+    assert att is not None
+    with db.claim() as s:
+        job = s.get(Job, job_id)
+        assert job is not None
+        ledger.request_cancel(s, job)
+    ledger.finish(db, att.id, "failed", error="killed", retryable=True,
+                  settings=world.settings)
+    assert world.job(job_id).status == "cancelled"
+
+
+def test_reap_fails_expired_leases_retryably(world: World, db: Database,
+                                             settings: Settings) -> None:
+    dead = _enqueue(world, "dead")
+    alive = _enqueue(world, "alive")
+    a1 = ledger.claim(db, "w", None, 30)
+    a2 = ledger.claim(db, "w", None, 30)
+    assert a1 is not None
+    assert a2 is not None
+    assert a1.job_id == dead
+    with db.session() as s:
+        s.execute(update(Attempt).where(Attempt.id == a1.id)
+                  .values(lease_until=time.time() - 1, heartbeat_at=time.time() - 10))
+    assert ledger.reap(db, settings) == [a1.id]
+    [row] = world.attempts(dead)
+    assert row.status == "failed"
+    assert row.ended_at is not None
+    assert row.error is not None
+    assert row.error.startswith("worker lost: no heartbeat since ")
+    assert world.job(dead).status == "incomplete"
+    assert world.job(alive).status == "running"
+    assert ledger.reap(db, settings) == []
+    # the retry is a new attempt
+    with db.session() as s:
+        s.execute(update(Job).where(Job.id == dead).values(scheduled_at=time.time()))
+    again = ledger.claim(db, "w", None, 30)
+    assert again is not None
+    assert again.job_id == dead
+    assert again.number == 2
+
+
+def test_logs_are_kept_in_order(world: World, db: Database) -> None:
+    _enqueue(world)
+    att = ledger.claim(db, "w", None, 30)
+    assert att is not None
+    ledger.append_logs(db, att.id, [("INFO", "one"), ("WARN", "two")])
+    ledger.append_logs(db, att.id, [("ERROR", "three")])
+    assert ledger.logs(db, att.id) == [("INFO", "one"), ("WARN", "two"), ("ERROR", "three")]
+
+
+@pytest.mark.parametrize("outcome", ["succeeded", "cancelled"])
+def test_finish_outcomes(world: World, db: Database, outcome: str) -> None:
+    job_id = _enqueue(world)
+    att = ledger.claim(db, "w", None, 30)
+    assert att is not None
+    ledger.finish(db, att.id, outcome, stats={"k": 1}, output={"o": 2},
+                  settings=world.settings, records=5, bytes_=6)
+    job = world.job(job_id)
+    [row] = world.attempts(job_id)
+    assert job.status == outcome
+    assert row.status == outcome
+    assert row.stats == {"k": 1}
+    assert (row.records_synced, row.bytes_synced) == (5, 6)
+    if outcome == "succeeded":
+        assert job.output == {"o": 2}
+        assert job.progress == 1.0
+
+
+def test_cancel_races_with_claims(world: World, db: Database) -> None:
+    ids = [_enqueue(world, f"c{i}") for i in range(20)]
+    claimed: list[int] = []
+
+    def claimer() -> None:
+        while (att := ledger.claim(db, "w", None, 30)) is not None:
+            claimed.append(att.job_id)
+
+    thread = threading.Thread(target=claimer)
+    thread.start()
+    for job_id in ids:
+        # db.claim(): on SQLite a plain session that reads the job first cannot upgrade to
+        # a writer once a claim committed in between ("database is locked" at once)
+        with db.claim() as s:
+            job = s.get(Job, job_id)
+            assert job is not None
+            ledger.request_cancel(s, job)
+    thread.join()
+    for job_id in ids:
+        job = world.job(job_id)
+        if job_id in claimed:
+            assert job.status == "running"
+            assert job.cancel_requested
+        else:
+            assert job.status == "cancelled"
