@@ -342,6 +342,8 @@ def test_every_operation_of_the_spec_is_served(api: Api, workspace_id: str) -> N
     for method, path in api.contract.operations():
         r = api.client.request(method, "/api" + path, json=ids, auth=api.auth)
         assert r.status_code not in (405,), (method, path, r.status_code)
+        api.contract.validate_response(method, path, r.status_code,
+                                       r.json() if r.content else None)
         if r.status_code == 404:
             assert "message" in r.json(), (path, r.text)  # our 404 body, not "no such route"
             assert r.json().get("exceptionClassName") == "NotFound", (path, r.text)
