@@ -261,6 +261,7 @@ def test_sync_and_reset_return_a_job_and_a_second_sync_returns_the_same(
     listed = api("/jobs/list", {"configType": "sync", "configId": cid})["jobs"]
     assert [j["job"]["id"] for j in listed] == [third["job"]["id"], first["job"]["id"]]
     api("/jobs/get", {"id": 987654321}, 404)
+    api("/jobs/list", {"configType": "sync", "configId": ZERO}, 404)
     api("/connections/sync", {"connectionId": ZERO}, 404)
     api("/connections/reset", {"connectionId": ZERO}, 404)
 

@@ -125,5 +125,16 @@ def test_an_object_of_another_workspace_answers_404(api: Api, workspace_id: str)
         "destinationDefinitionId": definition_id(api, "destination", "duckdb"),
         "connectionConfiguration": {"path": "x.duckdb"}})
     other("/destinations/get", {"destinationId": dst["destinationId"]}, 404)
+    conn = api("/connections/create", {
+        "sourceId": src["sourceId"], "destinationId": dst["destinationId"],
+        "syncMode": "full_refresh", "status": "inactive", "syncSchema": {"streams": []}})
+    job = api("/connections/sync", {"connectionId": conn["connectionId"]})["job"]
+    other("/connections/get", {"connectionId": conn["connectionId"]}, 404)
+    other("/connections/sync", {"connectionId": conn["connectionId"]}, 404)
+    other("/jobs/get", {"id": job["id"]}, 404)
+    other("/jobs/cancel", {"id": job["id"]}, 404)
+    other("/jobs/list", {"configType": "sync", "configId": conn["connectionId"]}, 404)
+    other("/web_backend/connections/get", {"connectionId": conn["connectionId"]}, 404)
+    assert api("/jobs/get", {"id": job["id"]})["job"]["status"] == "pending"
     # and ours is untouched
     assert api("/sources/get", {"sourceId": src["sourceId"]})["name"] == "pg"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from sluiceway.jobs import ledger
 from sluiceway.services import scope
@@ -25,10 +26,7 @@ class JobView:
     attempts: list[AttemptView]
 
 
-def _view(s: object, job: Job, with_logs: bool) -> JobView:
-    from sqlalchemy.orm import Session
-
-    assert isinstance(s, Session)
+def _view(s: Session, job: Job, with_logs: bool) -> JobView:
     attempts = list(s.scalars(select(Attempt).where(Attempt.job_id == job.id)
                               .order_by(Attempt.number)))
     views = []
@@ -62,11 +60,27 @@ def list_for(p: Platform, caller: Caller, config_types: list[str], scope_id: str
              limit: int = 500) -> list[JobView]:
     """Jobs of an object, newest first; the object must be visible to the caller."""
     with p.db.session() as s:
+        _check_scope(s, caller, config_types, scope_id)
         jobs = s.scalars(select(Job).where(Job.scope == scope_id,
                                            Job.config_type.in_(config_types),
                                            Job.workspace_id.in_(caller.workspace_ids))
                          .order_by(Job.created_at.desc(), Job.id.desc()).limit(limit))
         return [_view(s, j, with_logs=False) for j in jobs]
+
+
+_SCOPES = {"sync": "connection", "reset_connection": "connection",
+           "check_connection_source": "source", "discover_schema": "source",
+           "check_connection_destination": "destination"}
+
+
+def _check_scope(s: Session, caller: Caller, config_types: list[str], scope_id: str) -> None:
+    """The object the jobs belong to must exist for the caller (404 otherwise)."""
+    kinds = {_SCOPES.get(t) for t in config_types} - {None}
+    for kind in kinds:
+        if kind == "connection":
+            scope.connection(s, caller, scope_id)
+        elif kind in ("source", "destination"):
+            scope.actor(s, caller, kind, scope_id)
 
 
 def cancel(p: Platform, caller: Caller, job_id: int) -> JobView:

@@ -80,7 +80,7 @@ def choices(catalog: dict[str, Any]) -> list[StreamChoice]:
                 stream.get("destination_sync_mode") or DestinationSyncMode.overwrite)
         except ValueError as exc:
             raise InvalidInput("invalid connection catalog", [
-                FieldError(f"syncCatalog.streams[{stream.get('name')!r}]", str(exc))]) from None
+                FieldError(f"syncSchema.streams[{stream.get('name')!r}]", str(exc))]) from None
         out.append(StreamChoice(
             name=stream["name"],
             sync_mode=sync_mode,
