@@ -5,6 +5,7 @@ source, sync again, check the merge. Runs on SQLite and on PostgreSQL metadata."
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -28,37 +29,61 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(tmp_path: Path, metadata_url: str) -> Iterator[tuple[httpx.Client, Path]]:
-    port = _free_port()
-    data = tmp_path / "data"
-    env = dict(os.environ, SLUICEWAY_DATA_DIR=str(data), SLUICEWAY_ADMIN_PASSWORD=AUTH[1],
-               SLUICEWAY_PORT=str(port), SLUICEWAY_TICK_SECONDS="0.5",
-               SLUICEWAY_LEASE_SECONDS="10", SLUICEWAY_DATABASE_URL=metadata_url)
-    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "sluiceway.cli.main", "serve"], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", auth=AUTH, timeout=30)
-    try:
+class Server:
+    """``sluiceway serve`` as a process of its own session (so that it and its workers can
+    be killed together, as a machine dies)."""
+
+    def __init__(self, tmp_path: Path, metadata_url: str, **env: str) -> None:
+        self.port = _free_port()
+        self.data = tmp_path / "data"
+        self.log_path = tmp_path / f"server-{self.port}.log"
+        environ = dict(os.environ, SLUICEWAY_DATA_DIR=str(self.data),
+                       SLUICEWAY_ADMIN_PASSWORD=AUTH[1], SLUICEWAY_PORT=str(self.port),
+                       SLUICEWAY_TICK_SECONDS="0.5", SLUICEWAY_LEASE_SECONDS="10",
+                       SLUICEWAY_DATABASE_URL=metadata_url)
+        environ.update(env)
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen([sys.executable, "-m", "sluiceway.cli.main", "serve"],
+                                     env=environ, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}/api/v1", auth=AUTH,
+                                   timeout=30)
         deadline = time.monotonic() + 60
         while True:
             try:
-                if client.get("/health").json() == {"db": True}:
+                if self.client.get("/health").json() == {"db": True}:
                     break
             except httpx.TransportError:
                 pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError((tmp_path / "server.log").read_text())
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError(self.log_path.read_text())
             time.sleep(0.2)
-        yield client, data
+
+    def kill_all(self) -> None:
+        """SIGKILL the server and every worker process it started."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+        self.stop()
+
+    def stop(self) -> None:
+        self.client.close()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path, metadata_url: str) -> Iterator[tuple[httpx.Client, Path]]:
+    srv = Server(tmp_path, metadata_url)
+    try:
+        yield srv.client, srv.data
     finally:
-        client.close()
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        srv.stop()
 
 
 def _post(client: httpx.Client, path: str, body: dict[str, Any]) -> Any:
@@ -147,3 +172,70 @@ def test_pg_to_duckdb_incremental_dedup_over_http(
                                         "configId": conn["connectionId"]})["jobs"]
     assert [j["job"]["status"] for j in jobs] == ["succeeded", "succeeded"]
     assert jobs[0]["job"]["id"] > jobs[1]["job"]["id"]
+
+
+def _setup_pg_to_duckdb(client: httpx.Client, pg_database: dict[str, Any], mode: str,
+                        dest_mode: str, extra: dict[str, Any] | None = None) -> str:
+    ws = _post(client, "/workspaces/get_by_slug", {"slug": "default"})["workspaceId"]
+    sdefs = _post(client, "/source_definitions/list", {})["sourceDefinitions"]
+    ddefs = _post(client, "/destination_definitions/list", {})["destinationDefinitions"]
+    src = _post(client, "/sources/create", {
+        "workspaceId": ws, "name": "crm", "sourceDefinitionId": next(
+            d["sourceDefinitionId"] for d in sdefs if d["dockerRepository"] == "postgres"),
+        "connectionConfiguration": {
+            "host": PG_HOST, "port": PG_PORT, "database": pg_database["database"],
+            "username": PG_USER, "password": "", "ssl_mode": "disable"}})
+    dst = _post(client, "/destinations/create", {
+        "workspaceId": ws, "name": "lake", "destinationDefinitionId": next(
+            d["destinationDefinitionId"] for d in ddefs if d["dockerRepository"] == "duckdb"),
+        "connectionConfiguration": {"path": "lake.duckdb"}})
+    schema = _post(client, "/sources/discover_schema", {"sourceId": src["sourceId"]})["schema"]
+    stream = next(s for s in schema["streams"] if s["name"] == "events")
+    stream.update(syncMode=mode, destinationSyncMode=dest_mode, **(extra or {}))
+    conn = _post(client, "/connections/create", {
+        "sourceId": src["sourceId"], "destinationId": dst["destinationId"], "syncMode": mode,
+        "status": "active", "syncSchema": {"streams": [stream]}})
+    return str(conn["connectionId"])
+
+
+def test_a_server_killed_mid_sync_is_taken_over_and_the_rows_are_exact(
+    tmp_path: Path, metadata_url: str, pg_database: dict[str, Any], pg_conn: Any,
+) -> None:
+    """The server and its workers die at once (SIGKILL); a new server notices the dead
+    attempt when its lease runs out, retries it from the last checkpoint, and the
+    destination ends with exactly the source rows."""
+    pg_conn.execute("CREATE TABLE events (id bigint PRIMARY KEY, payload text)")
+    pg_conn.execute("INSERT INTO events SELECT g, repeat(md5(g::text), 8) "
+                    "FROM generate_series(1, 400000) g")
+    env = {"SLUICEWAY_CHECKPOINT_ROWS": "20000", "SLUICEWAY_LEASE_SECONDS": "4",
+           "SLUICEWAY_BUFFER_BYTES": str(1024 * 1024)}
+    first = Server(tmp_path, metadata_url, **env)
+    try:
+        cid = _setup_pg_to_duckdb(first.client, pg_database, "full_refresh", "overwrite")
+        job_id = _post(first.client, "/connections/sync", {"connectionId": cid})["job"]["id"]
+        deadline = time.monotonic() + 60
+        while True:
+            info = _post(first.client, "/jobs/get", {"id": job_id})
+            attempts = info["attempts"]
+            if attempts and (attempts[-1]["attempt"].get("recordsSynced") or 0) > 0:
+                break
+            assert info["job"]["status"] in ("pending", "running"), info
+            assert time.monotonic() < deadline, info
+            time.sleep(0.05)
+    finally:
+        first.kill_all()
+    second = Server(tmp_path, metadata_url, **env)
+    try:
+        done = _wait(second.client, job_id, timeout=180)
+        assert done["job"]["status"] == "succeeded", done
+        assert len(done["attempts"]) >= 2
+        assert done["attempts"][0]["attempt"]["status"] == "failed"
+        lines = " ".join(done["attempts"][0]["logs"]["logLines"]) + " ".join(
+            done["attempts"][1]["logs"]["logLines"])
+        assert "resumed" in lines or "worker lost" in lines
+    finally:
+        second.stop()
+    with duckdb.connect(str(second.data / "files" / "lake.duckdb"), read_only=True) as con:
+        count, distinct, total = con.execute(
+            "SELECT count(*), count(DISTINCT id), sum(id) FROM events").fetchone()
+    assert (count, distinct, total) == (400000, 400000, 400000 * 400001 // 2)
