@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from sluiceway.api.app import create_app
 from tests.api.conftest import Api, definition_id, make_settings
-from tests.api.openapi_contract import load_contract
+from tests.api.openapi_contract import contract_or_none
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def quick_api(tmp_path: Path) -> Iterator[Api]:
                              check_timeout_seconds=1.5)
     app = create_app(settings, run_jobs=False)
     with TestClient(app) as client:
-        yield Api(client, load_contract())
+        yield Api(client, contract_or_none())
     app.state.platform.close()
 
 
