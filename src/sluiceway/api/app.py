@@ -10,6 +10,9 @@ from fastapi import FastAPI
 from sluiceway import __version__
 from sluiceway.api import errors
 from sluiceway.api.airbyte import router as airbyte
+from sluiceway.api.datasets import exports as dataset_exports
+from sluiceway.api.datasets import imports as dataset_imports
+from sluiceway.api.datasets import jobs as dataset_jobs
 from sluiceway.core.settings import Settings
 from sluiceway.services import runtime
 from sluiceway.services.platform import Platform, open_platform
@@ -37,4 +40,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True,
     router = airbyte.build()
     app.include_router(router, prefix="/api/v1")
     app.include_router(router, prefix="/v1", include_in_schema=False)
+    app.include_router(dataset_exports.router)
+    app.include_router(dataset_jobs.router)
+    app.include_router(dataset_imports.router)
     return app

@@ -15,15 +15,26 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sluiceway.api import jsonapi
 from sluiceway.core.errors import (
     Conflict,
     ConnectorError,
+    FieldError,
     InvalidInput,
     NotFound,
     SluicewayError,
 )
+from sluiceway.services.artifacts import RangeNotSatisfiable
+from sluiceway.services.listing import BadQuery
 
 log = logging.getLogger("sluiceway.api")
+
+#: path prefixes of the JSON:API dataset family (seed 004); everything else speaks Airbyte's
+DATASET_PREFIXES = ("/exports", "/jobs", "/imports", "/downloads")
+
+
+def _datasets(request: Request) -> bool:
+    return request.url.path.startswith(DATASET_PREFIXES)
 
 
 def _shown(value: Any) -> str | None:
@@ -38,7 +49,11 @@ def _invalid(message: str, errors: list[dict[str, Any]], cls: str) -> JSONRespon
         "message": message, "exceptionClassName": cls, "validationErrors": errors})
 
 
-async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    if _datasets(request):
+        fields = [FieldError(".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+                             e.get("msg", "invalid")) for e in exc.errors()]
+        return jsonapi.error_response(422, "Invalid request", fields)
     errors = []
     for e in exc.errors():
         loc = [str(p) for p in e.get("loc", ()) if p != "body"]
@@ -51,18 +66,29 @@ async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
     return _invalid(f"invalid input: {summary}", errors, "InvalidInput")
 
 
-async def _invalid_input(_: Request, exc: InvalidInput) -> JSONResponse:
+async def _invalid_input(request: Request, exc: InvalidInput) -> JSONResponse:
+    if isinstance(exc, RangeNotSatisfiable):
+        return JSONResponse(status_code=416, content={"errors": [{
+            "status": "416", "code": "range_not_satisfiable", "title": "Range not satisfiable",
+            "detail": exc.message}]}, headers={"Content-Range": f"bytes */{exc.size}"})
+    if _datasets(request):
+        return jsonapi.error_response(400 if isinstance(exc, BadQuery) else 422, exc.message,
+                                      exc.errors)
     errors = [{"propertyPath": e.path or "body", "invalidValue": _shown(e.value),
                "message": e.reason} for e in exc.errors]
     return _invalid(exc.message, errors, type(exc).__name__)
 
 
-async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
+    if _datasets(request):
+        return jsonapi.error_response(404, "Not found", detail=exc.message, code="not_found")
     return JSONResponse(status_code=404, content={
         "message": exc.message, "id": exc.id, "exceptionClassName": "NotFound"})
 
 
-async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
+async def _conflict(request: Request, exc: Conflict) -> JSONResponse:
+    if _datasets(request):
+        return jsonapi.error_response(409, "Conflict", detail=exc.message, code="conflict")
     return JSONResponse(status_code=409, content={"message": exc.message,
                                                   "exceptionClassName": "Conflict"})
 
@@ -73,13 +99,19 @@ async def _connector(_: Request, exc: ConnectorError) -> JSONResponse:
     return _invalid(exc.message, [], type(exc).__name__)
 
 
-async def _other(_: Request, exc: SluicewayError) -> JSONResponse:
+async def _other(request: Request, exc: SluicewayError) -> JSONResponse:
     log.error("request failed: %s", exc.message)
+    if _datasets(request):
+        return jsonapi.error_response(500, "Server error", detail=exc.message)
     return JSONResponse(status_code=500, content={"message": exc.message,
                                                   "exceptionClassName": type(exc).__name__})
 
 
-async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if _datasets(request):
+        response = jsonapi.error_response(exc.status_code, str(exc.detail))
+        response.headers.update(getattr(exc, "headers", None) or {})
+        return response
     return JSONResponse(status_code=exc.status_code, content={"message": str(exc.detail)},
                         headers=getattr(exc, "headers", None))
 

@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     #: folders that file, SQLite and DuckDB connectors configured over the API may use;
     #: empty means ``<data_dir>/files`` only
     file_roots: list[Path] = Field(default_factory=list)
+    #: how long an export, dump or backup file is kept before the pruner removes it
+    artifact_ttl_seconds: float = 7 * 24 * 3600.0
+    #: how long a signed download link works
+    download_link_seconds: int = 3600
+    #: how often expired artifacts are pruned
+    prune_interval_seconds: float = 3600.0
 
     @field_validator("buffer_bytes")
     @classmethod
@@ -83,6 +89,10 @@ class Settings(BaseSettings):
     @property
     def allowed_roots(self) -> list[Path]:
         return [p.resolve() for p in (self.file_roots or [self.data_dir / "files"])]
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.data_dir / "artifacts"
 
     @property
     def key_path(self) -> Path:

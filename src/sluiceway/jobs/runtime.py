@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+
+from sqlalchemy import select
 
 from sluiceway.core.settings import Settings
+from sluiceway.jobs import ledger
 from sluiceway.jobs.executors.base import Executor
 from sluiceway.jobs.executors.local import LocalExecutor
 from sluiceway.jobs.scheduler import Scheduler
 from sluiceway.store.db import Database
+from sluiceway.store.models import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +49,27 @@ class JobRuntime:
         self.executor.wake()
 
     def _loop(self) -> None:
+        next_prune = 0.0
         while not self._stop.is_set():
             try:
                 if self.scheduler.tick():
                     self.executor.wake()
+                if time.monotonic() >= next_prune:
+                    next_prune = time.monotonic() + self.settings.prune_interval_seconds
+                    if enqueue_prune(self.settings, self.db) is not None:
+                        self.executor.wake()
             except Exception:  # noqa: BLE001 - a store blip must not stop the scheduler
                 log.warning("scheduler tick failed", exc_info=True)
             self._stop.wait(self.settings.tick_seconds)
+
+
+def enqueue_prune(settings: Settings, db: Database) -> int | None:
+    """Queue the pruning of expired artifacts (one at a time), as a job of the system's
+    default workspace; None when there is no workspace yet."""
+    with db.session() as s:
+        ws = s.scalars(select(Workspace.id).where(Workspace.slug == "default")).first()
+    if ws is None:
+        return None
+    return ledger.enqueue_in(db, workspace_id=ws, config_type="prune_artifacts",
+                             scope="artifacts", unicity="prune_artifacts",
+                             max_attempts=settings.job_attempts).id

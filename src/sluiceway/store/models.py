@@ -234,3 +234,32 @@ class ApiToken(Base):
     created_at: Mapped[float] = mapped_column(Float, default=now)
     expires_at: Mapped[float | None] = mapped_column(Float)
     last_used_at: Mapped[float | None] = mapped_column(Float)
+
+
+# --- added by migration 0003 -----------------------------------------------------------------
+
+class Artifact(Base):
+    """A file Sluiceway made or received (export, import upload, dump, backup), kept in the
+    artifact store under its id. ``phase``: pending, writing, completed, failed, expired."""
+
+    __tablename__ = "artifacts"
+    __table_args__ = (Index("ix_artifacts_workspace_kind", "workspace_id", "kind"),
+                      Index("ix_artifacts_expires", "expires_at"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(20))
+    format: Mapped[str] = mapped_column(String(20))
+    mime_type: Mapped[str] = mapped_column(String(120))
+    filename: Mapped[str] = mapped_column(String(300))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str | None] = mapped_column(String(36))
+    phase: Mapped[str] = mapped_column(String(16), default="pending")
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    expires_at: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now, onupdate=now)

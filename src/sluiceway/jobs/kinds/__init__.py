@@ -6,13 +6,16 @@ from collections.abc import Callable
 from typing import Any
 
 from sluiceway.jobs.context import AttemptContext
-from sluiceway.jobs.kinds import reset_connection, sync
+from sluiceway.jobs.kinds import export, import_file, prune_artifacts, reset_connection, sync
 
 KindFn = Callable[[AttemptContext], dict[str, Any]]
 
 KINDS: dict[str, KindFn] = {
     "sync": sync.run,
     "reset_connection": reset_connection.run,
+    "export": export.run,
+    "import": import_file.run,
+    "prune_artifacts": prune_artifacts.run,
 }
 
 __all__ = ["KINDS", "KindFn"]

@@ -1,0 +1,1 @@
+"""The dataset family (seed 004): exports, imports and the job queue, JSON:API style."""

@@ -1,0 +1,102 @@
+"""``/exports``: list, show, create (an export job), formats, and the download."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict
+
+from sluiceway.api import jsonapi
+from sluiceway.api.datasets import render
+from sluiceway.api.deps import CallerDep, PlatformDep, get_caller
+from sluiceway.core.errors import FieldError, InvalidInput
+from sluiceway.services import artifacts, datasets
+
+router = APIRouter(tags=["exports"])
+JSONAPI = "application/vnd.api+json"
+
+
+class ExportCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    project_id: str
+    source_id: str | None = None
+    destination_id: str | None = None
+    stream: str
+    columns: list[str] | None = None
+    filter: Any = None
+    format: str = "csv"
+    filename: str | None = None
+
+
+def _doc(content: dict[str, Any], status: int = 200) -> Response:
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse(content, status_code=status, media_type=JSONAPI)
+
+
+@router.get("/exports")
+def index(request: Request, p: PlatformDep, caller: CallerDep) -> Response:
+    query = jsonapi.parse_query(request)
+    jsonapi.check_fields(query.fields, render.EXPORT_ATTRIBUTES)
+    rows, total = datasets.list_exports(p, caller, query)
+    items = [render.export(p, a, query.fields) for a in rows]
+    return _doc(jsonapi.collection(request, items, query, total))
+
+
+@router.get("/exports/formats")
+def formats(p: PlatformDep, caller: CallerDep,
+            modalities: str = Query(..., description="comma-separated, e.g. tabular")
+            ) -> Response:
+    wanted = [m.strip() for m in modalities.split(",") if m.strip()]
+    found = datasets.formats_for(wanted)
+    return _doc({"data": [jsonapi.resource("formats", f.name, {
+        "name": f.name, "mime_type": f.mime_type, "extension": f.extension,
+        "modality": f.modality, "description": f.description}, None) for f in found]})
+
+
+@router.get("/exports/{resource_id}")
+def show(resource_id: str, request: Request, p: PlatformDep, caller: CallerDep) -> Response:
+    query = jsonapi.parse_query(request)
+    jsonapi.check_fields(query.fields, render.EXPORT_ATTRIBUTES)
+    a = artifacts.get(p, caller, resource_id, kind="export")
+    return _doc({"data": render.export(p, a, query.fields)})
+
+
+@router.post("/exports/export", status_code=202)
+def export(body: ExportCreate, p: PlatformDep, caller: CallerDep) -> Response:
+    art, job = datasets.create_export(p, caller, datasets.ExportRequest(
+        project_id=body.project_id, source_id=body.source_id,
+        destination_id=body.destination_id, stream=body.stream, columns=body.columns,
+        filter=body.filter, format=body.format, filename=body.filename))
+    row = datasets.get_job(p, caller, job.id)
+    return _doc({"data": render.export(p, art, None),
+                 "included": [render.job(row, None)]}, status=202)
+
+
+@router.get("/exports/{resource_id}/download")
+def download(resource_id: str, request: Request, p: PlatformDep,
+             expires: int | None = None, signature: str | None = None) -> Response:
+    """With API credentials, or with the ``expires`` + ``signature`` of a signed link."""
+    if signature is not None or expires is not None:
+        if signature is None or expires is None:
+            raise InvalidInput("invalid download link", [FieldError(
+                "signature", "a signed link needs both expires and signature")])
+        a = artifacts.by_signature(p, resource_id, expires, signature)
+    else:
+        caller = get_caller(request, p)
+        a = artifacts.get(p, caller, resource_id, kind="export")
+    d = artifacts.download(p, a, request.headers.get("range"))
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Length": str(d.length if a.size else 0),
+        "Content-Disposition": f'attachment; filename="{a.filename}"',
+        "ETag": f'"{a.sha256}"',
+        "X-Checksum-SHA256": a.sha256 or "",
+    }
+    if d.partial:
+        headers["Content-Range"] = f"bytes {d.start}-{d.end}/{a.size}"
+    return StreamingResponse(d.chunks, status_code=206 if d.partial else 200,
+                             media_type=a.mime_type, headers=headers)

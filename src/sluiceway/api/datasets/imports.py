@@ -1,0 +1,53 @@
+"""``/imports``: upload a CSV, JSON lines or Parquet file (the request body, streamed) and
+load it into a destination table as a job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from sluiceway.api import jsonapi
+from sluiceway.api.datasets import render
+from sluiceway.api.deps import CallerDep, PlatformDep
+from sluiceway.services import datasets
+
+router = APIRouter(tags=["imports"])
+
+
+def _import(a: Any) -> dict[str, Any]:
+    meta = a.meta or {}
+    return jsonapi.resource("imports", a.id, {
+        "id": a.id, "job_id": a.job_id, "project_id": a.workspace_id,
+        "destination_id": meta.get("destination_id"), "table": meta.get("table"),
+        "mode": meta.get("mode"), "format": a.format, "filename": a.filename, "size": a.size,
+        "sha256": a.sha256, "rows": meta.get("rows"), "row_errors": meta.get("row_errors"),
+        "created_at": render.iso(a.created_at)}, None, links={"self": f"/imports/{a.id}"})
+
+
+@router.post("/imports", status_code=202)
+async def create(request: Request, p: PlatformDep, caller: CallerDep, project_id: str,
+                 destination_id: str, table: str, mode: str = "append",
+                 format: str | None = None, filename: str | None = None) -> Response:  # noqa: A002
+    """The file is the request body; ``format`` defaults to the ``filename`` extension."""
+    req = datasets.ImportRequest(project_id, destination_id, table, mode, format, filename)
+    upload = await run_in_threadpool(datasets.Upload, p, caller, req)
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                await run_in_threadpool(upload.write, chunk)
+    except BaseException:
+        await run_in_threadpool(upload.abort)
+        raise
+    art, job = await run_in_threadpool(upload.finish)
+    row = await run_in_threadpool(datasets.get_job, p, caller, job.id)
+    return JSONResponse({"data": _import(art), "included": [render.job(row, None)]},
+                        status_code=202, media_type="application/vnd.api+json")
+
+
+@router.get("/imports/{resource_id}")
+def show(resource_id: str, p: PlatformDep, caller: CallerDep) -> Response:
+    return JSONResponse({"data": _import(datasets.get_import(p, caller, resource_id))},
+                        media_type="application/vnd.api+json")

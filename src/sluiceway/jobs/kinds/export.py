@@ -1,0 +1,85 @@
+"""``export``: one stream of a source (or of a destination, read back) into a file artifact,
+with the chosen columns, a row filter and a format. The file is hashed while it is made and
+the artifact row records size, SHA-256 and phase."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sluiceway.artifacts import ArtifactStore
+from sluiceway.artifacts.formats import open_writer
+from sluiceway.core.errors import Cancelled, Fatal, UnknownStream
+from sluiceway.engine.plan import StreamChoice, configure
+from sluiceway.jobs.context import AttemptContext
+from sluiceway.jobs.kinds.actors import load_actor, reader
+from sluiceway.protocol.messages import RecordBatch
+from sluiceway.store.db import now
+from sluiceway.store.models import Artifact
+from sluiceway.transforms.filter import compile_filter, select_columns
+
+
+def _phase(ctx: AttemptContext, artifact_id: str, **values: Any) -> None:
+    with ctx.db.session() as s:
+        a = s.get(Artifact, artifact_id)
+        if a is None:
+            raise Fatal(f"artifact {artifact_id} was deleted")
+        for k, v in values.items():
+            setattr(a, k, v)
+
+
+def _check_cancel(ctx: AttemptContext) -> None:
+    if ctx.cancel.is_set():
+        raise Cancelled("export cancelled")
+
+
+def run(ctx: AttemptContext) -> dict[str, Any]:
+    artifact_id = str(ctx.input["artifact_id"])
+    try:
+        return _run(ctx, artifact_id)
+    except BaseException as exc:
+        _phase(ctx, artifact_id, phase="failed", error=ctx.redact(str(exc))[:2000])
+        raise
+
+
+def _run(ctx: AttemptContext, artifact_id: str) -> dict[str, Any]:
+    inp = ctx.input
+    actor = load_actor(ctx, str(inp["actor_id"]))
+    source, config = reader(actor)
+    catalog = source.discover(config)
+    stream = catalog.get(str(inp["stream"]))
+    if stream is None:
+        raise UnknownStream(str(inp["stream"]), [s.name for s in catalog.streams])
+    columns = select_columns(inp.get("columns"), stream.schema)
+    flt = compile_filter(inp["filter"], stream.schema) if inp.get("filter") else None
+    configured = configure(catalog, [StreamChoice(
+        stream.name, columns=tuple(columns) if columns else None)])
+    schema = configured.streams[0].stream.schema
+    ctx.log("INFO", f"export of {actor.kind} stream {stream.name!r} as {inp['format']}"
+                    + (f", columns {columns}" if columns else "")
+                    + (", filtered" if flt else ""))
+    _phase(ctx, artifact_id, phase="writing", error=None)
+    rows = read = 0
+    files = ArtifactStore(ctx.settings.artifacts_dir)
+    with files.writer(artifact_id) as w:
+        with open(w.path_for_library(), "wb") as out:
+            writer = open_writer(str(inp["format"]), out, schema)
+            for msg in source.read(config, configured, None):
+                _check_cancel(ctx)
+                if not isinstance(msg, RecordBatch):
+                    continue
+                batch = msg.batch
+                read += batch.num_rows
+                if flt is not None:
+                    batch = flt(batch)
+                if batch.num_rows:
+                    writer.write(batch)
+                    rows += batch.num_rows
+                ctx.progress(rows, 0)
+            writer.close()
+    _phase(ctx, artifact_id, phase="completed", size=w.size, sha256=w.sha256,
+           updated_at=now())
+    ctx.progress(rows, w.size)
+    ctx.log("INFO", f"export written: {rows} of {read} rows, {w.size} bytes, "
+                    f"sha256 {w.sha256}")
+    return {"artifact_id": artifact_id, "rows": rows, "rows_read": read, "size": w.size,
+            "sha256": w.sha256}

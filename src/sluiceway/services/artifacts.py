@@ -1,0 +1,101 @@
+"""Artifacts as users see them: rows in the store, files in the artifact store, downloads
+that are verified before serving, streamed, ranged, and signed links that need no login."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sluiceway.artifacts import (
+    ArtifactStore,
+    RangeNotSatisfiable,
+    check,
+    derive_key,
+    parse_range,
+    sign,
+)
+from sluiceway.core.errors import Conflict, Fatal, NotFound
+from sluiceway.secrets.cipher import load_key
+from sluiceway.services.auth import Caller
+from sluiceway.services.platform import Platform
+from sluiceway.store.db import now
+from sluiceway.store.models import Artifact
+
+__all__ = ["RangeNotSatisfiable", "by_signature", "download", "get", "signed_query", "store"]
+
+#: (artifact id, size, sha256) verified in this process: a file is hashed once, not on every
+#: ranged read of a large download
+_verified: set[tuple[str, int, str]] = set()
+_verified_lock = threading.Lock()
+
+
+def store(p: Platform) -> ArtifactStore:
+    return ArtifactStore(p.settings.artifacts_dir)
+
+
+def get(p: Platform, caller: Caller, artifact_id: str, kind: str | None = None) -> Artifact:
+    with p.db.session() as s:
+        a = s.get(Artifact, artifact_id)
+        if a is None or not caller.can_see(a.workspace_id) or (kind and a.kind != kind):
+            raise NotFound(f"{kind or 'artifact'} {artifact_id} not found", artifact_id)
+        return a
+
+
+def _link_key(p: Platform) -> bytes:
+    return derive_key(load_key(p.settings), "download-links")
+
+
+def signed_query(p: Platform, artifact_id: str, seconds: int | None = None) -> str:
+    expires = int(time.time()) + (seconds or p.settings.download_link_seconds)
+    return f"expires={expires}&signature={sign(_link_key(p), artifact_id, expires)}"
+
+
+def by_signature(p: Platform, artifact_id: str, expires: int, signature: str) -> Artifact:
+    """The artifact a signed link names, when the signature holds and has not expired."""
+    if not check(_link_key(p), artifact_id, expires, signature, time.time()):
+        raise NotFound("this download link is invalid or has expired", artifact_id)
+    with p.db.session() as s:
+        a = s.get(Artifact, artifact_id)
+        if a is None:
+            raise NotFound(f"artifact {artifact_id} not found", artifact_id)
+        return a
+
+
+@dataclass(frozen=True)
+class Download:
+    artifact: Artifact
+    start: int
+    end: int  # inclusive
+    partial: bool
+    chunks: Iterator[bytes]
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start + 1
+
+
+def download(p: Platform, a: Artifact, range_header: str | None) -> Download:
+    """Open a completed artifact for sending: its checksum verified, the range applied."""
+    if a.phase == "expired" or (a.expires_at is not None and a.expires_at < now()):
+        raise NotFound(f"{a.filename} has expired", a.id)
+    if a.phase != "completed" or a.size is None or a.sha256 is None:
+        raise Conflict(f"{a.filename} is not ready yet (phase {a.phase})")
+    files = store(p)
+    key = (a.id, a.size, a.sha256)
+    with _verified_lock:
+        known = key in _verified
+    if not known:
+        if not files.exists(a.id) or files.size(a.id) != a.size or not files.verify(a.id,
+                                                                                 a.sha256):
+            raise Fatal(f"{a.filename} failed its checksum: the stored file is damaged")
+        with _verified_lock:
+            _verified.add(key)
+    rng = parse_range(range_header, a.size)
+    if rng is None:
+        start, end, partial = 0, a.size - 1, False
+    else:
+        (start, end), partial = rng, True
+    chunks = files.iter_bytes(a.id, start, end) if a.size else iter(())
+    return Download(a, start, end, partial, chunks)

@@ -1,0 +1,306 @@
+"""Dataset exports (a stream of a source or destination into a file) and the job queue view
+of seed 004. Exports are artifacts made by ``export`` jobs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import Session
+
+from sluiceway.artifacts.formats import FORMATS, Format, formats_for
+from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from sluiceway.jobs import ledger
+from sluiceway.services import listing, scope
+from sluiceway.services.auth import Caller
+from sluiceway.services.platform import Platform
+from sluiceway.store.db import now
+from sluiceway.store.models import Actor, Artifact, Attempt, Job
+
+__all__ = ["FORMATS", "Format", "formats_for"]
+
+# --- exports ------------------------------------------------------------------------------------
+
+EXPORT_FIELDS: dict[str, listing.Field] = {
+    "id": listing.Field(Artifact.id, listing.as_text, frozenset({"eq", "in"})),
+    "job_id": listing.Field(Artifact.job_id, listing.as_int, frozenset({"eq", "in"})),
+    "project_id": listing.Field(Artifact.workspace_id, listing.as_text, frozenset({"eq", "in"})),
+    "created_by_id": listing.Field(Artifact.created_by, listing.as_text,
+                                   frozenset({"eq", "in"})),
+    "file_id": listing.Field(Artifact.id, listing.as_text, frozenset({"eq", "in"})),
+    "filename": listing.Field(Artifact.filename, listing.as_text, frozenset({"eq", "in"})),
+    "mime_type": listing.Field(Artifact.mime_type, listing.as_text, frozenset({"eq", "in"})),
+    "size": listing.Field(Artifact.size, listing.as_int, frozenset({"eq", "gte", "lte"})),
+    "created_at": listing.Field(Artifact.created_at, listing.as_time,
+                                frozenset({"eq", "gte", "lte"})),
+}
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    project_id: str
+    source_id: str | None
+    destination_id: str | None
+    stream: str
+    columns: list[str] | None
+    filter: Any
+    format: str
+    filename: str | None = None
+
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _filename(stream: str, fmt: Format, given: str | None) -> str:
+    base = given or stream
+    if "/" in base or "\\" in base or base.startswith("."):
+        raise InvalidInput("invalid export", [FieldError(
+            "filename", "must be a plain file name (no folders, no leading dot)", base)])
+    base = _SAFE_NAME.sub("_", base).strip("_") or "export"
+    return base if base.endswith(f".{fmt.extension}") else f"{base}.{fmt.extension}"
+
+
+def create_export(p: Platform, caller: Caller, req: ExportRequest) -> tuple[Artifact, Job]:
+    errors = []
+    if (req.source_id is None) == (req.destination_id is None):
+        errors.append(FieldError("source_id", "give exactly one of source_id or destination_id"))
+    fmt = FORMATS.get(req.format)
+    if fmt is None:
+        errors.append(FieldError("format", f"unknown format {req.format!r}; formats are: "
+                                 + ", ".join(sorted(FORMATS)), req.format))
+    if not req.stream:
+        errors.append(FieldError("stream", "is required"))
+    if req.columns is not None and (not isinstance(req.columns, list) or not all(
+            isinstance(c, str) and c for c in req.columns)):
+        errors.append(FieldError("columns", "must be a list of column names"))
+    if errors:
+        raise InvalidInput("invalid export", errors)
+    assert fmt is not None
+    kind, actor_id = (("source", req.source_id) if req.source_id
+                      else ("destination", req.destination_id))
+    assert actor_id is not None
+    filename = _filename(req.stream, fmt, req.filename)
+    with p.db.claim() as s:
+        ws = scope.workspace(s, caller, req.project_id)
+        actor: Actor = scope.actor(s, caller, kind, actor_id)
+        if actor.workspace_id != ws.id:
+            raise NotFound(f"{kind} {actor_id} not found in project {ws.id}", actor_id)
+        art = Artifact(workspace_id=ws.id, kind="export", format=fmt.name,
+                       mime_type=fmt.mime_type, filename=filename, created_by=caller.user_id,
+                       phase="pending", expires_at=now() + p.settings.artifact_ttl_seconds,
+                       meta={"source_id": req.source_id, "destination_id": req.destination_id,
+                             "stream": req.stream, "columns": req.columns,
+                             "filter": req.filter})
+        s.add(art)
+        s.flush()
+        job = ledger.enqueue(s, workspace_id=ws.id, config_type="export", scope=art.id,
+                             max_attempts=p.settings.job_attempts, input={
+                                 "artifact_id": art.id, "actor_id": actor_id,
+                                 "stream": req.stream, "columns": req.columns,
+                                 "filter": req.filter, "format": fmt.name})
+        art.job_id = job.id
+        return art, job
+
+
+def list_exports(p: Platform, caller: Caller, query: listing.Query
+                 ) -> tuple[list[Artifact], int | None]:
+    with p.db.session() as s:
+        base = select(Artifact).where(Artifact.kind == "export",
+                                      Artifact.workspace_id.in_(caller.workspace_ids))
+        return listing.run(s, base, EXPORT_FIELDS, query, Artifact.created_at.desc())
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+#: this family's names for the ledger's statuses
+STATUS_NAMES = {"pending": "pending", "incomplete": "pending", "running": "running",
+                "succeeded": "completed", "failed": "errored", "cancelled": "errored"}
+_STATUSES_OF = {"pending": ("pending", "incomplete"), "running": ("running",),
+                "completed": ("succeeded",), "errored": ("failed", "cancelled")}
+
+
+def _retry_count() -> Any:
+    n = (select(func.count(Attempt.id)).where(Attempt.job_id == Job.id)
+         .correlate(Job).scalar_subquery())
+    return case((n > 1, n - 1), else_=0)
+
+
+JOB_FIELDS: dict[str, listing.Field] = {
+    "id": listing.Field(Job.id, listing.as_int, frozenset({"eq", "in"})),
+    "job_class": listing.Field(Job.config_type, listing.as_text, frozenset({"eq", "in"})),
+    "priority": listing.Field(Job.priority, listing.as_int, frozenset({"eq", "gte", "lte"})),
+    # this family's status names, turned into the ledger's by _expand_status
+    "status": listing.Field(Job.status, listing.as_text, frozenset({"eq", "in"})),
+    "progress": listing.Field(Job.progress, listing.as_float, frozenset({"eq"})),
+    "retry_count": listing.Field(_retry_count(), listing.as_int,
+                                 frozenset({"eq", "gte", "lte"})),
+    "error": listing.Field(Job.error, listing.as_text, frozenset({"eq"})),
+    "unicity": listing.Field(Job.unicity, listing.as_text, frozenset({"eq"})),
+    "scheduled_at": listing.Field(Job.scheduled_at, listing.as_time,
+                                  frozenset({"eq", "gte", "lte"})),
+    "created_at": listing.Field(Job.created_at, listing.as_time,
+                                frozenset({"eq", "gte", "lte"})),
+    "updated_at": listing.Field(Job.updated_at, listing.as_time,
+                                frozenset({"eq", "gte", "lte"})),
+}
+
+
+def _expand_status(query: listing.Query) -> listing.Query:
+    """``status`` filters speak this family's names; the ledger keeps its own."""
+    out = []
+    for f in query.filters:
+        if f.field == "status":
+            values = f.value if f.op == "in" else [f.value]
+            bad = [v for v in values if v not in _STATUSES_OF]
+            if bad:
+                raise listing.BadQuery("invalid filter", [FieldError(
+                    f.param, f"unknown status {bad[0]!r}; statuses are: "
+                    + ", ".join(_STATUSES_OF), bad[0])])
+            inner = [s for v in values for s in _STATUSES_OF[v]]
+            out.append(listing.Filter("status", "in", inner, f.param))
+        else:
+            out.append(f)
+    return listing.Query(query.page_number, query.page_size, query.sort, query.count,
+                         tuple(out), query.fields)
+
+
+@dataclass(frozen=True)
+class JobRow:
+    job: Job
+    retry_count: int
+
+
+def _rows(s: Session, jobs: list[Job]) -> list[JobRow]:
+    if not jobs:
+        return []
+    counts = dict(s.execute(select(Attempt.job_id, func.count(Attempt.id))
+                            .where(Attempt.job_id.in_([j.id for j in jobs]))
+                            .group_by(Attempt.job_id)).all())
+    return [JobRow(j, max(int(counts.get(j.id, 0)) - 1, 0)) for j in jobs]
+
+
+def list_jobs(p: Platform, caller: Caller, query: listing.Query
+              ) -> tuple[list[JobRow], int | None]:
+    query = _expand_status(query)
+    with p.db.session() as s:
+        base: Select[Any] = select(Job).where(Job.workspace_id.in_(caller.workspace_ids))
+        jobs, total = listing.run(s, base, JOB_FIELDS, query, Job.id.desc())
+        return _rows(s, jobs), total
+
+
+def get_job(p: Platform, caller: Caller, job_id: int) -> JobRow:
+    with p.db.session() as s:
+        return _rows(s, [scope.job(s, caller, job_id)])[0]
+
+
+def delete_job(p: Platform, caller: Caller, job_id: int, wait_seconds: float = 15.0) -> None:
+    """Cancel the job if it is running (waiting for its attempt to stop), then delete it."""
+    import time
+
+    with p.db.claim() as s:
+        job = scope.job(s, caller, job_id)
+        ledger.request_cancel(s, job)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        with p.db.claim() as s:
+            job = scope.job(s, caller, job_id)
+            if job.status not in ("running",):
+                s.delete(job)
+                return
+        if time.monotonic() > deadline:
+            raise Conflict(f"job {job_id} is still stopping; try again in a moment")
+        time.sleep(0.2)
+
+
+# --- imports ------------------------------------------------------------------------------------
+
+IMPORT_FORMATS = {"csv": "text/csv", "jsonl": "application/x-ndjson",
+                  "parquet": "application/vnd.apache.parquet"}
+_TABLE = re.compile(r"^[^\x00/\\]{1,120}$")
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    project_id: str
+    destination_id: str
+    table: str
+    mode: str
+    format: str | None
+    filename: str | None
+
+
+class Upload:
+    """An import's file as it arrives: streamed into the artifact store, then queued."""
+
+    def __init__(self, p: Platform, caller: Caller, req: ImportRequest) -> None:
+        fmt = req.format or (req.filename or "").rsplit(".", 1)[-1].lower()
+        errors = []
+        if fmt not in IMPORT_FORMATS:
+            errors.append(FieldError("format", f"{fmt or 'nothing'!r} cannot be imported; "
+                                     "formats are: " + ", ".join(IMPORT_FORMATS), fmt))
+        if req.mode not in ("append", "replace"):
+            errors.append(FieldError("mode", "must be append or replace", req.mode))
+        if not _TABLE.match(req.table or ""):
+            errors.append(FieldError("table", "must be a table name (1-120 characters, no "
+                                     "slashes)", req.table))
+        if errors:
+            raise InvalidInput("invalid import", errors)
+        self.p, self.caller, self.req, self.format = p, caller, req, fmt
+        with p.db.session() as s:
+            ws = scope.workspace(s, caller, req.project_id)
+            actor = scope.actor(s, caller, "destination", req.destination_id)
+            if actor.workspace_id != ws.id:
+                raise NotFound(f"destination {req.destination_id} not found in project "
+                               f"{ws.id}", req.destination_id)
+            art = Artifact(workspace_id=ws.id, kind="import", format=fmt,
+                           mime_type=IMPORT_FORMATS[fmt],
+                           filename=_filename(req.table, FORMATS.get(fmt) or FORMATS["csv"],
+                                              None) if not req.filename
+                           else _SAFE_NAME.sub("_", req.filename.rsplit("/", 1)[-1]),
+                           created_by=caller.user_id, phase="writing",
+                           expires_at=now() + p.settings.artifact_ttl_seconds,
+                           meta={"destination_id": req.destination_id, "table": req.table,
+                                 "mode": req.mode})
+            s.add(art)
+            s.flush()
+            self.artifact_id = art.id
+        from sluiceway.services.artifacts import store
+
+        self._ctx = store(p).writer(self.artifact_id)
+        self._writer = self._ctx.__enter__()
+
+    def write(self, data: bytes) -> None:
+        self._writer.write(data)
+
+    def abort(self) -> None:
+        self._ctx.__exit__(RuntimeError, RuntimeError("upload aborted"), None)
+        with self.p.db.session() as s:
+            a = s.get(Artifact, self.artifact_id)
+            if a is not None:
+                s.delete(a)
+
+    def finish(self) -> tuple[Artifact, Job]:
+        self._ctx.__exit__(None, None, None)
+        with self.p.db.claim() as s:
+            a = s.get_one(Artifact, self.artifact_id)
+            a.size, a.sha256, a.phase = self._writer.size, self._writer.sha256, "completed"
+            if not a.size:
+                raise InvalidInput("invalid import", [FieldError("body", "the file is empty")])
+            job = ledger.enqueue(s, workspace_id=a.workspace_id, config_type="import",
+                                 scope=a.id, max_attempts=self.p.settings.job_attempts,
+                                 input={"artifact_id": a.id, "format": self.format,
+                                        "destination_id": self.req.destination_id,
+                                        "table": self.req.table, "mode": self.req.mode,
+                                        "filename": a.filename})
+            a.job_id = job.id
+            return a, job
+
+
+def get_import(p: Platform, caller: Caller, import_id: str) -> Artifact:
+    with p.db.session() as s:
+        a = s.get(Artifact, import_id)
+        if a is None or a.kind != "import" or not caller.can_see(a.workspace_id):
+            raise NotFound(f"import {import_id} not found", import_id)
+        return a
