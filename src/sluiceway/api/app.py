@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sluiceway import __version__
 from sluiceway.api import errors
 from sluiceway.api.airbyte import router as airbyte
+from sluiceway.api.datasets import errors as dataset_errors  # noqa: F401 - registers bodies
 from sluiceway.api.datasets import exports as dataset_exports
 from sluiceway.api.datasets import imports as dataset_imports
 from sluiceway.api.datasets import jobs as dataset_jobs

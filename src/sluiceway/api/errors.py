@@ -1,21 +1,24 @@
-"""The error tree mapped to HTTP in one place, in the Airbyte family's bodies.
+"""The error tree mapped to HTTP in one place; each API family renders its own body.
 
-404: ``{message, id, exceptionClassName}``; 422: ``{message, exceptionClassName,
-validationErrors: [{propertyPath, invalidValue, message}]}``. Secrets never reach a body:
-services redact connector messages and spec validation masks secret values.
+Classification (status by class, never by message) happens here once:
+``InvalidInput`` 422 (``BadQuery`` 400, ``RangeNotSatisfiable`` 416), ``NotFound`` 404,
+``Conflict`` 409, ``ConnectorError`` 422, another ``SluicewayError`` 500, HTTP errors as they
+are. A family registers the path prefixes it serves and a :data:`Renderer`; paths of no
+family get the Airbyte bodies. Secrets never reach a body: services redact connector
+messages and spec validation masks secret values.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sluiceway.api import jsonapi
 from sluiceway.core.errors import (
     Conflict,
     ConnectorError,
@@ -29,98 +32,85 @@ from sluiceway.services.listing import BadQuery
 
 log = logging.getLogger("sluiceway.api")
 
-#: path prefixes of the JSON:API dataset family (seed 004); everything else speaks Airbyte's
-DATASET_PREFIXES = ("/exports", "/jobs", "/imports", "/downloads")
+
+@dataclass(frozen=True)
+class Problem:
+    """An error as every family sees it before rendering."""
+
+    status: int
+    message: str
+    kind: str  # the error's class name
+    errors: list[FieldError] = field(default_factory=list)
+    id: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    #: the caller's own values, when the family echoes them (Airbyte's invalidValue)
+    values: list[object] = field(default_factory=list)
 
 
-def _datasets(request: Request) -> bool:
-    return request.url.path.startswith(DATASET_PREFIXES)
+Renderer = Callable[[Request, Problem], JSONResponse]
+_FAMILIES: list[tuple[tuple[str, ...], Renderer]] = []
 
 
-def _shown(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= 200 else text[:200] + "…"
+def register(prefixes: tuple[str, ...], renderer: Renderer) -> None:
+    _FAMILIES.append((prefixes, renderer))
 
 
-def _invalid(message: str, errors: list[dict[str, Any]], cls: str) -> JSONResponse:
-    return JSONResponse(status_code=422, content={
-        "message": message, "exceptionClassName": cls, "validationErrors": errors})
+def _render(request: Request, problem: Problem) -> JSONResponse:
+    path = request.url.path
+    for prefixes, renderer in _FAMILIES:
+        if path.startswith(prefixes):
+            return renderer(request, problem)
+    from sluiceway.api.airbyte.errors import render
+
+    return render(request, problem)
+
+
+def classify(exc: BaseException) -> Problem:
+    kind = type(exc).__name__
+    if isinstance(exc, RangeNotSatisfiable):
+        return Problem(416, exc.message, kind, list(exc.errors),
+                       headers={"Content-Range": f"bytes */{exc.size}"})
+    if isinstance(exc, InvalidInput):
+        return Problem(400 if isinstance(exc, BadQuery) else 422, exc.message, kind,
+                       list(exc.errors))
+    if isinstance(exc, NotFound):
+        return Problem(404, exc.message, kind, id=exc.id)
+    if isinstance(exc, Conflict):
+        return Problem(409, exc.message, kind)
+    if isinstance(exc, ConnectorError):
+        # the request was fine but the system it names failed: reported as invalid input of
+        # the object that points at it, the one 4xx every family's spec allows here
+        return Problem(422, exc.message, kind)
+    if isinstance(exc, SluicewayError):
+        log.error("request failed: %s", exc.message)
+        return Problem(500, exc.message, kind)
+    raise TypeError(kind)
 
 
 async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-    if _datasets(request):
-        fields = [FieldError(".".join(str(p) for p in e.get("loc", ()) if p != "body"),
-                             e.get("msg", "invalid")) for e in exc.errors()]
-        return jsonapi.error_response(422, "Invalid request", fields)
-    errors = []
+    errors, values = [], []
     for e in exc.errors():
         loc = [str(p) for p in e.get("loc", ()) if p != "body"]
         value = e.get("input") if e.get("type") != "missing" else None
         if isinstance(value, dict | list):
             value = None  # a whole object is not a useful "invalid value" (and may hold secrets)
-        errors.append({"propertyPath": ".".join(loc) or "body", "invalidValue": _shown(value),
-                       "message": e.get("msg", "invalid")})
-    summary = "; ".join(f"{x['propertyPath']}: {x['message']}" for x in errors)
-    return _invalid(f"invalid input: {summary}", errors, "InvalidInput")
+        errors.append(FieldError(".".join(loc) or "body", e.get("msg", "invalid"), value))
+        values.append(value)
+    summary = "; ".join(str(e) for e in errors)
+    return _render(request, Problem(422, f"invalid input: {summary}", "InvalidInput", errors,
+                                    values=values))
 
 
-async def _invalid_input(request: Request, exc: InvalidInput) -> JSONResponse:
-    if isinstance(exc, RangeNotSatisfiable):
-        return JSONResponse(status_code=416, content={"errors": [{
-            "status": "416", "code": "range_not_satisfiable", "title": "Range not satisfiable",
-            "detail": exc.message}]}, headers={"Content-Range": f"bytes */{exc.size}"})
-    if _datasets(request):
-        return jsonapi.error_response(400 if isinstance(exc, BadQuery) else 422, exc.message,
-                                      exc.errors)
-    errors = [{"propertyPath": e.path or "body", "invalidValue": _shown(e.value),
-               "message": e.reason} for e in exc.errors]
-    return _invalid(exc.message, errors, type(exc).__name__)
-
-
-async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
-    if _datasets(request):
-        return jsonapi.error_response(404, "Not found", detail=exc.message, code="not_found")
-    return JSONResponse(status_code=404, content={
-        "message": exc.message, "id": exc.id, "exceptionClassName": "NotFound"})
-
-
-async def _conflict(request: Request, exc: Conflict) -> JSONResponse:
-    if _datasets(request):
-        return jsonapi.error_response(409, "Conflict", detail=exc.message, code="conflict")
-    return JSONResponse(status_code=409, content={"message": exc.message,
-                                                  "exceptionClassName": "Conflict"})
-
-
-async def _connector(_: Request, exc: ConnectorError) -> JSONResponse:
-    # the request was fine but the system it names failed: reported as invalid input of
-    # the object that points at it, the one 4xx the Airbyte spec gives these endpoints
-    return _invalid(exc.message, [], type(exc).__name__)
-
-
-async def _other(request: Request, exc: SluicewayError) -> JSONResponse:
-    log.error("request failed: %s", exc.message)
-    if _datasets(request):
-        return jsonapi.error_response(500, "Server error", detail=exc.message)
-    return JSONResponse(status_code=500, content={"message": exc.message,
-                                                  "exceptionClassName": type(exc).__name__})
+async def _known(request: Request, exc: SluicewayError) -> JSONResponse:
+    return _render(request, classify(exc))
 
 
 async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    if _datasets(request):
-        response = jsonapi.error_response(exc.status_code, str(exc.detail))
-        response.headers.update(getattr(exc, "headers", None) or {})
-        return response
-    return JSONResponse(status_code=exc.status_code, content={"message": str(exc.detail)},
-                        headers=getattr(exc, "headers", None))
+    return _render(request, Problem(exc.status_code, str(exc.detail), "HTTPException",
+                                    headers=dict(getattr(exc, "headers", None) or {})))
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
-    app.add_exception_handler(InvalidInput, _invalid_input)  # type: ignore[arg-type]
-    app.add_exception_handler(NotFound, _not_found)  # type: ignore[arg-type]
-    app.add_exception_handler(Conflict, _conflict)  # type: ignore[arg-type]
-    app.add_exception_handler(ConnectorError, _connector)  # type: ignore[arg-type]
-    app.add_exception_handler(SluicewayError, _other)  # type: ignore[arg-type]
+    app.add_exception_handler(SluicewayError, _known)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
