@@ -27,29 +27,12 @@ from sluiceway.store.models import (
     Job,
     Workspace,
 )
-from tests.conftest import PG_HOST, PG_PORT, PG_USER, _unavailable
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def meta_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The URL of an empty metadata database: a SQLite file, or a fresh PostgreSQL one."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'meta.db'}"
-        return
-    import psycopg
-
-    name = f"sw_meta_{uuid.uuid4().hex[:10]}"
-    admin = f"host={PG_HOST} port={PG_PORT} user={PG_USER} dbname=postgres"
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        _unavailable(f"PostgreSQL at {PG_HOST}:{PG_PORT}", exc)
-    try:
-        yield f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+@pytest.fixture
+def meta_url(metadata_url: str) -> str:
+    """The shared metadata database fixture (SQLite, then PostgreSQL) under this suite's name."""
+    return metadata_url
 
 
 def make_settings(meta_url: str, tmp_path: Path, **overrides: Any) -> Settings:
