@@ -10,10 +10,14 @@ from fastapi import FastAPI
 from sluiceway import __version__
 from sluiceway.api import errors
 from sluiceway.api.airbyte import router as airbyte
+from sluiceway.api.backups import errors as backup_errors  # noqa: F401 - registers bodies
+from sluiceway.api.backups import routes as backup_routes
 from sluiceway.api.datasets import errors as dataset_errors  # noqa: F401 - registers bodies
 from sluiceway.api.datasets import exports as dataset_exports
 from sluiceway.api.datasets import imports as dataset_imports
 from sluiceway.api.datasets import jobs as dataset_jobs
+from sluiceway.api.dumps import errors as dump_errors  # noqa: F401 - registers bodies
+from sluiceway.api.dumps import routes as dumps
 from sluiceway.core.settings import Settings
 from sluiceway.services import runtime
 from sluiceway.services.platform import Platform, open_platform
@@ -44,4 +48,6 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True,
     app.include_router(dataset_exports.router)
     app.include_router(dataset_jobs.router)
     app.include_router(dataset_imports.router)
+    app.include_router(backup_routes.router)
+    app.include_router(dumps.router)
     return app

@@ -33,6 +33,9 @@ class Capabilities:
     destination_sync_modes: tuple[DestinationSyncMode, ...] = ()
     #: the destination keeps types exactly (no lossy fallbacks in its type table)
     exact_types: bool = True
+    #: a destination whose open transaction holds its rows in memory asks for checkpoints
+    #: (and so commits) at least this often; None: the source's own checkpoint interval
+    commit_rows: int | None = None
 
 
 class Connector(abc.ABC):

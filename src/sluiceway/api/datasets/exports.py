@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
-from sluiceway.api import jsonapi
+from sluiceway.api import downloads, jsonapi
 from sluiceway.api.datasets import render
 from sluiceway.api.deps import CallerDep, PlatformDep, get_caller
 from sluiceway.core.errors import FieldError, InvalidInput
@@ -88,15 +87,4 @@ def download(resource_id: str, request: Request, p: PlatformDep,
     else:
         caller = get_caller(request, p)
         a = artifacts.get(p, caller, resource_id, kind="export")
-    d = artifacts.download(p, a, request.headers.get("range"))
-    headers = {
-        "Accept-Ranges": "bytes",
-        "Content-Length": str(d.length if a.size else 0),
-        "Content-Disposition": f'attachment; filename="{a.filename}"',
-        "ETag": f'"{a.sha256}"',
-        "X-Checksum-SHA256": a.sha256 or "",
-    }
-    if d.partial:
-        headers["Content-Range"] = f"bytes {d.start}-{d.end}/{a.size}"
-    return StreamingResponse(d.chunks, status_code=206 if d.partial else 200,
-                             media_type=a.mime_type, headers=headers)
+    return downloads.send(p, a, request)

@@ -62,7 +62,7 @@ SELECT (SELECT count(*) FROM duckdb_tables() WHERE database_name = current_datab
 
 #: DuckDB's buffer pool; by default it may take 80 % of the machine's memory, and a sync's
 #: memory must stay flat whatever the table's size (DuckDB spills to the database file)
-MEMORY_LIMIT = "64MB"
+MEMORY_LIMIT = "32MB"
 
 
 def connect(path: Path, *, write: bool) -> duckdb.DuckDBPyConnection:

@@ -6,7 +6,17 @@ from collections.abc import Callable
 from typing import Any
 
 from sluiceway.jobs.context import AttemptContext
-from sluiceway.jobs.kinds import export, import_file, prune_artifacts, reset_connection, sync
+from sluiceway.jobs.kinds import (
+    backup,
+    backup_export,
+    backup_restore,
+    dump,
+    export,
+    import_file,
+    prune_artifacts,
+    reset_connection,
+    sync,
+)
 
 KindFn = Callable[[AttemptContext], dict[str, Any]]
 
@@ -16,6 +26,8 @@ KINDS: dict[str, KindFn] = {
     "export": export.run,
     "import": import_file.run,
     "prune_artifacts": prune_artifacts.run,
+    "dump": dump.run,
+    "backup": backup.run, "backup_export": backup_export.run, "backup_restore": backup_restore.run,
 }
 
 __all__ = ["KINDS", "KindFn"]

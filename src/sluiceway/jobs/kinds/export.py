@@ -8,23 +8,14 @@ from typing import Any
 
 from sluiceway.artifacts import ArtifactStore
 from sluiceway.artifacts.formats import open_writer
-from sluiceway.core.errors import Cancelled, Fatal, UnknownStream
+from sluiceway.core.errors import Cancelled, UnknownStream
 from sluiceway.engine.plan import StreamChoice, configure
 from sluiceway.jobs.context import AttemptContext
 from sluiceway.jobs.kinds.actors import load_actor, reader
+from sluiceway.jobs.kinds.artifact_rows import marking_failure, note
 from sluiceway.protocol.messages import RecordBatch
 from sluiceway.store.db import now
-from sluiceway.store.models import Artifact
 from sluiceway.transforms.filter import compile_filter, select_columns
-
-
-def _phase(ctx: AttemptContext, artifact_id: str, **values: Any) -> None:
-    with ctx.db.session() as s:
-        a = s.get(Artifact, artifact_id)
-        if a is None:
-            raise Fatal(f"artifact {artifact_id} was deleted")
-        for k, v in values.items():
-            setattr(a, k, v)
 
 
 def _check_cancel(ctx: AttemptContext) -> None:
@@ -33,12 +24,7 @@ def _check_cancel(ctx: AttemptContext) -> None:
 
 
 def run(ctx: AttemptContext) -> dict[str, Any]:
-    artifact_id = str(ctx.input["artifact_id"])
-    try:
-        return _run(ctx, artifact_id)
-    except BaseException as exc:
-        _phase(ctx, artifact_id, phase="failed", error=ctx.redact(str(exc))[:2000])
-        raise
+    return marking_failure(ctx, _run)
 
 
 def _run(ctx: AttemptContext, artifact_id: str) -> dict[str, Any]:
@@ -57,7 +43,7 @@ def _run(ctx: AttemptContext, artifact_id: str) -> dict[str, Any]:
     ctx.log("INFO", f"export of {actor.kind} stream {stream.name!r} as {inp['format']}"
                     + (f", columns {columns}" if columns else "")
                     + (", filtered" if flt else ""))
-    _phase(ctx, artifact_id, phase="writing", error=None)
+    note(ctx.db, artifact_id, phase="writing", error=None)
     rows = read = 0
     files = ArtifactStore(ctx.settings.artifacts_dir)
     with files.writer(artifact_id) as w:
@@ -76,7 +62,7 @@ def _run(ctx: AttemptContext, artifact_id: str) -> dict[str, Any]:
                     rows += batch.num_rows
                 ctx.progress(rows, 0)
             writer.close()
-    _phase(ctx, artifact_id, phase="completed", size=w.size, sha256=w.sha256,
+    note(ctx.db, artifact_id, phase="completed", size=w.size, sha256=w.sha256,
            updated_at=now())
     ctx.progress(rows, w.size)
     ctx.log("INFO", f"export written: {rows} of {read} rows, {w.size} bytes, "

@@ -13,16 +13,9 @@ from sluiceway.engine.checkpoint import MemoryStateStore
 from sluiceway.engine.plan import StreamChoice, configure
 from sluiceway.jobs.context import AttemptContext
 from sluiceway.jobs.kinds.actors import load_actor
+from sluiceway.jobs.kinds.artifact_rows import note
 from sluiceway.jobs.kinds.sync import report
 from sluiceway.protocol.catalog import DestinationSyncMode
-from sluiceway.store.models import Artifact
-
-
-def _note(ctx: AttemptContext, artifact_id: str, **values: Any) -> None:
-    with ctx.db.session() as s:
-        a = s.get(Artifact, artifact_id)
-        if a is not None:
-            a.meta = {**(a.meta or {}), **values}
 
 
 def run(ctx: AttemptContext) -> dict[str, Any]:
@@ -31,10 +24,10 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
         out = _run(ctx, artifact_id)
     except RecordRejected as exc:
         # the file's first bad row, where it is (file line) and why; nothing was loaded
-        _note(ctx, artifact_id, row_errors=[{"location": exc.location,
-                                             "message": ctx.redact(exc.message)}])
+        note(ctx.db, artifact_id, meta={"row_errors": [{
+            "location": exc.location, "message": ctx.redact(exc.message)}]})
         raise
-    _note(ctx, artifact_id, rows=out["records"], row_errors=[])
+    note(ctx.db, artifact_id, meta={"rows": out["records"], "row_errors": []})
     return out
 
 

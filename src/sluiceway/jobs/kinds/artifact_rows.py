@@ -1,0 +1,39 @@
+"""What the kinds that make a file share: updating their artifact row, and marking it failed
+whatever stops the attempt."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sluiceway.core.errors import Fatal
+from sluiceway.jobs.context import AttemptContext
+from sluiceway.store.db import Database
+from sluiceway.store.models import Artifact
+
+
+def note(db: Database, artifact_id: str, *, meta: dict[str, Any] | None = None,
+         **values: Any) -> None:
+    """Set columns of an artifact row and merge ``meta`` into its meta."""
+    with db.session() as s:
+        a = s.get(Artifact, artifact_id)
+        if a is None:
+            raise Fatal(f"artifact {artifact_id} was deleted")
+        for k, v in values.items():
+            setattr(a, k, v)
+        if meta:
+            a.meta = {**(a.meta or {}), **meta}
+
+
+def marking_failure(ctx: AttemptContext, body: Callable[[AttemptContext, str], dict[str, Any]],
+                    *, failed_meta: Callable[[], dict[str, Any]] | None = None,
+                    describe: Callable[[BaseException], str] = str) -> dict[str, Any]:
+    """Run ``body(ctx, artifact_id)``; on any exception the artifact's phase becomes
+    ``failed`` with the (redacted) reason, and the exception goes on."""
+    artifact_id = str(ctx.input["artifact_id"])
+    try:
+        return body(ctx, artifact_id)
+    except BaseException as exc:
+        note(ctx.db, artifact_id, meta=failed_meta() if failed_meta else None, phase="failed",
+             error=ctx.redact(describe(exc))[:2000])
+        raise

@@ -1,0 +1,647 @@
+"""Project backups (seed 003, the mittwald API v2 backup family): a workspace's whole
+configuration and a data dump of its destinations, exported for download, restored.
+
+A backup is an ``Artifact`` of kind ``backup`` (its file: the tar the ``backup`` job writes,
+see :mod:`sluiceway.jobs.kinds.backup`); its description, export link and restore state live
+in ``meta``. Its status follows the artifact's phase: ``Creating``, ``Completed``,
+``Failed``. An export is an ``Artifact`` of kind ``backup_export`` named by the backup's
+``meta["export"]``; when the pruner has removed it, the backup shows its phase ``Expired``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from sluiceway.artifacts import hash_password
+from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from sluiceway.jobs import ledger
+from sluiceway.jobs.kinds.backup import READABLE_DESTINATIONS, member_names, read_config
+from sluiceway.services import artifacts, listing, scope
+from sluiceway.services.auth import Caller
+from sluiceway.services.platform import Platform
+from sluiceway.store.db import now
+from sluiceway.store.models import (
+    Actor,
+    Artifact,
+    Connection,
+    ConnectorDefinition,
+    StreamState,
+    Workspace,
+)
+
+KIND = "backup"
+EXPORT_KIND = "backup_export"
+EXPORT_FORMATS = {"tar": "application/x-tar", "zip": "application/zip"}
+SORT_ORDERS = ("oldestFirst", "newestFirst")
+MAX_LIMIT = listing.MAX_PAGE_SIZE
+MAX_EXPIRY_SECONDS = 366 * 24 * 3600.0  # "no more than one year in the future"
+_STATUS = {"pending": "Creating", "writing": "Creating", "completed": "Completed",
+           "failed": "Failed", "expired": "Expired"}
+_EXPORT_PHASE = {"pending": "Pending", "writing": "Exporting", "completed": "Completed",
+                 "failed": "Failed", "expired": "Expired"}
+_CONNECTION_FIELDS = ("source_id", "destination_id", "name", "sync_mode", "catalog",
+                      "schedule_units", "schedule_time_unit", "status")
+_WORKSPACE_FLAGS = ("name", "email", "initial_setup_complete", "onboarding_complete",
+                    "anonymous_data_collection", "news", "security_updates")
+
+
+# --- views ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BackupView:
+    """A backup row and its export row (None: no export, or the pruner removed it)."""
+
+    backup: Artifact
+    export_row: Artifact | None
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return dict(self.backup.meta or {})
+
+    @property
+    def status(self) -> str:
+        return _STATUS.get(self.backup.phase, self.backup.phase)
+
+    @property
+    def export(self) -> dict[str, Any] | None:
+        """``{id, format, withPassword, phase, expiresAt}`` or None."""
+        info = self.meta.get("export")
+        if not info:
+            return None
+        e = self.export_row
+        expired = e is None or e.phase == "expired" or (
+            e.expires_at is not None and e.expires_at < now())
+        phase = "Expired" if expired or e is None else _EXPORT_PHASE.get(e.phase, e.phase)
+        return {**info, "phase": phase,
+                "expiresAt": e.expires_at if e is not None else info.get("expiresAt"),
+                "sha256": e.sha256 if e is not None and phase == "Completed" else None}
+
+    @property
+    def restore(self) -> dict[str, Any] | None:
+        r = self.meta.get("restore")
+        return dict(r) if r else None
+
+    @property
+    def running(self) -> bool:
+        export = self.export
+        restore = self.restore
+        return (self.status == "Creating"
+                or (export is not None and export["phase"] in ("Pending", "Exporting"))
+                or (restore is not None and restore.get("phase") == "running"))
+
+    @property
+    def deletable(self) -> bool:
+        return not self.running
+
+    @property
+    def dumps(self) -> list[dict[str, Any]]:
+        return list(self.meta.get("dumps") or [])
+
+
+def _views(s: Session, rows: list[Artifact]) -> list[BackupView]:
+    ids = [str((a.meta or {}).get("export", {}).get("id")) for a in rows
+           if (a.meta or {}).get("export")]
+    exports = {e.id: e for e in s.scalars(select(Artifact).where(Artifact.id.in_(ids)))} \
+        if ids else {}
+    return [BackupView(a, exports.get(str((a.meta or {}).get("export", {}).get("id"))))
+            for a in rows]
+
+
+def _backup(s: Session, caller: Caller, backup_id: str) -> Artifact:
+    a = s.get(Artifact, backup_id)
+    if a is None or a.kind != KIND or not caller.can_see(a.workspace_id):
+        raise NotFound(f"backup {backup_id} not found", backup_id)
+    return a
+
+
+def get_backup(p: Platform, caller: Caller, backup_id: str) -> BackupView:
+    with p.db.session() as s:
+        return _views(s, [_backup(s, caller, backup_id)])[0]
+
+
+# --- listing ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ListQuery:
+    search_term: str | None = None
+    with_exports_only: bool = False
+    sort_order: str = "oldestFirst"
+    running_restores_only: bool = False
+    running_backups_only: bool = False
+    limit: int = 1000
+    skip: int = 0
+
+    @property
+    def page(self) -> int:
+        return self.skip // self.limit + 1
+
+
+def _int(name: str, text: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise listing.BadQuery("invalid query", [FieldError(
+            name, "must be an integer", text)]) from None
+    if not low <= value <= high:
+        raise listing.BadQuery("invalid query", [FieldError(
+            name, f"must be between {low} and {high}", text)])
+    return value
+
+
+def _bool(name: str, text: str) -> bool:
+    if text.lower() not in ("true", "false", "1", "0"):
+        raise listing.BadQuery("invalid query", [FieldError(name, "must be true or false",
+                                                            text)])
+    return text.lower() in ("true", "1")
+
+
+def parse_list_query(params: Mapping[str, str]) -> ListQuery:
+    """The list parameters of the family; a bad value is refused naming the parameter.
+
+    ``limit`` is 1 to 10,000 (default 1000); ``skip`` wins over ``page`` (1-based; 0 is
+    taken as the first page, as the family's schema allows it)."""
+    errors: list[FieldError] = []
+    values: dict[str, Any] = {}
+
+    def take(name: str, fn: Any, *args: Any) -> None:
+        if name in params:
+            try:
+                values[name] = fn(name, params[name], *args)
+            except listing.BadQuery as exc:
+                errors.extend(exc.errors)
+
+    take("limit", _int, 1, MAX_LIMIT)
+    take("skip", _int, 0, 10**9)
+    take("page", _int, 0, 10**9)
+    for flag in ("withExportsOnly", "runningRestoresOnly", "runningBackupsOnly"):
+        take(flag, _bool)
+    order = params.get("sortOrder", "oldestFirst")
+    if order not in SORT_ORDERS:
+        errors.append(FieldError("sortOrder", f"must be one of {', '.join(SORT_ORDERS)}",
+                                 order))
+    if errors:
+        raise listing.BadQuery("invalid query", errors)
+    limit = int(values.get("limit", 1000))
+    if "skip" in values:
+        skip = int(values["skip"])
+    else:
+        skip = (max(int(values.get("page", 1)), 1) - 1) * limit
+    return ListQuery(search_term=params.get("searchTerm") or None,
+                     with_exports_only=bool(values.get("withExportsOnly", False)),
+                     sort_order=order,
+                     running_restores_only=bool(values.get("runningRestoresOnly", False)),
+                     running_backups_only=bool(values.get("runningBackupsOnly", False)),
+                     limit=limit, skip=skip)
+
+
+def list_backups(p: Platform, caller: Caller, project_id: str, q: ListQuery
+                 ) -> tuple[list[BackupView], int]:
+    """The page of backups and how many match in all."""
+    with p.db.session() as s:
+        ws = scope.workspace(s, caller, project_id)
+        rows = list(s.scalars(select(Artifact).where(
+            Artifact.workspace_id == ws.id, Artifact.kind == KIND).order_by(
+            Artifact.created_at, Artifact.id)))
+        views = _views(s, rows)
+    term = (q.search_term or "").lower()
+    out = []
+    for v in views:
+        if term and term not in v.backup.id.lower() and term not in str(
+                v.meta.get("description") or "").lower():
+            continue
+        export = v.export
+        if q.with_exports_only and (export is None or export["phase"] == "Expired"):
+            continue
+        restore = v.restore
+        if q.running_restores_only and (restore is None or restore.get("phase") != "running"):
+            continue
+        if q.running_backups_only and v.status != "Creating":
+            continue
+        out.append(v)
+    if q.sort_order == "newestFirst":
+        out.reverse()
+    return out[q.skip:q.skip + q.limit], len(out)
+
+
+# --- create, update, delete ---------------------------------------------------------------------
+
+def parse_time(field: str, text: str) -> float:
+    """Epoch seconds from an RFC 3339 time (UTC when it has no zone)."""
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, TypeError, AttributeError):
+        raise InvalidInput("invalid backup", [FieldError(
+            field, "must be a date-time such as 2030-01-31T12:00:00Z", text)]) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.timestamp()
+
+
+def _expiry(text: str | None, default: float) -> float:
+    if text is None:
+        return now() + default
+    at = parse_time("expirationTime", text)
+    if at <= now():
+        raise InvalidInput("invalid backup", [FieldError(
+            "expirationTime", "must be in the future", text)])
+    if at > now() + MAX_EXPIRY_SECONDS:
+        raise InvalidInput("invalid backup", [FieldError(
+            "expirationTime", "must be no more than one year in the future", text)])
+    return at
+
+
+def _description(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 1000:
+        raise InvalidInput("invalid backup", [FieldError(
+            "description", "must be a text of at most 1000 characters")])
+    return value
+
+
+def _readable(s: Session, ws_id: str, only: list[str] | None) -> list[str]:
+    rows = s.execute(select(Actor.id, ConnectorDefinition.docker_repository)
+                     .join(ConnectorDefinition, Actor.definition_id == ConnectorDefinition.id)
+                     .where(Actor.workspace_id == ws_id, Actor.kind == "destination",
+                            Actor.tombstone.is_(False)).order_by(Actor.created_at)).all()
+    connector = {str(i): str(c) for i, c in rows}
+    if only is None:
+        return [i for i, c in connector.items() if c in READABLE_DESTINATIONS]
+    errors = []
+    for n, d in enumerate(only):
+        if d not in connector:
+            errors.append(FieldError(f"destinationIds[{n}]",
+                                     "is not a destination of this project", d))
+        elif connector[d] not in READABLE_DESTINATIONS:
+            errors.append(FieldError(f"destinationIds[{n}]", f"a {connector[d]} destination "
+                                     "cannot be read back; readable ones: "
+                                     + ", ".join(READABLE_DESTINATIONS), d))
+    if errors:
+        raise InvalidInput("invalid backup", errors)
+    return list(dict.fromkeys(only))
+
+
+def create_backup(p: Platform, caller: Caller, project_id: str, *,
+                  description: str | None = None, expiration_time: str | None = None,
+                  destination_ids: list[str] | None = None) -> BackupView:
+    """Queue a ``backup`` job; the backup is ``Creating`` until it has run."""
+    description = _description(description)
+    expires = _expiry(expiration_time, p.settings.artifact_ttl_seconds)
+    with p.db.claim() as s:
+        ws = scope.workspace(s, caller, project_id)
+        dests = _readable(s, ws.id, destination_ids)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+        art = Artifact(workspace_id=ws.id, kind=KIND, format="tar",
+                       mime_type="application/x-tar", filename=f"backup-{stamp}.tar",
+                       created_by=caller.user_id, phase="pending", expires_at=expires,
+                       meta={"description": description, "destinationIds": dests})
+        s.add(art)
+        s.flush()
+        job = ledger.enqueue(s, workspace_id=ws.id, config_type="backup", scope=art.id,
+                             max_attempts=p.settings.job_attempts,
+                             input={"artifact_id": art.id, "destination_ids": dests})
+        art.job_id = job.id
+        s.flush()
+        return _views(s, [art])[0]
+
+
+_UNSET: Any = object()
+
+
+def update_backup(p: Platform, caller: Caller, backup_id: str, *,
+                  description: Any = _UNSET, expiration_time: str | None = None) -> None:
+    """Change the description (None clears it) and/or the expiration time."""
+    desc = _description(description) if description is not _UNSET else _UNSET
+    expires = _expiry(expiration_time, 0.0) if expiration_time is not None else None
+    with p.db.session() as s:
+        a = _backup(s, caller, backup_id)
+        if desc is not _UNSET:
+            a.meta = {**(a.meta or {}), "description": desc}
+        if expires is not None:
+            a.expires_at = expires
+
+
+def _drop(p: Platform, s: Session, a: Artifact) -> None:
+    artifacts.store(p).delete(a.id)
+    s.delete(a)
+
+
+def delete_backup(p: Platform, caller: Caller, backup_id: str) -> None:
+    """Delete the backup, its file and its export; refused while it is not ``deletable``."""
+    with p.db.claim() as s:
+        view = _views(s, [_backup(s, caller, backup_id)])[0]
+        if not view.deletable:
+            raise Conflict(f"backup {backup_id} is not deletable while it is being created, "
+                           "exported or restored")
+        if view.export_row is not None:
+            _drop(p, s, view.export_row)
+        _drop(p, s, view.backup)
+
+
+def database_dumps(p: Platform, caller: Caller, backup_id: str) -> list[str]:
+    """The tables a backup holds, as ``<destinationId>/<table>`` (``databaseBackupDump``)."""
+    return [str(d["dump"]) for d in get_backup(p, caller, backup_id).dumps]
+
+
+# --- export -------------------------------------------------------------------------------------
+
+def create_export(p: Platform, caller: Caller, backup_id: str, fmt: Any,
+                  password: Any = None) -> BackupView:
+    """Queue a ``backup_export`` job (a tar, a ZIP, or an AES-encrypted ZIP with a password);
+    an earlier finished export of the backup is replaced."""
+    errors = []
+    if fmt not in EXPORT_FORMATS:
+        errors.append(FieldError("format", f"must be one of {', '.join(EXPORT_FORMATS)}",
+                                 fmt if isinstance(fmt, str) else None))
+    if password is not None and (not isinstance(password, str) or not password):
+        errors.append(FieldError("password", "must be a non-empty text"))
+    elif password is not None and fmt == "tar":
+        errors.append(FieldError("password", "only a zip export can be protected with a "
+                                 "password; choose format zip"))
+    if errors:
+        raise InvalidInput("invalid export", errors)
+    with p.db.claim() as s:
+        view = _views(s, [_backup(s, caller, backup_id)])[0]
+        if view.status != "Completed":
+            raise Conflict(f"backup {backup_id} cannot be exported: its status is "
+                           f"{view.status}")
+        old = view.export
+        if old is not None and old["phase"] in ("Pending", "Exporting"):
+            raise Conflict(f"backup {backup_id} is already being exported")
+        if view.export_row is not None:
+            _drop(p, s, view.export_row)
+        b = view.backup
+        e = Artifact(workspace_id=b.workspace_id, kind=EXPORT_KIND, format=fmt,
+                     mime_type=EXPORT_FORMATS[fmt], filename=f"backup-{b.id}.{fmt}",
+                     created_by=caller.user_id, phase="pending",
+                     password_hash=hash_password(password) if password else None,
+                     expires_at=now() + p.settings.artifact_ttl_seconds,
+                     meta={"backup_id": b.id})
+        s.add(e)
+        s.flush()
+        job = ledger.enqueue(s, workspace_id=b.workspace_id, config_type="backup_export",
+                             scope=e.id, max_attempts=p.settings.job_attempts, input={
+                                 "artifact_id": e.id, "backup_id": b.id, "format": fmt,
+                                 "with_password": bool(password),
+                                 "password": p.cipher.encrypt(password) if password else None})
+        e.job_id = job.id
+        b.meta = {**(b.meta or {}), "export": {"id": e.id, "format": fmt,
+                                               "withPassword": bool(password),
+                                               "expiresAt": e.expires_at}}
+        s.flush()
+        return _views(s, [b])[0]
+
+
+def delete_export(p: Platform, caller: Caller, backup_id: str) -> None:
+    with p.db.claim() as s:
+        view = _views(s, [_backup(s, caller, backup_id)])[0]
+        export = view.export
+        if export is None:
+            raise NotFound(f"backup {backup_id} has no export", backup_id)
+        if export["phase"] in ("Pending", "Exporting"):
+            raise Conflict(f"the export of backup {backup_id} is still being made")
+        if view.export_row is not None:
+            _drop(p, s, view.export_row)
+        meta = dict(view.backup.meta or {})
+        meta.pop("export", None)
+        view.backup.meta = meta
+
+
+def export_file(p: Platform, backup_id: str, *, caller: Caller | None = None,
+                expires: int | None = None, signature: str | None = None) -> Artifact:
+    """The export artifact to download: for a caller, or for a signed link (no login)."""
+    with p.db.session() as s:
+        if caller is not None:
+            b = _backup(s, caller, backup_id)
+        else:
+            found = s.get(Artifact, backup_id)
+            if found is None or found.kind != KIND:
+                raise NotFound(f"backup {backup_id} not found", backup_id)
+            b = found
+        export_id = str((b.meta or {}).get("export", {}).get("id") or "")
+    if not export_id:
+        raise NotFound(f"backup {backup_id} has no export", backup_id)
+    if caller is None:
+        if expires is None or signature is None:
+            raise InvalidInput("invalid download link", [FieldError(
+                "signature", "a signed link needs both expires and signature")])
+        e = artifacts.by_signature(p, export_id, expires, signature)
+    else:
+        e = artifacts.get(p, caller, export_id, kind=EXPORT_KIND)
+    if e.kind != EXPORT_KIND or (e.meta or {}).get("backup_id") != backup_id:
+        raise NotFound(f"backup {backup_id} has no export", backup_id)
+    return e
+
+
+# --- restore ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DatabaseRestore:
+    database_backup_dump: str
+    target_database_id: str
+
+
+@dataclass(frozen=True)
+class PathRestore:
+    source_paths: list[str]
+    target_restore_path: str | None = None
+    clear_target_path: bool = False
+
+
+def _source_names(members: list[str], paths: list[str]) -> list[str]:
+    """The backup's files that ``paths`` name (a file, or a folder: everything under it)."""
+    if not paths:
+        raise InvalidInput("invalid restore", [FieldError(
+            "pathRestore.sourcePaths", "must name at least one path of the backup")])
+    picked: dict[str, None] = {}
+    errors = []
+    for n, raw in enumerate(paths):
+        field = f"pathRestore.sourcePaths[{n}]"
+        if not isinstance(raw, str) or "\x00" in raw or "\\" in raw:
+            errors.append(FieldError(field, "must be a path of the backup"))
+            continue
+        parts = PurePosixPath(raw).parts
+        if ".." in parts:
+            errors.append(FieldError(field, "must not contain '..'", raw))
+            continue
+        rel = "/".join(p for p in parts if p not in ("/", "."))
+        hits = [m for m in members if not rel or m == rel or m.startswith(rel + "/")]
+        if not hits:
+            errors.append(FieldError(field, "is not a path of the backup", raw))
+        picked.update(dict.fromkeys(hits))
+    if errors:
+        raise InvalidInput("invalid restore", errors)
+    return list(picked)
+
+
+def _target(p: Platform, backup_id: str, raw: str | None, clear: bool) -> tuple[Path, str]:
+    """The folder files are restored to (inside an allowed file root) and how it is shown."""
+    field = "pathRestore.targetRestorePath"
+    roots = p.settings.allowed_roots
+    given = raw if raw is not None else f"backups/{backup_id}"
+    if not isinstance(given, str) or not given.strip() or "\x00" in given:
+        raise InvalidInput("invalid restore", [FieldError(field, "must be a folder path")])
+    if ".." in Path(given).parts:
+        raise InvalidInput("invalid restore", [FieldError(
+            field, "must not contain '..'", given)])
+    path = Path(given)
+    if not path.is_absolute():
+        path = roots[0] / path
+    resolved = path.resolve()
+    if not any(resolved == r or resolved.is_relative_to(r) for r in roots):
+        raise InvalidInput("invalid restore", [FieldError(
+            field, "must be inside an allowed folder (a relative path is taken inside the "
+            "first one; see SLUICEWAY_FILE_ROOTS)", given)])
+    if resolved.exists() and not resolved.is_dir():
+        raise InvalidInput("invalid restore", [FieldError(field, "is a file, not a folder",
+                                                          given)])
+    if clear and resolved in roots:
+        raise InvalidInput("invalid restore", [FieldError(
+            field, "clearTargetPath cannot empty a whole file root; name a folder inside it",
+            given)])
+    return resolved, given
+
+
+def _restore_config(s: Session, ws_id: str, config: dict[str, Any]) -> None:
+    """Put back the workspace's sources, destinations, connections and stream states as the
+    backup has them (same ids, secrets sealed as they were); objects made since are kept."""
+    ws = s.get(Workspace, ws_id)
+    if ws is None:  # pragma: no cover - the backup row would have gone with it
+        raise NotFound(f"workspace {ws_id} not found", ws_id)
+    if config.get("workspace", {}).get("id") != ws_id:
+        raise InvalidInput("invalid restore", [FieldError(
+            "restoreConfiguration", "the backup belongs to another project")])
+    for name in _WORKSPACE_FLAGS:
+        if name in config["workspace"]:
+            setattr(ws, name, config["workspace"][name])
+    for item in config.get("actors") or []:
+        d = s.get(ConnectorDefinition, item["definition_id"])
+        if d is None:
+            d = s.scalars(select(ConnectorDefinition).where(
+                ConnectorDefinition.kind == item["kind"],
+                ConnectorDefinition.docker_repository == item["connector"])).first()
+        if d is None:
+            raise InvalidInput("invalid restore", [FieldError(
+                "restoreConfiguration", f"no {item['kind']} definition for connector "
+                f"{item['connector']!r} exists on this server")])
+        a = s.get(Actor, item["id"])
+        if a is not None and a.workspace_id != ws_id:
+            raise Conflict(f"{item['kind']} {item['id']} belongs to another project")
+        if a is None:
+            a = Actor(id=item["id"], workspace_id=ws_id, created_at=item.get("created_at"))
+            s.add(a)
+        a.definition_id, a.kind, a.name = d.id, item["kind"], item["name"]
+        a.config, a.tombstone = item["config"], False
+    s.flush()
+    connection_ids = []
+    for item in config.get("connections") or []:
+        c = s.get(Connection, item["id"])
+        if c is not None and c.workspace_id != ws_id:
+            raise Conflict(f"connection {item['id']} belongs to another project")
+        if c is None:
+            c = Connection(id=item["id"], workspace_id=ws_id,
+                           created_at=item.get("created_at"))
+            s.add(c)
+        for name in _CONNECTION_FIELDS:
+            setattr(c, name, item[name])
+        c.next_run_at = None  # the scheduler starts the series again
+        connection_ids.append(item["id"])
+    s.flush()
+    if connection_ids:
+        s.execute(delete(StreamState).where(StreamState.connection_id.in_(connection_ids)))
+        for st in config.get("stream_states") or []:
+            s.add(StreamState(connection_id=st["connection_id"], stream=st["stream"],
+                              record=st["record"]))
+
+
+def restore(p: Platform, caller: Caller, backup_id: str, *,
+            database_restores: list[DatabaseRestore] | None = None,
+            path_restore: PathRestore | None = None,
+            restore_configuration: bool = False) -> BackupView:
+    """Queue a ``backup_restore`` job: tables into destinations (each replacing the table)
+    and files under a folder. With ``restore_configuration`` (a Sluiceway extension) the
+    workspace's configuration is put back first, in this request, and every table of the
+    backup goes back to its own destination unless ``database_restores`` says otherwise."""
+    if not database_restores and path_restore is None and not restore_configuration:
+        raise InvalidInput("invalid restore", [FieldError(
+            "databaseRestores", "name what to restore: databaseRestores, pathRestore or "
+            "restoreConfiguration")])
+    files = artifacts.store(p)
+    with p.db.claim() as s:
+        view = _views(s, [_backup(s, caller, backup_id)])[0]
+        if view.status != "Completed":
+            raise Conflict(f"backup {backup_id} cannot be restored: its status is "
+                           f"{view.status}")
+        restore_now = view.restore
+        if restore_now is not None and restore_now.get("phase") == "running":
+            raise Conflict(f"backup {backup_id} is already being restored")
+        b = view.backup
+        dumps = {str(d["dump"]): d for d in view.dumps}
+        path_input: dict[str, Any] | None = None
+        path_shown: dict[str, Any] | None = None
+        if path_restore is not None:
+            names = _source_names(member_names(files.key(b.id)), path_restore.source_paths)
+            target, shown = _target(p, b.id, path_restore.target_restore_path,
+                                    path_restore.clear_target_path)
+            path_input = {"names": names, "target": str(target),
+                          "clear": path_restore.clear_target_path}
+            path_shown = {"sourcePaths": path_restore.source_paths,
+                          "targetRestorePath": path_restore.target_restore_path,
+                          "determinedTargetPath": shown,
+                          "clearTargetPath": path_restore.clear_target_path}
+        if restore_configuration:
+            _restore_config(s, b.workspace_id, read_config(files.key(b.id)))
+            s.flush()
+            if not database_restores:
+                database_restores = [DatabaseRestore(d, str(v["destinationId"]))
+                                     for d, v in dumps.items()]
+        tables, errors = [], []
+        for n, r in enumerate(database_restores or []):
+            dump = dumps.get(r.database_backup_dump)
+            if dump is None:
+                errors.append(FieldError(f"databaseRestores[{n}].databaseBackupDump",
+                                         "is not a dump of this backup; dumps are: "
+                                         + (", ".join(dumps) or "none"),
+                                         r.database_backup_dump))
+                continue
+            target_actor = s.get(Actor, r.target_database_id)
+            if (target_actor is None or target_actor.tombstone
+                    or target_actor.kind != "destination"
+                    or target_actor.workspace_id != b.workspace_id):
+                errors.append(FieldError(f"databaseRestores[{n}].targetDatabaseId",
+                                         "is not a destination of this project",
+                                         r.target_database_id))
+                continue
+            tables.append({"dump": dump["dump"], "file": dump["file"], "table": dump["table"],
+                           "target_id": r.target_database_id})
+        if errors:
+            raise InvalidInput("invalid restore", errors)
+        job = ledger.enqueue(s, workspace_id=b.workspace_id, config_type="backup_restore",
+                             scope=b.id, max_attempts=p.settings.job_attempts, input={
+                                 "backup_id": b.id, "database_restores": tables,
+                                 "path_restore": path_input})
+        shown_restore: dict[str, Any] = {
+            "phase": "running", "jobId": job.id, "requestedAt": now(),
+            "databaseRestores": [{"databaseBackupDump": t["dump"],
+                                  "targetDatabaseId": t["target_id"]} for t in tables],
+            "restoreConfiguration": restore_configuration}
+        if path_shown is not None:
+            shown_restore["pathRestore"] = path_shown
+        b.meta = {**(b.meta or {}), "restore": shown_restore}
+        s.flush()
+        return _views(s, [b])[0]
+
+
+def restore_workspace(p: Platform, caller: Caller, backup_id: str, *,
+                      database_restores: list[DatabaseRestore] | None = None) -> BackupView:
+    """Bring a workspace back from its backup: its configuration now (same ids, secrets as
+    they were) and its tables by a ``backup_restore`` job."""
+    return restore(p, caller, backup_id, database_restores=database_restores,
+                   restore_configuration=True)
