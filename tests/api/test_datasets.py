@@ -314,3 +314,42 @@ def test_expired_artifacts_are_pruned_file_and_row(data: Data, workspace_id: str
     with p.db.session() as s:
         assert s.get(Artifact, exp["id"]) is None
     data.get(f"/exports/{exp['id']}", 404)
+
+
+def test_a_password_protected_export_is_an_aes_zip_and_needs_its_password(
+    data: Data, workspace_id: str, source_id: str, tmp_path: Any,
+) -> None:
+    import pyzipper
+
+    from sluiceway.store.models import Artifact, Job
+
+    secret = "correct horse battery"  # noqa: S105 - a test value
+    exp = _export(data, workspace_id, source_id, password=secret)
+    a = exp["attributes"]
+    assert a["phase"] == "completed"
+    assert a["filename"] == "events.csv.zip"
+    assert a["mime_type"] == "application/zip"
+    url = f"/exports/{exp['id']}/download"
+    missing = data.client.get(url, auth=ADMIN)
+    assert missing.status_code == 403
+    assert missing.json()["errors"][0]["source"]["pointer"] == "/password"
+    wrong = data.client.get(url, auth=ADMIN, headers={"X-Export-Password": "nope-nope"})
+    assert wrong.status_code == 403
+    assert "wrong password" in wrong.json()["errors"][0]["detail"]
+    ok = data.client.get(url, auth=ADMIN, headers={"X-Export-Password": secret})
+    assert ok.status_code == 200
+    assert secret.encode() not in ok.content
+    (tmp_path / "e.zip").write_bytes(ok.content)
+    with pyzipper.AESZipFile(tmp_path / "e.zip") as zf:
+        assert zf.namelist() == ["events.csv"]
+        zf.setpassword(secret.encode())
+        assert zf.read("events.csv").decode().count("\n") == 501
+    p = data.client.app.state.platform  # type: ignore[attr-defined]
+    with p.db.session() as s:
+        row = s.get(Artifact, exp["id"])
+        assert row.password_hash
+        assert secret not in row.password_hash
+        assert s.get(Job, a["job_id"]).input["password"] is None  # wiped once used
+    bad = data.post("/exports/export", {"project_id": workspace_id, "source_id": source_id,
+                                        "stream": "events", "password": "short"}, 422)
+    assert "password" in bad["errors"][0]["detail"]

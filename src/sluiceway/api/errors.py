@@ -2,10 +2,10 @@
 
 Classification (status by class, never by message) happens here once:
 ``InvalidInput`` 422 (``BadQuery`` 400, ``RangeNotSatisfiable`` 416), ``NotFound`` 404,
-``Conflict`` 409, ``ConnectorError`` 422, another ``SluicewayError`` 500, HTTP errors as they
-are. A family registers the path prefixes it serves and a :data:`Renderer`; paths of no
-family get the Airbyte bodies. Secrets never reach a body: services redact connector
-messages and spec validation masks secret values.
+``Conflict`` 409, ``Forbidden`` 403, ``ConnectorError`` 422, another ``SluicewayError`` 500,
+HTTP errors as they are. A family registers the path prefixes it serves and a
+:data:`Renderer`; paths of no family get the Airbyte bodies. Secrets never reach a body:
+services redact connector messages and spec validation masks secret values.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from sluiceway.core.errors import (
     Conflict,
     ConnectorError,
     FieldError,
+    Forbidden,
     InvalidInput,
     NotFound,
     SluicewayError,
@@ -77,6 +78,9 @@ def classify(exc: BaseException) -> Problem:
         return Problem(404, exc.message, kind, id=exc.id)
     if isinstance(exc, Conflict):
         return Problem(409, exc.message, kind)
+    if isinstance(exc, Forbidden):
+        return Problem(403, exc.message, kind,
+                       [FieldError(exc.field, exc.message)] if exc.field else [])
     if isinstance(exc, ConnectorError):
         # the request was fine but the system it names failed: reported as invalid input of
         # the object that points at it, the one 4xx every family's spec allows here

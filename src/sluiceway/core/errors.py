@@ -6,6 +6,7 @@
     │   └── UnknownStream     a stream name that the source does not have
     ├── NotFound              an object that does not exist (HTTP 404)
     ├── Conflict              the request clashes with current state (HTTP 409)
+    ├── Forbidden             known caller, refused (a wrong password: HTTP 403)
     ├── ConnectorError        a system we talk to refused or failed
     │   ├── ConnectionFailed  unreachable or refused server (host, port, the server's reason)
     │   └── Retryable         a passing fault: retry from the last checkpoint
@@ -80,6 +81,14 @@ class NotFound(SluicewayError):
 
 class Conflict(SluicewayError):
     """The request clashes with the current state of an object."""
+
+
+class Forbidden(SluicewayError):
+    """The caller is known but may not do this (a wrong password of a protected file)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ConnectorError(SluicewayError):

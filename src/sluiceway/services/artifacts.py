@@ -15,15 +15,17 @@ from sluiceway.artifacts import (
     derive_key,
     parse_range,
     sign,
+    verify_password,
 )
-from sluiceway.core.errors import Conflict, Fatal, NotFound
+from sluiceway.core.errors import Conflict, Fatal, Forbidden, NotFound
 from sluiceway.secrets.cipher import load_key
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.db import now
 from sluiceway.store.models import Artifact
 
-__all__ = ["RangeNotSatisfiable", "by_signature", "download", "get", "signed_query", "store"]
+__all__ = ["RangeNotSatisfiable", "by_signature", "check_password", "download", "get",
+           "signed_query", "store"]
 
 #: (artifact id, size, sha256) verified in this process: a file is hashed once, not on every
 #: ranged read of a large download
@@ -74,6 +76,16 @@ class Download:
     @property
     def length(self) -> int:
         return self.end - self.start + 1
+
+
+def check_password(a: Artifact, password: str | None) -> None:
+    """A password-protected file is only handed to whoever knows its password."""
+    if a.password_hash is None:
+        return
+    if not password:
+        raise Forbidden(f"{a.filename} is protected: send its password", "password")
+    if not verify_password(password, a.password_hash):
+        raise Forbidden(f"wrong password for {a.filename}", "password")
 
 
 def download(p: Platform, a: Artifact, range_header: str | None) -> Download:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
+from sluiceway.artifacts import hash_password
 from sluiceway.artifacts.formats import FORMATS, Format, formats_for
 from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sluiceway.jobs import ledger
@@ -48,6 +49,8 @@ class ExportRequest:
     filter: Any
     format: str
     filename: str | None = None
+    #: an AES-encrypted ZIP of the file when given; only its scrypt hash is kept
+    password: str | None = None
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -75,6 +78,9 @@ def create_export(p: Platform, caller: Caller, req: ExportRequest) -> tuple[Arti
     if req.columns is not None and (not isinstance(req.columns, list) or not all(
             isinstance(c, str) and c for c in req.columns)):
         errors.append(FieldError("columns", "must be a list of column names"))
+    if req.password is not None and (not isinstance(req.password, str)
+                                     or len(req.password) < 8):
+        errors.append(FieldError("password", "must be at least 8 characters"))
     if errors:
         raise InvalidInput("invalid export", errors)
     assert fmt is not None
@@ -82,13 +88,17 @@ def create_export(p: Platform, caller: Caller, req: ExportRequest) -> tuple[Arti
                       else ("destination", req.destination_id))
     assert actor_id is not None
     filename = _filename(req.stream, fmt, req.filename)
+    inner, mime = filename, fmt.mime_type
+    if req.password:
+        filename, mime = f"{filename}.zip", "application/zip"
     with p.db.claim() as s:
         ws = scope.workspace(s, caller, req.project_id)
         actor: Actor = scope.actor(s, caller, kind, actor_id)
         if actor.workspace_id != ws.id:
             raise NotFound(f"{kind} {actor_id} not found in project {ws.id}", actor_id)
         art = Artifact(workspace_id=ws.id, kind="export", format=fmt.name,
-                       mime_type=fmt.mime_type, filename=filename, created_by=caller.user_id,
+                       mime_type=mime, filename=filename, created_by=caller.user_id,
+                       password_hash=hash_password(req.password) if req.password else None,
                        phase="pending", expires_at=now() + p.settings.artifact_ttl_seconds,
                        meta={"source_id": req.source_id, "destination_id": req.destination_id,
                              "stream": req.stream, "columns": req.columns,
@@ -99,7 +109,10 @@ def create_export(p: Platform, caller: Caller, req: ExportRequest) -> tuple[Arti
                              max_attempts=p.settings.job_attempts, input={
                                  "artifact_id": art.id, "actor_id": actor_id,
                                  "stream": req.stream, "columns": req.columns,
-                                 "filter": req.filter, "format": fmt.name})
+                                 "filter": req.filter, "format": fmt.name,
+                                 "inner_name": inner, "protected": bool(req.password),
+                                 "password": p.cipher.encrypt(req.password)
+                                 if req.password else None})
         art.job_id = job.id
         return art, job
 

@@ -28,6 +28,7 @@ class ExportCreate(BaseModel):
     filter: Any = None
     format: str = "csv"
     filename: str | None = None
+    password: str | None = None
 
 
 def _doc(content: dict[str, Any], status: int = 200) -> Response:
@@ -69,7 +70,8 @@ def export(body: ExportCreate, p: PlatformDep, caller: CallerDep) -> Response:
     art, job = datasets.create_export(p, caller, datasets.ExportRequest(
         project_id=body.project_id, source_id=body.source_id,
         destination_id=body.destination_id, stream=body.stream, columns=body.columns,
-        filter=body.filter, format=body.format, filename=body.filename))
+        filter=body.filter, format=body.format, filename=body.filename,
+        password=body.password))
     row = datasets.get_job(p, caller, job.id)
     return _doc({"data": render.export(p, art, None),
                  "included": [render.job(row, None)]}, status=202)
@@ -78,7 +80,8 @@ def export(body: ExportCreate, p: PlatformDep, caller: CallerDep) -> Response:
 @router.get("/exports/{resource_id}/download")
 def download(resource_id: str, request: Request, p: PlatformDep,
              expires: int | None = None, signature: str | None = None) -> Response:
-    """With API credentials, or with the ``expires`` + ``signature`` of a signed link."""
+    """With API credentials, or with the ``expires`` + ``signature`` of a signed link; a
+    password-protected export also needs its password (``X-Export-Password`` header)."""
     if signature is not None or expires is not None:
         if signature is None or expires is None:
             raise InvalidInput("invalid download link", [FieldError(
@@ -87,4 +90,5 @@ def download(resource_id: str, request: Request, p: PlatformDep,
     else:
         caller = get_caller(request, p)
         a = artifacts.get(p, caller, resource_id, kind="export")
+    artifacts.check_password(a, request.headers.get("x-export-password"))
     return downloads.send(p, a, request)

@@ -9,7 +9,7 @@ from typing import Any
 from sluiceway.core.errors import Fatal
 from sluiceway.jobs.context import AttemptContext
 from sluiceway.store.db import Database
-from sluiceway.store.models import Artifact
+from sluiceway.store.models import Artifact, Job
 
 
 def note(db: Database, artifact_id: str, *, meta: dict[str, Any] | None = None,
@@ -37,3 +37,12 @@ def marking_failure(ctx: AttemptContext, body: Callable[[AttemptContext, str], d
         note(ctx.db, artifact_id, meta=failed_meta() if failed_meta else None, phase="failed",
              error=ctx.redact(describe(exc))[:2000])
         raise
+
+
+def forget_password(ctx: AttemptContext) -> None:
+    """Wipe a file password from the job's input once an attempt used it (it travels
+    encrypted with the server key, and only until then)."""
+    with ctx.db.session() as s:
+        job = s.get(Job, ctx.job_id)
+        if job is not None and (job.input or {}).get("password"):
+            job.input = {**job.input, "password": None}

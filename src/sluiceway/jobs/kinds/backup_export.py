@@ -9,25 +9,18 @@ from typing import Any
 from sluiceway.artifacts import ArtifactStore, tar_plain, zip_encrypted, zip_plain
 from sluiceway.core.errors import Fatal
 from sluiceway.jobs.context import AttemptContext
-from sluiceway.jobs.kinds.artifact_rows import marking_failure, note
+from sluiceway.jobs.kinds.artifact_rows import forget_password, marking_failure, note
 from sluiceway.jobs.kinds.backup import extract, member_names, work_dir
 from sluiceway.secrets import Cipher
 from sluiceway.store.db import now
-from sluiceway.store.models import Artifact, Job
-
-
-def _forget_password(ctx: AttemptContext) -> None:
-    with ctx.db.session() as s:
-        job = s.get(Job, ctx.job_id)
-        if job is not None and (job.input or {}).get("password"):
-            job.input = {**job.input, "password": None}
+from sluiceway.store.models import Artifact
 
 
 def run(ctx: AttemptContext) -> dict[str, Any]:
     try:
         return marking_failure(ctx, _run)
     finally:
-        _forget_password(ctx)
+        forget_password(ctx)
 
 
 def _run(ctx: AttemptContext, artifact_id: str) -> dict[str, Any]:

@@ -4,16 +4,19 @@ the artifact row records size, SHA-256 and phase."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
-from sluiceway.artifacts import ArtifactStore
+from sluiceway.artifacts import ArtifactStore, zip_encrypted
 from sluiceway.artifacts.formats import open_writer
-from sluiceway.core.errors import Cancelled, UnknownStream
+from sluiceway.core.errors import Cancelled, Fatal, UnknownStream
 from sluiceway.engine.plan import StreamChoice, configure
 from sluiceway.jobs.context import AttemptContext
 from sluiceway.jobs.kinds.actors import load_actor, reader
-from sluiceway.jobs.kinds.artifact_rows import marking_failure, note
+from sluiceway.jobs.kinds.artifact_rows import forget_password, marking_failure, note
 from sluiceway.protocol.messages import RecordBatch
+from sluiceway.secrets import Cipher
 from sluiceway.store.db import now
 from sluiceway.transforms.filter import compile_filter, select_columns
 
@@ -24,7 +27,10 @@ def _check_cancel(ctx: AttemptContext) -> None:
 
 
 def run(ctx: AttemptContext) -> dict[str, Any]:
-    return marking_failure(ctx, _run)
+    try:
+        return marking_failure(ctx, _run)
+    finally:
+        forget_password(ctx)
 
 
 def _run(ctx: AttemptContext, artifact_id: str) -> dict[str, Any]:
@@ -46,8 +52,14 @@ def _run(ctx: AttemptContext, artifact_id: str) -> dict[str, Any]:
     note(ctx.db, artifact_id, phase="writing", error=None)
     rows = read = 0
     files = ArtifactStore(ctx.settings.artifacts_dir)
-    with files.writer(artifact_id) as w:
-        with open(w.path_for_library(), "wb") as out:
+    sealed = inp.get("password")
+    if inp.get("protected") and not sealed:
+        raise Fatal("the export's password is gone (it is kept only for the first attempt); "
+                    "ask for the export again")
+    with files.writer(artifact_id) as w, tempfile.TemporaryDirectory(
+            dir=ctx.settings.artifacts_dir, prefix=".export-") as work:
+        plain = Path(work) / str(inp.get("inner_name") or "export")
+        with open(plain if sealed else w.path_for_library(), "wb") as out:
             writer = open_writer(str(inp["format"]), out, schema)
             for msg in source.read(config, configured, None):
                 _check_cancel(ctx)
@@ -62,6 +74,9 @@ def _run(ctx: AttemptContext, artifact_id: str) -> dict[str, Any]:
                     rows += batch.num_rows
                 ctx.progress(rows, 0)
             writer.close()
+        if sealed:  # an AES-encrypted ZIP holding the file
+            password = Cipher.from_settings(ctx.settings).decrypt(str(sealed))
+            zip_encrypted([(plain.name, plain)], w.path_for_library(), password)
     note(ctx.db, artifact_id, phase="completed", size=w.size, sha256=w.sha256,
            updated_at=now())
     ctx.progress(rows, w.size)
