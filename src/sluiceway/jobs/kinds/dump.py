@@ -293,6 +293,18 @@ def _run(ctx: AttemptContext, artifact_id: str) -> dict[str, Any]:
             "sha256": w.sha256}
 
 
+def _filter_columns(spec: Any) -> list[str]:
+    """Every column a (compiled, hence valid) filter spec names."""
+    if isinstance(spec, list):
+        return [c for item in spec for c in _filter_columns(item)]
+    if isinstance(spec, dict):
+        found = [str(spec["column"])] if "column" in spec else []
+        for group in ("any", "all"):
+            found += _filter_columns(spec.get(group) or [])
+        return found
+    return []
+
+
 def _step(ctx: AttemptContext, dump: _Dump, catalog: Any, source: Any, config: Any, i: int,
           step: dict[str, Any], write: Any, done: int) -> int:
     sid = str(step["id"])
@@ -314,8 +326,8 @@ def _step(ctx: AttemptContext, dump: _Dump, catalog: Any, source: Any, config: A
             raise InvalidInput("unknown column", [FieldError(need.path, (
                 f"step {sid!r} reads stream {stream.name!r}, which has no column {col!r}; "
                 f"columns are: {', '.join(schema.names)}"), col)])
-    read_cols = chosen + [c for c, _ in needed if c not in chosen]
     flt: RowFilter | None = None
+    filter_cols: list[str] = []
     for key, value in sp.items():
         if not key.startswith(_WHERE):
             continue
@@ -333,9 +345,13 @@ def _step(ctx: AttemptContext, dump: _Dump, catalog: Any, source: Any, config: A
         else:
             spec = {"column": col, "op": "eq", "value": resolved}
         flt = _and(flt, compile_filter(spec, schema, where=path))
+        filter_cols.append(col)
     if sp.get("filter") is not None:
         spec = dump.resolve_deep(sp["filter"], f"{base}.filter")
         flt = _and(flt, compile_filter(spec, schema, where=f"{base}.filter"))
+        filter_cols.extend(_filter_columns(spec))
+    # read what is written, what later steps and outputs need, and what the filters test
+    read_cols = list(dict.fromkeys(chosen + [c for c, _ in needed] + filter_cols))
     configured = configure(catalog, [StreamChoice(stream.name, columns=tuple(read_cols))])
     read_schema = configured.streams[0].stream.schema
     out_schema = pa.schema([read_schema.field(c) for c in chosen])
