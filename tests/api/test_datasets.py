@@ -353,3 +353,30 @@ def test_a_password_protected_export_is_an_aes_zip_and_needs_its_password(
     bad = data.post("/exports/export", {"project_id": workspace_id, "source_id": source_id,
                                         "stream": "events", "password": "short"}, 422)
     assert "password" in bad["errors"][0]["detail"]
+
+
+def test_export_jobs_honour_priority_schedule_and_unicity(data: Data, workspace_id: str,
+                                                          source_id: str) -> None:
+    base = {"project_id": workspace_id, "source_id": source_id, "stream": "events"}
+    later = data.post("/exports/export", base | {"scheduled_at": "2999-01-01T00:00:00Z"})
+    low = data.post("/exports/export", base | {"priority": -5, "unicity": "nightly"})
+    high = data.post("/exports/export", base | {"priority": 7})
+    again = data.post("/exports/export", base | {"unicity": "nightly", "format": "json"})
+    assert again["data"]["id"] == low["data"]["id"]  # the active export holding the key
+    job = later["included"][0]["attributes"]
+    assert job["scheduled_at"].startswith("2999-01-01")
+    assert high["included"][0]["attributes"]["priority"] == 7
+    p = data.client.app.state.platform  # type: ignore[attr-defined]
+    assert InlineExecutor(p.settings, p.db).run_pending(limit=1) == 1
+    assert data.get(f"/exports/{high['data']['id']}")["data"]["attributes"]["phase"] == \
+        "completed"
+    assert data.get(f"/exports/{low['data']['id']}")["data"]["attributes"]["phase"] == "pending"
+    run_jobs(data.client)
+    assert data.get(f"/exports/{low['data']['id']}")["data"]["attributes"]["phase"] == \
+        "completed"
+    assert data.get(f"/exports/{later['data']['id']}")["data"]["attributes"]["phase"] == \
+        "pending"  # not before its time
+    for bad, field in [({"priority": 10**6}, "priority"), ({"scheduled_at": "soon"},
+                                                           "scheduled_at")]:
+        got = data.post("/exports/export", base | bad, 422)
+        assert field in got["errors"][0]["detail"]

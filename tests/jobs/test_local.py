@@ -159,3 +159,26 @@ def test_stop_fails_running_attempts_retryably(world: World, tmp_path: Path) -> 
     time.sleep(world.settings.retry_backoff_seconds)
     InlineExecutor(world.settings, world.db).run_pending()
     assert world.job(job_id).status == "succeeded"
+
+
+def test_progress_rises_while_a_sync_runs_and_ends_at_one(world: World,
+                                                          executor: LocalExecutor,
+                                                          tmp_path: Path) -> None:
+    """The sample source tells its size; the heartbeat stores the fraction done."""
+    dst = {"path": str(tmp_path / "p.duckdb")}
+    conn = world.connection(("sample", {"rows": 600_000, "batch_size": 10_000}), ("duckdb", dst))
+    job_id = world.sync_job(conn)
+    executor.wake()
+    seen: list[float] = []
+
+    def midway() -> bool:
+        job = world.job(job_id)
+        if job.status == "running":
+            seen.append(job.progress)
+        return any(0.0 < p < 1.0 for p in seen)
+
+    wait_for(midway, 30, "a progress between 0 and 1 while running")
+    job = world.wait_job(job_id, ("succeeded", "failed", "cancelled"), timeout=40)
+    assert job.status == "succeeded"
+    assert job.progress == 1.0
+    assert seen == sorted(seen)  # it only goes up

@@ -22,7 +22,7 @@ from sluiceway.core.memory import limit_malloc_arenas
 from sluiceway.engine.buffer import ByteQueue, Closed
 from sluiceway.engine.checkpoint import StateStore
 from sluiceway.protocol.catalog import ConfiguredCatalog, ConfiguredStream, SyncMode
-from sluiceway.protocol.messages import Log, Message, RecordBatch, State
+from sluiceway.protocol.messages import Estimate, Log, Message, RecordBatch, State
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -71,6 +71,8 @@ class Options:
     progress: ProgressFn | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     log: Callable[[str, str], None] | None = None
+    #: told a stream's estimated row count when its source knows one
+    estimate: Callable[[str, int], None] | None = None
 
 
 def run(
@@ -199,6 +201,10 @@ def _sync_stream(
                     opts.progress(cs.name, st.records, st.bytes)
             elif isinstance(msg, Log) and opts.log:
                 opts.log(msg.level, msg.message)
+            elif isinstance(msg, Estimate):
+                if opts.estimate:
+                    opts.estimate(msg.stream, msg.rows)
+                continue
             yield msg
 
     thread = threading.Thread(target=reader, name=f"read-{cs.name}", daemon=True)

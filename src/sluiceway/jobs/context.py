@@ -32,6 +32,8 @@ class AttemptContext:
     input: dict[str, Any] = field(default_factory=dict)
     records: int = 0
     bytes: int = 0
+    #: done so far, 0.0 to 1.0, when the kind can tell (the heartbeat stores it on the job)
+    fraction: float | None = None
     stats: dict[str, Any] | None = None
     _secrets: list[str] = field(default_factory=list, repr=False)
     _lines: list[tuple[str, str]] = field(default_factory=list, repr=False)
@@ -53,8 +55,12 @@ class AttemptContext:
         with self._lock:
             self._lines.append((str(level).upper()[:10] or "INFO", line))
 
-    def progress(self, records: int, bytes_: int) -> None:
+    def progress(self, records: int, bytes_: int, *, estimate: int | None = None) -> None:
+        """Running totals; with an ``estimate`` of the rows to come, the fraction done
+        (kept below 1.0 until the job ends: an estimate can be short)."""
         self.records, self.bytes = int(records), int(bytes_)
+        if estimate:
+            self.fraction = min(0.99, self.records / estimate)
 
     def flush(self) -> None:
         """Store the buffered lines (redacted again: a secret may be known only now)."""

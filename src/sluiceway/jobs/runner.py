@@ -56,7 +56,8 @@ class _Heartbeat(threading.Thread):
         while not self.done.wait(every):
             try:
                 stop = ledger.heartbeat(ctx.db, ctx.attempt_id, ctx.settings.lease_seconds,
-                                        records=ctx.records, bytes_=ctx.bytes)
+                                        records=ctx.records, bytes_=ctx.bytes,
+                                        progress=ctx.fraction)
                 if stop:
                     ctx.cancel.set()
                 ctx.flush()

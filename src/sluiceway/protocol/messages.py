@@ -55,4 +55,13 @@ class Log:
     message: str
 
 
-Message = RecordBatch | State | Log
+@dataclass(frozen=True)
+class Estimate:
+    """How many rows a stream's read will yield, roughly (the protocol's TRACE estimate):
+    what progress is measured against. The engine keeps it; destinations never see it."""
+
+    stream: str
+    rows: int
+
+
+Message = RecordBatch | State | Log | Estimate

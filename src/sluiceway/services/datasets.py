@@ -51,6 +51,11 @@ class ExportRequest:
     filename: str | None = None
     #: an AES-encrypted ZIP of the file when given; only its scrypt hash is kept
     password: str | None = None
+    #: the job's place in the queue: higher runs first; not before ``scheduled_at``; a
+    #: ``unicity`` key held by an active export returns that export instead of a new one
+    priority: int = 0
+    scheduled_at: str | None = None
+    unicity: str | None = None
 
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -81,6 +86,17 @@ def create_export(p: Platform, caller: Caller, req: ExportRequest) -> tuple[Arti
     if req.password is not None and (not isinstance(req.password, str)
                                      or len(req.password) < 8):
         errors.append(FieldError("password", "must be at least 8 characters"))
+    if not -1000 <= req.priority <= 1000:
+        errors.append(FieldError("priority", "must be between -1000 and 1000", req.priority))
+    when = None
+    if req.scheduled_at is not None:
+        try:
+            when = listing.as_time(req.scheduled_at)
+        except ValueError:
+            errors.append(FieldError("scheduled_at", "must be an ISO-8601 time or epoch "
+                                     "seconds", req.scheduled_at))
+    if req.unicity is not None and not 0 < len(req.unicity) <= 200:
+        errors.append(FieldError("unicity", "must be 1 to 200 characters", req.unicity))
     if errors:
         raise InvalidInput("invalid export", errors)
     assert fmt is not None
@@ -105,14 +121,19 @@ def create_export(p: Platform, caller: Caller, req: ExportRequest) -> tuple[Arti
                              "filter": req.filter})
         s.add(art)
         s.flush()
-        job = ledger.enqueue(s, workspace_id=ws.id, config_type="export", scope=art.id,
-                             max_attempts=p.settings.job_attempts, input={
+        job, made = ledger.enqueue_new(
+            s, workspace_id=ws.id, config_type="export", scope=art.id,
+            max_attempts=p.settings.job_attempts, priority=req.priority, scheduled_at=when,
+            unicity=f"export:{ws.id}:{req.unicity}" if req.unicity else None, input={
                                  "artifact_id": art.id, "actor_id": actor_id,
                                  "stream": req.stream, "columns": req.columns,
                                  "filter": req.filter, "format": fmt.name,
                                  "inner_name": inner, "protected": bool(req.password),
                                  "password": p.cipher.encrypt(req.password)
                                  if req.password else None})
+        if not made:  # an active export holds the unicity key: that one is the answer
+            s.delete(art)
+            return s.get_one(Artifact, job.scope), job
         art.job_id = job.id
         return art, job
 

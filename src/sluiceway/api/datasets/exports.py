@@ -29,6 +29,9 @@ class ExportCreate(BaseModel):
     format: str = "csv"
     filename: str | None = None
     password: str | None = None
+    priority: int = 0
+    scheduled_at: str | None = None
+    unicity: str | None = None
 
 
 def _doc(content: dict[str, Any], status: int = 200) -> Response:
@@ -71,7 +74,8 @@ def export(body: ExportCreate, p: PlatformDep, caller: CallerDep) -> Response:
         project_id=body.project_id, source_id=body.source_id,
         destination_id=body.destination_id, stream=body.stream, columns=body.columns,
         filter=body.filter, format=body.format, filename=body.filename,
-        password=body.password))
+        password=body.password, priority=body.priority, scheduled_at=body.scheduled_at,
+        unicity=body.unicity))
     row = datasets.get_job(p, caller, job.id)
     return _doc({"data": render.export(p, art, None),
                  "included": [render.job(row, None)]}, status=202)

@@ -50,7 +50,7 @@ from sluiceway.protocol.catalog import (
     Stream,
     SyncMode,
 )
-from sluiceway.protocol.messages import Message, RecordBatch, State, state_value
+from sluiceway.protocol.messages import Estimate, Message, RecordBatch, State, state_value
 from sluiceway.protocol.spec import ConnectorSpec, validate_config
 
 _ONLY = " AND TABLE_NAME = %s"
@@ -224,6 +224,8 @@ class MySQLSource(Source):
         if after is not None and len(after) != len(key):
             raise Fatal(f"stream {cs.name!r}: the saved position {after!r} does not match the "
                         f"table's key {key!r}; reset the stream's state")
+        if info.data_length > 0 and info.avg_row_length > 0:
+            yield Estimate(cs.name, info.data_length // info.avg_row_length)
         rows = 0
         for batch, last in reader.scan([], key, after, chunkable=bool(key)):
             yield RecordBatch(cs.name, batch)

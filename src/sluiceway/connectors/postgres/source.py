@@ -35,7 +35,7 @@ from sluiceway.protocol.catalog import (
     Stream,
     SyncMode,
 )
-from sluiceway.protocol.messages import Message, RecordBatch, State, state_value
+from sluiceway.protocol.messages import Estimate, Message, RecordBatch, State, state_value
 from sluiceway.protocol.spec import ConnectorSpec, validate_config
 
 BATCH_SIZE_HINT = StatementOptions.BATCH_SIZE_HINT_BYTES.value
@@ -146,6 +146,8 @@ class PostgresSource(Source):
             "(SELECT reltuples FROM pg_class WHERE oid = "
             f"'{table.replace(chr(39), chr(39) * 2)}'::regclass)")
         (pages, tuples), = cur.fetchall()
+        if tuples and tuples > 0:
+            yield Estimate(cs.name, int(tuples))
         pages = int(pages or 0)
         per_page = max(1.0, float(tuples or 0) / pages) if pages and (tuples or 0) > 0 else 50.0
         step = max(1, int(self.checkpoint_rows / per_page))

@@ -29,7 +29,7 @@ from sluiceway.protocol.catalog import (
     Stream,
     SyncMode,
 )
-from sluiceway.protocol.messages import Message, RecordBatch, State
+from sluiceway.protocol.messages import Estimate, Message, RecordBatch, State
 from sluiceway.protocol.spec import ConnectorSpec, validate_config
 
 MASK = (1 << 64) - 1
@@ -242,6 +242,9 @@ class SampleSource(Source):
             return
         else:
             last, start = None, int(state.get("next_id", 1))
+
+        if total >= start:
+            yield Estimate(cs.name, total - start + 1)
 
         def position(next_id: int) -> dict[str, Any]:
             if incremental:

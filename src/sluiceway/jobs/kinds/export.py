@@ -15,7 +15,7 @@ from sluiceway.engine.plan import StreamChoice, configure
 from sluiceway.jobs.context import AttemptContext
 from sluiceway.jobs.kinds.actors import load_actor, reader
 from sluiceway.jobs.kinds.artifact_rows import forget_password, marking_failure, note
-from sluiceway.protocol.messages import RecordBatch
+from sluiceway.protocol.messages import Estimate, RecordBatch
 from sluiceway.secrets import Cipher
 from sluiceway.store.db import now
 from sluiceway.transforms.filter import compile_filter, select_columns
@@ -61,8 +61,11 @@ def _run(ctx: AttemptContext, artifact_id: str) -> dict[str, Any]:
         plain = Path(work) / str(inp.get("inner_name") or "export")
         with open(plain if sealed else w.path_for_library(), "wb") as out:
             writer = open_writer(str(inp["format"]), out, schema)
+            estimate = None
             for msg in source.read(config, configured, None):
                 _check_cancel(ctx)
+                if isinstance(msg, Estimate):
+                    estimate = msg.rows
                 if not isinstance(msg, RecordBatch):
                     continue
                 batch = msg.batch
@@ -73,6 +76,8 @@ def _run(ctx: AttemptContext, artifact_id: str) -> dict[str, Any]:
                     writer.write(batch)
                     rows += batch.num_rows
                 ctx.progress(rows, 0)
+                if estimate:  # rows read against the source's estimate (filters drop some)
+                    ctx.fraction = min(0.99, read / max(estimate, 1))
             writer.close()
         if sealed:  # an AES-encrypted ZIP holding the file
             password = Cipher.from_settings(ctx.settings).decrypt(str(sealed))

@@ -34,28 +34,39 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
     destination = registry.destination(loaded.destination_name)
     catalog = configure(source.discover(loaded.source_config), picked)
     store = DbStateStore(ctx.db, loaded.connection_id)
+    progress = _Progress(ctx, len(catalog.streams))
     result = engine.run(catalog, source, loaded.source_config, destination,
                         loaded.destination_config, store, engine.Options(
                             buffer_bytes=ctx.settings.buffer_bytes,
                             parallel_streams=ctx.settings.parallel_streams,
-                            progress=_Progress(ctx), cancel=ctx.cancel, log=ctx.log))
+                            progress=progress, estimate=progress.estimate,
+                            cancel=ctx.cancel, log=ctx.log))
     return report(ctx, result)
 
 
 class _Progress:
     """Sums the per-stream counts the engine reports into the attempt's totals."""
 
-    def __init__(self, ctx: AttemptContext) -> None:
+    def __init__(self, ctx: AttemptContext, streams: int) -> None:
         self.ctx = ctx
+        self.streams = streams
         self.per_stream: dict[str, tuple[int, int]] = {}
+        self.estimates: dict[str, int] = {}
         self.lock = threading.Lock()
+
+    def estimate(self, stream: str, rows: int) -> None:
+        with self.lock:
+            self.estimates[stream] = max(1, rows)
 
     def __call__(self, stream: str, records: int, bytes_: int) -> None:
         with self.lock:
             self.per_stream[stream] = (records, bytes_)
             total_r = sum(r for r, _ in self.per_stream.values())
             total_b = sum(b for _, b in self.per_stream.values())
-        self.ctx.progress(total_r, total_b)
+            # a fraction only when every stream has told its size
+            whole = (sum(self.estimates.values())
+                     if len(self.estimates) == self.streams else None)
+        self.ctx.progress(total_r, total_b, estimate=whole)
 
 
 def report(ctx: AttemptContext, result: SyncResult) -> dict[str, Any]:
