@@ -380,3 +380,45 @@ def test_export_jobs_honour_priority_schedule_and_unicity(data: Data, workspace_
                                                            "scheduled_at")]:
         got = data.post("/exports/export", base | bad, 422)
         assert field in got["errors"][0]["detail"]
+
+
+def test_an_import_skips_and_reports_bad_csv_rows_and_loads_the_rest(
+    data: Data, api: Api, workspace_id: str, settings: Any,
+) -> None:
+    dst = api("/destinations/create", {
+        "workspaceId": workspace_id,
+        "destinationDefinitionId": definition_id(api, "destination", "duckdb"),
+        "connectionConfiguration": {"path": "rows.duckdb"}})
+    lines = ["id,amount"] + [f"{i},{i}.25" for i in range(1, 120_001)]
+    lines[100_000] = "100000,abc"          # past the sampled first MB: a bad decimal
+    lines[110_000] = "110000,1.5,surplus"  # one field too many
+    body = ("\n".join(lines) + "\n").encode()
+    assert len(body) > 1 << 20
+    params = {"project_id": workspace_id, "destination_id": dst["destinationId"],
+              "table": "amounts", "filename": "amounts.csv"}
+    r = data.client.post("/imports", params=params, content=body, auth=ADMIN)
+    assert r.status_code == 202, r.text
+    run_jobs(data.client)
+    imp = data.get(f"/imports/{r.json()['data']['id']}")["data"]["attributes"]
+    assert imp["rows"] == 119_998
+    assert imp["rejected_rows"] == 2
+    reasons = " | ".join(f"{e['location']}: {e['message']}" for e in imp["row_errors"])
+    assert "'abc'" in reasons
+    assert "expected 2 fields, found 3" in reasons
+    job = data.get(f"/jobs/{imp['job_id']}")["data"]["attributes"]
+    assert job["status"] == "completed"
+    assert job["output"]["rejected_rows"] == 2
+    with duckdb.connect(str(settings.data_dir / "files" / "rows.duckdb"), read_only=True) as con:
+        count, missing = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE id IN (100000, 110000)) FROM amounts"
+        ).fetchone()
+    assert (count, missing) == (119_998, 0)
+    strict = data.client.post("/imports", params=params | {"bad_rows": "fail",
+                                                           "mode": "replace"},
+                              content=body, auth=ADMIN)
+    run_jobs(data.client)
+    failed = data.get(f"/imports/{strict.json()['data']['id']}")["data"]["attributes"]
+    assert failed["row_errors"]
+    assert data.get(f"/jobs/{failed['job_id']}")["data"]["attributes"]["status"] == "errored"
+    with duckdb.connect(str(settings.data_dir / "files" / "rows.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM amounts").fetchone() == (119_998,)

@@ -22,7 +22,7 @@ from sluiceway.core.memory import limit_malloc_arenas
 from sluiceway.engine.buffer import ByteQueue, Closed
 from sluiceway.engine.checkpoint import StateStore
 from sluiceway.protocol.catalog import ConfiguredCatalog, ConfiguredStream, SyncMode
-from sluiceway.protocol.messages import Estimate, Log, Message, RecordBatch, State
+from sluiceway.protocol.messages import Estimate, Log, Message, RecordBatch, Rejected, State
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -73,6 +73,8 @@ class Options:
     log: Callable[[str, str], None] | None = None
     #: told a stream's estimated row count when its source knows one
     estimate: Callable[[str, int], None] | None = None
+    #: told each row a source skipped as bad (stream, location, reason)
+    rejected: Callable[[str, str, str], None] | None = None
 
 
 def run(
@@ -204,6 +206,10 @@ def _sync_stream(
             elif isinstance(msg, Estimate):
                 if opts.estimate:
                     opts.estimate(msg.stream, msg.rows)
+                continue
+            elif isinstance(msg, Rejected):
+                if opts.rejected:
+                    opts.rejected(msg.stream, msg.location, msg.reason)
                 continue
             yield msg
 

@@ -64,4 +64,14 @@ class Estimate:
     rows: int
 
 
-Message = RecordBatch | State | Log | Estimate
+@dataclass(frozen=True)
+class Rejected:
+    """A row the source skipped because it is bad (when the source was told to skip bad rows
+    rather than fail): where it is and why. The engine reports it; destinations never see it."""
+
+    stream: str
+    location: str
+    reason: str
+
+
+Message = RecordBatch | State | Log | Estimate | Rejected

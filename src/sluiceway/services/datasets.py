@@ -263,6 +263,9 @@ class ImportRequest:
     mode: str
     format: str | None
     filename: str | None
+    #: CSV rows that do not parse: skipped and reported (skip), or the import fails (fail)
+    bad_rows: str = "skip"
+    max_bad_rows: int = 1000
 
 
 class Upload:
@@ -276,6 +279,11 @@ class Upload:
                                      "formats are: " + ", ".join(IMPORT_FORMATS), fmt))
         if req.mode not in ("append", "replace"):
             errors.append(FieldError("mode", "must be append or replace", req.mode))
+        if req.bad_rows not in ("skip", "fail"):
+            errors.append(FieldError("bad_rows", "must be skip or fail", req.bad_rows))
+        if not 0 <= req.max_bad_rows <= 1_000_000:
+            errors.append(FieldError("max_bad_rows", "must be between 0 and 1000000",
+                                     req.max_bad_rows))
         if not _TABLE.match(req.table or ""):
             errors.append(FieldError("table", "must be a table name (1-120 characters, no "
                                      "slashes)", req.table))
@@ -327,6 +335,8 @@ class Upload:
                                  input={"artifact_id": a.id, "format": self.format,
                                         "destination_id": self.req.destination_id,
                                         "table": self.req.table, "mode": self.req.mode,
+                                        "bad_rows": self.req.bad_rows,
+                                        "max_bad_rows": self.req.max_bad_rows,
                                         "filename": a.filename})
             a.job_id = job.id
             return a, job

@@ -23,16 +23,21 @@ def _import(a: Any) -> dict[str, Any]:
         "id": a.id, "job_id": a.job_id, "project_id": a.workspace_id,
         "destination_id": meta.get("destination_id"), "table": meta.get("table"),
         "mode": meta.get("mode"), "format": a.format, "filename": a.filename, "size": a.size,
-        "sha256": a.sha256, "rows": meta.get("rows"), "row_errors": meta.get("row_errors"),
+        "sha256": a.sha256, "rows": meta.get("rows"),
+        "rejected_rows": meta.get("rejected_rows"), "row_errors": meta.get("row_errors"),
         "created_at": render.iso(a.created_at)}, None, links={"self": f"/imports/{a.id}"})
 
 
 @router.post("/imports", status_code=202)
 async def create(request: Request, p: PlatformDep, caller: CallerDep, project_id: str,
                  destination_id: str, table: str, mode: str = "append",
-                 format: str | None = None, filename: str | None = None) -> Response:  # noqa: A002
-    """The file is the request body; ``format`` defaults to the ``filename`` extension."""
-    req = datasets.ImportRequest(project_id, destination_id, table, mode, format, filename)
+                 format: str | None = None, filename: str | None = None,  # noqa: A002
+                 bad_rows: str = "skip", max_bad_rows: int = 1000) -> Response:
+    """The file is the request body; ``format`` defaults to the ``filename`` extension. A CSV
+    row that does not parse is skipped and reported in ``row_errors`` (``bad_rows=fail``
+    stops at the first one instead; more than ``max_bad_rows`` fails the import)."""
+    req = datasets.ImportRequest(project_id, destination_id, table, mode, format, filename,
+                                 bad_rows, max_bad_rows)
     upload = await run_in_threadpool(datasets.Upload, p, caller, req)
     try:
         async for chunk in request.stream():

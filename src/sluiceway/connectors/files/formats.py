@@ -203,6 +203,7 @@ def _python_json(col: pa.Array) -> pa.Array:
 # ---- reading ---------------------------------------------------------------------------
 def csv_options(cfg: dict[str, Any], block: int, names: list[str] | None = None,
                  types: dict[str, pa.DataType] | None = None, include: list[str] | None = None,
+                 invalid_row: Any = None,
                  ) -> tuple[pcsv.ReadOptions, pcsv.ParseOptions, pcsv.ConvertOptions]:
     """Strict CSV options: serial (so errors carry row numbers), only an empty unquoted
     field is NULL (a quoted "" is an empty string), quoted values may span lines."""
@@ -210,7 +211,7 @@ def csv_options(cfg: dict[str, Any], block: int, names: list[str] | None = None,
                              column_names=names,
                              autogenerate_column_names=names is None and not cfg["header"]),
             pcsv.ParseOptions(delimiter=cfg["delimiter"], quote_char=cfg["quote_char"],
-                              newlines_in_values=True),
+                              newlines_in_values=True, invalid_row_handler=invalid_row),
             pcsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True,
                                 quoted_strings_can_be_null=False, include_columns=include,
                                 include_missing_columns=True))
@@ -241,13 +242,16 @@ def read_next(reader: Any, path: Path, name: str, cfg: dict[str, Any]) -> pa.Rec
 
 def csv_sample(path: Path, name: str, cfg: dict[str, Any], size: int) -> pa.Schema:
     """Types Arrow infers from a CSV file's first block, refined on the same values as text."""
-    reader = csv_reader(path, name, cfg, csv_options(cfg, size))
+    # when bad rows are skipped, a malformed row in the sample is skipped too
+    skip = (lambda _row: "skip") if cfg.get("bad_rows") == "skip" else None
+    reader = csv_reader(path, name, cfg, csv_options(cfg, size, invalid_row=skip))
     if reader is None:
         return pa.schema([])
     first, schema = read_next(reader, path, name, cfg), reader.schema
     text = None
     if first is not None:
-        strings = csv_options(cfg, size, types={n: pa.string() for n in schema.names})
+        strings = csv_options(cfg, size, types={n: pa.string() for n in schema.names},
+                              invalid_row=skip)
         text = read_next(csv_reader(path, name, cfg, strings), path, name, cfg)
     if text is None:  # a header without rows: names only, types unknown (null)
         return pa.schema([pa.field(f.name if cfg["header"] else f"column_{i + 1}", pa.null())

@@ -47,7 +47,7 @@ from sluiceway.protocol.catalog import (
     Stream,
     SyncMode,
 )
-from sluiceway.protocol.messages import Message, RecordBatch, State
+from sluiceway.protocol.messages import Message, RecordBatch, Rejected, State
 from sluiceway.protocol.spec import ConnectorSpec, validate_config
 
 URL_COLUMN = "_ab_source_file_url"
@@ -222,6 +222,47 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema, info: FileInfo) -> pa.Rec
     return pa.RecordBatch.from_arrays(cols, schema=schema)
 
 
+def _failing(col: pa.Array, target: pa.DataType, offset: int) -> list[int]:
+    """Rows of ``col`` that do not convert, found by halving (a few bad rows in a large batch
+    cost a few dozen conversions, not one per row)."""
+    try:
+        formats.convert(col, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        if len(col) == 1:
+            return [offset]
+        half = len(col) // 2
+        return (_failing(col.slice(0, half), target, offset)
+                + _failing(col.slice(half), target, offset + half))
+    return []
+
+
+def _conform_rows(batch: pa.RecordBatch, schema: pa.Schema, info: FileInfo, first_row: int,
+                  ) -> tuple[pa.RecordBatch, list[tuple[str, str]]]:
+    """Like :func:`_conform`, but a row whose value does not fit its column is left out and
+    reported (``file:row N`` counting data rows from 1, and why) instead of failing all."""
+    try:
+        return _conform(batch, schema, info), []
+    except RecordRejected:
+        pass
+    reasons: dict[int, str] = {}
+    for f in schema:
+        i = batch.schema.get_field_index(f.name)
+        if i < 0:
+            continue
+        col = batch.column(i)
+        try:
+            formats.convert(col, f.type)
+            continue
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+            pass
+        for row in _failing(col, f.type, 0):
+            reasons.setdefault(row, f"column {f.name!r}: {col[row].as_py()!r} is not a valid "
+                                    f"{at.type_name(f)}")
+    keep = pa.array([r not in reasons for r in range(batch.num_rows)])
+    rejected = [(f"{info.name}:row {first_row + r}", why) for r, why in sorted(reasons.items())]
+    return _conform(batch.filter(keep), schema, info), rejected
+
+
 def _native(t: pa.DataType, tests: tuple[Any, ...]) -> pa.DataType | None:
     """``t`` if the reader converts text to it directly (else it is read as text)."""
     if pa.types.is_list(t) and tests is formats.JSON_NATIVE:
@@ -243,13 +284,26 @@ def _skip(batches: Iterator[pa.RecordBatch], skip: int) -> Iterator[pa.RecordBat
 
 
 def _csv_batches(path: Path, name: str, cfg: dict[str, Any], fields: list[pa.Field],
-                 block: int, skip: int) -> Iterator[pa.RecordBatch]:
+                 block: int, skip: int, bad: list[tuple[str, str]] | None = None,
+                 ) -> Iterator[pa.RecordBatch]:
+    """The file's rows; with ``bad`` (skipping bad rows), every column is read as text (it is
+    converted row-safely later) and a malformed row is left out and noted in ``bad``."""
     names = None
     if not cfg["header"]:  # this file's width, from the first block
         first = formats.csv_reader(path, name, cfg, formats.csv_options(cfg, block))
         names = [f"column_{i + 1}" for i in range(len(first.schema) if first else 0)]
-    types = {f.name: _native(f.type, formats.CSV_NATIVE) or pa.string() for f in fields}
-    options = formats.csv_options(cfg, block, names, types, [f.name for f in fields])
+    types = {f.name: (_native(f.type, formats.CSV_NATIVE) if bad is None else None)
+             or pa.string() for f in fields}
+
+    def malformed(row: Any) -> str:
+        assert bad is not None
+        where = f"{name}:{row.number}" if row.number is not None else name
+        bad.append((where, f"{row.text[:200]!r}: expected {row.expected_columns} fields, "
+                           f"found {row.actual_columns}"))
+        return "skip"
+
+    options = formats.csv_options(cfg, block, names, types, [f.name for f in fields],
+                                  invalid_row=malformed if bad is not None else None)
     reader = formats.csv_reader(path, name, cfg, options)
     if reader is not None:
         yield from _skip(iter(lambda: formats.read_next(reader, path, name, cfg), None), skip)
@@ -358,6 +412,7 @@ class FileSource(Source):
         seen: dict[str, int] = {k: int(v) for k, v in (state.get("files") or {}).items()
                                 if k in listed}
         files = sorted(p.files, key=lambda f: (f.mtime_ns, f.name)) if incremental else p.files
+        rejected = good = 0
         for info in files:
             if (seen.get(info.name) == info.mtime_ns) if incremental else (info.name in done):
                 continue
@@ -370,29 +425,52 @@ class FileSource(Source):
                                 "way; reset the stream's state to read it again from the start")
                 skip = int(state.get("rows") or 0)
             rows, since = skip, 0
-            for batch in self._batches(p, info, cs.stream.schema, skip):
-                if not batch.num_rows:
-                    continue
-                yield RecordBatch(cs.name, _conform(batch, cs.stream.schema, info))
+            lenient = p.fmt == "csv" and p.cfg.get("bad_rows") == "skip"
+            bad: list[tuple[str, str]] | None = [] if lenient else None
+            for batch in self._batches(p, info, cs.stream.schema, skip, bad):
+                if bad is not None:
+                    out, wrong = _conform_rows(batch, cs.stream.schema, info, rows + 1)
+                    bad.extend(wrong)
+                    rejected += len(bad)
+                    for where, why in bad:
+                        yield Rejected(cs.name, where, why)
+                    bad.clear()
+                    if rejected > int(p.cfg.get("max_bad_rows", 1000)):
+                        raise RecordRejected(
+                            f"more than {p.cfg.get('max_bad_rows', 1000)} bad rows (the "
+                            "max_bad_rows setting); nothing more is read", location=info.name)
+                else:
+                    out = _conform(batch, cs.stream.schema, info)
+                if out.num_rows:
+                    good += out.num_rows
+                    yield RecordBatch(cs.name, out)
                 rows += batch.num_rows
                 since += batch.num_rows
                 if since >= self.checkpoint_rows:
                     since = 0
                     yield State(cs.name, dict(base, file=info.name, rows=rows,
                                               mtime_ns=info.mtime_ns))
+            if bad:  # malformed rows after the last batch (or in a file with no good row)
+                rejected += len(bad)
+                for where, why in bad:
+                    yield Rejected(cs.name, where, why)
+                bad.clear()
             seen[info.name] = info.mtime_ns
             done.append(info.name)
             yield State(cs.name, {"files": dict(seen)} if incremental else {
                 "files_done": list(done)})
+        if rejected and not good:  # skipping may not turn a wholly bad file into "no rows"
+            raise RecordRejected(f"every one of the {rejected} rows was bad; nothing is loaded",
+                                 location=p.stream)
         yield State(cs.name, {"files": dict(seen)} if incremental else {"complete": True})
 
-    def _batches(self, p: Plan, info: FileInfo, schema: pa.Schema,
-                 skip: int) -> Iterator[pa.RecordBatch]:
+    def _batches(self, p: Plan, info: FileInfo, schema: pa.Schema, skip: int,
+                 bad: list[tuple[str, str]] | None = None) -> Iterator[pa.RecordBatch]:
         with translate(info.name):
             fields = _data_fields(schema)
             if p.fmt == "csv":
                 yield from _csv_batches(info.path, info.name, p.cfg, fields, self.block_size,
-                                        skip)
+                                        skip, bad)
             elif p.fmt == "jsonl":
                 yield from _jsonl_batches(info.path, info.name, p.cfg, fields, self.block_size,
                                           skip)

@@ -50,6 +50,12 @@ SOURCE_SPEC = ConnectorSpec(
                        "description": "Column name -> type: " + ", ".join(TYPE_NAMES),
                        "additionalProperties": {"type": "string",
                                                 "pattern": _TYPE_PATTERN}},
+            "bad_rows": {"type": "string", "title": "Bad CSV rows", "enum": ["fail", "skip"],
+                         "default": "fail", "order": 9,
+                         "description": "fail: the first bad row stops the read, naming it; "
+                                        "skip: bad rows are left out and reported."},
+            "max_bad_rows": {"type": "integer", "title": "Most bad rows to skip",
+                             "minimum": 0, "default": 1000, "order": 10},
             "file_columns": {"type": "boolean", "title": "Add file columns", "default": True,
                              "order": 8,
                              "description": "Add _ab_source_file_url and "

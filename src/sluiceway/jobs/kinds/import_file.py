@@ -17,21 +17,28 @@ from sluiceway.jobs.kinds.artifact_rows import note
 from sluiceway.jobs.kinds.sync import report
 from sluiceway.protocol.catalog import DestinationSyncMode
 
+#: row errors kept on the import (the job log has each one too)
+MAX_KEPT_ERRORS = 1000
+
 
 def run(ctx: AttemptContext) -> dict[str, Any]:
     artifact_id = str(ctx.input["artifact_id"])
+    skipped: list[dict[str, str]] = []
     try:
-        out = _run(ctx, artifact_id)
+        out = _run(ctx, artifact_id, skipped)
     except RecordRejected as exc:
-        # the file's first bad row, where it is (file line) and why; nothing was loaded
-        note(ctx.db, artifact_id, meta={"row_errors": [{
+        # a bad row with bad_rows=fail (or too many with skip): where and why; in replace
+        # mode the table is left as it was
+        note(ctx.db, artifact_id, meta={"rows": 0, "row_errors": skipped[:MAX_KEPT_ERRORS] + [{
             "location": exc.location, "message": ctx.redact(exc.message)}]})
         raise
-    note(ctx.db, artifact_id, meta={"rows": out["records"], "row_errors": []})
-    return out
+    note(ctx.db, artifact_id, meta={"rows": out["records"], "rejected_rows": len(skipped),
+                                    "row_errors": skipped[:MAX_KEPT_ERRORS]})
+    return {**out, "rejected_rows": len(skipped)}
 
 
-def _run(ctx: AttemptContext, artifact_id: str) -> dict[str, Any]:
+def _run(ctx: AttemptContext, artifact_id: str, skipped: list[dict[str, str]],
+         ) -> dict[str, Any]:
     inp = ctx.input
     table = str(inp["table"])
     dest = load_actor(ctx, str(inp["destination_id"]))
@@ -39,6 +46,14 @@ def _run(ctx: AttemptContext, artifact_id: str) -> dict[str, Any]:
     src_config: dict[str, Any] = {"path": str(path), "format": inp["format"],
                                   "stream_name": table, "file_columns": False,
                                   **(inp.get("options") or {})}
+    if inp["format"] == "csv":
+        src_config |= {"bad_rows": inp.get("bad_rows", "skip"),
+                       "max_bad_rows": int(inp.get("max_bad_rows", 1000))}
+
+    def rejected(_stream: str, location: str, reason: str) -> None:
+        skipped.append({"location": location, "message": ctx.redact(reason)})
+        ctx.log("WARN", f"row skipped: {location}: {reason}")
+
     source = registry.source("file")
     mode = (DestinationSyncMode.overwrite if inp.get("mode") == "replace"
             else DestinationSyncMode.append)
@@ -49,5 +64,5 @@ def _run(ctx: AttemptContext, artifact_id: str) -> dict[str, Any]:
     result = engine.run(catalog, source, src_config, registry.destination(dest.connector),
                         dest.config, MemoryStateStore(), engine.Options(
                             buffer_bytes=ctx.settings.buffer_bytes, cancel=ctx.cancel,
-                            log=ctx.log))
+                            log=ctx.log, rejected=rejected))
     return report(ctx, result)
