@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import time
 from typing import Any
 
@@ -305,12 +306,19 @@ def test_expired_artifacts_are_pruned_file_and_row(data: Data, workspace_id: str
     p = data.client.app.state.platform  # type: ignore[attr-defined]
     files = ArtifactStore(p.settings.artifacts_dir)
     assert files.exists(exp["id"])
+    old_part = files.key(exp["id"]).parent / f".{exp['id']}.abc.part"
+    new_part = files.key(exp["id"]).parent / f".{keep['id']}.def.part"
+    for part in (old_part, new_part):
+        part.write_bytes(b"half")
+    os.utime(old_part, (time.time() - 2 * 86400, time.time() - 2 * 86400))
     with p.db.session() as s:
         s.get(Artifact, exp["id"]).expires_at = time.time() - 1
     assert enqueue_prune(p.settings, p.db) is not None
     run_jobs(data.client)
     assert not files.exists(exp["id"])
     assert files.exists(keep["id"])
+    assert not old_part.exists()  # a writer killed two days ago left it
+    assert new_part.exists()  # may still be being written
     with p.db.session() as s:
         assert s.get(Artifact, exp["id"]) is None
     data.get(f"/exports/{exp['id']}", 404)

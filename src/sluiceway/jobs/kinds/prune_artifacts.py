@@ -1,7 +1,9 @@
-"""``prune_artifacts``: delete expired artifacts, file and row."""
+"""``prune_artifacts``: delete expired artifacts, file and row, and the half-written files
+(``.<id>.*.part``) a killed writer left behind a day ago or earlier."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -22,4 +24,18 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
             s.delete(a)
             gone.append(a.id)
             ctx.log("INFO", f"pruned {a.kind} {a.filename} ({a.id})")
-    return {"pruned": gone}
+    stale = _stale_parts(ctx.settings.artifacts_dir, now() - STALE_PART_SECONDS)
+    for path in stale:
+        path.unlink(missing_ok=True)
+        ctx.log("INFO", f"removed an unfinished file {path.name}")
+    return {"pruned": gone, "stale_parts": len(stale)}
+
+
+#: a half-written file older than this belongs to a writer that is gone
+STALE_PART_SECONDS = 24 * 3600.0
+
+
+def _stale_parts(root: Path, before: float) -> list[Path]:
+    if not root.is_dir():
+        return []
+    return [p for p in root.glob("*/.*.part") if p.is_file() and p.stat().st_mtime < before]
