@@ -66,14 +66,11 @@ def create(p: Platform, caller: Caller, *, source_id: str, destination_id: str,
         raise InvalidInput("invalid connection",
                            [FieldError("status", "a new connection cannot be deprecated")])
     _check_schedule(schedule)
-    discovered = _discovered(p, caller, source_id)
-    if streams is None:
-        if discovered is None:
-            actors.discover(p, caller, source_id)  # raises the reason the source failed
-            raise AssertionError("unreachable")
-        catalog = discovered
+    if streams is None:  # every stream the source has (its failure is the answer)
+        catalog = catalogs.from_discovered(actors.discover(p, caller, source_id))
     else:
-        catalog = catalogs.validate(catalogs.merge_declared(streams, discovered))
+        catalog = catalogs.validate(catalogs.merge_declared(
+            streams, _discovered(p, caller, source_id)))
     with p.db.session() as s:
         c = Connection(workspace_id=src.workspace_id, source_id=source_id,
                        destination_id=destination_id, name=name or default_name,
