@@ -26,11 +26,13 @@ class Plain:
     workspace_id: str
 
 
-def load_actor(ctx: AttemptContext, actor_id: str) -> Plain:
+def load_actor(ctx: AttemptContext, actor_id: str, what: str | None = None) -> Plain:
+    """An actor with its config unsealed and validated; its secrets are registered with
+    ``ctx`` for redaction. A deleted actor is :class:`Fatal`, named as ``what`` says."""
     with ctx.db.session() as s:
         actor = s.get(Actor, actor_id)
         if actor is None or actor.tombstone:
-            raise Fatal(f"{actor_id} was deleted")
+            raise Fatal(f"{what or actor_id} was deleted")
         d = s.get(ConnectorDefinition, actor.definition_id)
         if d is None:
             raise Fatal(f"the definition {actor.definition_id} does not exist")

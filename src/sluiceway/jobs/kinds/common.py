@@ -5,14 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sluiceway.connectors import registry
 from sluiceway.core.errors import Fatal, FieldError, InvalidInput
 from sluiceway.engine.plan import StreamChoice
 from sluiceway.jobs.context import AttemptContext
+from sluiceway.jobs.kinds.actors import load_actor
 from sluiceway.protocol.catalog import DestinationSyncMode, SyncMode
-from sluiceway.protocol.spec import validate_config
-from sluiceway.secrets import Cipher, secret_values, unseal
-from sluiceway.store.models import Actor, Connection, ConnectorDefinition
+from sluiceway.store.models import Connection
 
 
 @dataclass(frozen=True)
@@ -29,7 +27,8 @@ class Loaded:
 
 
 def load_connection(ctx: AttemptContext, connection_id: str) -> Loaded:
-    """Read the connection and its actors; registers their secrets with ``ctx``.
+    """Read the connection and its actors (through :func:`~.actors.load_actor`, which
+    unseals, validates and registers their secrets with ``ctx``).
 
     A missing or deleted object is :class:`Fatal` (retrying cannot bring it back); a config
     that breaks its spec is ``ConfigInvalid``.
@@ -38,30 +37,14 @@ def load_connection(ctx: AttemptContext, connection_id: str) -> Loaded:
         conn = s.get(Connection, connection_id)
         if conn is None:
             raise Fatal(f"connection {connection_id} does not exist")
-        sides: list[tuple[str, dict[str, Any]]] = []
-        for kind, actor_id in (("source", conn.source_id), ("destination", conn.destination_id)):
-            actor = s.get(Actor, actor_id)
-            if actor is None or actor.tombstone:
-                raise Fatal(f"the {kind} {actor_id} of connection {connection_id} was deleted")
-            definition = s.get(ConnectorDefinition, actor.definition_id)
-            if definition is None:
-                raise Fatal(f"the {kind} definition {actor.definition_id} does not exist")
-            sides.append((definition.docker_repository, dict(actor.config or {})))
         name, catalog = conn.name, dict(conn.catalog or {})
-    cipher = Cipher.from_settings(ctx.settings)
-    (src_name, src_sealed), (dst_name, dst_sealed) = sides
-    src_entry = registry.entry(src_name, "source")
-    dst_entry = registry.entry(dst_name, "destination")
-    src_spec, dst_spec = src_entry.load_spec(), dst_entry.load_spec()
-    src_plain = unseal(src_sealed, cipher)
-    dst_plain = unseal(dst_sealed, cipher)
-    ctx.add_secrets(secret_values(src_spec, src_plain))
-    ctx.add_secrets(secret_values(dst_spec, dst_plain))
-    return Loaded(
-        connection_id=connection_id, name=name, catalog=catalog,
-        source_name=src_name, source_config=validate_config(src_spec, src_plain),
-        destination_name=dst_name, destination_config=validate_config(dst_spec, dst_plain),
-    )
+        source_id, destination_id = conn.source_id, conn.destination_id
+    src = load_actor(ctx, source_id, f"the source {source_id} of connection {connection_id}")
+    dst = load_actor(ctx, destination_id,
+                     f"the destination {destination_id} of connection {connection_id}")
+    return Loaded(connection_id=connection_id, name=name, catalog=catalog,
+                  source_name=src.connector, source_config=src.config,
+                  destination_name=dst.connector, destination_config=dst.config)
 
 
 def choices(catalog: dict[str, Any]) -> list[StreamChoice]:
