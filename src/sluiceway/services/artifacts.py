@@ -17,7 +17,7 @@ from sluiceway.artifacts import (
     sign,
     verify_password,
 )
-from sluiceway.core.errors import Conflict, Fatal, Forbidden, NotFound
+from sluiceway.core.errors import Conflict, Fatal, FieldError, Forbidden, InvalidInput, NotFound
 from sluiceway.secrets.cipher import load_key
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
@@ -54,13 +54,18 @@ def signed_query(p: Platform, artifact_id: str, seconds: int | None = None) -> s
     return f"expires={expires}&signature={sign(_link_key(p), artifact_id, expires)}"
 
 
-def by_signature(p: Platform, artifact_id: str, expires: int, signature: str) -> Artifact:
-    """The artifact a signed link names, when the signature holds and has not expired."""
+def by_signature(p: Platform, artifact_id: str, expires: int | None, signature: str | None,
+                 *, kind: str | None = None, field: str = "signature") -> Artifact:
+    """The artifact a signed link names, when the link is whole, its signature holds, it has
+    not expired and (with ``kind``) it names an artifact of that kind."""
+    if expires is None or signature is None:
+        raise InvalidInput("invalid download link", [FieldError(
+            field, "a signed link needs both expires and signature")])
     if not check(_link_key(p), artifact_id, expires, signature, time.time()):
         raise NotFound("this download link is invalid or has expired", artifact_id)
     with p.db.session() as s:
         a = s.get(Artifact, artifact_id)
-        if a is None:
+        if a is None or (kind is not None and a.kind != kind):
             raise NotFound(f"artifact {artifact_id} not found", artifact_id)
         return a
 

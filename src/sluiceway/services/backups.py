@@ -429,10 +429,7 @@ def export_file(p: Platform, backup_id: str, *, caller: Caller | None = None,
     if not export_id:
         raise NotFound(f"backup {backup_id} has no export", backup_id)
     if caller is None:
-        if expires is None or signature is None:
-            raise InvalidInput("invalid download link", [FieldError(
-                "signature", "a signed link needs both expires and signature")])
-        e = artifacts.by_signature(p, export_id, expires, signature)
+        e = artifacts.by_signature(p, export_id, expires, signature, kind=EXPORT_KIND)
     else:
         e = artifacts.get(p, caller, export_id, kind=EXPORT_KIND)
     if e.kind != EXPORT_KIND or (e.meta or {}).get("backup_id") != backup_id:

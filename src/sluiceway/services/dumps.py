@@ -392,11 +392,9 @@ def for_download(p: Platform, caller: Caller | None, api_id: str, did: str,
                  expires: int | None, signature: str | None) -> Artifact:
     """The dump's artifact, for a caller or for the ``expires`` + ``signature`` of a link."""
     if signature is not None or expires is not None:
-        if signature is None or expires is None:
-            raise InvalidInput("invalid download link", [FieldError(
-                "query.signature", "a signed link needs both expires and signature")])
-        a = artifacts.by_signature(p, did, expires, signature)
-        if a.kind != "dump" or (a.meta or {}).get("api_id") != api_id:
+        a = artifacts.by_signature(p, did, expires, signature, kind="dump",
+                                   field="query.signature")
+        if (a.meta or {}).get("api_id") != api_id:
             raise NotFound("this download link is invalid or has expired", did)
         return a
     if caller is None:  # pragma: no cover - the route authenticates first

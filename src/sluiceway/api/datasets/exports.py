@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict
 from sluiceway.api import downloads, jsonapi
 from sluiceway.api.datasets import render
 from sluiceway.api.deps import CallerDep, PlatformDep, get_caller
-from sluiceway.core.errors import FieldError, InvalidInput
 from sluiceway.services import artifacts, datasets
 
 router = APIRouter(tags=["exports"])
@@ -87,10 +86,7 @@ def download(resource_id: str, request: Request, p: PlatformDep,
     """With API credentials, or with the ``expires`` + ``signature`` of a signed link; a
     password-protected export also needs its password (``X-Export-Password`` header)."""
     if signature is not None or expires is not None:
-        if signature is None or expires is None:
-            raise InvalidInput("invalid download link", [FieldError(
-                "signature", "a signed link needs both expires and signature")])
-        a = artifacts.by_signature(p, resource_id, expires, signature)
+        a = artifacts.by_signature(p, resource_id, expires, signature, kind="export")
     else:
         caller = get_caller(request, p)
         a = artifacts.get(p, caller, resource_id, kind="export")
