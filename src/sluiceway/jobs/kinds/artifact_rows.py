@@ -8,6 +8,7 @@ from typing import Any
 
 from sluiceway.core.errors import Fatal
 from sluiceway.jobs.context import AttemptContext
+from sluiceway.secrets import Cipher
 from sluiceway.store.db import Database
 from sluiceway.store.models import Artifact, Job
 
@@ -37,6 +38,21 @@ def marking_failure(ctx: AttemptContext, body: Callable[[AttemptContext, str], d
         note(ctx.db, artifact_id, meta=failed_meta() if failed_meta else None, phase="failed",
              error=ctx.redact(describe(exc))[:2000])
         raise
+
+
+def held_password(ctx: AttemptContext, protected: bool) -> str | None:
+    """The file password a job was given (decrypted, and registered for redaction), or
+    None for an unprotected file. A protected file whose password an earlier attempt used
+    up is :class:`Fatal`: never fall back to writing it unencrypted."""
+    sealed = ctx.input.get("password")
+    if not sealed:
+        if protected:
+            raise Fatal("the file's password is no longer held (it is kept only for the "
+                        "first attempt); ask for the file again")
+        return None
+    password = Cipher.from_settings(ctx.settings).decrypt(str(sealed))
+    ctx.add_secrets([password])
+    return password
 
 
 def forget_password(ctx: AttemptContext) -> None:

@@ -9,9 +9,13 @@ from typing import Any
 from sluiceway.artifacts import ArtifactStore, tar_plain, zip_encrypted, zip_plain
 from sluiceway.core.errors import Fatal
 from sluiceway.jobs.context import AttemptContext
-from sluiceway.jobs.kinds.artifact_rows import forget_password, marking_failure, note
+from sluiceway.jobs.kinds.artifact_rows import (
+    forget_password,
+    held_password,
+    marking_failure,
+    note,
+)
 from sluiceway.jobs.kinds.backup import extract, member_names, work_dir
-from sluiceway.secrets import Cipher
 from sluiceway.store.db import now
 from sluiceway.store.models import Artifact
 
@@ -26,13 +30,7 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
 def _run(ctx: AttemptContext, artifact_id: str) -> dict[str, Any]:
     backup_id = str(ctx.input["backup_id"])
     fmt = str(ctx.input["format"])
-    sealed = ctx.input.get("password")
-    if ctx.input.get("with_password") and not sealed:
-        # wiped by an earlier attempt: never fall back to an unencrypted archive
-        raise Fatal("the export password is no longer held; request the export again")
-    password = Cipher.from_settings(ctx.settings).decrypt(str(sealed)) if sealed else None
-    if password:
-        ctx.add_secrets([password])
+    password = held_password(ctx, bool(ctx.input.get("with_password")))
     with ctx.db.session() as s:
         backup = s.get(Artifact, backup_id)
         if backup is None or backup.phase != "completed":

@@ -10,13 +10,17 @@ from typing import Any
 
 from sluiceway.artifacts import ArtifactStore, zip_encrypted
 from sluiceway.artifacts.formats import open_writer
-from sluiceway.core.errors import Cancelled, Fatal, UnknownStream
+from sluiceway.core.errors import Cancelled, UnknownStream
 from sluiceway.engine.plan import StreamChoice, configure
 from sluiceway.jobs.context import AttemptContext
 from sluiceway.jobs.kinds.actors import load_actor, reader
-from sluiceway.jobs.kinds.artifact_rows import forget_password, marking_failure, note
+from sluiceway.jobs.kinds.artifact_rows import (
+    forget_password,
+    held_password,
+    marking_failure,
+    note,
+)
 from sluiceway.protocol.messages import Estimate, RecordBatch
-from sluiceway.secrets import Cipher
 from sluiceway.store.db import now
 from sluiceway.transforms.filter import compile_filter, select_columns
 
@@ -52,14 +56,11 @@ def _run(ctx: AttemptContext, artifact_id: str) -> dict[str, Any]:
     note(ctx.db, artifact_id, phase="writing", error=None)
     rows = read = 0
     files = ArtifactStore(ctx.settings.artifacts_dir)
-    sealed = inp.get("password")
-    if inp.get("protected") and not sealed:
-        raise Fatal("the export's password is gone (it is kept only for the first attempt); "
-                    "ask for the export again")
+    password = held_password(ctx, bool(inp.get("protected")))
     with files.writer(artifact_id) as w, tempfile.TemporaryDirectory(
             dir=ctx.settings.artifacts_dir, prefix=".export-") as work:
         plain = Path(work) / str(inp.get("inner_name") or "export")
-        with open(plain if sealed else w.path_for_library(), "wb") as out:
+        with open(plain if password else w.path_for_library(), "wb") as out:
             writer = open_writer(str(inp["format"]), out, schema)
             estimate = None
             for msg in source.read(config, configured, None):
@@ -79,8 +80,7 @@ def _run(ctx: AttemptContext, artifact_id: str) -> dict[str, Any]:
                 if estimate:  # rows read against the source's estimate (filters drop some)
                     ctx.fraction = min(0.99, read / max(estimate, 1))
             writer.close()
-        if sealed:  # an AES-encrypted ZIP holding the file
-            password = Cipher.from_settings(ctx.settings).decrypt(str(sealed))
+        if password:  # an AES-encrypted ZIP holding the file
             zip_encrypted([(plain.name, plain)], w.path_for_library(), password)
     note(ctx.db, artifact_id, phase="completed", size=w.size, sha256=w.sha256,
            updated_at=now())
