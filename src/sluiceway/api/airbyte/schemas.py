@@ -8,22 +8,15 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# the protocol's sync modes are the API's enums, value for value
+from sluiceway.protocol.catalog import DestinationSyncMode as DestinationSyncMode
+from sluiceway.protocol.catalog import SyncMode as SyncMode
+
 
 class Body(BaseModel):
     """Clients of later versions send more fields: they are accepted and ignored."""
 
     model_config = ConfigDict(extra="ignore")
-
-
-class SyncMode(enum.StrEnum):
-    full_refresh = "full_refresh"
-    incremental = "incremental"
-
-
-class DestinationSyncMode(enum.StrEnum):
-    overwrite = "overwrite"
-    append = "append"
-    append_dedup = "append_dedup"
 
 
 class DataType(enum.StrEnum):
