@@ -101,6 +101,45 @@ def test_overwrite_failure_leaves_previous_table_intact(
     assert pg_conn.execute("SELECT count(*) FROM copy.t").fetchone()[0] == 100
 
 
+def test_overwrite_builds_the_primary_key_after_the_load_under_its_usual_name(
+    pg_database: dict[str, Any], pg_conn: Any
+) -> None:
+    pg_conn.execute("CREATE TABLE t (a int, b text, v text, PRIMARY KEY (b, a))")
+    pg_conn.execute("INSERT INTO t SELECT g % 7, 'k' || (g / 7), 'v' "
+                    "FROM generate_series(1, 500) g")
+    dst = dict(pg_database, schema="copy")
+    for _ in range(2):  # the second sync replaces a table that already has that key name
+        result = sync("postgres", pg_database, "postgres", dst, checkpoint_rows=100)
+        assert result.ok, result.streams
+    keys = pg_conn.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = 'copy.t'::regclass AND contype = 'p'").fetchall()
+    assert keys == [("t_pkey", "PRIMARY KEY (b, a)")]
+    assert pg_conn.execute("SELECT count(*) FROM copy.t").fetchone()[0] == 500
+    leftovers = pg_conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'copy' "
+                                "AND tablename LIKE '\\_sw\\_stage%'").fetchone()[0]
+    assert leftovers == 0
+
+
+def test_overwrite_with_a_repeated_primary_key_fails_and_keeps_the_previous_table(
+    pg_database: dict[str, Any], pg_conn: Any
+) -> None:
+    pg_conn.execute("CREATE TABLE t (id int, v text)")  # no key: the user names one
+    pg_conn.execute("INSERT INTO t SELECT g, 'first' FROM generate_series(1, 50) g")
+    dst = dict(pg_database, schema="copy")
+    choice = [StreamChoice("t", primary_key=(("id",),))]
+    assert sync("postgres", pg_database, "postgres", dst, choice).ok
+    pg_conn.execute("UPDATE t SET v = 'second'")
+    pg_conn.execute("INSERT INTO t VALUES (7, 'again')")
+    result = sync("postgres", pg_database, "postgres", dst, choice)
+    assert not result.ok
+    error = result.streams[0].error or ""
+    assert "primary key (id) more than once" in error
+    assert "(id)=(7)" in error
+    rows = pg_conn.execute("SELECT count(*), min(v), max(v) FROM copy.t").fetchone()
+    assert rows == (50, "first", "first")
+
+
 def test_incremental_never_loses_rows_sharing_the_cursor_value(
     pg_database: dict[str, Any], pg_conn: Any
 ) -> None:

@@ -4,7 +4,8 @@ Per stream of the catalog:
 
 * ``overwrite``: rows go to a staging table named after the sync; at the end the staging table
   replaces the target in one transaction, so readers never see a half-loaded table and a
-  failed sync leaves the previous data intact.
+  failed sync leaves the previous data intact. Where ``keys_after_load`` is set, the staging
+  table gets its primary key in that same transaction, after the load.
 * ``append``: rows go straight into the target; each checkpoint commits.
 * ``append_dedup``: rows go to staging; at the end they are merged into the target on the
   primary key (the row loaded last wins) in one transaction.
@@ -20,7 +21,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import pyarrow as pa
 
@@ -68,6 +69,11 @@ class StreamTarget:
 
 class SqlDestination(Destination):
     """Template for SQL destinations: subclasses implement the hooks below."""
+
+    #: build an overwrite staging table's primary key after the load (one sorted index
+    #: build instead of an index insert per row); such destinations implement
+    #: :meth:`add_primary_key`
+    keys_after_load: ClassVar[bool] = False
 
     # ---- hooks -------------------------------------------------------------------------
     @abc.abstractmethod
@@ -128,6 +134,10 @@ class SqlDestination(Destination):
     def count_rows(self, session: Any, table: str) -> int | None:
         """Rows in ``table``, to verify a load before it is swapped in (None: not checked)."""
         return None
+
+    def add_primary_key(self, session: Any, table: str, primary_key: list[str]) -> None:
+        """Give a loaded table its primary key (only with ``keys_after_load``)."""
+        raise NotImplementedError
 
     @abc.abstractmethod
     def merge(self, session: Any, staging: str, target: str, columns: list[str],
@@ -227,7 +237,8 @@ class SqlDestination(Destination):
             dedup = mode is DestinationSyncMode.append_dedup
             # an incremental overwrite may repeat cursor ties on resume: key it only when the
             # read never repeats a row (full refresh)
-            keyed = not dedup and cs.sync_mode is SyncMode.full_refresh
+            keyed = (not dedup and cs.sync_mode is SyncMode.full_refresh
+                     and not self.keys_after_load)
             self.create_table(session, name, incoming, pk if keyed else [], with_seq=dedup)
         return StreamTarget(cs, name, True, incoming)
 
@@ -244,6 +255,9 @@ class SqlDestination(Destination):
                     raise DataLossError(
                         f"stream {cs.name!r}: {tgt.loaded} rows were loaded but the staging "
                         f"table holds {count}; the previous data is left in place")
+            keyed = cs.pk_columns and cs.sync_mode is SyncMode.full_refresh
+            if keyed and self.keys_after_load:
+                self.add_primary_key(session, tgt.table, cs.pk_columns)
             self.swap(session, tgt.table, cs.target, cs.pk_columns)
         else:
             self.merge(session, tgt.table, cs.target, tgt.schema.names, cs.pk_columns)

@@ -199,7 +199,10 @@ class PostgresSource(Source):
 
 def _select_expr(f: pa.Field) -> str:
     name = quote_ident(f.name)
-    return f"{name}::text AS {name}" if read_as_text(f) else name
+    # numeric: ADBC turns the binary digits into the same text the server would send, at
+    # more cost: at 2M rows, 0.7 CPU-seconds more for client and server together
+    as_text = read_as_text(f) or pa.types.is_decimal(f.type)
+    return f"{name}::text AS {name}" if as_text else name
 
 
 def _conform(stream: str, batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
