@@ -235,6 +235,83 @@ def test_rows_committed_while_an_incremental_read_runs_arrive_next_sync(
     assert row_checksum(_rows(pg_conn, "ev", "copy")) == row_checksum(_rows(pg_conn, "ev"))
 
 
+def _late_writer_setup(pg_database: dict[str, Any], pg_conn: Any) -> Any:
+    """A table of 100 rows (ts 1..100 s) and an open transaction that has written a row with
+    ts 50 s: below every cursor value a read would checkpoint."""
+    import psycopg
+
+    pg_conn.execute("CREATE TABLE ev (id bigint PRIMARY KEY, ts timestamptz NOT NULL, v text)")
+    pg_conn.execute("INSERT INTO ev SELECT g, 'epoch'::timestamptz + g * interval '1 s', 'x' "
+                    "FROM generate_series(1, 100) g")
+    late = psycopg.connect(host=pg_database["host"], port=pg_database["port"],
+                           user=pg_database["username"], dbname=pg_database["database"])
+    late.execute("INSERT INTO ev VALUES (1000, 'epoch'::timestamptz + interval '50.5 s', "
+                 "'late')")
+    return late
+
+
+def _incremental(pg_database: dict[str, Any], store: MemoryStateStore, settle: float,
+                 logs: list[str]) -> Any:
+    from sluiceway.engine.pipeline import Options, run
+    from sluiceway.engine.plan import configure
+
+    src = registry.source("postgres")
+    src.settle_seconds = settle  # type: ignore[attr-defined]
+    choice = [StreamChoice("ev", sync_mode=S.incremental, cursor_field=("ts",),
+                           destination_sync_mode=D.append_dedup)]
+    catalog = configure(src.discover(pg_database), choice)
+    return run(catalog, src, pg_database, registry.destination("postgres"),
+               dict(pg_database, schema="copy"), store,
+               Options(log=lambda level, msg: logs.append(f"{level} {msg}")))
+
+
+def test_an_incremental_read_waits_for_an_open_writer_with_a_lower_cursor_value(
+    pg_database: dict[str, Any], pg_conn: Any
+) -> None:
+    import threading
+
+    late = _late_writer_setup(pg_database, pg_conn)
+    timer = threading.Timer(0.5, late.commit)
+    timer.start()
+    try:
+        logs: list[str] = []
+        result = _incremental(pg_database, MemoryStateStore(), 30.0, logs)
+    finally:
+        timer.join()
+        late.close()
+    assert result.ok, result.streams
+    assert result.streams[0].records == 101  # the late row is in this very sync
+    assert pg_conn.execute("SELECT v FROM copy.ev WHERE id = 1000").fetchone() == ("late",)
+    assert not logs
+
+
+def test_a_writer_open_past_the_settle_time_keeps_the_checkpoint_and_its_row_comes_next(
+    pg_database: dict[str, Any], pg_conn: Any
+) -> None:
+    late = _late_writer_setup(pg_database, pg_conn)
+    store = MemoryStateStore()
+    logs: list[str] = []
+    try:
+        first = _incremental(pg_database, store, 0.2, logs)
+        assert first.ok, first.streams
+        assert first.streams[0].records == 100
+        assert any(line.startswith("WARN") and "stayed open" in line for line in logs)
+        late.commit()
+    finally:
+        late.close()
+    # without the hold the checkpoint would be ts 100 s and the row at 50.5 s lost for good
+    second = _incremental(pg_database, store, 0.2, logs)
+    assert second.ok, second.streams
+    assert pg_conn.execute("SELECT v FROM copy.ev WHERE id = 1000").fetchone() == ("late",)
+    assert row_checksum(_rows(pg_conn, "ev", "copy")) == row_checksum(_rows(pg_conn, "ev"))
+    pg_conn.execute("INSERT INTO ev VALUES (1001, 'epoch'::timestamptz + interval '200 s', "
+                    "'y')")
+    third = _incremental(pg_database, store, 0.2, logs)
+    assert third.ok
+    # nothing open: the checkpoint had moved to 100 s (read again, as ties are) -> 200 s
+    assert third.streams[0].records == 2
+
+
 class _StopAfter(MemoryStateStore):
     """A state store that dies on its n-th save: the destination has committed a
     checkpoint the engine never wrote down (a crash between the two)."""

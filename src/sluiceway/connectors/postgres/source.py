@@ -4,11 +4,21 @@ Full refresh reads the table in ``ctid`` page ranges inside one REPEATABLE READ 
 checkpoints after each range, so a stopped read resumes at the next range. Incremental reads
 ``cursor >= last`` ordered by the cursor, so rows sharing the checkpoint's cursor value are
 read again rather than lost (dedup merges them; append keeps the copies).
+
+Rows still uncommitted when the read's snapshot is taken are invisible to it, and they may
+hold cursor values below ones it reads (two writers, the slower one committing last). So
+before the snapshot an incremental read *settles*: it notes the cursor's maximum and the
+transactions then writing to the table (their locks), and waits for those to end. Every row
+whose cursor lies below that maximum is then committed or gone, and the checkpoint never
+passes it: rows committed during the read are read again next time, never lost. If a writer
+outlasts ``settle_seconds``, the checkpoint does not move past the previous one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import adbc_driver_postgresql.dbapi as adbc
@@ -35,7 +45,14 @@ from sluiceway.protocol.catalog import (
     Stream,
     SyncMode,
 )
-from sluiceway.protocol.messages import Estimate, Message, RecordBatch, State, state_value
+from sluiceway.protocol.messages import (
+    Estimate,
+    Log,
+    Message,
+    RecordBatch,
+    State,
+    state_value,
+)
 from sluiceway.protocol.spec import ConnectorSpec, validate_config
 
 BATCH_SIZE_HINT = StatementOptions.BATCH_SIZE_HINT_BYTES.value
@@ -72,6 +89,8 @@ class PostgresSource(Source):
     checkpoint_rows: int = 500_000
     #: the size ADBC aims at for one record batch; small batches keep memory flat
     batch_bytes: int = 4 * 1024 * 1024
+    #: how long an incremental read waits for the table's open writers (see the module doc)
+    settle_seconds: float = 10.0
 
     @classmethod
     def spec(cls) -> ConnectorSpec:
@@ -125,11 +144,15 @@ class PostgresSource(Source):
         conn = _connect(cfg)
         with translate(cfg), conn:
             cur = conn.cursor()
+            hold: _Hold | None = None
+            if cs.sync_mode is SyncMode.incremental:
+                hold = yield from self._settle(cur, cs, table, state)
+                conn.rollback()
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cur.execute(f"SELECT count(*) FROM {table} WHERE false")
             cur.fetchall()
-            if cs.sync_mode is SyncMode.incremental:
-                yield from self._incremental(cur, cs, table, select, state)
+            if hold is not None:
+                yield from self._incremental(cur, cs, table, select, state, hold)
             else:
                 yield from self._full_refresh(cur, cs, table, select, state)
             cur.close()
@@ -163,12 +186,53 @@ class PostgresSource(Source):
             yield State(cs.name, {"next_page": page})
         yield State(cs.name, {"complete": True})
 
+    def _settle(self, cur: Any, cs: ConfiguredStream, table: str,
+                state: dict[str, Any] | None) -> Generator[Message, None, _Hold]:
+        """Wait for the table's open writers; the highest cursor value a checkpoint may take."""
+        cursor = cs.cursor
+        assert cursor is not None
+        field = cs.stream.schema.field(cursor)
+        regclass = quote_literal(table) + "::regclass"
+        # first the maximum, then the writers: a row below the maximum that this statement
+        # could not see belongs to a transaction still holding its lock at the next one
+        top = self._one(cur, field, f"SELECT {_select_expr(field)} FROM (SELECT max("
+                        f"{quote_ident(cursor)}) AS {quote_ident(cursor)} FROM {table}) m")
+        cur.execute("SELECT coalesce(array_agg(DISTINCT virtualtransaction), '{}') "
+                    "FROM pg_locks WHERE locktype = 'relation' AND granted "
+                    "AND pid <> pg_backend_pid() AND mode IN ('RowExclusiveLock', "
+                    "'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock') "
+                    f"AND (relation = {regclass} OR relation IN "
+                    f"(SELECT relid FROM pg_partition_tree({regclass})))")
+        (writers,), = cur.fetchall()
+        deadline = time.monotonic() + self.settle_seconds
+        while writers:
+            still = quote_literal("{" + ",".join(writers) + "}")
+            cur.execute("SELECT coalesce(array_agg(DISTINCT virtualtransaction), '{}') "
+                        f"FROM pg_locks WHERE virtualtransaction = ANY({still}::text[])")
+            (writers,), = cur.fetchall()
+            if writers and time.monotonic() >= deadline:
+                yield Log("WARN", f"stream {cs.name!r}: {len(writers)} transaction(s) writing "
+                          f"to {table} stayed open over {self.settle_seconds:g}s; rows they "
+                          "commit later may hold cursor values below this read's, so the "
+                          "checkpoint stays where it was and the next sync reads them again")
+                return _Hold(None, stay=True)
+            if writers:
+                time.sleep(0.02)
+        return _Hold(top, stay=top is None)
+
+    def _one(self, cur: Any, field: pa.Field, sql: str) -> Any:
+        cur.execute(sql)
+        table = cur.fetch_arrow_table()
+        batch = table.combine_chunks().to_batches()[0]
+        return _conform("settle", batch, pa.schema([field])).column(0)[0].as_py()
+
     def _incremental(self, cur: Any, cs: ConfiguredStream, table: str, select: str,
-                     state: dict[str, Any] | None) -> Iterator[Message]:
+                     state: dict[str, Any] | None, hold: _Hold) -> Iterator[Message]:
         cursor = cs.cursor
         assert cursor is not None
         field = cs.stream.schema.field(cursor)
         last = (state or {}).get("cursor")
+        saved = last
         where = f"{quote_ident(cursor)} IS NOT NULL"
         if last is not None:
             pg_type = field.metadata[PG_TYPE_KEY].decode() if field.metadata else "text"
@@ -180,7 +244,7 @@ class PostgresSource(Source):
             for offset in range(0, whole.num_rows, self.checkpoint_rows):
                 msg = RecordBatch(cs.name, whole.batch.slice(offset, self.checkpoint_rows))
                 yield msg
-                last = state_value(pc.max(msg.batch.column(cursor)).as_py())
+                last = hold.cap(pc.max(msg.batch.column(cursor)).as_py(), saved)
                 rows_since += msg.num_rows
                 if rows_since >= self.checkpoint_rows:
                     rows_since = 0
@@ -195,6 +259,19 @@ class PostgresSource(Source):
         for batch in reader:
             if batch.num_rows:
                 yield RecordBatch(cs.name, _conform(cs.name, batch, schema))
+
+
+@dataclass(frozen=True)
+class _Hold:
+    """How far an incremental read's checkpoint may go."""
+
+    top: Any  # the cursor's maximum once the open writers ended
+    stay: bool = False  # keep the previous checkpoint
+
+    def cap(self, seen: Any, saved: Any) -> Any:
+        if self.stay:
+            return saved
+        return state_value(min(seen, self.top) if seen is not None else seen)
 
 
 def _select_expr(f: pa.Field) -> str:
