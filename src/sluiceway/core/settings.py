@@ -19,7 +19,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=_default_data_dir)
     #: bytes held between a stream's reader and writer before the reader waits
-    buffer_bytes: int = 16 * 1024 * 1024
+    buffer_bytes: int = 8 * 1024 * 1024
     #: streams of one sync that run at the same time
     parallel_streams: int = 2
     #: rows between two state checkpoints a source emits

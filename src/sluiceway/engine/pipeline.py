@@ -66,7 +66,7 @@ class SyncResult:
 
 @dataclass
 class Options:
-    buffer_bytes: int = 16 * 1024 * 1024
+    buffer_bytes: int = 8 * 1024 * 1024
     parallel_streams: int = 2
     progress: ProgressFn | None = None
     cancel: threading.Event = field(default_factory=threading.Event)

@@ -159,7 +159,7 @@ class MySQLSource(Source):
     #: rows between two checkpoints (and the most rows one chunk holds)
     checkpoint_rows: int = 500_000
     #: Arrow bytes a chunk aims at (its row count follows the table's row size)
-    chunk_bytes: int = 16 * 1024 * 1024
+    chunk_bytes: int = 8 * 1024 * 1024
     #: a keyless base table up to this size is read by connectorx in one statement
     max_unchunked_bytes: int = 256 * 1024 * 1024
     #: False reads everything through PyMySQL in one snapshot (slower)
