@@ -286,6 +286,23 @@ def test_incremental_checkpoints_and_rereads_rows_sharing_the_cursor(
     assert _states(again)[-1] == states[-1]
 
 
+@pytest.mark.parametrize("indexed", [True, False], ids=["chunked", "streamed"])
+def test_a_decimal_cursor_is_ordered_as_a_number_not_as_its_text(
+    mysql_database: dict[str, Any], mysql_conn: Any, indexed: bool
+) -> None:
+    with mysql_conn.cursor() as cur:
+        cur.execute("CREATE TABLE ev (id INT PRIMARY KEY, n DECIMAL(12,2)"
+                    + (", KEY (n))" if indexed else ")"))
+        # as text '10.00' < '9.75': read in text order, the checkpoint would fall back
+        cur.execute("INSERT INTO ev SELECT seq, seq / 4 FROM seq_1_to_40")
+    choice = StreamChoice("ev", sync_mode=S.incremental, cursor_field=("n",))
+    messages = _read(mysql_database, choice, checkpoint_rows=6)
+    assert _values(messages, "n") == [decimal.Decimal(i) / 4 for i in range(1, 41)]
+    assert _states(messages)[-1] == {"cursor": "10.00", "cursor_field": "n"}
+    again = _read(mysql_database, choice, state=_states(messages)[-1])
+    assert _values(again, "id") == [40]
+
+
 @pytest.mark.parametrize("fast", [True, False], ids=["connectorx", "pymysql"])
 def test_zero_dates_are_read_as_null(mysql_database: dict[str, Any], mysql_conn: Any,
                                      fast: bool) -> None:

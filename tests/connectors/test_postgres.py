@@ -312,6 +312,32 @@ def test_a_writer_open_past_the_settle_time_keeps_the_checkpoint_and_its_row_com
     assert third.streams[0].records == 2
 
 
+@pytest.mark.parametrize("cursor", ["u", "n", "b", "d"])
+def test_incremental_cursors_of_any_orderable_type_settle_and_resume(
+    pg_database: dict[str, Any], pg_conn: Any, cursor: str
+) -> None:
+    pg_conn.execute("CREATE TABLE ev (id int PRIMARY KEY, u uuid, n numeric(12,2), b boolean, "
+                    "d date)")
+    dst = dict(pg_database, schema="copy")
+    store = MemoryStateStore()
+    choice = [StreamChoice("ev", sync_mode=S.incremental, cursor_field=(cursor,),
+                           destination_sync_mode=D.append_dedup)]
+    empty = sync("postgres", pg_database, "postgres", dst, choice, store)
+    assert empty.ok, empty.streams
+    assert empty.streams[0].records == 0
+    pg_conn.execute("INSERT INTO ev SELECT g, md5(g::text)::uuid, g / 4.0, g % 2 = 0, "
+                    "'2024-01-01'::date + g FROM generate_series(1, 40) g")
+    first = sync("postgres", pg_database, "postgres", dst, choice, store)
+    assert first.ok, first.streams
+    assert first.streams[0].records == 40
+    again = sync("postgres", pg_database, "postgres", dst, choice, store)
+    assert again.ok
+    top = pg_conn.execute(f"SELECT count(*) FROM ev WHERE {cursor} = (SELECT {cursor} "
+                          f"FROM ev ORDER BY {cursor} DESC LIMIT 1)").fetchone()[0]
+    assert again.streams[0].records == top  # only the rows tied with the checkpoint
+    assert row_checksum(_rows(pg_conn, "ev", "copy")) == row_checksum(_rows(pg_conn, "ev"))
+
+
 class _StopAfter(MemoryStateStore):
     """A state store that dies on its n-th save: the destination has committed a
     checkpoint the engine never wrote down (a crash between the two)."""

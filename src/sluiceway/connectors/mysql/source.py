@@ -285,7 +285,10 @@ class _Reader:
         select = ", ".join(f"{select_expr(self.info.column(f.name), f)} AS {quote_ident(f.name)}"
                            for f in read_schema)
         key_cols = [self.info.column(k) for k in key]
-        order = (" ORDER BY " + ", ".join(quote_ident(k) for k in key)) if key else ""
+        # the table's columns, not the outputs of the same names (a DECIMAL read as text
+        # would order as text, and an expression hides the index)
+        order = (" ORDER BY " + ", ".join(f"{self.table}.{quote_ident(k)}" for k in key)
+                 if key else "")
 
         def sql(after_vals: list[Any] | None, limit: int | None) -> str:
             conds = list(where)

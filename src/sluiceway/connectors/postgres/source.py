@@ -146,7 +146,7 @@ class PostgresSource(Source):
             cur = conn.cursor()
             hold: _Hold | None = None
             if cs.sync_mode is SyncMode.incremental:
-                hold = yield from self._settle(cur, cs, table, state)
+                hold = yield from self._settle(cur, cs, table)
                 conn.rollback()
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cur.execute(f"SELECT count(*) FROM {table} WHERE false")
@@ -186,8 +186,8 @@ class PostgresSource(Source):
             yield State(cs.name, {"next_page": page})
         yield State(cs.name, {"complete": True})
 
-    def _settle(self, cur: Any, cs: ConfiguredStream, table: str,
-                state: dict[str, Any] | None) -> Generator[Message, None, _Hold]:
+    def _settle(self, cur: Any, cs: ConfiguredStream,
+                table: str) -> Generator[Message, None, _Hold]:
         """Wait for the table's open writers; the highest cursor value a checkpoint may take."""
         cursor = cs.cursor
         assert cursor is not None
@@ -195,8 +195,10 @@ class PostgresSource(Source):
         regclass = quote_literal(table) + "::regclass"
         # first the maximum, then the writers: a row below the maximum that this statement
         # could not see belongs to a transaction still holding its lock at the next one
-        top = self._one(cur, field, f"SELECT {_select_expr(field)} FROM (SELECT max("
-                        f"{quote_ident(cursor)}) AS {quote_ident(cursor)} FROM {table}) m")
+        # (ORDER BY, not max(): every type a read can order by, uuid and boolean too)
+        col = quote_ident(cursor)
+        top = self._one(cur, field, f"SELECT {_select_expr(field)} FROM {table} WHERE {col} "
+                        f"IS NOT NULL ORDER BY {table}.{col} DESC LIMIT 1")
         cur.execute("SELECT coalesce(array_agg(DISTINCT virtualtransaction), '{}') "
                     "FROM pg_locks WHERE locktype = 'relation' AND granted "
                     "AND pid <> pg_backend_pid() AND mode IN ('RowExclusiveLock', "
@@ -221,8 +223,11 @@ class PostgresSource(Source):
         return _Hold(top, stay=top is None)
 
     def _one(self, cur: Any, field: pa.Field, sql: str) -> Any:
+        """The first value a one-column query returns, as the stream's type (None: no row)."""
         cur.execute(sql)
         table = cur.fetch_arrow_table()
+        if not table.num_rows:
+            return None
         batch = table.combine_chunks().to_batches()[0]
         return _conform("settle", batch, pa.schema([field])).column(0)[0].as_py()
 
@@ -231,24 +236,38 @@ class PostgresSource(Source):
         cursor = cs.cursor
         assert cursor is not None
         field = cs.stream.schema.field(cursor)
+        col = quote_ident(cursor)
+        pg_type = field.metadata[PG_TYPE_KEY].decode() if field.metadata else "text"
+
+        def value(v: Any) -> str:
+            return f"{quote_literal(str(v))}::{pg_type}"
+
         last = (state or {}).get("cursor")
-        saved = last
-        where = f"{quote_ident(cursor)} IS NOT NULL"
-        if last is not None:
-            pg_type = field.metadata[PG_TYPE_KEY].decode() if field.metadata else "text"
-            where += f" AND {quote_ident(cursor)} >= {quote_literal(str(last))}::{pg_type}"
-        sql = f"SELECT {select} FROM {table} WHERE {where} ORDER BY {quote_ident(cursor)}"
+        where = f"{col} IS NOT NULL" + (f" AND {col} >= {value(last)}" if last is not None
+                                        else "")
+        # the checkpoint follows the rows up to the settled maximum, and stops there; the
+        # server compares (its collation orders text, not Python's)
+        if hold.stay:
+            parts = [(where, False)]
+        else:
+            top = value(state_value(hold.top))
+            parts = [(f"{where} AND {col} <= {top}", True), (f"{where} AND {col} > {top}", False)]
         rows_since = 0
-        for whole in self._query(cur, cs, sql):
-            # checkpoints fall inside large batches too: rows arrive ordered by the cursor
-            for offset in range(0, whole.num_rows, self.checkpoint_rows):
-                msg = RecordBatch(cs.name, whole.batch.slice(offset, self.checkpoint_rows))
-                yield msg
-                last = hold.cap(pc.max(msg.batch.column(cursor)).as_py(), saved)
-                rows_since += msg.num_rows
-                if rows_since >= self.checkpoint_rows:
-                    rows_since = 0
-                    yield State(cs.name, {"cursor": last, "cursor_field": cursor})
+        for cond, advance in parts:
+            # ordered by the table's column, not the output of the same name (which is text
+            # for a column read as text: '10.00' < '9.75')
+            sql = f"SELECT {select} FROM {table} WHERE {cond} ORDER BY {table}.{col}"
+            for whole in self._query(cur, cs, sql):
+                # checkpoints fall inside large batches too: rows arrive ordered by the cursor
+                for offset in range(0, whole.num_rows, self.checkpoint_rows):
+                    msg = RecordBatch(cs.name, whole.batch.slice(offset, self.checkpoint_rows))
+                    yield msg
+                    if advance:
+                        last = state_value(msg.batch.column(cursor)[-1].as_py())
+                    rows_since += msg.num_rows
+                    if rows_since >= self.checkpoint_rows:
+                        rows_since = 0
+                        yield State(cs.name, {"cursor": last, "cursor_field": cursor})
         yield State(cs.name, {"cursor": last, "cursor_field": cursor})
 
     def _query(self, cur: Any, cs: ConfiguredStream, sql: str) -> Iterator[RecordBatch]:
@@ -266,12 +285,7 @@ class _Hold:
     """How far an incremental read's checkpoint may go."""
 
     top: Any  # the cursor's maximum once the open writers ended
-    stay: bool = False  # keep the previous checkpoint
-
-    def cap(self, seen: Any, saved: Any) -> Any:
-        if self.stay:
-            return saved
-        return state_value(min(seen, self.top) if seen is not None else seen)
+    stay: bool = False  # keep the previous checkpoint (a writer stayed open; an empty table)
 
 
 def _select_expr(f: pa.Field) -> str:
