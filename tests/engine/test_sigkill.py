@@ -139,3 +139,7 @@ def test_sigkill_then_rerun_loses_no_row(
         assert set(src) <= set(dst_rows), "a source row is missing after the rerun"
     if mode.startswith("full_refresh"):
         assert stream["records"] < ROWS, "the rerun started over instead of resuming"
+    if mode == "full_refresh+overwrite":  # the resumed staging table got its key at the end
+        key = events.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                             "WHERE conrelid = 'dst.events'::regclass AND contype = 'p'")
+        assert key.fetchall() == [("events_pkey", "PRIMARY KEY (id)")]
