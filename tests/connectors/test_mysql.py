@@ -23,7 +23,7 @@ from sluiceway.engine.plan import StreamChoice, configure
 from sluiceway.protocol import arrow_types as at
 from sluiceway.protocol.catalog import DestinationSyncMode as D
 from sluiceway.protocol.catalog import SyncMode as S
-from sluiceway.protocol.messages import RecordBatch, State
+from sluiceway.protocol.messages import Log, RecordBatch, State
 from tests.helpers import sync
 
 LONG = "long text ✓ 日本 " * 350_000  # about 6 MB in one value
@@ -301,6 +301,76 @@ def test_a_decimal_cursor_is_ordered_as_a_number_not_as_its_text(
     assert _states(messages)[-1] == {"cursor": "10.00", "cursor_field": "n"}
     again = _read(mysql_database, choice, state=_states(messages)[-1])
     assert _values(again, "id") == [40]
+
+
+def _late_writer(mysql_database: dict[str, Any], mysql_conn: Any) -> Any:
+    """Rows with ts 1..40 s, and an open transaction that has written a row at 10.5 s."""
+    import pymysql
+
+    with mysql_conn.cursor() as cur:
+        cur.execute("CREATE TABLE ev (id INT PRIMARY KEY, ts DATETIME(6) NOT NULL, v TEXT, "
+                    "KEY (ts))")
+        cur.execute("INSERT INTO ev SELECT seq, TIMESTAMP'2024-01-01 00:00:00' + INTERVAL seq "
+                    "SECOND, 'x' FROM seq_1_to_40")
+    late = pymysql.connect(host=mysql_database["host"], port=mysql_database["port"],
+                           user=mysql_database["username"], password=mysql_database["password"],
+                           database=mysql_database["database"], autocommit=False)
+    with late.cursor() as cur:
+        cur.execute("INSERT INTO ev VALUES (1000, '2024-01-01 00:00:10.5', 'late')")
+    return late
+
+
+def _read_settling(cfg: dict[str, Any], settle: float, state: dict[str, Any] | None,
+                   logs: list[str]) -> list[RecordBatch | State]:
+    src = MySQLSource()
+    src.settle_seconds = settle
+    choice = StreamChoice("ev", sync_mode=S.incremental, cursor_field=("ts",))
+    catalog = configure(src.discover(cfg), [choice])
+    out: list[RecordBatch | State] = []
+    for m in src.read(cfg, catalog, {"ev": state} if state else None):
+        if isinstance(m, RecordBatch | State):
+            out.append(m)
+        elif isinstance(m, Log):
+            logs.append(f"{m.level} {m.message}")
+    return out
+
+
+def test_an_incremental_read_waits_for_an_open_writer_with_a_lower_cursor_value(
+    mysql_database: dict[str, Any], mysql_conn: Any
+) -> None:
+    import threading
+
+    late = _late_writer(mysql_database, mysql_conn)
+    timer = threading.Timer(0.5, late.commit)
+    timer.start()
+    try:
+        logs: list[str] = []
+        messages = _read_settling(mysql_database, 30.0, None, logs)
+    finally:
+        timer.join()
+        late.close()
+    assert sorted(_values(messages, "id")) == [*range(1, 41), 1000]
+    assert _states(messages)[-1]["cursor"] == "2024-01-01T00:00:40"
+    assert not logs
+
+
+def test_a_writer_open_past_the_settle_time_keeps_the_checkpoint(
+    mysql_database: dict[str, Any], mysql_conn: Any
+) -> None:
+    late = _late_writer(mysql_database, mysql_conn)
+    logs: list[str] = []
+    try:
+        first = _read_settling(mysql_database, 0.2, None, logs)
+        late.commit()
+    finally:
+        late.close()
+    assert sorted(_values(first, "id")) == list(range(1, 41))
+    assert any(line.startswith("WARN") and "stayed open" in line for line in logs)
+    assert _states(first)[-1]["cursor"] is None  # no checkpoint yet: the next read is whole
+    second = _read_settling(mysql_database, 0.2, _states(first)[-1], logs)
+    assert 1000 in _values(second, "id")
+    third = _read_settling(mysql_database, 0.2, _states(second)[-1], logs)
+    assert _values(third, "id") == [40]  # nothing open: the checkpoint moved on
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["connectorx", "pymysql"])

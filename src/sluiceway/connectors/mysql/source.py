@@ -22,7 +22,8 @@ are read again rather than lost) and skips rows whose cursor is NULL.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -40,6 +41,7 @@ from sluiceway.connectors.mysql.types import (
     literal,
     quote_ident,
     select_expr,
+    text_expr,
     to_arrow,
     wire_is_binary,
 )
@@ -50,7 +52,14 @@ from sluiceway.protocol.catalog import (
     Stream,
     SyncMode,
 )
-from sluiceway.protocol.messages import Estimate, Message, RecordBatch, State, state_value
+from sluiceway.protocol.messages import (
+    Estimate,
+    Log,
+    Message,
+    RecordBatch,
+    State,
+    state_value,
+)
 from sluiceway.protocol.spec import ConnectorSpec, validate_config
 
 _ONLY = " AND TABLE_NAME = %s"
@@ -164,6 +173,8 @@ class MySQLSource(Source):
     max_unchunked_bytes: int = 256 * 1024 * 1024
     #: False reads everything through PyMySQL in one snapshot (slower)
     use_connectorx: bool = True
+    #: how long an incremental read waits for open writing transactions (see _settle)
+    settle_seconds: float = 10.0
 
     @classmethod
     def spec(cls) -> ConnectorSpec:
@@ -213,7 +224,8 @@ class MySQLSource(Source):
             raise Fatal(f"table {cs.name!r} no longer exists in database {cfg['database']!r}")
         reader = _Reader(self, cfg, cs, info, fast=self.use_connectorx and not tls)
         if cs.sync_mode is SyncMode.incremental:
-            yield from self._incremental(reader, cs, info, state)
+            top, stay = yield from self._settle(cfg, cs, info, reader.table)
+            yield from self._incremental(reader, cs, info, state, top, stay)
         else:
             yield from self._full_refresh(reader, cs, info, state)
 
@@ -235,8 +247,56 @@ class MySQLSource(Source):
                 yield State(cs.name, {"after": last})
         yield State(cs.name, {"complete": True})
 
+    def _settle(self, cfg: dict[str, Any], cs: ConfiguredStream, info: TableInfo,
+                table: str) -> Generator[Message, None, tuple[Any, bool]]:
+        """Note the cursor's maximum, then wait for the transactions writing at that moment:
+        once they end, every row whose cursor lies below the maximum is committed or gone,
+        and the checkpoint never passes it (rows committed during the read come again next
+        sync, none is lost). InnoDB does not say which table a transaction writes, so this
+        waits for every writing transaction; one open past ``settle_seconds`` keeps the
+        previous checkpoint. Returns (maximum as text, keep the previous checkpoint)."""
+        cursor = cs.cursor
+        assert cursor is not None
+        col = quote_ident(cursor)
+        conn = connect(cfg)
+        try:
+            with translate(cfg):
+                cur = conn.cursor()
+                cur.execute(f"SELECT {text_expr(info.column(cursor))} FROM {table} WHERE {col} "
+                            f"IS NOT NULL ORDER BY {table}.{col} DESC LIMIT 1")
+                row = cur.fetchone()
+                top = None if row is None else row[0]
+                try:
+                    cur.execute("SELECT trx_id FROM information_schema.INNODB_TRX "
+                                "WHERE trx_rows_modified > 0 "
+                                "AND trx_mysql_thread_id <> CONNECTION_ID()")
+                except pymysql.err.OperationalError as exc:  # no PROCESS privilege
+                    yield Log("WARN", f"stream {cs.name!r}: cannot see open transactions "
+                              f"({exc.args[-1]}); a row committed during this read with a "
+                              "cursor value below the checkpoint would be missed")
+                    return top, top is None
+                writers = {r[0] for r in cur.fetchall()}
+                deadline = time.monotonic() + self.settle_seconds
+                while writers:
+                    cur.execute("SELECT trx_id FROM information_schema.INNODB_TRX")
+                    writers &= {r[0] for r in cur.fetchall()}
+                    if writers and time.monotonic() >= deadline:
+                        yield Log("WARN", f"stream {cs.name!r}: {len(writers)} writing "
+                                  f"transaction(s) stayed open over {self.settle_seconds:g}s; "
+                                  "rows they commit later may hold cursor values below this "
+                                  "read's, so the checkpoint stays where it was and the next "
+                                  "sync reads them again")
+                        return None, True
+                    if writers:
+                        # InnoDB refreshes what INNODB_TRX shows only when it was last read
+                        # over 0.1 s ago: polling faster would keep seeing the same rows
+                        time.sleep(0.15)
+                return top, top is None
+        finally:
+            conn.close()
+
     def _incremental(self, reader: _Reader, cs: ConfiguredStream, info: TableInfo,
-                     state: dict[str, Any] | None) -> Iterator[Message]:
+                     state: dict[str, Any] | None, top: Any, stay: bool) -> Iterator[Message]:
         cursor = cs.cursor
         assert cursor is not None
         col = info.column(cursor)
@@ -248,14 +308,24 @@ class MySQLSource(Source):
         chunkable = (bool(info.chunk_key) and info.chunk_key == info.primary_key
                      and cursor in info.leading and col.data_type not in ("enum", "set"))
         key = [cursor] + ([k for k in info.primary_key if k != cursor] if chunkable else [])
+        # the checkpoint follows the rows up to the settled maximum and stops there; the
+        # server compares (in the column's collation)
+        if stay:
+            parts = [(where, False)]
+        else:
+            bound = _literal(cs.name, col, top)
+            parts = [([*where, f"{quote_ident(cursor)} <= {bound}"], True),
+                     ([*where, f"{quote_ident(cursor)} > {bound}"], False)]
         rows = 0
-        for batch, last_key in reader.scan(where, key, None, chunkable=chunkable):
-            yield RecordBatch(cs.name, batch)
-            last = last_key[0]
-            rows += batch.num_rows
-            if rows >= self.checkpoint_rows:
-                rows = 0
-                yield State(cs.name, {"cursor": last, "cursor_field": cursor})
+        for conds, advance in parts:
+            for batch, last_key in reader.scan(conds, key, None, chunkable=chunkable):
+                yield RecordBatch(cs.name, batch)
+                if advance:
+                    last = last_key[0]
+                rows += batch.num_rows
+                if rows >= self.checkpoint_rows:
+                    rows = 0
+                    yield State(cs.name, {"cursor": last, "cursor_field": cursor})
         yield State(cs.name, {"cursor": last, "cursor_field": cursor})
 
 

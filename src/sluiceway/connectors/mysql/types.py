@@ -226,6 +226,12 @@ def _conform(f: pa.Field, col: pa.Array) -> pa.Array:
     return pc.cast(col, t)
 
 
+def text_expr(col: MyColumn) -> str:
+    """An expression that selects ``col`` as text :func:`literal` turns back into a value."""
+    c = quote_ident(col.name)
+    return f"HEX({c})" if col.data_type in _BLOB else f"CAST({c} AS CHAR)"
+
+
 def literal(col: MyColumn, value: Any) -> str:
     """A SQL literal, compared with ``col``, for a value ``state_value`` put in a State."""
     d = col.data_type
