@@ -373,6 +373,28 @@ def test_a_writer_open_past_the_settle_time_keeps_the_checkpoint(
     assert _values(third, "id") == [40]  # nothing open: the checkpoint moved on
 
 
+def test_without_the_process_privilege_the_read_warns_and_still_reads(
+    mysql_database: dict[str, Any], mysql_conn: Any
+) -> None:
+    user = f"sw_np_{uuid.uuid4().hex[:8]}"
+    with mysql_conn.cursor() as cur:
+        cur.execute("CREATE TABLE ev (id INT PRIMARY KEY, ts DATETIME(6) NOT NULL)")
+        cur.execute("INSERT INTO ev SELECT seq, TIMESTAMP'2024-01-01 00:00:00' + INTERVAL seq "
+                    "SECOND FROM seq_1_to_10")
+        cur.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'")
+        cur.execute(f"GRANT SELECT ON `{mysql_database['database']}`.* TO '{user}'@'%'")
+    try:
+        logs: list[str] = []
+        cfg = dict(mysql_database, username=user, password="pw")
+        messages = _read_settling(cfg, 1.0, None, logs)
+        assert sorted(_values(messages, "id")) == list(range(1, 11))
+        assert any("cannot see open transactions" in line for line in logs), logs
+        assert _states(messages)[-1]["cursor"] == "2024-01-01T00:00:10"
+    finally:
+        with mysql_conn.cursor() as cur:
+            cur.execute(f"DROP USER '{user}'@'%'")
+
+
 @pytest.mark.parametrize("fast", [True, False], ids=["connectorx", "pymysql"])
 def test_zero_dates_are_read_as_null(mysql_database: dict[str, Any], mysql_conn: Any,
                                      fast: bool) -> None:
