@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -21,6 +21,24 @@ from sluiceway.protocol.spec import ConnectorSpec, validate_config
 class CheckResult:
     ok: bool
     message: str = ""
+
+
+@dataclass(frozen=True)
+class Settled:
+    """How far an incremental read's checkpoint may go once it has waited for the writers
+    open when it began (see the PostgreSQL and MySQL sources' ``_settle``)."""
+
+    top: Any  # the cursor's maximum then (as the source renders it into SQL)
+    stay: bool = False  # keep the previous checkpoint (a writer stayed open; no rows yet)
+
+    def ranges(self, column: str, literal: Callable[[Any], str]) -> list[tuple[str | None, bool]]:
+        """The read's extra conditions, in order, each with whether the checkpoint follows
+        its rows: up to the maximum it does, past it it stays. The server compares, in the
+        column's own order and collation."""
+        if self.stay:
+            return [(None, False)]
+        bound = literal(self.top)
+        return [(f"{column} <= {bound}", True), (f"{column} > {bound}", False)]
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ import pymysql
 import pymysql.converters
 import pymysql.cursors
 
-from sluiceway.connectors.base import Capabilities, Source
+from sluiceway.connectors.base import Capabilities, Settled, Source
 from sluiceway.connectors.mysql.errors import translate
 from sluiceway.connectors.mysql.spec import SOURCE_SPEC, connectorx_uri, pymysql_kwargs
 from sluiceway.connectors.mysql.types import (
@@ -226,8 +226,8 @@ class MySQLSource(Source):
             raise Fatal(f"table {cs.name!r} no longer exists in database {cfg['database']!r}")
         reader = _Reader(self, cfg, cs, info, fast=self.use_connectorx and not tls)
         if cs.sync_mode is SyncMode.incremental:
-            top, stay = yield from self._settle(cfg, cs, info, reader.table)
-            yield from self._incremental(reader, cs, info, state, top, stay)
+            settled = yield from self._settle(cfg, cs, info, reader.table)
+            yield from self._incremental(reader, cs, info, state, settled)
         else:
             yield from self._full_refresh(reader, cs, info, state)
 
@@ -250,13 +250,13 @@ class MySQLSource(Source):
         yield State(cs.name, {"complete": True})
 
     def _settle(self, cfg: dict[str, Any], cs: ConfiguredStream, info: TableInfo,
-                table: str) -> Generator[Message, None, tuple[Any, bool]]:
+                table: str) -> Generator[Message, None, Settled]:
         """Note the cursor's maximum, then wait for the transactions writing at that moment:
         once they end, every row whose cursor lies below the maximum is committed or gone,
         and the checkpoint never passes it (rows committed during the read come again next
         sync, none is lost). InnoDB does not say which table a transaction writes, so this
         waits for every writing transaction; one open past ``settle_seconds`` keeps the
-        previous checkpoint. Returns (maximum as text, keep the previous checkpoint)."""
+        previous checkpoint. The maximum comes as text."""
         cursor = cs.cursor
         assert cursor is not None
         col = quote_ident(cursor)
@@ -278,7 +278,7 @@ class MySQLSource(Source):
                     yield Log("WARN", f"stream {cs.name!r}: cannot see open transactions "
                               f"({exc.args[-1]}); a row committed during this read with a "
                               "cursor value below the checkpoint would be missed")
-                    return top, top is None
+                    return Settled(top, stay=top is None)
                 writers = {r[0] for r in cur.fetchall()}
                 deadline = time.monotonic() + self.settle_seconds
                 while writers:
@@ -290,17 +290,17 @@ class MySQLSource(Source):
                                   "rows they commit later may hold cursor values below this "
                                   "read's, so the checkpoint stays where it was and the next "
                                   "sync reads them again")
-                        return None, True
+                        return Settled(None, stay=True)
                     if writers:
                         # InnoDB refreshes what INNODB_TRX shows only when it was last read
                         # over 0.1 s ago: polling faster would keep seeing the same rows
                         time.sleep(0.15)
-                return top, top is None
+                return Settled(top, stay=top is None)
         finally:
             conn.close()
 
     def _incremental(self, reader: _Reader, cs: ConfiguredStream, info: TableInfo,
-                     state: dict[str, Any] | None, top: Any, stay: bool) -> Iterator[Message]:
+                     state: dict[str, Any] | None, settled: Settled) -> Iterator[Message]:
         cursor = cs.cursor
         assert cursor is not None
         col = info.column(cursor)
@@ -312,16 +312,10 @@ class MySQLSource(Source):
         chunkable = (bool(info.chunk_key) and info.chunk_key == info.primary_key
                      and cursor in info.leading and col.data_type not in ("enum", "set"))
         key = [cursor] + ([k for k in info.primary_key if k != cursor] if chunkable else [])
-        # the checkpoint follows the rows up to the settled maximum and stops there; the
-        # server compares (in the column's collation)
-        if stay:
-            parts = [(where, False)]
-        else:
-            bound = _literal(cs.name, col, top)
-            parts = [([*where, f"{quote_ident(cursor)} <= {bound}"], True),
-                     ([*where, f"{quote_ident(cursor)} > {bound}"], False)]
         rows = 0
-        for conds, advance in parts:
+        for extra, advance in settled.ranges(quote_ident(cursor),
+                                             lambda top: _literal(cs.name, col, top)):
+            conds = [*where, extra] if extra else where
             for batch, last_key in reader.scan(conds, key, None, chunkable=chunkable):
                 yield RecordBatch(cs.name, batch)
                 if advance:

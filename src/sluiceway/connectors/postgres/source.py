@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import adbc_driver_postgresql.dbapi as adbc
@@ -26,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from adbc_driver_postgresql import StatementOptions
 
-from sluiceway.connectors.base import Capabilities, Source
+from sluiceway.connectors.base import Capabilities, Settled, Source
 from sluiceway.connectors.postgres.errors import translate
 from sluiceway.connectors.postgres.spec import SOURCE_SPEC, conninfo
 from sluiceway.connectors.postgres.types import (
@@ -144,7 +143,7 @@ class PostgresSource(Source):
         conn = _connect(cfg)
         with translate(cfg), conn:
             cur = conn.cursor()
-            hold: _Hold | None = None
+            hold: Settled | None = None
             if cs.sync_mode is SyncMode.incremental:
                 hold = yield from self._settle(cur, cs, table)
                 conn.rollback()
@@ -187,7 +186,7 @@ class PostgresSource(Source):
         yield State(cs.name, {"complete": True})
 
     def _settle(self, cur: Any, cs: ConfiguredStream,
-                table: str) -> Generator[Message, None, _Hold]:
+                table: str) -> Generator[Message, None, Settled]:
         """Wait for the table's open writers; the highest cursor value a checkpoint may take."""
         cursor = cs.cursor
         assert cursor is not None
@@ -217,10 +216,10 @@ class PostgresSource(Source):
                           f"to {table} stayed open over {self.settle_seconds:g}s; rows they "
                           "commit later may hold cursor values below this read's, so the "
                           "checkpoint stays where it was and the next sync reads them again")
-                return _Hold(None, stay=True)
+                return Settled(None, stay=True)
             if writers:
                 time.sleep(0.02)
-        return _Hold(top, stay=top is None)
+        return Settled(top, stay=top is None)
 
     def _one(self, cur: Any, field: pa.Field, sql: str) -> Any:
         """The first value a one-column query returns, as the stream's type (None: no row)."""
@@ -232,7 +231,7 @@ class PostgresSource(Source):
         return _conform("settle", batch, pa.schema([field])).column(0)[0].as_py()
 
     def _incremental(self, cur: Any, cs: ConfiguredStream, table: str, select: str,
-                     state: dict[str, Any] | None, hold: _Hold) -> Iterator[Message]:
+                     state: dict[str, Any] | None, hold: Settled) -> Iterator[Message]:
         cursor = cs.cursor
         assert cursor is not None
         field = cs.stream.schema.field(cursor)
@@ -245,15 +244,9 @@ class PostgresSource(Source):
         last = (state or {}).get("cursor")
         where = f"{col} IS NOT NULL" + (f" AND {col} >= {value(last)}" if last is not None
                                         else "")
-        # the checkpoint follows the rows up to the settled maximum, and stops there; the
-        # server compares (its collation orders text, not Python's)
-        if hold.stay:
-            parts = [(where, False)]
-        else:
-            top = value(state_value(hold.top))
-            parts = [(f"{where} AND {col} <= {top}", True), (f"{where} AND {col} > {top}", False)]
         rows_since = 0
-        for cond, advance in parts:
+        for extra, advance in hold.ranges(col, lambda top: value(state_value(top))):
+            cond = where + (f" AND {extra}" if extra else "")
             # ordered by the table's column, not the output of the same name (which is text
             # for a column read as text: '10.00' < '9.75')
             sql = f"SELECT {select} FROM {table} WHERE {cond} ORDER BY {table}.{col}"
@@ -278,14 +271,6 @@ class PostgresSource(Source):
         for batch in reader:
             if batch.num_rows:
                 yield RecordBatch(cs.name, _conform(cs.name, batch, schema))
-
-
-@dataclass(frozen=True)
-class _Hold:
-    """How far an incremental read's checkpoint may go."""
-
-    top: Any  # the cursor's maximum once the open writers ended
-    stay: bool = False  # keep the previous checkpoint (a writer stayed open; an empty table)
 
 
 def _select_expr(f: pa.Field) -> str:
