@@ -114,6 +114,14 @@ def _views(s: Session, rows: list[Artifact]) -> list[BackupView]:
             for a in rows]
 
 
+def _completed(s: Session, caller: Caller, backup_id: str, action: str) -> BackupView:
+    """The caller's backup, viewed, if it is complete (else 409: it cannot be ``action``)."""
+    view = _views(s, [_backup(s, caller, backup_id)])[0]
+    if view.status != "Completed":
+        raise Conflict(f"backup {backup_id} cannot be {action}: its status is {view.status}")
+    return view
+
+
 def _backup(s: Session, caller: Caller, backup_id: str) -> Artifact:
     a = s.get(Artifact, backup_id)
     if a is None or a.kind != KIND or not caller.can_see(a.workspace_id):
@@ -368,10 +376,7 @@ def create_export(p: Platform, caller: Caller, backup_id: str, fmt: Any,
     if errors:
         raise InvalidInput("invalid export", errors)
     with p.db.claim() as s:
-        view = _views(s, [_backup(s, caller, backup_id)])[0]
-        if view.status != "Completed":
-            raise Conflict(f"backup {backup_id} cannot be exported: its status is "
-                           f"{view.status}")
+        view = _completed(s, caller, backup_id, "exported")
         old = view.export
         if old is not None and old["phase"] in ("Pending", "Exporting"):
             raise Conflict(f"backup {backup_id} is already being exported")
@@ -572,10 +577,7 @@ def restore(p: Platform, caller: Caller, backup_id: str, *,
             "restoreConfiguration")])
     files = artifacts.store(p)
     with p.db.claim() as s:
-        view = _views(s, [_backup(s, caller, backup_id)])[0]
-        if view.status != "Completed":
-            raise Conflict(f"backup {backup_id} cannot be restored: its status is "
-                           f"{view.status}")
+        view = _completed(s, caller, backup_id, "restored")
         restore_now = view.restore
         if restore_now is not None and restore_now.get("phase") == "running":
             raise Conflict(f"backup {backup_id} is already being restored")
