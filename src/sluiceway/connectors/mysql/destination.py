@@ -304,7 +304,8 @@ def _load_file(session: _Session, pending: _Pending) -> None:
         + (" SET " + ", ".join(sets) if sets else ""))
     try:
         with translate(session.config), session.conn.cursor() as cur:
-            cur.execute(statement)
+            with session.conn.sending(pending.path):
+                cur.execute(statement)
             loaded, warnings = cur.rowcount, cur.warning_count
             if warnings:
                 cur.execute("SHOW WARNINGS LIMIT 5")

@@ -35,6 +35,7 @@ import pymysql.cursors
 
 from sluiceway.connectors.base import Capabilities, Settled, Source
 from sluiceway.connectors.mysql.errors import translate
+from sluiceway.connectors.mysql.infile import GuardedConnection
 from sluiceway.connectors.mysql.spec import SOURCE_SPEC, connectorx_uri, pymysql_kwargs
 from sluiceway.connectors.mysql.types import (
     MyColumn,
@@ -105,9 +106,10 @@ class TableInfo:
                     "discover the source again")
 
 
-def connect(cfg: dict[str, Any], **extra: Any) -> pymysql.Connection[Any]:
+def connect(cfg: dict[str, Any], **extra: Any) -> GuardedConnection:
+    """A PyMySQL connection that refuses the server's LOCAL INFILE requests (see infile)."""
     with translate(cfg, connecting=True):
-        return pymysql.connect(**pymysql_kwargs(cfg), **extra)
+        return GuardedConnection(**pymysql_kwargs(cfg), **extra)
 
 
 def load_tables(conn: pymysql.Connection[Any], database: str,
