@@ -96,3 +96,21 @@ def test_the_relay_itself_passes_a_sync_that_asks_for_nothing_else(
     with mysql_conn.cursor() as cur:
         cur.execute("SELECT id, name FROM people ORDER BY id")
         assert cur.fetchall() == ((1, "a"), (2, "b"), (3, "c"))
+
+
+def test_the_fast_read_path_sends_no_byte_either(
+    mysql_database: dict[str, Any], secret_file: Path,
+) -> None:
+    """connectorx (the source's fast reads) never offers LOCAL INFILE: asked at its first
+    query, it sends nothing and opens a new connection."""
+    import connectorx as cx
+
+    from sluiceway.connectors.mysql.spec import connectorx_uri
+
+    with InfileTrap((mysql_database["host"], mysql_database["port"]), str(secret_file),
+                    _first_query) as trap:
+        cx.read_sql(connectorx_uri(_via(trap, mysql_database)), "SELECT 1 AS x",
+                    return_type="arrow")
+        assert trap.asked.is_set()
+        assert trap.answered.wait(10)
+    assert trap.received == b""
