@@ -101,8 +101,8 @@ class InfileTrap:
 
     def _spring(self, client: socket.socket) -> None:
         """Ask for the file; keep whatever comes until an empty packet or the hang-up."""
+        self.asked.set()  # before the client can see the request and answer
         client.sendall(_packet(1, b"\xfb" + self.wanted.encode()))
-        self.asked.set()
         got = b""
         try:
             while True:

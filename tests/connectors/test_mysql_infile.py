@@ -56,7 +56,7 @@ def test_check_sends_no_byte_of_a_file_the_server_asks_for(
     with InfileTrap((mysql_database["host"], mysql_database["port"]), str(secret_file),
                     trigger) as trap:
         result = connector.check(_via(trap, mysql_database))
-        assert trap.asked.is_set()
+        assert trap.asked.is_set(), result.message
         assert trap.answered.wait(10)
     assert not result.ok
     assert "asked for the local file" in result.message
