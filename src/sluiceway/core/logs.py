@@ -39,7 +39,7 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """``time level logger: message`` with ``[job N attempt M]`` before a job's message."""
+    """``time level logger: message`` with ``[job N]`` before a job's message."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
@@ -47,7 +47,7 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         if hasattr(record, "job_id"):
-            where = f"[job {record.job_id} attempt {getattr(record, 'attempt_id', '?')}] "
+            where = f"[job {record.job_id}] "
             head, sep, tail = text.partition(": ")
             text = f"{head}{sep}{where}{tail}"
         return text
