@@ -25,7 +25,7 @@ class Server:
     """``sluiceway serve`` as a process of its own session (so that it and its workers can
     be killed together, as a machine dies)."""
 
-    def __init__(self, tmp_path: Path, metadata_url: str, **env: str) -> None:
+    def __init__(self, tmp_path: Path, metadata_url: str, *args: str, **env: str) -> None:
         self.port = _free_port()
         self.data = tmp_path / "data"
         self.log_path = tmp_path / f"server-{self.port}.log"
@@ -35,7 +35,9 @@ class Server:
                        SLUICEWAY_DATABASE_URL=metadata_url)
         environ.update(env)
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([sys.executable, "-m", "sluiceway.cli.main", "serve"],
+        self.environ = environ
+        self.proc = subprocess.Popen([sys.executable, "-m", "sluiceway.cli.main", "serve",
+                                      *args],
                                      env=environ, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}/api/v1", auth=AUTH,

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from sluiceway import __version__
-from sluiceway.api import errors
+from sluiceway.api import docs, errors
 from sluiceway.api.airbyte import router as airbyte
 from sluiceway.api.backups import errors as backup_errors  # noqa: F401 - registers bodies
 from sluiceway.api.backups import routes as backup_routes
@@ -39,7 +39,9 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True,
                 handle.stop()
 
     app = FastAPI(title="Sluiceway", version=__version__, lifespan=lifespan,
-                  description="Airbyte Configuration API v1, served by Sluiceway.")
+                  description="Airbyte Configuration API v1, served by Sluiceway.",
+                  docs_url=None, redoc_url=None)
+    docs.install(app)
     app.state.platform = platform
     errors.install(app)
     router = airbyte.build()

@@ -1,20 +1,21 @@
-"""``sluiceway`` commands. Exit codes: 0 success, 1 a sync failed, 2 bad input."""
+"""``sluiceway`` commands. Exit codes: 0 success, 1 a sync failed, 2 bad input.
+
+Each command imports what it uses when it runs, so that ``sluiceway --help`` (and every
+command that does not need them) starts without the server, the database layer or Arrow.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.progress import Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from sluiceway import __version__
-from sluiceway.cli import server
+from sluiceway.cli import jobs, server
+from sluiceway.cli.output import print_error, stderr, stdout
 from sluiceway.core.errors import (
     ConnectionFailed,
     FieldError,
@@ -22,27 +23,28 @@ from sluiceway.core.errors import (
     RecordRejected,
     SluicewayError,
 )
-from sluiceway.core.settings import Settings
-from sluiceway.services import connectors as connector_service
-from sluiceway.services import pipeline_file, pipelines
+
+if TYPE_CHECKING:
+    from sluiceway.core.settings import Settings
+    from sluiceway.services import connectors as connector_service
+    from sluiceway.services import pipeline_file, pipelines
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Sluiceway: move tables between databases and files.")
 app.command()(server.serve)
 app.add_typer(server.users, name="users")
 app.add_typer(server.tokens, name="tokens")
-out = Console()
-err = Console(stderr=True)
+app.add_typer(jobs.app, name="jobs")
 
 #: errors that mean "the input was wrong": exit code 2
 BAD_INPUT = (InvalidInput, ConnectionFailed, RecordRejected)
 
 
 def _fail(exc: SluicewayError, code: int | None = None) -> NoReturn:
-    err.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
+    print_error("error", exc.message)
     if isinstance(exc, InvalidInput) and len(exc.errors) > 1:
         for e in exc.errors:
-            err.print(f"  - {e}", markup=False, highlight=False)
+            stderr().print(f"  - {e}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code if code is not None else (2 if isinstance(exc, BAD_INPUT) else 1))
 
 
@@ -65,16 +67,20 @@ def _kind(destination: bool) -> connector_service.Kind:
 @app.command()
 def version() -> None:
     """Print Sluiceway's version."""
-    out.print(__version__)
+    typer.echo(__version__)
 
 
 @app.command()
 def connectors() -> None:
     """List the built-in connectors."""
+    from rich.table import Table
+
+    from sluiceway.services import connectors as connector_service
+
     table = Table("name", "kind", "title")
     for e in connector_service.list_connectors():
         table.add_row(e.name, e.kind, e.title)
-    out.print(table)
+    stdout().print(table)
 
 
 @app.command()
@@ -84,11 +90,13 @@ def spec(
                                               help="the destination's spec")] = False,
 ) -> None:
     """Print a connector's spec (JSON Schema of its config)."""
+    from sluiceway.services import connectors as connector_service
+
     try:
         s = connector_service.spec(connector, _kind(destination))
     except SluicewayError as exc:
         _fail(exc)
-    out.print_json(json.dumps(s.to_airbyte()))
+    stdout().print_json(json.dumps(s.to_airbyte()))
 
 
 @app.command()
@@ -98,26 +106,30 @@ def check(
     destination: Annotated[bool, typer.Option("--destination", "-d")] = False,
 ) -> None:
     """Check that a config reaches its system. Exit 2 when it does not."""
+    from sluiceway.services import connectors as connector_service
+
     try:
         result = connector_service.check(connector, _kind(destination),
                                          _read_json(config))
     except SluicewayError as exc:
         _fail(exc)
     if result.ok:
-        out.print(f"[green]ok[/]: {result.message}")
+        print_error("ok", result.message, style="green", to=stdout())
         return
-    err.print(f"[bold red]check failed:[/] {result.message}", highlight=False)
+    print_error("check failed", result.message)
     raise typer.Exit(2)
 
 
 @app.command()
 def discover(connector: str, config: Path) -> None:
     """Print the catalog (Airbyte protocol JSON) a source offers."""
+    from sluiceway.services import connectors as connector_service
+
     try:
         catalog = connector_service.discover(connector, _read_json(config))
     except SluicewayError as exc:
         _fail(exc)
-    out.print_json(json.dumps(catalog.to_airbyte()))
+    stdout().print_json(json.dumps(catalog.to_airbyte()))
 
 
 @app.command()
@@ -126,6 +138,11 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON summary")] = False,
 ) -> None:
     """Run the sync a pipeline file describes; state makes the next run incremental."""
+    import time
+
+    from sluiceway.core.settings import Settings
+    from sluiceway.services import pipeline_file, pipelines
+
     settings = Settings()
     started = time.monotonic()
     try:
@@ -136,8 +153,8 @@ def run(
             result = _run_with_progress(p, settings)
     except SluicewayError as exc:
         if as_json:
-            out.print_json(json.dumps({"status": "failed", "error": exc.message,
-                                       "streams": []}))
+            stdout().print_json(json.dumps({"status": "failed", "error": exc.message,
+                                          "streams": []}))
         _fail(exc)
     elapsed = time.monotonic() - started
     if as_json:
@@ -154,30 +171,24 @@ def run(
 
 
 def _run_with_progress(p: pipeline_file.Pipeline, settings: Settings) -> pipelines.SyncResult:
-    columns = (TextColumn("{task.description}"), TextColumn("{task.fields[rows]:>12,} rows"),
-               TextColumn("{task.fields[mbs]:>8.1f} MB/s"), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=False) as progress:
-        tasks: dict[str, TaskID] = {}
-        starts: dict[str, float] = {}
+    from sluiceway.cli.progress import SyncProgress
+    from sluiceway.services import pipelines
 
-        def on_progress(stream: str, rows: int, nbytes: int) -> None:
-            if stream not in tasks:
-                tasks[stream] = progress.add_task(stream, total=None, rows=0, mbs=0.0)
-                starts[stream] = time.monotonic()
-            secs = max(time.monotonic() - starts[stream], 1e-6)
-            progress.update(tasks[stream], rows=rows, mbs=nbytes / secs / 1e6)
-
-        return pipelines.run(p, settings, on_progress)
+    with SyncProgress(stderr()) as progress:
+        return pipelines.run(p, settings, progress.rows, estimate=progress.estimate,
+                             phase=progress.phase)
 
 
 def _print_summary(result: pipelines.SyncResult) -> None:
+    from rich.table import Table
+
     table = Table("stream", "status", "records", "MB", "seconds", "MB/s")
     for s in result.streams:
         mbs = s.bytes / max(s.seconds, 1e-6) / 1e6
         style = "green" if s.status == "succeeded" else "red"
         table.add_row(s.stream, f"[{style}]{s.status}[/]", f"{s.records:,}",
                       f"{s.bytes / 1e6:,.1f}", f"{s.seconds:.2f}", f"{mbs:,.1f}")
-    out.print(table)
+    stdout().print(table)
 
 
 def main() -> None:

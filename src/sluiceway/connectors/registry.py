@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from dataclasses import dataclass
 from typing import Literal
@@ -72,9 +73,19 @@ def entry(name: str, kind: Kind) -> Entry:
     for e in ENTRIES:
         if e.name == name and e.kind == kind:
             return e
-    known = ", ".join(sorted(e.name for e in ENTRIES if e.kind == kind))
-    raise InvalidInput(f"unknown {kind} connector",
-                       [FieldError(f"{kind}.connector", f"{name!r} is not one of: {known}", name)])
+    raise UnknownConnector(name, kind, sorted(e.name for e in ENTRIES if e.kind == kind))
+
+
+class UnknownConnector(InvalidInput):
+    """A connector name no built-in connector has; the message lists the known names and
+    suggests the closest one (``postgresql`` -> ``postgres``)."""
+
+    def __init__(self, name: str, kind: Kind, known: list[str]) -> None:
+        close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        reason = f"unknown {kind} connector {name!r}; known: {', '.join(known)}{hint}"
+        super().__init__(reason)
+        self.errors = [FieldError(f"{kind}.connector", reason, name)]
 
 
 def source(name: str) -> Source:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,8 @@ class Settings(BaseSettings):
     download_link_seconds: int = 3600
     #: how often expired artifacts are pruned
     prune_interval_seconds: float = 3600.0
+    #: the server's log lines (job log lines among them): ``text`` or ``json`` (one a line)
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("buffer_bytes")
     @classmethod

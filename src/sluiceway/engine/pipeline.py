@@ -21,10 +21,19 @@ from sluiceway.core.errors import Cancelled, SluicewayError
 from sluiceway.core.memory import limit_malloc_arenas
 from sluiceway.engine.buffer import ByteQueue, Closed
 from sluiceway.engine.checkpoint import StateStore
-from sluiceway.protocol.catalog import ConfiguredCatalog, ConfiguredStream, SyncMode
+from sluiceway.protocol.catalog import (
+    ConfiguredCatalog,
+    ConfiguredStream,
+    DestinationSyncMode,
+    SyncMode,
+)
 from sluiceway.protocol.messages import Estimate, Log, Message, RecordBatch, Rejected, State
 
 ProgressFn = Callable[[str, int, int], None]
+#: told (stream, phase): ``reading`` (records flow), then ``loading`` (the source is done and
+#: the destination commits and swaps) or ``merging`` (it merges on the key), then the
+#: stream's outcome (``succeeded``, ``failed``, ``cancelled``)
+PhaseFn = Callable[[str, str], None]
 
 
 @dataclass
@@ -75,6 +84,8 @@ class Options:
     estimate: Callable[[str, int], None] | None = None
     #: told each row a source skipped as bad (stream, location, reason)
     rejected: Callable[[str, str, str], None] | None = None
+    #: told each stream's phase as it changes
+    phase: PhaseFn | None = None
 
 
 def run(
@@ -99,6 +110,8 @@ def run(
         cs, st = catalog.streams[i], stats[i]
         started = time.monotonic()
         st.status = "running"
+        if opts.phase:
+            opts.phase(cs.name, "reading")
         try:
             _sync_stream(cs, st, saved.get(cs.name) or {}, source, source_config,
                          destination, destination_config, store, opts)
@@ -112,6 +125,8 @@ def run(
             st.error = f"{type(exc).__name__}: {exc}"
         finally:
             st.seconds = time.monotonic() - started
+            if opts.phase:
+                opts.phase(cs.name, st.status)
 
     workers = max(1, min(opts.parallel_streams, len(stats)))
     if workers == 1:
@@ -195,6 +210,9 @@ def _sync_stream(
             except Closed:
                 if failure:
                     raise failure[0] from None
+                if opts.phase:
+                    dedup = cs.destination_sync_mode is DestinationSyncMode.append_dedup
+                    opts.phase(cs.name, "merging" if dedup else "loading")
                 return
             if isinstance(msg, RecordBatch):
                 st.records += msg.num_rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -11,6 +12,10 @@ from sluiceway.core.settings import Settings
 from sluiceway.jobs import ledger
 from sluiceway.secrets import redact
 from sluiceway.store.db import Database
+
+#: a job's log lines also go to the process's log (the server's, for local workers)
+job_log = logging.getLogger("sluiceway.job")
+_LEVELS = {"WARN": logging.WARNING, "FATAL": logging.CRITICAL}
 
 
 @dataclass
@@ -52,8 +57,12 @@ class AttemptContext:
 
     def log(self, level: str, line: str) -> None:
         line = self.redact(str(line))
+        level = str(level).upper()[:10] or "INFO"
         with self._lock:
-            self._lines.append((str(level).upper()[:10] or "INFO", line))
+            self._lines.append((level, line))
+        number = _LEVELS.get(level, logging.getLevelName(level))
+        job_log.log(number if isinstance(number, int) else logging.INFO, line,
+                    extra={"job_id": self.job_id, "attempt_id": self.attempt_id})
 
     def progress(self, records: int, bytes_: int, *, estimate: int | None = None) -> None:
         """Running totals; with an ``estimate`` of the rows to come, the fraction done

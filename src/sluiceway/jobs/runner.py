@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from sluiceway.core import logs
 from sluiceway.core.errors import Cancelled, Fatal, InvalidInput, SluicewayError
 from sluiceway.core.settings import Settings
 from sluiceway.jobs import ledger
@@ -149,5 +150,6 @@ def child_main(settings_values: dict[str, Any], attempt_id: int) -> None:
     """Entry point of a worker process: run one attempt, then exit."""
     # Ctrl-C at a terminal reaches the whole process group: the supervisor decides
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.basicConfig(level=logging.WARNING)
-    run_attempt(Settings(**settings_values), attempt_id)
+    settings = Settings(**settings_values)
+    logs.configure(settings.log_format)  # the job's lines join the server's log
+    run_attempt(settings, attempt_id)

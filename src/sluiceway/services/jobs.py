@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sluiceway.core.errors import NotFound
 from sluiceway.jobs import ledger
 from sluiceway.services import scope
 from sluiceway.services.auth import Caller
@@ -88,3 +89,42 @@ def cancel(p: Platform, caller: Caller, job_id: int) -> JobView:
         job = scope.job(s, caller, job_id)
         ledger.request_cancel(s, job)
     return get(p, caller, job_id)
+
+
+@dataclass(frozen=True)
+class LogLine:
+    id: int
+    attempt: int
+    at: float
+    level: str
+    line: str
+
+    def __str__(self) -> str:
+        return f"{_iso(self.at)} {self.level} [attempt {self.attempt}] {self.line}"
+
+
+@dataclass(frozen=True)
+class JobLog:
+    job_id: int
+    status: str
+    lines: list[LogLine]
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ledger.FINAL
+
+
+def log_since(p: Platform, job_id: int, after: int = 0) -> JobLog:
+    """A job's status and its log lines (every attempt's, in order) with ids above
+    ``after``. For the operator's command line, which holds the metadata database itself
+    (as ``users create`` does): no caller to scope by."""
+    with p.db.session() as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            raise NotFound(f"job {job_id} not found", str(job_id))
+        rows = s.execute(select(AttemptLog, Attempt.number)
+                         .join(Attempt, Attempt.id == AttemptLog.attempt_id)
+                         .where(Attempt.job_id == job_id, AttemptLog.id > after)
+                         .order_by(AttemptLog.id)).all()
+        return JobLog(job.id, job.status, [LogLine(log.id, number, log.at, log.level, log.line)
+                                           for log, number in rows])

@@ -27,14 +27,26 @@ class Pipeline:
 
 def load(path: Path) -> Pipeline:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = _yaml(path)
     except OSError as exc:
         raise InvalidInput("cannot read pipeline file",
                            [FieldError(str(path), exc.strerror or str(exc))]) from exc
     except yaml.YAMLError as exc:
+        # YAML's own text, lines kept: its mark shows the line with a ``^`` under the column
         raise InvalidInput("pipeline file is not valid YAML",
-                           [FieldError(str(path), str(exc).replace("\n", " "))]) from exc
+                           [FieldError(str(path), "\n" + str(exc))]) from exc
     return parse(raw, default_name=_default_name(path))
+
+
+def _yaml(path: Path) -> object:
+    """``yaml.safe_load`` of the file's text, with marks naming the file (read as text, an
+    error's mark also quotes the line)."""
+    loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+    loader.name = str(path)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def _default_name(path: Path) -> str:
