@@ -14,7 +14,8 @@ from sluiceway.services.auth import Caller, authenticate_basic, authenticate_tok
 from sluiceway.services.platform import Platform
 
 
-def get_platform(request: Request) -> Platform:
+async def get_platform(request: Request) -> Platform:
+    """Async so that FastAPI does not spend a worker thread on it (every route needs it)."""
     platform: Platform = request.app.state.platform
     return platform
 

@@ -72,6 +72,7 @@ async def authenticate_basic(p: Platform, username: str, password: str,
                              address: str) -> Caller | None:
     """The caller whose password this is, else ``None``; raises TooManyAttempts when the
     name or ``address`` failed too often lately (an unknown name is treated the same)."""
+    p.logins.admit(username, address)
     found = await asyncio.to_thread(_load, p, username)
     ok = await p.logins.check(username, password, address,
                               found[1] if found is not None else None)

@@ -17,8 +17,10 @@ Rules (one :class:`Logins` per server process; its state is in memory):
   cannot run past the limit before the first one is answered.
 - A success resets the name's count (not the address's: one good account must not reset
   an address that guesses at others).
-- The scrypt check runs in a pool of ``workers`` threads; at most ``max_waiting`` checks
-  wait for it and more are refused, so a flood neither blocks the event loop nor piles up.
+- The throttle is consulted before the database or any hashing (:meth:`Logins.admit`), so
+  refusing costs next to nothing. The scrypt check runs in a pool of ``workers`` threads
+  (half the cores); at most ``max_waiting`` checks wait for it and more are refused, so a
+  flood neither blocks the event loop nor piles up.
 - Concurrent attempts with the same credentials share one check, and a success is remembered
   for ``cache_seconds`` under an HMAC (with a key made per process) of the name, the
   password and the stored hash: a request with HTTP Basic does not pay a scrypt each time,
@@ -31,6 +33,7 @@ import asyncio
 import hashlib
 import hmac
 import math
+import os
 import secrets as pysecrets
 import threading
 import time
@@ -130,7 +133,7 @@ class Logins:
 
     def __init__(self, *, user_limit: int = 5, address_limit: int = 20,
                  window: float = 900.0, lockout: float = 30.0, lockout_cap: float = 900.0,
-                 workers: int = 2, max_waiting: int = 32, cache_seconds: float = 60.0,
+                 workers: int | None = None, max_waiting: int = 32, cache_seconds: float = 60.0,
                  clock: Clock = time.monotonic) -> None:
         kw = {"window": window, "lockout": lockout, "lockout_cap": lockout_cap, "clock": clock}
         self.users = Throttle(user_limit, **kw)  # type: ignore[arg-type]
@@ -138,6 +141,8 @@ class Logins:
         self.clock = clock
         self.cache_seconds = cache_seconds
         self.max_waiting = max_waiting
+        # half the cores (at least one): the event loop keeps a core while a flood is hashed
+        workers = workers or max(1, (os.cpu_count() or 2) // 2)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="password")
         self._key = pysecrets.token_bytes(32)
         self._verified: dict[bytes, float] = {}
@@ -154,9 +159,19 @@ class Logins:
         """Drop every remembered success (after a password change in this process)."""
         self._verified.clear()
 
+    def admit(self, username: str, address: str) -> None:
+        """Raise TooManyAttempts when ``username`` or ``address`` may not try now. Costs no
+        database work and no hashing: call it first, so a refused flood costs next to
+        nothing (a locked name is refused even with the right password)."""
+        wait = max(self.users.wait("user:" + username),
+                   self.addresses.wait("address:" + address))
+        if wait > 0:
+            raise TooManyAttempts("too many failed logins: try again later", math.ceil(wait))
+
     async def check(self, username: str, password: str, address: str,
                     stored_hash: str | None) -> bool:
-        """Whether ``password`` is ``username``'s; raises TooManyAttempts when throttled."""
+        """Whether ``password`` is ``username``'s (``stored_hash`` is ``None`` for a name
+        no user has); raises TooManyAttempts when throttled."""
         key = hmac.digest(self._key, b"\0".join(
             s.encode() for s in (username, password, stored_hash or "")), hashlib.sha256)
         if stored_hash is not None and self._verified.get(key, 0.0) > self.clock():
@@ -164,21 +179,19 @@ class Logins:
         pending = self._pending.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
-        user_key, address_key = "user:" + username, "address:" + address
-        wait = max(self.users.wait(user_key), self.addresses.wait(address_key))
-        if wait > 0:
-            raise TooManyAttempts("too many failed logins: try again later", math.ceil(wait))
+        self.admit(username, address)
         if self._waiting >= self.max_waiting:
             raise TooManyAttempts("too many logins are being checked: try again shortly", 1)
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        user_key, address_key = "user:" + username, "address:" + address
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
         self._pending[key] = future
         self.users.begin(user_key)
         self.addresses.begin(address_key)
         self._waiting += 1
         ok = False
         try:
-            ok = await asyncio.get_running_loop().run_in_executor(
-                self._pool, self._verify, password, stored_hash)
+            ok = await loop.run_in_executor(self._pool, self._verify, password, stored_hash)
         finally:
             self._waiting -= 1
             self.users.end(user_key, ok=ok, reset=True)
