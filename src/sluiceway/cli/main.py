@@ -14,7 +14,7 @@ from rich.progress import Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from sluiceway import __version__
-from sluiceway.cli import server
+from sluiceway.cli import identity, server
 from sluiceway.core.errors import (
     ConnectionFailed,
     FieldError,
@@ -29,8 +29,8 @@ from sluiceway.services import pipeline_file, pipelines
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Sluiceway: move tables between databases and files.")
 app.command()(server.serve)
-app.add_typer(server.users, name="users")
-app.add_typer(server.tokens, name="tokens")
+app.add_typer(identity.users, name="users")
+app.add_typer(identity.tokens, name="tokens")
 out = Console()
 err = Console(stderr=True)
 
