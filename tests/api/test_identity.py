@@ -56,7 +56,8 @@ def test_a_token_keeps_its_last_use_and_revoking_stops_it_at_once(api: Api) -> N
     assert _bearer(api, token) == 200
     with p.db.session() as s:
         used = s.scalars(select(ApiToken.last_used_at)).one()
-    assert used is not None and used >= before
+    assert used is not None
+    assert used >= before
     (view,) = auth.list_tokens(p)
     assert (view.username, view.name, view.status(now())) == ("admin", "ci", "active")
     auth.revoke_token(p, view.id)
