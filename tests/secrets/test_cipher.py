@@ -180,10 +180,18 @@ def test_secret_values_lists_every_present_secret() -> None:
     ("pw=hunter2 user=bob", ["hunter2"], f"pw={MASK} user=bob"),
     ("a hunter2 b hunter2", ["hunter2"], f"a {MASK} b {MASK}"),
     ("key abcdef", ["abc", "abcdef"], f"key {MASK}"),
-    ("id=ab x", ["ab", ""], "id=ab x"),
+    ("id=ab x", ["ab", ""], f"id={MASK} x"),
+    ("expected exit", ["x"], "expected exit"),
+    ("password 'x' rejected; x.", ["x"], f"password '{MASK}' rejected; {MASK}."),
+    ('{"password": "x", "xy": 1}', ["x"], f'{{"password": "{MASK}", "xy": 1}}'),
+    ("pin 123 in 91234", ["123"], f"pin {MASK} in 91234"),
+    ("_x_ x1 ex", ["x"], "_x_ x1 ex"),
+    ("abcd inside xabcdx", ["abcd"], f"{MASK} inside x{MASK}x"),
     ("pin 480913.", ["480913"], f"pin {MASK}."),
     ("a.c abc", ["a.c"], f"{MASK} abc"),
     ("nothing here", [], "nothing here"),
-], ids=["one", "repeated", "longest-first", "short-kept", "int", "regex-chars", "none"])
+], ids=["one", "repeated", "longest-first", "short-alone", "short-inside-words",
+        "short-quoted", "short-json", "short-digits", "short-touching-word-chars",
+        "four-anywhere", "int", "regex-chars", "none"])
 def test_redact(text: str, secrets: list[str], expected: str) -> None:
     assert redact(text, secrets) == expected

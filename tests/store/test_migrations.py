@@ -68,3 +68,7 @@ def test_a_database_made_by_the_first_migration_is_upgraded_without_losing_rows(
         assert conn.execute(text("SELECT name FROM actors WHERE id = 'a1'")).scalar_one() == "pg"
         assert conn.execute(text("SELECT status FROM jobs")).scalar_one() == "succeeded"
         assert conn.execute(text("SELECT count(*) FROM users")).scalar_one() == 0
+        # 0100 rebuilt connector_definitions (SQLite) under the actor that points at it
+        assert conn.execute(text("SELECT name, workspace_id FROM connector_definitions")
+                            ).one() == ("PostgreSQL", None)
+        assert conn.execute(text("SELECT definition_id FROM actors")).scalar_one() == "d1"

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from typing import Annotated
 
+from anyio import from_thread
 from fastapi import Depends, HTTPException, Request, status
 
 from sluiceway.services.auth import Caller, authenticate_basic, authenticate_token
 from sluiceway.services.platform import Platform
 
 
-def get_platform(request: Request) -> Platform:
+async def get_platform(request: Request) -> Platform:
+    """Async so that FastAPI does not spend a worker thread on it (every route needs it)."""
     platform: Platform = request.app.state.platform
     return platform
 
@@ -22,8 +25,12 @@ PlatformDep = Annotated[Platform, Depends(get_platform)]
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="sluiceway", Bearer'}
 
 
-def get_caller(request: Request, platform: PlatformDep) -> Caller:
-    """HTTP Basic (a user) or Bearer (an API token); anything else answers 401."""
+async def current_caller(request: Request, platform: PlatformDep) -> Caller:
+    """HTTP Basic (a user) or Bearer (an API token); anything else answers 401, and too many
+    failed passwords for a name or from an address answer 429 with ``Retry-After``.
+
+    Async on purpose: the database work and the password hashing run in thread pools, so a
+    flood of logins never holds the event loop (nor the pool that serves ``health``)."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     caller: Caller | None = None
@@ -33,9 +40,10 @@ def get_caller(request: Request, platform: PlatformDep) -> Caller:
         except (binascii.Error, UnicodeDecodeError):
             user, password = "", ""
         if user:
-            caller = authenticate_basic(platform, user, password)
+            address = request.client.host if request.client is not None else "unknown"
+            caller = await authenticate_basic(platform, user, password, address)
     elif scheme.lower() == "bearer" and value:
-        caller = authenticate_token(platform, value.strip())
+        caller = await asyncio.to_thread(authenticate_token, platform, value.strip())
     if caller is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED,
                             "authentication required: HTTP Basic or a Bearer API token",
@@ -43,4 +51,9 @@ def get_caller(request: Request, platform: PlatformDep) -> Caller:
     return caller
 
 
-CallerDep = Annotated[Caller, Depends(get_caller)]
+def get_caller(request: Request, platform: Platform) -> Caller:
+    """:func:`current_caller` for a handler that runs in a worker thread (a plain ``def``)."""
+    return from_thread.run(current_caller, request, platform)
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]

@@ -1,4 +1,4 @@
-"""``sluiceway serve``, ``sluiceway users create`` and ``sluiceway tokens create``."""
+"""``sluiceway serve``."""
 
 from __future__ import annotations
 
@@ -11,9 +11,6 @@ from sluiceway.core.errors import SluicewayError
 
 if TYPE_CHECKING:
     from sluiceway.core.settings import Settings
-
-users = typer.Typer(no_args_is_help=True, help="Manage users.")
-tokens = typer.Typer(no_args_is_help=True, help="Manage API tokens.")
 
 
 def _settings(**overrides: object) -> Settings:
@@ -54,41 +51,3 @@ def serve(
     uvicorn.run(create_app(settings, platform=platform), host=settings.host,
                 port=settings.port, log_level="info",
                 log_config=logging_config(settings.log_format))
-
-
-@users.command("create")
-def create_user(
-    username: str,
-    workspace: Annotated[str, typer.Option(help="slug of the user's workspace")] = "default",
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
-                                          confirmation_prompt=True)] = "",
-) -> None:
-    """Make a user who belongs to a workspace (made if it does not exist)."""
-    from sluiceway.services import auth
-    from sluiceway.services.platform import open_platform
-
-    platform = open_platform(_settings())
-    try:
-        auth.create_user(platform, username, password, workspace)
-    except SluicewayError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-        raise typer.Exit(2) from None
-    err.print(f"user {username} created in workspace {workspace}")
-
-
-@tokens.command("create")
-def create_token(
-    username: str,
-    name: Annotated[str, typer.Option(help="what the token is for")] = "cli",
-) -> None:
-    """Print a new bearer token for a user (it is stored only as a hash)."""
-    from sluiceway.services import auth
-    from sluiceway.services.platform import open_platform
-
-    platform = open_platform(_settings())
-    try:
-        token = auth.create_token(platform, username, name)
-    except SluicewayError as exc:
-        err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-        raise typer.Exit(2) from None
-    typer.echo(token)

@@ -7,6 +7,7 @@
     ├── NotFound              an object that does not exist (HTTP 404)
     ├── Conflict              the request clashes with current state (HTTP 409)
     ├── Forbidden             known caller, refused (a wrong password: HTTP 403)
+    ├── TooManyAttempts       too many failed logins: wait ``retry_after`` s (HTTP 429)
     ├── ConnectorError        a system we talk to refused or failed
     │   ├── ConnectionFailed  unreachable or refused server (host, port, the server's reason)
     │   └── Retryable         a passing fault: retry from the last checkpoint
@@ -89,6 +90,15 @@ class Forbidden(SluicewayError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class TooManyAttempts(SluicewayError):
+    """Refused for now without looking at the credentials: try again in ``retry_after``
+    seconds (failed logins are throttled per user name and per client address)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ConnectorError(SluicewayError):

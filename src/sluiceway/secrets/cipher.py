@@ -194,10 +194,22 @@ def secret_values(spec: ConnectorSpec, config: dict[str, Any]) -> list[str]:
     return found
 
 
+#: secrets shorter than this are masked only as a whole token (a password ``x`` must not turn
+#: ``expected`` into ``e**********pected``); longer ones wherever they appear
+SHORT_SECRET = 4
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret of 3 or more characters replaced by the mask."""
-    wanted = sorted({s for s in secrets if len(s) >= 3}, key=len, reverse=True)
+    """``text`` with every secret replaced by the mask.
+
+    A secret of :data:`SHORT_SECRET` or more characters is replaced wherever it appears; a
+    shorter one only where it stands alone: not touching a letter, digit or underscore on
+    either side (``pw=x``, ``'x'`` and ``x.`` are masked, the ``x`` in ``expected`` is not).
+    """
+    wanted = {s for s in secrets if s}
     if not wanted:
         return text
     # one pass, longest first: a secret that contains another is replaced whole
-    return re.sub("|".join(re.escape(s) for s in wanted), MASK, text)
+    patterns = [re.escape(s) if len(s) >= SHORT_SECRET else rf"(?<!\w){re.escape(s)}(?!\w)"
+                for s in sorted(wanted, key=len, reverse=True)]
+    return re.sub("|".join(patterns), MASK, text)

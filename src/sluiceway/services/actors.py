@@ -99,7 +99,7 @@ def create(p: Platform, caller: Caller, kind: Kind, workspace_id: str, definitio
            config: Any, name: str | None) -> ActorView:
     with p.db.session() as s:
         scope.workspace(s, caller, workspace_id)
-        d = scope.definition(s, kind, definition_id)
+        d = scope.definition(s, caller, kind, definition_id, workspace_id)
         spec = _spec(d)
         if isinstance(config, dict):
             config = merge_masked(spec, config, None)
@@ -161,7 +161,7 @@ def recreate(p: Platform, caller: Caller, kind: Kind, actor_id: str, workspace_i
         stored = unseal(old.config, p.cipher) if old.definition_id == definition_id else None
     if isinstance(config, dict) and stored is not None:
         with p.db.session() as s:
-            spec = _spec(scope.definition(s, kind, definition_id))
+            spec = _spec(scope.definition(s, caller, kind, definition_id, workspace_id))
         config = merge_masked(spec, config, stored)
     new = create(p, caller, kind, workspace_id, definition_id, config, name)
     delete(p, caller, kind, actor_id)

@@ -1,26 +1,37 @@
 """Who is calling: users with passwords (HTTP Basic) and API tokens (Bearer), both hashed.
 
 A :class:`Caller` carries the workspaces the user belongs to; every service checks the
-objects it touches against them, and an object elsewhere is reported as not found.
+objects it touches against them, and an object elsewhere is reported as not found. Until
+roles exist, the administrator is the user named ``admin``.
+
+Password checks go through the platform's :class:`~sluiceway.services.logins.Logins`
+(throttled, off the event loop). A token is stored as its SHA-256 only; one that expired or
+was revoked authenticates no one.
 """
 
 from __future__ import annotations
 
-import base64
+import asyncio
 import hashlib
-import hmac
+import re
 import secrets as pysecrets
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from sluiceway.artifacts import hash_password
 from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sluiceway.services.platform import Platform
 from sluiceway.store.db import now
 from sluiceway.store.models import ApiToken, Membership, User, Workspace
 
-_N, _R, _P = 2**14, 8, 1
+ADMIN = "admin"
 TOKEN_PREFIX = "swt_"  # noqa: S105 - a visible prefix, not a secret
+MIN_PASSWORD = 8
+#: a token's last use is written at most this often (not on every request)
+LAST_USED_EVERY = 60.0
 
 
 @dataclass(frozen=True)
@@ -29,82 +40,78 @@ class Caller:
     username: str
     workspace_ids: frozenset[str]
 
+    @property
+    def is_admin(self) -> bool:
+        return self.username == ADMIN
+
     def can_see(self, workspace_id: str) -> bool:
         return workspace_id in self.workspace_ids
 
 
-def hash_password(password: str) -> str:
-    salt = pysecrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P)
-    b64 = base64.b64encode
-    return f"scrypt${_N}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
+def _caller(s: Session, user: User) -> Caller:
+    ids = s.scalars(select(Membership.workspace_id).where(Membership.user_id == user.id))
+    return Caller(user.id, user.username, frozenset(ids))
 
 
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        algo, n, r, p, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    if algo != "scrypt":
-        return False
-    got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r),
-                         p=int(p))
-    return hmac.compare_digest(got, base64.b64decode(digest))
+def _user(s: Session, username: str) -> User:
+    user = s.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFound(f"user {username!r} does not exist", username)
+    return user
+
+
+# --- authentication -------------------------------------------------------------------------
+
+def _load(p: Platform, username: str) -> tuple[Caller, str] | None:
+    with p.db.session() as s:
+        user = s.scalars(select(User).where(User.username == username)).first()
+        return None if user is None else (_caller(s, user), user.password_hash)
+
+
+async def authenticate_basic(p: Platform, username: str, password: str,
+                             address: str) -> Caller | None:
+    """The caller whose password this is, else ``None``; raises TooManyAttempts when the
+    name or ``address`` failed too often lately (an unknown name is treated the same)."""
+    p.logins.admit(username, address)
+    found = await asyncio.to_thread(_load, p, username)
+    ok = await p.logins.check(username, password, address,
+                              found[1] if found is not None else None)
+    return found[0] if ok and found is not None else None
 
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _caller(p: Platform, user: User) -> Caller:
-    with p.db.session() as s:
-        ids = s.scalars(select(Membership.workspace_id).where(Membership.user_id == user.id))
-        return Caller(user.id, user.username, frozenset(ids))
-
-
-#: recently verified (user, password) pairs, keyed by an HMAC under a per-process key, so
-#: that HTTP Basic does not pay a scrypt per request; entries live for _CACHE_SECONDS
-_CACHE_KEY = pysecrets.token_bytes(32)
-_CACHE_SECONDS = 60.0
-_verified: dict[bytes, tuple[str, float]] = {}
-
-
-def authenticate_basic(p: Platform, username: str, password: str) -> Caller | None:
-    with p.db.session() as s:
-        user = s.scalars(select(User).where(User.username == username)).first()
-    if user is None:
-        hash_password(password)  # spend the same time whether or not the user exists
-        return None
-    key = hmac.digest(_CACHE_KEY, f"{username}\0{password}\0{user.password_hash}".encode(),
-                      "sha256")
-    hit = _verified.get(key)
-    if hit is not None and hit[0] == user.id and hit[1] > now():
-        return _caller(p, user)
-    if not verify_password(password, user.password_hash):
-        return None
-    if len(_verified) > 1000:
-        _verified.clear()
-    _verified[key] = (user.id, now() + _CACHE_SECONDS)
-    return _caller(p, user)
-
-
 def authenticate_token(p: Platform, token: str) -> Caller | None:
+    """The caller a bearer token stands for; ``None`` if unknown, expired or revoked."""
     with p.db.session() as s:
         row = s.scalars(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))
                         ).first()
-        if row is None or (row.expires_at is not None and row.expires_at < now()):
+        t = now()
+        if row is None or row.revoked_at is not None or (
+                row.expires_at is not None and row.expires_at <= t):
             return None
-        row.last_used_at = now()
+        if row.last_used_at is None or t - row.last_used_at >= LAST_USED_EVERY:
+            row.last_used_at = t
         user = s.get(User, row.user_id)
-    return _caller(p, user) if user is not None else None
+        return _caller(s, user) if user is not None else None
+
+
+# --- users ----------------------------------------------------------------------------------
+
+def _checked_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput("invalid password", [
+            FieldError("password", f"must be at least {MIN_PASSWORD} characters")])
+    return password
 
 
 def create_user(p: Platform, username: str, password: str, workspace_slug: str) -> str:
     """Make a user who belongs to the workspace ``workspace_slug`` (made if missing)."""
-    if not username or len(password) < 8:
-        raise InvalidInput("invalid user", [
-            FieldError("password" if username else "username",
-                       "must be at least 8 characters" if username else "is required")])
+    if not username:
+        raise InvalidInput("invalid user", [FieldError("username", "is required")])
+    _checked_password(password)
     with p.db.session() as s:
         if s.scalars(select(User).where(User.username == username)).first() is not None:
             raise Conflict(f"user {username!r} already exists")
@@ -119,14 +126,100 @@ def create_user(p: Platform, username: str, password: str, workspace_slug: str) 
         return user.id
 
 
+def set_password(p: Platform, username: str, password: str) -> None:
+    """Give ``username`` a new password; the old one stops working at once (a remembered
+    check names the old stored hash, so it no longer matches, in any process)."""
+    _checked_password(password)
+    new_hash = hash_password(password)
+    with p.db.session() as s:
+        _user(s, username).password_hash = new_hash
+    p.logins.forget()
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TokenView:
+    id: str
+    username: str
+    name: str
+    created_at: float
+    expires_at: float | None
+    last_used_at: float | None
+    revoked_at: float | None
+
+    def status(self, at: float) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= at:
+            return "expired"
+        return "active"
+
+
+_SPAN = re.compile(r"(\d+)\s*([smhdw])")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_expiry(text: str, at: float | None = None) -> float:
+    """When a token given ``--expires text`` at ``at`` expires: a span (``30d``, ``12h``,
+    ``90m``, ``2w``, ``45s``) from ``at``, or an ISO date (midnight UTC) or date and time
+    (UTC unless it names an offset). It must lie in the future."""
+    at = now() if at is None else at
+    raw = text.strip().lower()
+    span = _SPAN.fullmatch(raw)
+    if span is not None:
+        seconds = int(span.group(1)) * _UNIT[span.group(2)]
+        if seconds <= 0:
+            raise InvalidInput("invalid expiry", [FieldError("expires", "must be > 0", text)])
+        return at + seconds
+    try:
+        if len(raw) == 10:
+            moment = datetime.combine(date.fromisoformat(raw), datetime.min.time(), UTC)
+        else:
+            moment = datetime.fromisoformat(text.strip())
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+    except ValueError:
+        raise InvalidInput("invalid expiry", [FieldError(
+            "expires", "is neither a span like 30d, 12h, 90m, 2w nor an ISO date or date and "
+            "time like 2030-01-31 or 2030-01-31T12:00:00+01:00", text)]) from None
+    if moment.timestamp() <= at:
+        raise InvalidInput("invalid expiry", [FieldError(
+            "expires", "lies in the past", text)])
+    return moment.timestamp()
+
+
 def create_token(p: Platform, username: str, name: str,
-                 ttl_seconds: float | None = None) -> str:
+                 expires_at: float | None = None) -> str:
     """A new bearer token for ``username``; the plain token is returned once, never stored."""
     token = TOKEN_PREFIX + pysecrets.token_urlsafe(32)
     with p.db.session() as s:
-        user = s.scalars(select(User).where(User.username == username)).first()
-        if user is None:
-            raise NotFound(f"user {username!r} does not exist")
+        user = _user(s, username)
         s.add(ApiToken(user_id=user.id, name=name, token_hash=_token_hash(token),
-                       expires_at=now() + ttl_seconds if ttl_seconds else None))
+                       expires_at=expires_at))
     return token
+
+
+def list_tokens(p: Platform, username: str | None = None) -> list[TokenView]:
+    """Every token (of ``username`` when given), oldest first; never the tokens themselves."""
+    with p.db.session() as s:
+        q = select(ApiToken, User.username).join(User, ApiToken.user_id == User.id)
+        if username is not None:
+            q = q.where(User.id == _user(s, username).id)
+        rows = s.execute(q.order_by(ApiToken.created_at, ApiToken.id)).all()
+        return [TokenView(t.id, u, t.name, t.created_at, t.expires_at, t.last_used_at,
+                          t.revoked_at) for t, u in rows]
+
+
+def revoke_token(p: Platform, token_id: str) -> TokenView:
+    """Revoke a token by its id (as :func:`list_tokens` shows it); revoking twice keeps the
+    first time."""
+    with p.db.session() as s:
+        t = s.get(ApiToken, token_id)
+        if t is None:
+            raise NotFound(f"token {token_id} does not exist", token_id)
+        if t.revoked_at is None:
+            t.revoked_at = now()
+        user = s.get_one(User, t.user_id)
+        return TokenView(t.id, user.username, t.name, t.created_at, t.expires_at,
+                         t.last_used_at, t.revoked_at)

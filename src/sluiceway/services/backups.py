@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from sluiceway.artifacts import hash_password
@@ -525,10 +525,15 @@ def _restore_config(s: Session, ws_id: str, config: dict[str, Any]) -> None:
             setattr(ws, name, config["workspace"][name])
     for item in config.get("actors") or []:
         d = s.get(ConnectorDefinition, item["definition_id"])
+        if d is not None and d.workspace_id not in (None, ws_id):
+            d = None  # another workspace's own definition: not for this one
         if d is None:
             d = s.scalars(select(ConnectorDefinition).where(
                 ConnectorDefinition.kind == item["kind"],
-                ConnectorDefinition.docker_repository == item["connector"])).first()
+                ConnectorDefinition.docker_repository == item["connector"],
+                or_(ConnectorDefinition.workspace_id.is_(None),
+                    ConnectorDefinition.workspace_id == ws_id))
+                .order_by(ConnectorDefinition.builtin.desc())).first()
         if d is None:
             raise InvalidInput("invalid restore", [FieldError(
                 "restoreConfiguration", f"no {item['kind']} definition for connector "

@@ -1,33 +1,44 @@
-"""Connector definitions: a built-in connector per definition, named by its repository."""
+"""Connector definitions: a built-in connector per definition, named by its repository.
+
+A definition the admin makes (and every built-in one) is seen by every workspace; one made
+by another user belongs to that user's workspace, and no other workspace sees it. Names
+are unique among the definitions one workspace sees.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from sluiceway.connectors import registry
-from sluiceway.core.errors import FieldError, InvalidInput
+from sluiceway.core.errors import FieldError, Forbidden, InvalidInput
 from sluiceway.protocol.spec import ConnectorSpec
 from sluiceway.services import scope
+from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import ConnectorDefinition
 
 Kind = registry.Kind
 
 
-def list_all(p: Platform, kind: Kind) -> list[ConnectorDefinition]:
+def list_all(p: Platform, caller: Caller, kind: Kind) -> list[ConnectorDefinition]:
+    """The definitions of ``kind`` the caller sees: shared ones and their workspaces' own."""
     with p.db.session() as s:
-        return list(s.scalars(select(ConnectorDefinition).where(ConnectorDefinition.kind == kind)
-                              .order_by(ConnectorDefinition.name)))
+        return list(s.scalars(select(ConnectorDefinition).where(
+            ConnectorDefinition.kind == kind,
+            or_(ConnectorDefinition.workspace_id.is_(None),
+                ConnectorDefinition.workspace_id.in_(sorted(caller.workspace_ids))))
+            .order_by(ConnectorDefinition.name, ConnectorDefinition.id)))
 
 
-def get(p: Platform, kind: Kind, definition_id: str) -> ConnectorDefinition:
+def get(p: Platform, caller: Caller, kind: Kind, definition_id: str) -> ConnectorDefinition:
     with p.db.session() as s:
-        return scope.definition(s, kind, definition_id)
+        return scope.definition(s, caller, kind, definition_id)
 
 
-def spec(p: Platform, kind: Kind, definition_id: str) -> tuple[ConnectorDefinition,
-                                                                ConnectorSpec]:
-    d = get(p, kind, definition_id)
+def spec(p: Platform, caller: Caller, kind: Kind,
+         definition_id: str) -> tuple[ConnectorDefinition, ConnectorSpec]:
+    d = get(p, caller, kind, definition_id)
     return d, registry.entry(d.docker_repository, kind).load_spec()
 
 
@@ -41,32 +52,59 @@ def _connector_name(kind: Kind, repository: str) -> str:
     return repository
 
 
-def create(p: Platform, kind: Kind, name: str, repository: str, image_tag: str,
-           documentation_url: str | None) -> ConnectorDefinition:
+def _owner(caller: Caller, kind: Kind) -> str | None:
+    """The workspace a new definition of ``caller`` belongs to (``None``: shared)."""
+    if caller.is_admin:
+        return None
+    if len(caller.workspace_ids) != 1:
+        raise InvalidInput(f"invalid {kind} definition", [FieldError(
+            "workspaceId", "a definition belongs to one workspace and this user is in "
+            f"{len(caller.workspace_ids)}; ask the admin to make a shared one")])
+    return next(iter(caller.workspace_ids))
+
+
+def _clash(s: Session, kind: Kind, name: str, owner: str | None) -> bool:
+    """Whether ``name`` is taken among what the new definition's viewers see: a shared
+    name clashes with every definition, a workspace's with shared ones and its own."""
+    q = select(ConnectorDefinition.id).where(ConnectorDefinition.kind == kind,
+                                             ConnectorDefinition.name == name)
+    if owner is not None:
+        q = q.where(or_(ConnectorDefinition.workspace_id.is_(None),
+                        ConnectorDefinition.workspace_id == owner))
+    return s.scalars(q.limit(1)).first() is not None
+
+
+def create(p: Platform, caller: Caller, kind: Kind, name: str, repository: str,
+           image_tag: str, documentation_url: str | None) -> ConnectorDefinition:
     _connector_name(kind, repository)
     if not name.strip():
         raise InvalidInput(f"invalid {kind} definition",
                            [FieldError("name", "must not be empty", name)])
+    owner = _owner(caller, kind)
     with p.db.session() as s:
-        clash = s.scalars(select(ConnectorDefinition).where(
-            ConnectorDefinition.kind == kind, ConnectorDefinition.name == name)).first()
-        if clash is not None:
+        if _clash(s, kind, name, owner):
             raise InvalidInput(f"invalid {kind} definition", [FieldError(
                 "name", f"a {kind} definition named {name!r} exists already", name)])
         d = ConnectorDefinition(kind=kind, name=name, docker_repository=repository,
                                 docker_image_tag=image_tag, documentation_url=documentation_url,
-                                builtin=False)
+                                builtin=False, workspace_id=owner)
         s.add(d)
         return d
 
 
-def update(p: Platform, kind: Kind, definition_id: str, image_tag: str) -> ConnectorDefinition:
-    """Only the image tag may change (as the API allows); built-ins follow the server."""
+def update(p: Platform, caller: Caller, kind: Kind, definition_id: str,
+           image_tag: str) -> ConnectorDefinition:
+    """Only the image tag may change (as the API allows); built-ins follow the server, and
+    a shared definition is the admin's to change."""
     with p.db.session() as s:
-        d = scope.definition(s, kind, definition_id)
+        d = scope.definition(s, caller, kind, definition_id)
         if d.builtin and image_tag != d.docker_image_tag:
             raise InvalidInput(f"invalid {kind} definition", [FieldError(
                 "dockerImageTag", f"{d.name} is built in: its version is the server's "
                 f"({d.docker_image_tag})", image_tag)])
+        if d.workspace_id is None and not d.builtin and not caller.is_admin \
+                and image_tag != d.docker_image_tag:
+            raise Forbidden(f"{kind} definition {d.name!r} is shared by every workspace: "
+                            "only the admin may change it", "dockerImageTag")
         d.docker_image_tag = image_tag
         return d

@@ -2,25 +2,30 @@
 
 :func:`open_platform` migrates the metadata DB to the newest version and makes what must
 exist from the first start: the ``default`` workspace, a definition per built-in connector
-and the ``admin`` user.
+and the ``admin`` user (its password from ``SLUICEWAY_ADMIN_PASSWORD``, else generated and
+shown once; once the admin exists the setting is ignored, with a warning).
 """
 
 from __future__ import annotations
 
+import logging
 import secrets as pysecrets
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
 from sluiceway import __version__
+from sluiceway.artifacts import hash_password
 from sluiceway.connectors import registry
 from sluiceway.core.settings import Settings
 from sluiceway.secrets import Cipher
+from sluiceway.services.logins import Logins
 from sluiceway.store import migrate
 from sluiceway.store.db import Database
 from sluiceway.store.models import ConnectorDefinition, Membership, User, Workspace
 
 DOCS = "https://sluiceway.dev/connectors/"
+log = logging.getLogger("sluiceway")
 
 
 @dataclass
@@ -30,8 +35,11 @@ class Platform:
     cipher: Cipher
     #: the admin password when this start generated it (to be shown once), else None
     generated_admin_password: str | None = field(default=None, repr=False)
+    #: the password checks of this process (throttling, hashing pool, remembered successes)
+    logins: Logins = field(default_factory=Logins, repr=False)
 
     def close(self) -> None:
+        self.logins.close()
         self.db.dispose()
 
 
@@ -48,10 +56,13 @@ def open_platform(settings: Settings) -> Platform:
             s.add(workspace)
             s.flush()
         _sync_builtin_definitions(s)
-        if s.scalars(select(User).where(User.username == "admin")).first() is None:
-            from sluiceway.services.auth import hash_password
-
-            given = settings.admin_password
+        given = settings.admin_password
+        if s.scalars(select(User).where(User.username == "admin")).first() is not None:
+            if given is not None:
+                log.warning("SLUICEWAY_ADMIN_PASSWORD is ignored: the admin user exists "
+                            "already; change its password with `sluiceway users "
+                            "set-password admin`")
+        else:
             password = given.get_secret_value() if given else pysecrets.token_urlsafe(18)
             admin = User(username="admin", password_hash=hash_password(password))
             s.add(admin)

@@ -16,9 +16,14 @@ def workspace(s: Session, caller: Caller, workspace_id: str) -> Workspace:
     return ws
 
 
-def definition(s: Session, kind: str, definition_id: str) -> ConnectorDefinition:
+def definition(s: Session, caller: Caller, kind: str, definition_id: str,
+               workspace_id: str | None = None) -> ConnectorDefinition:
+    """A definition every workspace sees, or one of a workspace of the caller's (of
+    ``workspace_id`` when given: the workspace something is being made in)."""
     d = s.get(ConnectorDefinition, definition_id)
-    if d is None or d.kind != kind:
+    if d is None or d.kind != kind or (d.workspace_id is not None and (
+            not caller.can_see(d.workspace_id)
+            or (workspace_id is not None and d.workspace_id != workspace_id))):
         raise NotFound(f"{kind} definition {definition_id} not found", definition_id)
     return d
 

@@ -1,4 +1,5 @@
-"""Health and debug information (settings shown without secrets)."""
+"""Health and debug information: versions for anyone signed in; the server's settings
+(without secrets) and its metadata database for the admin only."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from sluiceway import __version__
+from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 
 _LIBRARIES = ("sqlalchemy", "alembic", "fastapi", "pyarrow", "duckdb", "psycopg")
@@ -19,7 +21,7 @@ def healthy(p: Platform) -> bool:
     return p.db.ping()
 
 
-def debug_info(p: Platform) -> dict[str, Any]:
+def debug_info(p: Platform, caller: Caller) -> dict[str, Any]:
     versions: dict[str, str | None] = {"sluiceway": __version__,
                                        "python": pyplatform.python_version()}
     for lib in _LIBRARIES:
@@ -27,6 +29,8 @@ def debug_info(p: Platform) -> dict[str, Any]:
             versions[lib] = metadata.version(lib)
         except metadata.PackageNotFoundError:
             versions[lib] = None
+    if not caller.is_admin:
+        return {"version": __version__, "versions": versions}
     settings = {k: (str(v) if not isinstance(v, int | float | bool) else v)
                 for k, v in p.settings.model_dump().items()
                 if k not in _HIDDEN and v is not None}

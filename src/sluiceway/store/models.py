@@ -1,6 +1,7 @@
 """SQLAlchemy models of the metadata store. Times are epoch seconds (float).
 
-Every object a user makes belongs to a workspace; connector definitions are shared by all.
+Every object a user makes belongs to a workspace; connector definitions are shared by all,
+except those a user other than the admin made, which belong to that user's workspace.
 Jobs are the ledger every long action goes through (see :mod:`sluiceway.jobs`).
 """
 
@@ -64,10 +65,14 @@ class Workspace(Base):
 
 
 class ConnectorDefinition(Base):
-    """A source or destination kind; ``docker_repository`` names the built-in connector."""
+    """A source or destination kind; ``docker_repository`` names the built-in connector.
+
+    ``workspace_id`` is ``None`` for a definition every workspace sees (built in, or made by
+    the admin), else the one workspace that sees it (added by migration 0100)."""
 
     __tablename__ = "connector_definitions"
-    __table_args__ = (UniqueConstraint("kind", "name"),)
+    __table_args__ = (UniqueConstraint("kind", "workspace_id", "name",
+                                       name="uq_connector_definitions_kind_workspace_name"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(String(16))  # source | destination
@@ -77,6 +82,8 @@ class ConnectorDefinition(Base):
     documentation_url: Mapped[str | None] = mapped_column(String(2000))
     builtin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float, default=now)
+    workspace_id: Mapped[str | None] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
 
 
 class Actor(Base):
@@ -223,7 +230,8 @@ class Membership(Base):
 
 
 class ApiToken(Base):
-    """A bearer token; only its SHA-256 is stored."""
+    """A bearer token; only its SHA-256 is stored. A token past ``expires_at`` or with a
+    ``revoked_at`` (added by migration 0100) authenticates no one."""
 
     __tablename__ = "api_tokens"
 
@@ -234,6 +242,7 @@ class ApiToken(Base):
     created_at: Mapped[float] = mapped_column(Float, default=now)
     expires_at: Mapped[float | None] = mapped_column(Float)
     last_used_at: Mapped[float | None] = mapped_column(Float)
+    revoked_at: Mapped[float | None] = mapped_column(Float)
 
 
 # --- added by migration 0003 -----------------------------------------------------------------

@@ -18,29 +18,29 @@ D: list[str | Enum] = ["destination_definition"]
 
 @router.post("/source_definitions/create", response_model=m.SourceDefinitionRead, tags=S)
 def create_source_definition(body: m.DefinitionCreate, p: PlatformDep,
-                             _: CallerDep) -> m.SourceDefinitionRead:
+                             caller: CallerDep) -> m.SourceDefinitionRead:
     return convert.source_definition(definitions.create(
-        p, "source", body.name, body.dockerRepository, body.dockerImageTag,
+        p, caller, "source", body.name, body.dockerRepository, body.dockerImageTag,
         body.documentationUrl))
 
 
 @router.post("/source_definitions/update", response_model=m.SourceDefinitionRead, tags=S)
 def update_source_definition(body: m.SourceDefinitionUpdate, p: PlatformDep,
-                             _: CallerDep) -> m.SourceDefinitionRead:
+                             caller: CallerDep) -> m.SourceDefinitionRead:
     return convert.source_definition(definitions.update(
-        p, "source", str(body.sourceDefinitionId), body.dockerImageTag))
+        p, caller, "source", str(body.sourceDefinitionId), body.dockerImageTag))
 
 
 @router.post("/source_definitions/list", response_model=m.SourceDefinitionReadList, tags=S)
-def list_source_definitions(p: PlatformDep, _: CallerDep) -> m.SourceDefinitionReadList:
+def list_source_definitions(p: PlatformDep, caller: CallerDep) -> m.SourceDefinitionReadList:
     return m.SourceDefinitionReadList(sourceDefinitions=[
-        convert.source_definition(d) for d in definitions.list_all(p, "source")])
+        convert.source_definition(d) for d in definitions.list_all(p, caller, "source")])
 
 
 @router.post("/source_definitions/get", response_model=m.SourceDefinitionRead, tags=S)
 def get_source_definition(body: m.SourceDefinitionIdRequestBody, p: PlatformDep,
-                          _: CallerDep) -> m.SourceDefinitionRead:
-    return convert.source_definition(definitions.get(p, "source",
+                          caller: CallerDep) -> m.SourceDefinitionRead:
+    return convert.source_definition(definitions.get(p, caller, "source",
                                                      str(body.sourceDefinitionId)))
 
 
@@ -48,8 +48,8 @@ def get_source_definition(body: m.SourceDefinitionIdRequestBody, p: PlatformDep,
              response_model=m.SourceDefinitionSpecificationRead,
              tags=["source_definition_specification"])
 def get_source_definition_specification(body: m.SourceDefinitionIdRequestBody, p: PlatformDep,
-                                        _: CallerDep) -> m.SourceDefinitionSpecificationRead:
-    d, spec = definitions.spec(p, "source", str(body.sourceDefinitionId))
+                                        caller: CallerDep) -> m.SourceDefinitionSpecificationRead:
+    d, spec = definitions.spec(p, caller, "source", str(body.sourceDefinitionId))
     return m.SourceDefinitionSpecificationRead(
         sourceDefinitionId=d.id, documentationUrl=spec.documentation_url or d.documentation_url,
         connectionSpecification=spec.connection_specification)
@@ -58,45 +58,45 @@ def get_source_definition_specification(body: m.SourceDefinitionIdRequestBody, p
 @router.post("/destination_definitions/create", response_model=m.DestinationDefinitionRead,
              tags=D)
 def create_destination_definition(body: m.DefinitionCreate, p: PlatformDep,
-                                  _: CallerDep) -> m.DestinationDefinitionRead:
+                                  caller: CallerDep) -> m.DestinationDefinitionRead:
     return convert.destination_definition(definitions.create(
-        p, "destination", body.name, body.dockerRepository, body.dockerImageTag,
+        p, caller, "destination", body.name, body.dockerRepository, body.dockerImageTag,
         body.documentationUrl))
 
 
 @router.post("/destination_definitions/update", response_model=m.DestinationDefinitionRead,
              tags=D)
 def update_destination_definition(body: m.DestinationDefinitionUpdate, p: PlatformDep,
-                                  _: CallerDep) -> m.DestinationDefinitionRead:
-    current = definitions.get(p, "destination", str(body.destinationDefinitionId))
+                                  caller: CallerDep) -> m.DestinationDefinitionRead:
+    current = definitions.get(p, caller, "destination", str(body.destinationDefinitionId))
     tag = body.dockerImageTag if body.dockerImageTag is not None else current.docker_image_tag
     return convert.destination_definition(definitions.update(
-        p, "destination", str(body.destinationDefinitionId), tag))
+        p, caller, "destination", str(body.destinationDefinitionId), tag))
 
 
 @router.post("/destination_definitions/list", response_model=m.DestinationDefinitionReadList,
              tags=D)
 def list_destination_definitions(p: PlatformDep,
-                                 _: CallerDep) -> m.DestinationDefinitionReadList:
+                                 caller: CallerDep) -> m.DestinationDefinitionReadList:
     return m.DestinationDefinitionReadList(destinationDefinitions=[
-        convert.destination_definition(d) for d in definitions.list_all(p, "destination")])
+        convert.destination_definition(d) for d in definitions.list_all(p, caller, "destination")])
 
 
 @router.post("/destination_definitions/get", response_model=m.DestinationDefinitionRead,
              tags=D)
 def get_destination_definition(body: m.DestinationDefinitionIdRequestBody, p: PlatformDep,
-                               _: CallerDep) -> m.DestinationDefinitionRead:
+                               caller: CallerDep) -> m.DestinationDefinitionRead:
     return convert.destination_definition(definitions.get(
-        p, "destination", str(body.destinationDefinitionId)))
+        p, caller, "destination", str(body.destinationDefinitionId)))
 
 
 @router.post("/destination_definition_specifications/get",
              response_model=m.DestinationDefinitionSpecificationRead,
              tags=["destination_definition_specification"])
 def get_destination_definition_specification(
-    body: m.DestinationDefinitionIdRequestBody, p: PlatformDep, _: CallerDep,
+    body: m.DestinationDefinitionIdRequestBody, p: PlatformDep, caller: CallerDep,
 ) -> m.DestinationDefinitionSpecificationRead:
-    d, spec = definitions.spec(p, "destination", str(body.destinationDefinitionId))
+    d, spec = definitions.spec(p, caller, "destination", str(body.destinationDefinitionId))
     return m.DestinationDefinitionSpecificationRead(
         destinationDefinitionId=d.id,
         documentationUrl=spec.documentation_url or d.documentation_url,

@@ -17,5 +17,5 @@ def get_health_check(p: PlatformDep) -> m.HealthCheckRead:
 
 
 @router.get("/debug", response_model=m.DebugRead, tags=["debugging"])
-def get_debugging_info(p: PlatformDep, _: CallerDep) -> m.DebugRead:
-    return m.DebugRead(info=system.debug_info(p))
+def get_debugging_info(p: PlatformDep, caller: CallerDep) -> m.DebugRead:
+    return m.DebugRead(info=system.debug_info(p, caller))
