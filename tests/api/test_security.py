@@ -48,19 +48,40 @@ def test_a_secret_is_masked_in_responses_and_encrypted_at_rest(api: Api,
 def test_an_update_that_sends_the_mask_back_keeps_the_stored_secret(api: Api,
                                                                     workspace_id: str) -> None:
     src = _pg_source(api, workspace_id)
-    config = dict(src["connectionConfiguration"], host="localhost")
+    config = dict(src["connectionConfiguration"], schemas=["public"])
     api("/sources/update", {"sourceId": src["sourceId"], "name": "pg2",
                             "connectionConfiguration": config})
     platform = api.client.app.state.platform  # type: ignore[attr-defined]
     plain = unseal(_stored_config(api.client, src["sourceId"]), platform.cipher)
     assert plain["password"] == PASSWORD
-    assert plain["host"] == "localhost"
+    assert plain["schemas"] == ["public"]
     config["password"] = "a-new-one"  # noqa: S105
     api("/sources/update", {"sourceId": src["sourceId"], "name": "pg2",
                             "connectionConfiguration": config})
     plain = unseal(_stored_config(api.client, src["sourceId"]), Cipher.from_settings(
         platform.settings))
     assert plain["password"] == "a-new-one"
+
+
+def test_a_stored_secret_is_never_sent_to_a_new_host_on_the_mask(
+    api: Api, workspace_id: str,
+) -> None:
+    """Changing where the source connects (host, port, database, user) needs the secret typed
+    again: the mask alone is refused with 422 naming the secret, and nothing is stored."""
+    src = _pg_source(api, workspace_id)
+    for change in ({"host": "localhost"}, {"port": 6543}, {"database": "other"},
+                   {"username": "eve"}, {"ssl_mode": "allow"}):
+        config = dict(src["connectionConfiguration"], **change)
+        bad = api("/sources/update", {"sourceId": src["sourceId"], "name": "pg2",
+                                      "connectionConfiguration": config}, 422)
+        assert [e["propertyPath"] for e in bad["validationErrors"]] == ["password"], bad
+        assert next(iter(change)) in bad["validationErrors"][0]["message"]
+    platform = api.client.app.state.platform  # type: ignore[attr-defined]
+    plain = unseal(_stored_config(api.client, src["sourceId"]), platform.cipher)
+    assert plain["host"] == "127.0.0.1"
+    assert plain["password"] == PASSWORD
+    got = api("/sources/get", {"sourceId": src["sourceId"]})
+    assert got["name"] == "pg"
 
 
 def test_a_mask_with_no_stored_secret_is_refused(api: Api, workspace_id: str) -> None:

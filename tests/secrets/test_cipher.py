@@ -147,15 +147,37 @@ def test_invalid_secret_key_names_the_setting_not_the_value(tmp_path: Path, bad:
 
 
 @pytest.mark.parametrize(("incoming", "expected"), [
-    ({"host": "new", "password": MASK, "pin": MASK,
-      "tunnel_method": {"tunnel_user": "bob", "tunnel_user_password": MASK}},
-     {**PLAIN, "host": "new"}),
-    ({"host": "h", "password": "fresh", "pin": MASK},
-     {"host": "h", "password": "fresh", "pin": 480913}),
+    ({"host": "db.example", "password": MASK, "pin": MASK,
+      "tunnel_method": {"tunnel_user": "bob", "tunnel_user_password": MASK}}, PLAIN),
+    ({"host": "db.example", "password": "fresh", "pin": MASK, "comment": "any",
+      "tunnel_method": {"tunnel_user": "bob", "tunnel_user_password": "x"}},
+     {"host": "db.example", "password": "fresh", "pin": 480913, "comment": "any",
+      "tunnel_method": {"tunnel_user": "bob", "tunnel_user_password": "x"}}),
     ({"host": MASK, "password": "p"}, {"host": MASK, "password": "p"}),
 ], ids=["keeps-stored", "takes-new", "mask-in-plain-field"])
 def test_merge_masked(incoming: dict[str, Any], expected: dict[str, Any]) -> None:
     assert merge_masked(SPEC, incoming, PLAIN) == expected
+
+
+@pytest.mark.parametrize(("change", "moved"), [
+    ({"host": "attacker.example"}, "host"),
+    ({"port": 1}, "port"),
+    ({"tunnel_method": {"tunnel_user": "eve", "tunnel_user_password": MASK}},
+     "tunnel_method.tunnel_user"),
+    ({"tunnel_method": {"tunnel_user": "bob", "tunnel_host": "evil",
+                        "tunnel_user_password": MASK}}, "tunnel_method.tunnel_host"),
+], ids=["host", "added-port", "tunnel-user", "tunnel-host"])
+def test_merge_masked_refuses_the_mask_when_the_target_changes(
+    change: dict[str, Any], moved: str,
+) -> None:
+    incoming = {"host": "db.example", "password": MASK, "pin": 480913,
+                "tunnel_method": {"tunnel_user": "bob", "tunnel_user_password": MASK}}
+    with pytest.raises(InvalidInput) as info:
+        merge_masked(SPEC, {**incoming, **change}, PLAIN)
+    assert "password" in [e.path for e in info.value.errors]
+    assert all(moved in e.reason and "send the secret again" in e.reason
+               for e in info.value.errors)
+    assert "hunter2-top" not in str(info.value)
 
 
 @pytest.mark.parametrize("stored", [None, {"host": "h"}], ids=["nothing", "other-fields"])

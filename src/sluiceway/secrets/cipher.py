@@ -159,12 +159,49 @@ def unseal(config: dict[str, Any], cipher: Cipher) -> dict[str, Any]:
     return out
 
 
+#: config keys (at any depth) that decide where a secret is sent or how it travels: a stored
+#: secret is never sent somewhere new on the strength of the mask alone
+TARGET_KEYS = frozenset({
+    "host", "hostname", "hosts", "hostaddr", "server", "address", "port", "database", "db",
+    "dbname", "schema_registry_url", "username", "user", "login", "account", "url", "uri",
+    "urls", "base_url", "endpoint", "api_url", "domain", "subdomain", "region", "bucket",
+    "path", "ssl", "ssl_mode", "sslmode", "tls", "tunnel_method", "tunnel_host",
+    "tunnel_port", "tunnel_user", "proxy", "jdbc_url_params", "connection_string",
+})
+
+
+def _targets(config: Any, secrets: set[tuple[str, ...]],
+             path: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Every target-deciding value of ``config`` by dotted path (secrets left out)."""
+    found: dict[str, Any] = {}
+    if isinstance(config, dict):
+        for key, value in config.items():
+            sub = (*path, str(key))
+            if sub in secrets:
+                continue
+            if isinstance(value, dict | list):
+                found.update(_targets(value, secrets, sub))
+            elif str(key).lower() in TARGET_KEYS:
+                found[".".join(sub)] = value
+    elif isinstance(config, list):
+        for i, value in enumerate(config):
+            found.update(_targets(value, secrets, (*path, str(i))))
+    return found
+
+
 def merge_masked(spec: ConnectorSpec, incoming: dict[str, Any],
                  stored_plain: dict[str, Any] | None) -> dict[str, Any]:
-    """``incoming`` with each secret sent back as the mask replaced by the stored value."""
+    """``incoming`` with each secret sent back as the mask replaced by the stored value.
+
+    The mask keeps a stored secret only while the fields that decide where it goes (host,
+    port, database, user, URL, TLS mode... see :data:`TARGET_KEYS`) stay as stored: an update
+    that changes one of them must type the secret again, so that nobody can send a stored
+    password to a host of their choosing."""
     out = copy.deepcopy(incoming)
+    paths = spec.secret_paths()
     errors: list[FieldError] = []
-    for path in spec.secret_paths():
+    moved: list[str] | None = None
+    for path in paths:
         node = _parent(out, path)
         if node is None or node[path[-1]] != MASK:
             continue
@@ -172,6 +209,16 @@ def merge_masked(spec: ConnectorSpec, incoming: dict[str, Any],
         if stored is None:
             errors.append(FieldError(
                 ".".join(path), "is the mask but no secret is stored; send the real value"))
+            continue
+        if moved is None:
+            before = _targets(stored_plain, set(paths))
+            after = _targets(incoming, set(paths))
+            moved = sorted(k for k in before.keys() | after.keys()
+                           if before.get(k) != after.get(k))
+        if moved:
+            errors.append(FieldError(
+                ".".join(path), f"is the mask, but {', '.join(moved)} changed: the stored "
+                "secret is not sent to a new target; send the secret again"))
         else:
             node[path[-1]] = copy.deepcopy(stored[path[-1]])
     if errors:
