@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from sluiceway.protocol.catalog import (
@@ -59,6 +60,9 @@ class Capabilities:
 class Connector(abc.ABC):
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    #: folders every local path must resolve into (symlinks followed); ``None``: any path.
+    #: Set for connectors configured over the API (the server's file roots).
+    roots: tuple[Path, ...] | None = None
 
     @classmethod
     @abc.abstractmethod

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import difflib
 import importlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from sluiceway.connectors.base import Destination, Source
@@ -88,15 +90,21 @@ class UnknownConnector(InvalidInput):
         self.errors = [FieldError(f"{kind}.connector", reason, name)]
 
 
-def source(name: str) -> Source:
+def source(name: str, roots: Sequence[Path] | None = None) -> Source:
+    """A new source; with ``roots``, its local paths must resolve inside them."""
     cls = _resolve(entry(name, "source").impl_ref)
     if not (isinstance(cls, type) and issubclass(cls, Source)):
         raise TypeError(f"{cls!r} is not a Source")
-    return cls()
+    made = cls()
+    made.roots = None if roots is None else tuple(roots)
+    return made
 
 
-def destination(name: str) -> Destination:
+def destination(name: str, roots: Sequence[Path] | None = None) -> Destination:
+    """A new destination; with ``roots``, its local paths must resolve inside them."""
     cls = _resolve(entry(name, "destination").impl_ref)
     if not (isinstance(cls, type) and issubclass(cls, Destination)):
         raise TypeError(f"{cls!r} is not a Destination")
-    return cls()
+    made = cls()
+    made.roots = None if roots is None else tuple(roots)
+    return made

@@ -198,8 +198,9 @@ def _within(p: Platform, what: str, fn: Any, *args: Any) -> Any:
 def check(p: Platform, caller: Caller, kind: Kind, actor_id: str) -> CheckResult:
     with p.db.session() as s:
         r = resolve(s, p, scope.actor(s, caller, kind, actor_id))
-    connector = registry.source(r.connector) if kind == "source" else \
-        registry.destination(r.connector)
+    roots = p.settings.allowed_roots
+    connector = registry.source(r.connector, roots) if kind == "source" else \
+        registry.destination(r.connector, roots)
     try:
         result: CheckResult = _within(p, f"the {r.connector} check", connector.check, r.config)
     except ConnectorError as exc:
@@ -210,7 +211,7 @@ def check(p: Platform, caller: Caller, kind: Kind, actor_id: str) -> CheckResult
 def discover(p: Platform, caller: Caller, source_id: str) -> Catalog:
     with p.db.session() as s:
         r = resolve(s, p, scope.actor(s, caller, "source", source_id))
-    source = registry.source(r.connector)
+    source = registry.source(r.connector, p.settings.allowed_roots)
     try:
         catalog: Catalog = _within(p, f"the {r.connector} discover", source.discover, r.config)
     except InvalidInput:

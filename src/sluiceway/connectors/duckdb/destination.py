@@ -96,7 +96,7 @@ class DuckDBDestination(SqlDestination):
 
     def _open(self, config: dict[str, Any], *, bookkeeping: bool) -> _Session:
         cfg = validate_config(DESTINATION_SPEC, config)
-        path = database_path(cfg, must_exist=False)
+        path = database_path(cfg, must_exist=False, roots=self.roots)
         session = _Session(connect(path, write=True), path, cfg["schema"])
         try:
             # one core stays with the reader feeding the load (on 2 cores: 1 thread, which

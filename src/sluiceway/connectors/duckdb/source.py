@@ -111,7 +111,7 @@ class DuckDBSource(Source):
 
     def probe(self, config: dict[str, Any]) -> str:
         cfg = validate_config(SOURCE_SPEC, config)
-        path = database_path(cfg, must_exist=True)
+        path = database_path(cfg, must_exist=True, roots=self.roots)
         con = connect(path, write=False)
         try:
             with translate(str(path), connecting=True):
@@ -122,7 +122,7 @@ class DuckDBSource(Source):
 
     def discover(self, config: dict[str, Any]) -> Catalog:
         cfg = validate_config(SOURCE_SPEC, config)
-        path = database_path(cfg, must_exist=True)
+        path = database_path(cfg, must_exist=True, roots=self.roots)
         con = connect(path, write=False)
         try:
             with translate(str(path)):
@@ -147,7 +147,8 @@ class DuckDBSource(Source):
         return Catalog(tuple(streams))
 
     def read_context(self, config: dict[str, Any]) -> Path:
-        return database_path(validate_config(SOURCE_SPEC, config), must_exist=True)
+        return database_path(validate_config(SOURCE_SPEC, config), must_exist=True,
+                             roots=self.roots)
 
     def read_stream(self, path: Path, cs: ConfiguredStream,
                      state: dict[str, Any] | None) -> Iterator[Message]:

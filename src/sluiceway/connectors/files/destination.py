@@ -29,7 +29,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -43,6 +43,7 @@ from sluiceway.connectors.files import formats
 from sluiceway.connectors.files.errors import translate
 from sluiceway.connectors.files.spec import DESTINATION_SPEC
 from sluiceway.core.errors import Fatal, FieldError, InvalidInput, RecordRejected
+from sluiceway.core.paths import confine
 from sluiceway.protocol import arrow_types as at
 from sluiceway.protocol.catalog import ConfiguredCatalog, ConfiguredStream, DestinationSyncMode
 from sluiceway.protocol.messages import Message, RecordBatch, State
@@ -200,12 +201,15 @@ class _Part:
 class _StreamSet:
     """Where one stream of one sync is being written."""
 
-    def __init__(self, root: Path, cfg: dict[str, Any], cs: ConfiguredStream) -> None:
+    def __init__(self, root: Path, cfg: dict[str, Any], cs: ConfiguredStream,
+                 roots: Sequence[Path] | None = None) -> None:
         self.cs = cs
         self.fmt: str = cfg["format"]
         self.compression: str = cfg["compression"]
         self.schema = cs.stream.schema
-        self.stream_dir = root / _safe(cs.target, f"streams.{cs.name}.destination_name")
+        field = f"streams.{cs.name}.destination_name"
+        # a stream folder that is a symlink must not lead the writes (or rmtree) elsewhere
+        self.stream_dir = confine(root / _safe(cs.target, field), roots, field)
         sync_id = cs.sync_id or uuid.uuid4().hex
         if sync_id.startswith((".", "_")):
             raise InvalidInput("file destination: unusable sync id",
@@ -330,7 +334,7 @@ class FileDestination(Destination):
         return DESTINATION_SPEC
 
     def probe(self, config: dict[str, Any]) -> str:
-        root = _root(validate_config(DESTINATION_SPEC, config))
+        root = _root(validate_config(DESTINATION_SPEC, config), self.roots)
         with translate(str(root)):
             root.mkdir(parents=True, exist_ok=True)
             probe = root / f".sluiceway-check-{uuid.uuid4().hex}"
@@ -351,11 +355,11 @@ class FileDestination(Destination):
                     f"streams.{cs.name}.destination_sync_mode",
                     f"stream {cs.name!r}: {cs.destination_sync_mode.value} is not supported by "
                     "files (use overwrite or append)", cs.destination_sync_mode.value)])
-        root = _root(cfg)
+        root = _root(cfg, self.roots)
         sets: dict[str, _StreamSet] = {}
         try:
             for cs in catalog.streams:
-                sets[cs.name] = _StreamSet(root, cfg, cs)
+                sets[cs.name] = _StreamSet(root, cfg, cs, self.roots)
             for msg in messages:
                 if isinstance(msg, RecordBatch):
                     target = sets.get(msg.stream)
@@ -373,5 +377,5 @@ class FileDestination(Destination):
             raise
 
 
-def _root(cfg: dict[str, Any]) -> Path:
-    return Path(os.path.expanduser(cfg["path"])).resolve()
+def _root(cfg: dict[str, Any], roots: Sequence[Path] | None) -> Path:
+    return confine(Path(os.path.expanduser(cfg["path"])), roots, "path", cfg["path"])

@@ -19,7 +19,7 @@ import codecs
 import glob
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -40,6 +40,7 @@ from sluiceway.core.errors import (
     RecordRejected,
     UnknownStream,
 )
+from sluiceway.core.paths import within
 from sluiceway.protocol import arrow_types as at
 from sluiceway.protocol.catalog import (
     Catalog,
@@ -93,7 +94,7 @@ def _bad(field: str, reason: str, value: object = None) -> ConfigInvalid:
     return ConfigInvalid("invalid file source config", [FieldError(field, reason, value)])
 
 
-def plan(config: dict[str, Any]) -> Plan:
+def plan(config: dict[str, Any], roots: Sequence[Path] | None = None) -> Plan:
     """Validate the config and list the files it points at (ConfigInvalid when none)."""
     cfg = validate_config(SOURCE_SPEC, config)
     try:
@@ -130,6 +131,13 @@ def plan(config: dict[str, Any]) -> Plan:
             default = _stem(given.name)
         else:
             raise _bad("path", f"{raw!r} does not exist", raw)
+        if roots is not None:  # a match may lead out through a symlink
+            outside = [p for p in found if not within(p, roots)]
+            if outside:
+                raise ConfigInvalid("path outside the allowed folders", [FieldError(
+                    "path", f"{outside[0].relative_to(root).as_posix()!r} (matched by "
+                    f"{raw!r}) leads outside the allowed folders (symlinks are followed; "
+                    "see SLUICEWAY_FILE_ROOTS)", raw)])
         infos = [FileInfo(p, p.relative_to(root).as_posix(), p.stat().st_mtime_ns)
                  for p in sorted(found)]
     if not infos:
@@ -375,12 +383,12 @@ class FileSource(Source):
         return SOURCE_SPEC
 
     def probe(self, config: dict[str, Any]) -> str:
-        p = plan(config)
+        p = plan(config, self.roots)
         stream_schema(Plan(p.cfg, p.files[:1], p.fmt, p.stream, {}), self.sample_bytes)
         return f"{len(p.files)} {p.fmt} file(s) found"
 
     def discover(self, config: dict[str, Any]) -> Catalog:
-        p = plan(config)
+        p = plan(config, self.roots)
         with_cursor = bool(p.cfg["file_columns"])
         return Catalog((Stream(
             name=p.stream,
@@ -392,7 +400,7 @@ class FileSource(Source):
         ),))
 
     def read_context(self, config: dict[str, Any]) -> Plan:
-        return plan(config)
+        return plan(config, self.roots)
 
     def read_stream(self, p: Plan, cs: ConfiguredStream,
                      state: dict[str, Any] | None) -> Iterator[Message]:

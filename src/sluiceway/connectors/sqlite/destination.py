@@ -71,7 +71,7 @@ class SQLiteDestination(SqlDestination):
     # ---- hooks -------------------------------------------------------------------------
     def connect(self, config: dict[str, Any]) -> _Session:
         cfg = validate_config(DESTINATION_SPEC, config)
-        path = database_path(cfg, must_exist=False)
+        path = database_path(cfg, must_exist=False, roots=self.roots)
         with translate(str(path), connecting=True):
             con = sqlite3.connect(str(path), timeout=self.busy_timeout, isolation_level=None)
         session = _Session(con, path)

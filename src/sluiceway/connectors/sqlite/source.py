@@ -66,13 +66,13 @@ class SQLiteSource(Source):
 
     def probe(self, config: dict[str, Any]) -> str:
         cfg = validate_config(SOURCE_SPEC, config)
-        path = database_path(cfg, must_exist=True)
+        path = database_path(cfg, must_exist=True, roots=self.roots)
         connect(path).close()
         return f"opened {path}"
 
     def discover(self, config: dict[str, Any]) -> Catalog:
         cfg = validate_config(SOURCE_SPEC, config)
-        path = database_path(cfg, must_exist=True)
+        path = database_path(cfg, must_exist=True, roots=self.roots)
         con = connect(path)
         streams = []
         try:
@@ -93,7 +93,8 @@ class SQLiteSource(Source):
         return Catalog(tuple(streams))
 
     def read_context(self, config: dict[str, Any]) -> Path:
-        return database_path(validate_config(SOURCE_SPEC, config), must_exist=True)
+        return database_path(validate_config(SOURCE_SPEC, config), must_exist=True,
+                             roots=self.roots)
 
     def read_stream(self, path: Path, cs: ConfiguredStream,
                      state: dict[str, Any] | None) -> Iterator[Message]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sluiceway.core.errors import ConfigInvalid, FieldError
+from sluiceway.core.paths import confine
 from sluiceway.protocol.catalog import DestinationSyncMode
 from sluiceway.protocol.spec import ConnectorSpec
 
@@ -39,7 +41,8 @@ DESTINATION_SPEC = ConnectorSpec(
 )
 
 
-def database_path(config: dict[str, Any], *, must_exist: bool, field: str = "path") -> Path:
+def database_path(config: dict[str, Any], *, must_exist: bool, field: str = "path",
+                  roots: Sequence[Path] | None = None) -> Path:
     """The absolute path of the database file ``config[field]`` names.
 
     Raises :class:`ConfigInvalid` naming ``field`` for an empty path, an in-memory or URI
@@ -58,6 +61,7 @@ def database_path(config: dict[str, Any], *, must_exist: bool, field: str = "pat
         path = Path(raw).expanduser().resolve()
     except (OSError, RuntimeError) as exc:
         raise bad(f"cannot be resolved: {exc}") from exc
+    path = confine(Path(raw), roots, field, raw)
     if path.is_dir():
         raise bad(f"{path} is a directory, not a database file")
     if not path.parent.is_dir():

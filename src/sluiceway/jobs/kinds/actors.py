@@ -3,7 +3,9 @@ system (its tables read back), with configs unsealed and secrets registered for 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sluiceway.connectors import registry
@@ -44,10 +46,11 @@ def load_actor(ctx: AttemptContext, actor_id: str, what: str | None = None) -> P
     return Plain(name, kind, validate_config(spec, plain), ws)
 
 
-def reader(actor: Plain, where: str = "destination_id") -> tuple[Source, dict[str, Any]]:
+def reader(actor: Plain, where: str = "destination_id", roots: Sequence[Path] | None = None,
+           ) -> tuple[Source, dict[str, Any]]:
     """A source that reads the actor's data, and its config."""
     if actor.kind == "source":
-        return registry.source(actor.connector), actor.config
+        return registry.source(actor.connector, roots), actor.config
     if actor.connector not in READABLE_DESTINATIONS:
         raise InvalidInput("cannot read this destination", [FieldError(
             where, f"a {actor.connector} destination cannot be read back; readable ones: "
@@ -57,5 +60,5 @@ def reader(actor: Plain, where: str = "destination_id") -> tuple[Source, dict[st
         config["schemas"] = [config.pop("schema", "public")]
     spec = registry.entry(actor.connector, "source").load_spec()
     keep = set(spec.connection_specification.get("properties", {}))
-    return registry.source(actor.connector), validate_config(
+    return registry.source(actor.connector, roots), validate_config(
         spec, {k: v for k, v in config.items() if k in keep})

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sluiceway.artifacts import ArtifactStore, tar_plain
 from sluiceway.artifacts.formats import open_writer
 from sluiceway.core.errors import Cancelled, Fatal, FieldError, InvalidInput, NotFound
+from sluiceway.core.paths import within
 from sluiceway.engine.plan import StreamChoice, configure
 from sluiceway.jobs.context import AttemptContext
 from sluiceway.jobs.kinds.actors import READABLE_DESTINATIONS, load_actor, reader
@@ -141,6 +142,10 @@ def extract(path: Path, names: list[str], target: Path) -> list[Path]:
             if src is None or not member.isfile():
                 raise NotFound(f"{name!r} is not a file in the backup", name)
             dest = target.joinpath(*PurePosixPath(name).parts)
+            if not within(dest, (target.resolve(),)):  # a symlink in the target leads out
+                raise InvalidInput("invalid restore target", [FieldError(
+                    "pathRestore.targetRestorePath", f"{name!r} would be written outside the "
+                    "target folder through a symlink", name)])
             dest.parent.mkdir(parents=True, exist_ok=True)
             with src, dest.open("wb") as f:
                 shutil.copyfileobj(src, f, 1024 * 1024)
@@ -166,7 +171,7 @@ def _file_name(table: str, taken: set[str]) -> str:
 
 def _dump(ctx: AttemptContext, destination_id: str, folder: Path) -> list[dict[str, Any]]:
     actor = load_actor(ctx, destination_id)
-    source, config = reader(actor)
+    source, config = reader(actor, roots=ctx.settings.allowed_roots)
     catalog = source.discover(config)
     dumps: list[dict[str, Any]] = []
     taken: set[str] = set()

@@ -11,6 +11,7 @@ from typing import Any
 from sluiceway.artifacts import ArtifactStore
 from sluiceway.connectors import registry
 from sluiceway.core.errors import Cancelled, Fatal
+from sluiceway.core.paths import confine
 from sluiceway.engine import pipeline as engine
 from sluiceway.engine.checkpoint import MemoryStateStore
 from sluiceway.engine.plan import StreamChoice, configure
@@ -56,7 +57,8 @@ def _load_table(ctx: AttemptContext, parquet: Path, table: str,
         table, destination_sync_mode=DestinationSyncMode.overwrite)])
     ctx.log("INFO", f"restoring table {table!r} into {dest.connector} destination "
                     f"{destination_id} (replacing it)")
-    result = engine.run(catalog, source, config, registry.destination(dest.connector),
+    target = registry.destination(dest.connector, ctx.settings.allowed_roots)
+    result = engine.run(catalog, source, config, target,
                         dest.config, MemoryStateStore(), engine.Options(
                             buffer_bytes=ctx.settings.buffer_bytes, cancel=ctx.cancel,
                             log=ctx.log))
@@ -64,7 +66,9 @@ def _load_table(ctx: AttemptContext, parquet: Path, table: str,
 
 
 def _restore_paths(ctx: AttemptContext, backup_file: Path, spec: dict[str, Any]) -> int:
-    target = Path(str(spec["target"]))
+    # checked again now: the folder may have become a symlink since the request
+    target = confine(Path(str(spec["target"])), ctx.settings.allowed_roots,
+                     "pathRestore.targetRestorePath")
     names = [str(n) for n in spec["names"]]
     if spec.get("clear") and target.is_dir():
         for child in target.iterdir():

@@ -250,7 +250,7 @@ def _run(ctx: AttemptContext, artifact_id: str) -> dict[str, Any]:
     inp = ctx.input
     dump = _Dump(ctx, dict(inp["config"]))
     actor = load_actor(ctx, str(inp["actor_id"]))
-    source, config = reader(actor)
+    source, config = reader(actor, roots=ctx.settings.allowed_roots)
     catalog = source.discover(config)
     note(ctx.db, artifact_id, phase="writing", error=None)
     ctx.log("INFO", f"dump of {actor.connector} source: {len(dump.steps)} step(s)")

@@ -40,7 +40,7 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
 def _run(ctx: AttemptContext, artifact_id: str) -> dict[str, Any]:
     inp = ctx.input
     actor = load_actor(ctx, str(inp["actor_id"]))
-    source, config = reader(actor)
+    source, config = reader(actor, roots=ctx.settings.allowed_roots)
     catalog = source.discover(config)
     stream = catalog.get(str(inp["stream"]))
     if stream is None:

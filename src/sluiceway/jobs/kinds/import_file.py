@@ -61,7 +61,8 @@ def _run(ctx: AttemptContext, artifact_id: str, skipped: list[dict[str, str]],
         table, destination_sync_mode=mode)])
     ctx.log("INFO", f"import of {inp.get('filename')} into {dest.connector} table {table!r} "
                     f"({'replace' if mode is DestinationSyncMode.overwrite else 'append'})")
-    result = engine.run(catalog, source, src_config, registry.destination(dest.connector),
+    target = registry.destination(dest.connector, ctx.settings.allowed_roots)
+    result = engine.run(catalog, source, src_config, target,
                         dest.config, MemoryStateStore(), engine.Options(
                             buffer_bytes=ctx.settings.buffer_bytes, cancel=ctx.cancel,
                             log=ctx.log, rejected=rejected))

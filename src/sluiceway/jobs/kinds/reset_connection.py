@@ -68,10 +68,12 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
                     f"{', '.join(c.name for c in picked) or 'none'}")
     output: dict[str, Any] = {"streams": [], "records": 0, "bytes": 0}
     if picked:
-        discovered = registry.source(loaded.source_name).discover(loaded.source_config)
+        roots = ctx.settings.allowed_roots
+        discovered = registry.source(loaded.source_name, roots).discover(loaded.source_config)
         empty = EmptySource(discovered)
         catalog = configure(discovered, picked)
-        result = engine.run(catalog, empty, {}, registry.destination(loaded.destination_name),
+        target = registry.destination(loaded.destination_name, roots)
+        result = engine.run(catalog, empty, {}, target,
                             loaded.destination_config, MemoryStateStore(), engine.Options(
                                 buffer_bytes=ctx.settings.buffer_bytes,
                                 parallel_streams=ctx.settings.parallel_streams,

@@ -29,9 +29,9 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
         ctx.log("WARN", "no stream is selected: nothing to do")
         ctx.stats = {"streams": []}
         return {"streams": [], "records": 0, "bytes": 0}
-    source = registry.source(loaded.source_name)
+    source = registry.source(loaded.source_name, ctx.settings.allowed_roots)
     source.checkpoint_rows = ctx.settings.checkpoint_rows
-    destination = registry.destination(loaded.destination_name)
+    destination = registry.destination(loaded.destination_name, ctx.settings.allowed_roots)
     catalog = configure(source.discover(loaded.source_config), picked)
     store = DbStateStore(ctx.db, loaded.connection_id)
     progress = _Progress(ctx, len(catalog.streams))
