@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from sluiceway import __version__
-from sluiceway.connectors import registry
+from sluiceway.connectors import network, registry
 from sluiceway.core.settings import Settings
 from sluiceway.secrets import Cipher
+from sluiceway.services.calls import WorkspaceGate
 from sluiceway.store import migrate
 from sluiceway.store.db import Database
 from sluiceway.store.models import ConnectorDefinition, Membership, User, Workspace
@@ -30,6 +31,8 @@ class Platform:
     cipher: Cipher
     #: the admin password when this start generated it (to be shown once), else None
     generated_admin_password: str | None = field(default=None, repr=False)
+    #: check and discover calls running per workspace
+    calls: WorkspaceGate = field(default_factory=WorkspaceGate, repr=False)
 
     def close(self) -> None:
         self.db.dispose()
@@ -37,6 +40,7 @@ class Platform:
 
 def open_platform(settings: Settings) -> Platform:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    network.configure(network.NetworkPolicy.from_settings(settings))
     db = Database(settings.metadata_url)
     migrate.upgrade(db)
     platform = Platform(settings, db, Cipher.from_settings(settings))
