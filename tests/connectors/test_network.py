@@ -12,9 +12,12 @@ import pytest
 from pydantic import ValidationError
 
 from sluiceway.connectors import network, registry
-from sluiceway.connectors.network import NetworkPolicy, TargetRefused, check_target
+from sluiceway.connectors.network import NetworkPolicy, Reserved, TargetRefused, check_target
 from sluiceway.core.errors import ConnectionFailed
 from sluiceway.core.settings import Settings
+from sluiceway.engine.checkpoint import MemoryStateStore
+from sluiceway.engine.pipeline import Options, run
+from sluiceway.engine.plan import configure
 
 DEFAULT = NetworkPolicy()
 
@@ -167,3 +170,33 @@ def test_a_port_that_is_no_database_is_named_without_its_bytes(
         assert not result.ok
         assert result.message == (f"cannot connect to {system} at 127.0.0.1:{chatty_port}: "
                                   f"did not answer as a {system} server")
+
+
+@pytest.mark.parametrize("side", ["source", "destination"])
+def test_a_sync_neither_reads_nor_writes_the_metadata_database(
+        pg_database: dict[str, Any], pg_conn: Any, tmp_path: Any, policy: None,
+        side: str) -> None:
+    pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    pg_conn.execute("INSERT INTO t VALUES (1), (2)")
+    source = registry.source("postgres")
+    catalog = configure(source.discover(pg_database), None)
+    network.configure(NetworkPolicy(reserved=(Reserved(
+        "the server's metadata database", pg_database["host"], pg_database["port"],
+        pg_database["database"]),)))
+    if side == "source":
+        dest, dest_config = "duckdb", {"path": str(tmp_path / "out.duckdb")}
+    else:  # read the sample source into the reserved database
+        source = registry.source("sample")
+        catalog = configure(source.discover({"rows": 10}), None)
+        dest, dest_config = "postgres", pg_database
+    try:
+        result = run(catalog, source, pg_database if side == "source" else {"rows": 10},
+                     registry.destination(dest), dest_config, MemoryStateStore(), Options())
+    except TargetRefused as exc:
+        message = exc.message
+    else:
+        assert not result.ok
+        message = " ".join(s.error or "" for s in result.streams)
+    assert "is the server's metadata database, which connectors may not use" in message
+    assert pg_conn.execute("SELECT count(*) FROM information_schema.tables "
+                           "WHERE table_schema = 'public'").fetchone()[0] == 1  # only t
