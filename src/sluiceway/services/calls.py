@@ -18,6 +18,7 @@ import dataclasses
 import math
 import multiprocessing
 import pickle
+import sys
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -32,8 +33,21 @@ if TYPE_CHECKING:
 #: how long a child may take to start (outside the call's own limit)
 START_SECONDS = 60.0
 _mp = multiprocessing.get_context("forkserver")
-_mp.set_forkserver_preload([__name__] + sorted({
-    e.impl_ref.partition(":")[0] for e in registry.entries()}))
+_preloaded = threading.Lock()
+_preload_set = False
+
+
+def _preload() -> None:
+    """Before the fork server starts: have it import every Sluiceway module this process
+    has (and the connectors). A child runs the main script again (multiprocessing's rule
+    for a script); with its imports in place that costs next to nothing."""
+    global _preload_set
+    with _preloaded:
+        if not _preload_set:
+            _mp.set_forkserver_preload(sorted(
+                {m for m in list(sys.modules) if m.split(".")[0] == "sluiceway"}
+                | {e.impl_ref.partition(":")[0] for e in registry.entries()}))
+            _preload_set = True
 
 
 class WorkspaceGate:
@@ -62,6 +76,23 @@ class WorkspaceGate:
                 self._running.pop(workspace_id, None)
 
 
+def warm() -> None:
+    """Start the fork server now (it imports the server's modules once: seconds), so that
+    the first call does not wait for it."""
+    _preload()
+    child = _mp.Process(target=_noop, name="sluiceway-connector-call-warmup", daemon=True)
+    child.start()
+    child.join(START_SECONDS)
+    if child.is_alive():
+        child.kill()
+        child.join()
+    child.close()
+
+
+def _noop() -> None:
+    """What the warm-up child does."""
+
+
 def run(p: Platform, workspace_id: str, what: str, fn: Callable[..., Any], *args: Any) -> Any:
     """``fn(*args)`` in a child process within the time limit; its exception is raised here.
 
@@ -78,6 +109,7 @@ def run(p: Platform, workspace_id: str, what: str, fn: Callable[..., Any], *args
 
 
 def _in_child(limit: float, what: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    _preload()
     policy = dataclasses.replace(network.policy(), read_timeout=limit)
     ours, theirs = _mp.Pipe(duplex=False)
     child = _mp.Process(target=_child_main, args=(theirs, policy, fn, args),
