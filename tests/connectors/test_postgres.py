@@ -186,6 +186,7 @@ def test_check_reports_host_port_and_reason_for_refused_server() -> None:
            "password": "hunter2-secret"}
     result = registry.source("postgres").check(cfg)
     assert not result.ok
+    assert "127.0.0.1:1: connection refused" in result.message
     assert "127.0.0.1:1" in result.message
     assert "hunter2-secret" not in result.message
 

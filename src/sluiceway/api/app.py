@@ -19,7 +19,7 @@ from sluiceway.api.datasets import jobs as dataset_jobs
 from sluiceway.api.dumps import errors as dump_errors  # noqa: F401 - registers bodies
 from sluiceway.api.dumps import routes as dumps
 from sluiceway.core.settings import Settings
-from sluiceway.services import runtime
+from sluiceway.services import calls, runtime
 from sluiceway.services.platform import Platform, open_platform
 
 
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        calls.warm()  # check_connection's process server: started before the first call
         handle = runtime.start(platform) if run_jobs else None
         try:
             yield

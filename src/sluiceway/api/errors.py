@@ -2,11 +2,11 @@
 
 Classification (status by class, never by message) happens here once:
 ``InvalidInput`` 422 (``BadQuery`` 400, ``RangeNotSatisfiable`` 416), ``NotFound`` 404,
-``Conflict`` 409, ``Forbidden`` 403, ``ConnectorError`` 422, another ``SluicewayError`` 500,
-``TooManyAttempts`` 429 with ``Retry-After``, HTTP errors as they are. A family registers
-the path prefixes it serves and a :data:`Renderer`; paths of no family get the Airbyte
-bodies. Secrets never reach a body: services redact connector messages and spec validation
-masks secret values.
+``Conflict`` 409, ``Forbidden`` 403, ``TooManyRequests`` 429 (with Retry-After),
+``ConnectorError`` 422, another ``SluicewayError`` 500,
+HTTP errors as they are. A family registers the path prefixes it serves and a
+:data:`Renderer`; paths of no family get the Airbyte bodies. Secrets never reach a body:
+services redact connector messages and spec validation masks secret values.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from sluiceway.core.errors import (
     InvalidInput,
     NotFound,
     SluicewayError,
-    TooManyAttempts,
+    TooManyRequests,
 )
 from sluiceway.services.artifacts import RangeNotSatisfiable
 from sluiceway.services.listing import BadQuery
@@ -83,7 +83,7 @@ def classify(exc: BaseException) -> Problem:
     if isinstance(exc, Forbidden):
         return Problem(403, exc.message, kind,
                        [FieldError(exc.field, exc.message)] if exc.field else [])
-    if isinstance(exc, TooManyAttempts):
+    if isinstance(exc, TooManyRequests):
         return Problem(429, exc.message, kind, headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, ConnectorError):
         # the request was fine but the system it names failed: reported as invalid input of

@@ -7,7 +7,8 @@
     ├── NotFound              an object that does not exist (HTTP 404)
     ├── Conflict              the request clashes with current state (HTTP 409)
     ├── Forbidden             known caller, refused (a wrong password: HTTP 403)
-    ├── TooManyAttempts       too many failed logins: wait ``retry_after`` s (HTTP 429)
+    ├── TooManyRequests       the caller has enough running: retry after a while (HTTP 429)
+    │   └── TooManyAttempts   too many failed logins: wait ``retry_after`` s
     ├── ConnectorError        a system we talk to refused or failed
     │   ├── ConnectionFailed  unreachable or refused server (host, port, the server's reason)
     │   └── Retryable         a passing fault: retry from the last checkpoint
@@ -23,6 +24,7 @@ The engine and the job runner decide by class, never by message text.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class SluicewayError(Exception):
@@ -31,6 +33,18 @@ class SluicewayError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # crosses process boundaries whole (class and attributes), whatever its __init__ takes
+        return _rebuild, (type(self), self.args, self.__dict__)
+
+
+def _rebuild(cls: type[SluicewayError], args: tuple[Any, ...],
+             attrs: dict[str, Any]) -> SluicewayError:
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, *args)
+    exc.__dict__.update(attrs)
+    return exc
 
 
 @dataclass(frozen=True)
@@ -92,13 +106,17 @@ class Forbidden(SluicewayError):
         self.field = field
 
 
-class TooManyAttempts(SluicewayError):
-    """Refused for now without looking at the credentials: try again in ``retry_after``
-    seconds (failed logins are throttled per user name and per client address)."""
+class TooManyRequests(SluicewayError):
+    """The caller already runs as many of these calls as allowed; retry after a while."""
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class TooManyAttempts(TooManyRequests):
+    """Refused for now without looking at the credentials: try again in ``retry_after``
+    seconds (failed logins are throttled per user name and per client address)."""
 
 
 class ConnectorError(SluicewayError):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _default_data_dir() -> Path:
@@ -58,6 +60,18 @@ class Settings(BaseSettings):
     prune_interval_seconds: float = 3600.0
     #: the server's log lines (job log lines among them): ``text`` or ``json`` (one a line)
     log_format: Literal["text", "json"] = "text"
+    #: check_connection / discover_schema calls of one workspace that run at once; more
+    #: are answered 429
+    check_concurrency_per_workspace: int = 2
+
+    # --- where connectors may connect (see connectors/network.py for the rule) ---------
+    #: networks connectors may not reach, added to the built-in list (link-local, 0.0.0.0,
+    #: multicast); CIDRs, comma-separated or a JSON list
+    network_deny: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: networks connectors may reach even inside a denied one (the longer prefix decides)
+    network_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: message broker of a distributed executor; never a connector target
+    broker_url: str | None = None
 
     @field_validator("buffer_bytes")
     @classmethod
@@ -66,7 +80,24 @@ class Settings(BaseSettings):
             raise ValueError("buffer_bytes must be at least 1 MiB")
         return v
 
-    @field_validator("parallel_streams", "checkpoint_rows", "workers", "job_attempts")
+    @field_validator("network_deny", "network_allow", mode="before")
+    @classmethod
+    def _cidrs(cls, v: Any) -> list[str]:
+        if isinstance(v, str):
+            v = json.loads(v) if v.strip().startswith("[") else \
+                [p for p in v.split(",") if p.strip()]
+        if not isinstance(v, list | tuple):
+            raise ValueError("must be a list of CIDR networks")  # noqa: TRY004 - pydantic
+        out = []
+        for item in v:
+            try:
+                out.append(str(ipaddress.ip_network(str(item).strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"{item!r} is not an address or CIDR network") from None
+        return out
+
+    @field_validator("parallel_streams", "checkpoint_rows", "workers", "job_attempts",
+                     "check_concurrency_per_workspace")
     @classmethod
     def _positive(cls, v: int) -> int:
         if v < 1:

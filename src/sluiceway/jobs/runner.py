@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from sluiceway.connectors import network
 from sluiceway.core import logs
 from sluiceway.core.errors import Cancelled, Fatal, InvalidInput, SluicewayError
 from sluiceway.core.settings import Settings
@@ -79,6 +80,7 @@ def _kind(name: str) -> KindFn:
 
 def run_attempt(settings: Settings, attempt_id: int, *, db: Database | None = None) -> str:
     """Run a claimed (``running``) attempt in this process; returns its outcome."""
+    network.configure(network.NetworkPolicy.from_settings(settings))
     own = db is None
     database = db if db is not None else Database(settings.metadata_url)
     try:

@@ -3,8 +3,6 @@ masked on the way out; check and discover run against the real system within a t
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,11 +18,12 @@ from sluiceway.core.errors import (
     FieldError,
     InvalidInput,
     SluicewayError,
+    TooManyRequests,
 )
 from sluiceway.protocol.catalog import Catalog
 from sluiceway.protocol.spec import ConnectorSpec, mask_secrets, validate_config
 from sluiceway.secrets import merge_masked, redact, seal, secret_values, unseal
-from sluiceway.services import scope
+from sluiceway.services import calls, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import Actor, Connection, ConnectorDefinition
@@ -32,8 +31,6 @@ from sluiceway.store.models import Actor, Connection, ConnectorDefinition
 Kind = registry.Kind
 Check = CheckResult
 T = TypeVar("T")
-#: check and discover calls run here so that a hung connector cannot hang a request
-_CALLS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="connector-call")
 
 
 @dataclass(frozen=True)
@@ -185,24 +182,16 @@ def resolve(s: Session, p: Platform, a: Actor) -> Resolved:
     return Resolved(d.docker_repository, plain, secret_values(_spec(d), plain))
 
 
-def _within(p: Platform, what: str, fn: Any, *args: Any) -> Any:
-    limit = p.settings.check_timeout_seconds
-    future = _CALLS.submit(fn, *args)
-    try:
-        return future.result(timeout=limit)
-    except FutureTimeout:
-        future.cancel()
-        raise ConnectorError(f"{what} did not answer within {limit:g} seconds") from None
-
-
 def check(p: Platform, caller: Caller, kind: Kind, actor_id: str) -> CheckResult:
     with p.db.session() as s:
-        r = resolve(s, p, scope.actor(s, caller, kind, actor_id))
+        a = scope.actor(s, caller, kind, actor_id)
+        r, workspace_id = resolve(s, p, a), a.workspace_id
     roots = p.settings.allowed_roots
     connector = registry.source(r.connector, roots) if kind == "source" else \
         registry.destination(r.connector, roots)
     try:
-        result: CheckResult = _within(p, f"the {r.connector} check", connector.check, r.config)
+        result: CheckResult = calls.run(p, workspace_id, f"the {r.connector} check",
+                                        connector.check, r.config)
     except ConnectorError as exc:
         return CheckResult(False, str(exc))
     return CheckResult(result.ok, redact(result.message, r.secrets))
@@ -210,11 +199,13 @@ def check(p: Platform, caller: Caller, kind: Kind, actor_id: str) -> CheckResult
 
 def discover(p: Platform, caller: Caller, source_id: str) -> Catalog:
     with p.db.session() as s:
-        r = resolve(s, p, scope.actor(s, caller, "source", source_id))
+        a = scope.actor(s, caller, "source", source_id)
+        r, workspace_id = resolve(s, p, a), a.workspace_id
     source = registry.source(r.connector, p.settings.allowed_roots)
     try:
-        catalog: Catalog = _within(p, f"the {r.connector} discover", source.discover, r.config)
-    except InvalidInput:
+        catalog: Catalog = calls.run(p, workspace_id, f"the {r.connector} discover",
+                                     source.discover, r.config)
+    except (InvalidInput, TooManyRequests):
         raise
     except Exception as exc:  # noqa: BLE001 - any failure becomes one clear, redacted error
         text = str(exc) if isinstance(exc, SluicewayError) else f"{type(exc).__name__}: {exc}"

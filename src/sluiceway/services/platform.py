@@ -16,9 +16,10 @@ from sqlalchemy import select
 
 from sluiceway import __version__
 from sluiceway.artifacts import hash_password
-from sluiceway.connectors import registry
+from sluiceway.connectors import network, registry
 from sluiceway.core.settings import Settings
 from sluiceway.secrets import Cipher
+from sluiceway.services.calls import WorkspaceGate
 from sluiceway.services.logins import Logins
 from sluiceway.store import migrate
 from sluiceway.store.db import Database
@@ -37,6 +38,8 @@ class Platform:
     generated_admin_password: str | None = field(default=None, repr=False)
     #: the password checks of this process (throttling, hashing pool, remembered successes)
     logins: Logins = field(default_factory=Logins, repr=False)
+    #: check and discover calls running per workspace
+    calls: WorkspaceGate = field(default_factory=WorkspaceGate, repr=False)
 
     def close(self) -> None:
         self.logins.close()
@@ -45,6 +48,7 @@ class Platform:
 
 def open_platform(settings: Settings) -> Platform:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    network.configure(network.NetworkPolicy.from_settings(settings))
     db = Database(settings.metadata_url)
     migrate.upgrade(db)
     platform = Platform(settings, db, Cipher.from_settings(settings))

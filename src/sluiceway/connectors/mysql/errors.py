@@ -63,16 +63,45 @@ def translate(config: dict[str, Any], *, connecting: bool = False) -> Iterator[N
     except (pymysql.err.MySQLError, OSError) as exc:
         _raise(exc, config, connecting)
     except BaseException as exc:
-        if not _is_connectorx(exc):
+        # a foreign peer can make PyMySQL's handshake fail anywhere (IndexError, struct)
+        foreign = connecting and isinstance(exc, Exception)
+        if not (foreign or _is_connectorx(exc)):
             raise
         _raise(exc, config, connecting)
 
 
+NOT_MYSQL = "did not answer as a MySQL server"
+#: PyMySQL's own words about a server that did answer as MySQL (TLS not offered, an
+#: unknown authentication method): no peer bytes in them
+_OWN_CODES = frozenset({2026, 2059, 2061})
+_KINDS = (("connection refused", "connection refused"), ("timed out", "timed out"),
+          ("no route to host", "unreachable"), ("network is unreachable", "unreachable"))
+
+
+def connect_reason(exc: BaseException, config: dict[str, Any]) -> str:
+    """Why a connection failed, in words that never quote a peer's bytes: the server's own
+    error when it spoke MySQL (access denied, unknown database: codes below 2000), else the
+    kind of failure (refused, timed out, not a MySQL server). PyMySQL's client errors
+    (packet sequence numbers, short packets) describe what a foreign peer sent."""
+    code = _code(exc) if isinstance(exc, pymysql.err.MySQLError) else None
+    if code is not None and code < 2000:
+        return _reason(exc, config)
+    low = str(exc).lower()
+    for words, kind in _KINDS:
+        if words in low:
+            return kind
+    if isinstance(exc, pymysql.err.MySQLError) and code in _OWN_CODES:
+        return _reason(exc, config)
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return NOT_MYSQL
+
+
 def _raise(exc: BaseException, config: dict[str, Any], connecting: bool) -> None:
-    reason = _reason(exc, config)
     if connecting:
         raise ConnectionFailed(SYSTEM, str(config.get("host")), config.get("port"),
-                               reason) from exc
+                               connect_reason(exc, config)) from exc
+    reason = _reason(exc, config)
     code = _code(exc)
     lowered = reason.lower()
     if code in RETRYABLE_CODES or (code is None and any(w in lowered for w in _IO_WORDS)):

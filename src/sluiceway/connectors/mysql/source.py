@@ -33,10 +33,16 @@ import pymysql
 import pymysql.converters
 import pymysql.cursors
 
+from sluiceway.connectors import network
 from sluiceway.connectors.base import Capabilities, Settled, Source
 from sluiceway.connectors.mysql.errors import translate
 from sluiceway.connectors.mysql.infile import GuardedConnection
-from sluiceway.connectors.mysql.spec import SOURCE_SPEC, connectorx_uri, pymysql_kwargs
+from sluiceway.connectors.mysql.spec import (
+    SOURCE_SPEC,
+    checked_addresses,
+    connectorx_uri,
+    pymysql_kwargs,
+)
 from sluiceway.connectors.mysql.types import (
     MyColumn,
     conform,
@@ -107,9 +113,23 @@ class TableInfo:
 
 
 def connect(cfg: dict[str, Any], **extra: Any) -> GuardedConnection:
-    """A PyMySQL connection that refuses the server's LOCAL INFILE requests (see infile)."""
+    """A connection to the first checked address of the host that takes it (the next is
+    tried when one refuses or cannot be reached). The handshake has a read timeout;
+    afterwards reads wait as long as the policy says (for ever in a sync: a statement
+    may be silent for long). It refuses the server's LOCAL INFILE requests but the one
+    its own load offers (see infile)."""
+    addresses = checked_addresses(cfg)
     with translate(cfg, connecting=True):
-        return GuardedConnection(**pymysql_kwargs(cfg), **extra)
+        for i, address in enumerate(addresses):
+            try:
+                conn = GuardedConnection(**pymysql_kwargs(cfg, address), **extra)
+            except pymysql.err.OperationalError as exc:
+                if i + 1 < len(addresses) and exc.args[:1] == (2003,):
+                    continue
+                raise
+            conn._read_timeout = network.policy().read_timeout  # no public setter
+            return conn
+    raise AssertionError("check_target returns at least one address")
 
 
 def load_tables(conn: pymysql.Connection[Any], database: str,
@@ -413,9 +433,9 @@ class _Reader:
     def _connectorx(self, sql: str) -> pa.Table:
         import connectorx as cx
 
+        uri = connectorx_uri(self.cfg, checked_addresses(self.cfg)[0])
         with translate(self.cfg):
-            return cx.read_sql(connectorx_uri(self.cfg), sql, return_type="arrow",
-                               pre_execution_query=_SESSION)
+            return cx.read_sql(uri, sql, return_type="arrow", pre_execution_query=_SESSION)
 
     def _stream(self, sql: str, schema: pa.Schema, batch_rows: int) -> Iterator[pa.RecordBatch]:
         wires = [pa.binary() if wire_is_binary(f) else pa.string() for f in schema]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from sluiceway.connectors import network
 from sluiceway.protocol.catalog import DestinationSyncMode
 from sluiceway.protocol.spec import ConnectorSpec
 
@@ -58,16 +59,25 @@ DESTINATION_SPEC = _spec(
     supported_destination_sync_modes=tuple(m.value for m in DestinationSyncMode))
 
 
-def pymysql_kwargs(config: dict[str, Any]) -> dict[str, Any]:
-    """Keyword arguments for ``pymysql.connect`` (no compression: PyMySQL has none)."""
+def checked_addresses(config: dict[str, Any]) -> list[str]:
+    """The addresses of the config's host that passed the network policy."""
+    return network.check_target(str(config["host"]), int(config.get("port", DEFAULT_PORT)),
+                                system="MySQL", database=str(config["database"]))
+
+
+def pymysql_kwargs(config: dict[str, Any], address: str | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``pymysql.connect`` (no compression: PyMySQL has none), to
+    ``address`` (a checked address of the host) when given. Its read timeout covers the
+    handshake only (see ``source.connect``)."""
     kwargs: dict[str, Any] = {
-        "host": config["host"],
+        "host": address or config["host"],
         "port": int(config.get("port", DEFAULT_PORT)),
         "user": config["username"],
         "password": config.get("password") or "",
         "database": config["database"],
         "charset": "utf8mb4",
-        "connect_timeout": 10,
+        "connect_timeout": network.handshake_timeout(),
+        "read_timeout": network.handshake_timeout(),
         "autocommit": False,
         "init_command": "SET time_zone = '+00:00'",
     }
@@ -84,9 +94,10 @@ def pymysql_kwargs(config: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def connectorx_uri(config: dict[str, Any]) -> str:
-    """A ``mysql://`` URL for connectorx (plain TCP; the bundled driver has no TLS)."""
-    host = str(config["host"])
+def connectorx_uri(config: dict[str, Any], address: str | None = None) -> str:
+    """A ``mysql://`` URL for connectorx (plain TCP; the bundled driver has no TLS), to
+    ``address`` (a checked address of the host) when given."""
+    host = address or str(config["host"])
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
     user = quote(str(config["username"]), safe="")

@@ -13,7 +13,7 @@ from pgpq import schema as pgpq_schema
 
 from sluiceway.connectors.base import Capabilities
 from sluiceway.connectors.postgres.errors import translate
-from sluiceway.connectors.postgres.spec import DESTINATION_SPEC, conninfo
+from sluiceway.connectors.postgres.spec import DESTINATION_SPEC, checked_conninfo
 from sluiceway.connectors.postgres.types import PgColumn, quote_ident, to_arrow, to_pg
 from sluiceway.connectors.sqlbase import SEQ_COLUMN, SqlDestination, StreamTarget
 from sluiceway.core.errors import Fatal
@@ -65,7 +65,7 @@ class PostgresDestination(SqlDestination):
     def connect(self, config: dict[str, Any]) -> _Session:
         cfg = validate_config(DESTINATION_SPEC, config)
         with translate(cfg, connecting=True):
-            conn = psycopg.connect(conninfo(cfg), autocommit=False)
+            conn = psycopg.connect(checked_conninfo(cfg), autocommit=False)
         session = _Session(conn, cfg)
         with translate(cfg):
             # parallel streams connect at once: IF NOT EXISTS alone races in the catalog

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,40 @@ import psycopg
 from sluiceway.core.errors import ConnectionFailed, Fatal, Retryable, SluicewayError
 
 _RETRYABLE_SQLSTATES = ("08", "40", "53", "57P")
+
+
+#: what libpq says before its reason, and ADBC before libpq
+_PREFIX = re.compile(r'^(?:.*?Failed to connect: )?(?:connection failed: )?'
+                     r'(?:connection to server at "[^"]*"(?: \([^)]*\))?, port \d+ failed: )?',
+                     re.IGNORECASE)
+#: libpq reasons that quote, or stand for, what a peer that is no PostgreSQL server sent
+_NOT_POSTGRES = ("received", "invalid response", "expected authentication",
+                 "unexpected", "closed the connection", "protocol")
+_KINDS = (("connection refused", "connection refused"), ("timeout expired", "timed out"),
+          ("timed out", "timed out"), ("could not translate host name", "name not resolved"),
+          ("no route to host", "unreachable"), ("network is unreachable", "unreachable"))
+#: libpq's own words (no peer bytes): kept as they are
+_OWN_WORDS = ("fatal:", "password", "fe_sendauth", "ssl", "certificate", "gss", "scram",
+              "authentication")
+
+
+def connect_reason(exc: BaseException, config: dict[str, Any]) -> str:
+    """Why a connection failed, in words that never quote a peer's bytes: the server's own
+    message when it spoke PostgreSQL (``database "x" does not exist``), else the kind of
+    failure (refused, timed out, name not resolved, not a PostgreSQL server)."""
+    text = _PREFIX.sub("", _reason(exc, config))
+    low = text.lower()
+    if "fatal:" not in low and any(w in low for w in _NOT_POSTGRES):
+        return NOT_POSTGRES
+    for words, kind in _KINDS:
+        if words in low:
+            return kind
+    if any(w in low for w in _OWN_WORDS):
+        return re.sub(r"^FATAL:\s*", "", text).strip()
+    return NOT_POSTGRES
+
+
+NOT_POSTGRES = "did not answer as a PostgreSQL server"
 
 
 def _reason(exc: BaseException, config: dict[str, Any]) -> str:
@@ -31,15 +66,18 @@ def translate(config: dict[str, Any], *, connecting: bool = False) -> Iterator[N
         yield
     except SluicewayError:
         raise
-    except (psycopg.OperationalError, adbc_driver_manager.OperationalError) as exc:
+    except (psycopg.Error, adbc_driver_manager.Error) as exc:
         if connecting:
             raise ConnectionFailed("PostgreSQL", str(config.get("host")),
-                                   config.get("port"), _reason(exc, config)) from exc
+                                   config.get("port"), connect_reason(exc, config)) from exc
+        _raise(exc, config)
+
+
+def _raise(exc: BaseException, config: dict[str, Any]) -> None:
+    if isinstance(exc, psycopg.OperationalError | adbc_driver_manager.OperationalError):
         raise Retryable(f"PostgreSQL: {_reason(exc, config)}") from exc
-    except psycopg.Error as exc:
+    if isinstance(exc, psycopg.Error):
         state = getattr(exc, "sqlstate", None) or ""
         if state.startswith(_RETRYABLE_SQLSTATES):
             raise Retryable(f"PostgreSQL: {_reason(exc, config)}") from exc
-        raise Fatal(f"PostgreSQL: {_reason(exc, config)}") from exc
-    except adbc_driver_manager.Error as exc:
-        raise Fatal(f"PostgreSQL: {_reason(exc, config)}") from exc
+    raise Fatal(f"PostgreSQL: {_reason(exc, config)}") from exc

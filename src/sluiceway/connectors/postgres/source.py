@@ -27,7 +27,7 @@ from adbc_driver_postgresql import StatementOptions
 
 from sluiceway.connectors.base import Capabilities, Settled, Source
 from sluiceway.connectors.postgres.errors import translate
-from sluiceway.connectors.postgres.spec import SOURCE_SPEC, conninfo
+from sluiceway.connectors.postgres.spec import SOURCE_SPEC, checked_conninfo
 from sluiceway.connectors.postgres.types import (
     PG_TYPE_KEY,
     PgColumn,
@@ -77,7 +77,7 @@ ORDER BY n.nspname, c.relname, a.attnum
 
 def _connect(config: dict[str, Any]) -> adbc.Connection:
     with translate(config, connecting=True):
-        return adbc.connect(conninfo(config))
+        return adbc.connect(checked_conninfo(config))
 
 
 class PostgresSource(Source):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from sluiceway.connectors import network
 from sluiceway.protocol.catalog import DestinationSyncMode
 from sluiceway.protocol.spec import ConnectorSpec
 
@@ -59,17 +61,34 @@ DESTINATION_SPEC = ConnectorSpec(
 )
 
 
-def conninfo(config: dict[str, Any]) -> str:
-    """A libpq keyword/value connection string (values quoted as libpq wants)."""
+def checked_conninfo(config: dict[str, Any]) -> str:
+    """The connection string of ``config`` once its host passed the network policy: libpq
+    connects to the checked addresses. Within a check or discover, statements and the
+    connection's opening stop at that call's time limit."""
+    port = int(config.get("port", 5432))
+    addresses = network.check_target(str(config["host"]), port, system="PostgreSQL",
+                                      database=str(config["database"]))
+    return conninfo(config, addresses)
+
+
+def conninfo(config: dict[str, Any], addresses: list[str] | None = None) -> str:
+    """A libpq keyword/value connection string (values quoted as libpq wants).
+
+    ``addresses`` (checked by ``network.check_target``) go in ``hostaddr``, tried in turn:
+    libpq connects to them and uses ``host`` only for TLS names and messages."""
     parts = {
-        "host": config["host"],
+        "host": ",".join([config["host"]] * len(addresses)) if addresses else config["host"],
+        **({"hostaddr": ",".join(addresses)} if addresses else {}),
         "port": str(config.get("port", 5432)),
         "dbname": config["database"],
         "user": config["username"],
         "sslmode": config.get("ssl_mode", "prefer"),
         "application_name": "sluiceway",
-        "connect_timeout": "10",
+        "connect_timeout": str(max(2, math.ceil(network.handshake_timeout()))),
     }
+    read_timeout = network.policy().read_timeout
+    if read_timeout is not None:
+        parts["options"] = f"-c statement_timeout={int(read_timeout * 1000)}"
     if config.get("password"):
         parts["password"] = config["password"]
 
