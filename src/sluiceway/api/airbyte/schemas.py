@@ -8,13 +8,16 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sluiceway.api.inputs import Int64, RequestModel
+
 # the protocol's sync modes are the API's enums, value for value
 from sluiceway.protocol.catalog import DestinationSyncMode as DestinationSyncMode
 from sluiceway.protocol.catalog import SyncMode as SyncMode
 
 
-class Body(BaseModel):
-    """Clients of later versions send more fields: they are accepted and ignored."""
+class Body(RequestModel):
+    """Clients of later versions send more fields: they are accepted and ignored. Every
+    string is checked (see :mod:`sluiceway.api.inputs`)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -223,7 +226,7 @@ class JobListRequestBody(Body):
 
 
 class JobIdRequestBody(Body):
-    id: int
+    id: Int64
 
 
 # --- response bodies --------------------------------------------------------------------------
