@@ -1,7 +1,8 @@
 """The error tree mapped to HTTP in one place; each API family renders its own body.
 
 Classification (status by class, never by message) happens here once:
-``InvalidInput`` 422 (``BadQuery`` 400, ``RangeNotSatisfiable`` 416), ``NotFound`` 404,
+``InvalidInput`` 422 (``BadQuery`` 400, ``RangeNotSatisfiable`` 416, ``TooLarge`` 413),
+``NotFound`` 404,
 ``Conflict`` 409, ``Forbidden`` 403, ``ConnectorError`` 422, another ``SluicewayError`` 500,
 HTTP errors as they are. A family registers the path prefixes it serves and a
 :data:`Renderer`; paths of no family get the Airbyte bodies. Secrets never reach a body:
@@ -29,6 +30,7 @@ from sluiceway.core.errors import (
     InvalidInput,
     NotFound,
     SluicewayError,
+    TooLarge,
 )
 from sluiceway.services.artifacts import RangeNotSatisfiable
 from sluiceway.services.listing import BadQuery
@@ -60,6 +62,11 @@ def register(prefixes: tuple[str, ...], renderer: Renderer) -> None:
     _FAMILIES.append((prefixes, renderer))
 
 
+def respond(request: Request, problem: Problem) -> JSONResponse:
+    """The problem in the body of the family that serves the request's path."""
+    return _render(request, problem)
+
+
 def _render(request: Request, problem: Problem) -> JSONResponse:
     path = request.url.path
     for prefixes, renderer in _FAMILIES:
@@ -75,6 +82,8 @@ def classify(exc: BaseException) -> Problem:
     if isinstance(exc, RangeNotSatisfiable):
         return Problem(416, exc.message, kind, list(exc.errors),
                        headers={"Content-Range": f"bytes */{exc.size}"})
+    if isinstance(exc, TooLarge):
+        return Problem(413, exc.message, kind, list(exc.errors))
     if isinstance(exc, InvalidInput):
         return Problem(400 if isinstance(exc, BadQuery) else 422, exc.message, kind,
                        list(exc.errors))

@@ -28,7 +28,7 @@ from pydantic import ConfigDict, Field
 
 from sluiceway.api import downloads, errors
 from sluiceway.api.deps import PlatformDep, get_caller
-from sluiceway.api.inputs import RequestModel
+from sluiceway.api.inputs import Description, RequestModel
 from sluiceway.services import artifacts, backups
 from sluiceway.services.auth import Caller, authenticate_token
 from sluiceway.services.backups import BackupView
@@ -57,7 +57,7 @@ class _Body(RequestModel):
 
 
 class BackupCreate(_Body):
-    description: str | None = None
+    description: Description | None = None
     expirationTime: str | None = Field(None, description=(
         "RFC 3339 time, in the future and no more than one year ahead; default: now plus "
         "the server's artifact lifetime (SLUICEWAY_ARTIFACT_TTL_SECONDS)"))
@@ -67,12 +67,12 @@ class BackupCreate(_Body):
 
 
 class BackupUpdate(_Body):
-    description: str | None = None
+    description: Description | None = None
     expirationTime: str | None = None
 
 
 class DescriptionUpdate(_Body):
-    description: str | None = None
+    description: Description | None = None
 
 
 class ExportCreate(_Body):

@@ -10,7 +10,7 @@ from pydantic import ConfigDict
 from sluiceway.api import downloads, errors, jsonapi
 from sluiceway.api.datasets import render
 from sluiceway.api.deps import CallerDep, PlatformDep, get_caller
-from sluiceway.api.inputs import RequestModel
+from sluiceway.api.inputs import Name, RequestModel
 from sluiceway.services import artifacts, datasets
 
 router = APIRouter(tags=["exports"])
@@ -23,11 +23,11 @@ class ExportCreate(RequestModel):
     project_id: str
     source_id: str | None = None
     destination_id: str | None = None
-    stream: str
+    stream: Name
     columns: list[str] | None = None
     filter: Any = None
     format: str = "csv"
-    filename: str | None = None
+    filename: Name | None = None
     password: str | None = None
     priority: int = 0
     scheduled_at: str | None = None

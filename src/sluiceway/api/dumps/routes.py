@@ -62,7 +62,7 @@ def index(apiId: str, p: PlatformDep, caller: CallerDep) -> Response:  # noqa: N
 
 @router.post("/apis/{apiId}/dumps", status_code=202)
 def create(apiId: str, request: Request, p: PlatformDep, caller: CallerDep,  # noqa: N803
-           config: Annotated[Any, Checked] = Body(...)) -> Response:  # noqa: B008
+           config: Annotated[Any, Body(), Checked]) -> Response:
     """Accept a dump config: the same config again is the same dump (run again if failed)."""
     a, queued = dumps.create(p, caller, apiId, config)
     location = _path(apiId, a.id)
