@@ -18,6 +18,7 @@ from sluiceway.api.datasets import imports as dataset_imports
 from sluiceway.api.datasets import jobs as dataset_jobs
 from sluiceway.api.dumps import errors as dump_errors  # noqa: F401 - registers bodies
 from sluiceway.api.dumps import routes as dumps
+from sluiceway.api.limits import RequestLimits
 from sluiceway.core.settings import Settings
 from sluiceway.services import calls, runtime
 from sluiceway.services.platform import Platform, open_platform
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True,
     docs.install(app)
     app.state.platform = platform
     errors.install(app)
+    app.add_middleware(RequestLimits, max_body_bytes=platform.settings.max_body_bytes)
     router = airbyte.build()
     app.include_router(router, prefix="/api/v1")
     app.include_router(router, prefix="/v1", include_in_schema=False)

@@ -1,9 +1,9 @@
 """The error tree mapped to HTTP in one place; each API family renders its own body.
 
 Classification (status by class, never by message) happens here once:
-``InvalidInput`` 422 (``BadQuery`` 400, ``RangeNotSatisfiable`` 416), ``NotFound`` 404,
-``Conflict`` 409, ``Forbidden`` 403, ``TooManyRequests`` 429 (with Retry-After),
-``ConnectorError`` 422, another ``SluicewayError`` 500,
+``InvalidInput`` 422 (``BadQuery`` 400, ``RangeNotSatisfiable`` 416, ``TooLarge`` 413),
+``NotFound`` 404, ``Conflict`` 409, ``Forbidden`` 403, ``TooManyRequests`` 429 (with
+Retry-After), ``ConnectorError`` 422, another ``SluicewayError`` 500,
 HTTP errors as they are. A family registers the path prefixes it serves and a
 :data:`Renderer`; paths of no family get the Airbyte bodies. Secrets never reach a body:
 services redact connector messages and spec validation masks secret values.
@@ -12,8 +12,10 @@ services redact connector messages and spec validation masks secret values.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,12 +30,15 @@ from sluiceway.core.errors import (
     InvalidInput,
     NotFound,
     SluicewayError,
+    TooLarge,
     TooManyRequests,
 )
 from sluiceway.services.artifacts import RangeNotSatisfiable
 from sluiceway.services.listing import BadQuery
 
 log = logging.getLogger("sluiceway.api")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,11 @@ def register(prefixes: tuple[str, ...], renderer: Renderer) -> None:
     _FAMILIES.append((prefixes, renderer))
 
 
+def respond(request: Request, problem: Problem) -> JSONResponse:
+    """The problem in the body of the family that serves the request's path."""
+    return _render(request, problem)
+
+
 def _render(request: Request, problem: Problem) -> JSONResponse:
     path = request.url.path
     for prefixes, renderer in _FAMILIES:
@@ -73,6 +83,8 @@ def classify(exc: BaseException) -> Problem:
     if isinstance(exc, RangeNotSatisfiable):
         return Problem(416, exc.message, kind, list(exc.errors),
                        headers={"Content-Range": f"bytes */{exc.size}"})
+    if isinstance(exc, TooLarge):
+        return Problem(413, exc.message, kind, list(exc.errors))
     if isinstance(exc, InvalidInput):
         return Problem(400 if isinstance(exc, BadQuery) else 422, exc.message, kind,
                        list(exc.errors))
@@ -95,13 +107,40 @@ def classify(exc: BaseException) -> Problem:
     raise TypeError(kind)
 
 
+def _echoed(value: Any) -> Any:
+    """The caller's value as an error body can hold it: a whole object is not a useful
+    "invalid value" (and may hold secrets); text is cut short and made valid UTF-8, a number
+    that JSON cannot write is written as text."""
+    if isinstance(value, dict | list):
+        return None
+    if isinstance(value, str):
+        short = value[:200] + "…" if len(value) > 200 else value
+        return short.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return _echoed(repr(value))
+
+
+def rendered(items: Iterable[T], render: Callable[[T], R], what: str) -> list[R]:
+    """Each item rendered for a listing; one that cannot be rendered (a row stored before a
+    check existed) is logged and left out, so one row never fails a whole list."""
+    out = []
+    for item in items:
+        try:
+            out.append(render(item))
+        except Exception:  # noqa: BLE001 - any failure of one row stays with that row
+            log.exception("a %s could not be rendered and is left out of the list: %r",
+                          what, getattr(item, "id", "?"))
+    return out
+
+
 async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors, values = [], []
     for e in exc.errors():
         loc = [str(p) for p in e.get("loc", ()) if p != "body"]
-        value = e.get("input") if e.get("type") != "missing" else None
-        if isinstance(value, dict | list):
-            value = None  # a whole object is not a useful "invalid value" (and may hold secrets)
+        value = _echoed(e.get("input")) if e.get("type") != "missing" else None
         errors.append(FieldError(".".join(loc) or "body", e.get("msg", "invalid"), value))
         values.append(value)
     summary = "; ".join(str(e) for e in errors)

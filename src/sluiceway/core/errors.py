@@ -3,7 +3,8 @@
     SluicewayError
     ├── InvalidInput          the caller sent something wrong: fix the input (HTTP 4xx, exit 2)
     │   ├── ConfigInvalid     a connector config breaks its spec (one entry per bad field)
-    │   └── UnknownStream     a stream name that the source does not have
+    │   ├── UnknownStream     a stream name that the source does not have
+    │   └── TooLarge          a request body past its limit (HTTP 413)
     ├── NotFound              an object that does not exist (HTTP 404)
     ├── Conflict              the request clashes with current state (HTTP 409)
     ├── Forbidden             known caller, refused (a wrong password: HTTP 403)
@@ -84,6 +85,17 @@ class UnknownStream(InvalidInput):
             f"unknown stream {name!r}",
             [FieldError("streams.name", f"{name!r} does not exist; available: {shown}", name)],
         )
+
+
+class TooLarge(InvalidInput):
+    """A request body is larger than the server takes; ``limit`` is the most, in bytes,
+    and ``setting`` the setting that raises it."""
+
+    def __init__(self, what: str, limit: int, setting: str) -> None:
+        self.limit = limit
+        self.setting = setting
+        super().__init__(f"{what} is larger than {limit} bytes (the server's {setting})",
+                         [FieldError("body", f"must be at most {limit} bytes")])
 
 
 class NotFound(SluicewayError):

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     network_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: message broker of a distributed executor; never a connector target
     broker_url: str | None = None
+    #: the largest request body (JSON) the API reads; a larger one answers 413
+    max_body_bytes: int = 10 * 1024 * 1024
+    #: the largest file an import (a streamed upload) may send; a larger one answers 413
+    max_upload_bytes: int = 10 * 1024**3
 
     @field_validator("buffer_bytes")
     @classmethod
@@ -102,6 +106,13 @@ class Settings(BaseSettings):
     def _positive(cls, v: int) -> int:
         if v < 1:
             raise ValueError("must be at least 1")
+        return v
+
+    @field_validator("max_body_bytes", "max_upload_bytes")
+    @classmethod
+    def _body_sane(cls, v: int) -> int:
+        if v < 1024:
+            raise ValueError("must be at least 1024 bytes")
         return v
 
     @field_validator("lease_seconds", "check_timeout_seconds", "tick_seconds")

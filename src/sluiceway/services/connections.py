@@ -15,6 +15,9 @@ from sluiceway.services.platform import Platform
 from sluiceway.store.models import Connection, Job
 
 TIME_UNITS = ("minutes", "hours", "days", "weeks", "months")
+#: the longest time between two runs of a schedule, in days (about a century)
+MAX_SCHEDULE_DAYS = 36_525
+_DAYS = {"minutes": 1 / 1440, "hours": 1 / 24, "days": 1, "weeks": 7, "months": 31}
 STATUSES = ("active", "inactive", "deprecated")
 ACTIVE_JOB = ("pending", "running", "incomplete")
 
@@ -31,6 +34,10 @@ def _check_schedule(schedule: Schedule | None) -> None:
     errors = []
     if schedule.units < 1:
         errors.append(FieldError("schedule.units", "must be at least 1", schedule.units))
+    elif schedule.units * _DAYS.get(schedule.time_unit, 0) > MAX_SCHEDULE_DAYS:
+        errors.append(FieldError("schedule.units", f"runs may be at most {MAX_SCHEDULE_DAYS} "
+                                 f"days apart ({schedule.units} {schedule.time_unit} is more)",
+                                 schedule.units))
     if schedule.time_unit not in TIME_UNITS:
         errors.append(FieldError("schedule.timeUnit", f"must be one of {list(TIME_UNITS)}",
                                  schedule.time_unit))

@@ -94,7 +94,8 @@ def create_export(p: Platform, caller: Caller, req: ExportRequest) -> tuple[Arti
             when = listing.as_time(req.scheduled_at)
         except ValueError:
             errors.append(FieldError("scheduled_at", "must be an ISO-8601 time or epoch "
-                                     "seconds", req.scheduled_at))
+                                     "seconds between the years 1 and 9999",
+                                     req.scheduled_at))
     if req.unicity is not None and not 0 < len(req.unicity) <= 200:
         errors.append(FieldError("unicity", "must be 1 to 200 characters", req.unicity))
     if errors:
@@ -284,6 +285,8 @@ class Upload:
         if not 0 <= req.max_bad_rows <= 1_000_000:
             errors.append(FieldError("max_bad_rows", "must be between 0 and 1000000",
                                      req.max_bad_rows))
+        if req.filename is not None and not 0 < len(req.filename) <= 200:
+            errors.append(FieldError("filename", "must be 1 to 200 characters", req.filename))
         if not _TABLE.match(req.table or ""):
             errors.append(FieldError("table", "must be a table name (1-120 characters, no "
                                      "slashes)", req.table))

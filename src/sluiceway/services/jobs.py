@@ -1,4 +1,8 @@
-"""Jobs as faces show them: the job, its attempts with stats, and each attempt's log."""
+"""Jobs as faces show them: the job, its attempts with stats, and each attempt's log.
+
+:func:`get` and :func:`cancel` answer for the jobs of a connection (sync and reset): any
+other job (an export, a dump, a backup) does not exist for them, as the face that shows
+connection jobs has no way to show it."""
 
 from __future__ import annotations
 
@@ -12,7 +16,10 @@ from sluiceway.jobs import ledger
 from sluiceway.services import scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
-from sluiceway.store.models import Attempt, AttemptLog, Job
+from sluiceway.store.models import Attempt, AttemptLog, Connection, Job
+
+#: the kinds of job that belong to a connection
+CONNECTION_JOBS = ("sync", "reset_connection")
 
 
 @dataclass(frozen=True)
@@ -46,9 +53,18 @@ def _iso(at: float) -> str:
     return dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _connection_job(s: Session, caller: Caller, job_id: int) -> Job:
+    """A sync or reset job of a connection the caller sees; NotFound for any other."""
+    job = scope.job(s, caller, job_id)
+    conn = s.get(Connection, job.scope) if job.config_type in CONNECTION_JOBS else None
+    if conn is None or not caller.can_see(conn.workspace_id):
+        raise NotFound(f"job {job_id} not found", str(job_id))
+    return job
+
+
 def get(p: Platform, caller: Caller, job_id: int) -> JobView:
     with p.db.session() as s:
-        return _view(s, scope.job(s, caller, job_id), with_logs=True)
+        return _view(s, _connection_job(s, caller, job_id), with_logs=True)
 
 
 def view(p: Platform, job: Job) -> JobView:
@@ -86,7 +102,7 @@ def _check_scope(s: Session, caller: Caller, config_types: list[str], scope_id: 
 
 def cancel(p: Platform, caller: Caller, job_id: int) -> JobView:
     with p.db.claim() as s:
-        job = scope.job(s, caller, job_id)
+        job = _connection_job(s, caller, job_id)
         ledger.request_cancel(s, job)
     return get(p, caller, job_id)
 

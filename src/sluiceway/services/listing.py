@@ -7,6 +7,7 @@ select over one model through a map of public field names to columns.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,9 @@ from sqlalchemy.orm import Session
 from sluiceway.core.errors import FieldError, InvalidInput
 
 MAX_PAGE_SIZE = 10_000
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+#: the times a value can name: 0001-01-01 to 9999-12-31 (what ISO-8601 can write)
+MIN_TIME, MAX_TIME = -62_135_596_800.0, 253_402_300_799.0
 
 
 class BadQuery(InvalidInput):
@@ -52,11 +56,19 @@ class Field:
 
 
 def as_int(text: str) -> int:
-    return int(text)
+    """A 64-bit integer (what the columns hold); a ValueError past that."""
+    value = int(text)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"{text} does not fit in 64 bits")
+    return value
 
 
 def as_float(text: str) -> float:
-    return float(text)
+    """A finite number; NaN and infinities are a ValueError."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a finite number")
+    return value
 
 
 def as_text(text: str) -> str:
@@ -64,15 +76,21 @@ def as_text(text: str) -> str:
 
 
 def as_time(text: str) -> float:
-    """Epoch seconds from epoch seconds or an ISO-8601 time (UTC when no zone is given)."""
+    """Epoch seconds from epoch seconds or an ISO-8601 time (UTC when no zone is given),
+    between the years 1 and 9999; a ValueError otherwise."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        pass
-    when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.timestamp()
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        try:
+            value = when.timestamp()
+        except OverflowError:
+            raise ValueError(f"{text} is out of range") from None
+    if not MIN_TIME <= value <= MAX_TIME:  # also false for NaN
+        raise ValueError(f"{text} is not a time between the years 1 and 9999")
+    return value
 
 
 def parse_value(f: Field, flt: Filter) -> Any:
@@ -80,7 +98,7 @@ def parse_value(f: Field, flt: Filter) -> Any:
         if flt.op == "in":
             return [f.parse(v) for v in flt.value]
         return f.parse(flt.value)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         raise BadQuery("invalid filter", [FieldError(
             flt.param, f"{flt.value!r} is not a valid value for {flt.field}", flt.value)],
         ) from None

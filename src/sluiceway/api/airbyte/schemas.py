@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from sluiceway.api.inputs import Int64, Name, RequestModel
 
 # the protocol's sync modes are the API's enums, value for value
 from sluiceway.protocol.catalog import DestinationSyncMode as DestinationSyncMode
 from sluiceway.protocol.catalog import SyncMode as SyncMode
 
+Email = Annotated[str, Field(max_length=320)]
+ImageTag = Annotated[str, Field(max_length=100)]
+Url = Annotated[str, Field(max_length=2000)]
 
-class Body(BaseModel):
-    """Clients of later versions send more fields: they are accepted and ignored."""
+
+class Body(RequestModel):
+    """Clients of later versions send more fields: they are accepted and ignored. Every
+    string is checked (see :mod:`sluiceway.api.inputs`)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -72,12 +79,12 @@ class WorkspaceIdRequestBody(Body):
 
 
 class SlugRequestBody(Body):
-    slug: str
+    slug: Name
 
 
 class WorkspaceUpdate(Body):
     workspaceId: UUID
-    email: str | None = None
+    email: Email | None = None
     initialSetupComplete: bool
     onboardingComplete: bool
     anonymousDataCollection: bool
@@ -86,8 +93,8 @@ class WorkspaceUpdate(Body):
 
 
 class WorkspaceCreate(Body):
-    name: str = Field(min_length=1)
-    email: str | None = None
+    name: Name = Field(min_length=1)
+    email: Email | None = None
     anonymousDataCollection: bool = False
     news: bool = False
     securityUpdates: bool = False
@@ -102,20 +109,20 @@ class DestinationDefinitionIdRequestBody(Body):
 
 
 class DefinitionCreate(Body):
-    name: str
-    dockerRepository: str
-    dockerImageTag: str
-    documentationUrl: str
+    name: Name
+    dockerRepository: Name
+    dockerImageTag: ImageTag
+    documentationUrl: Url
 
 
 class SourceDefinitionUpdate(Body):
     sourceDefinitionId: UUID
-    dockerImageTag: str
+    dockerImageTag: ImageTag
 
 
 class DestinationDefinitionUpdate(Body):
     destinationDefinitionId: UUID
-    dockerImageTag: str | None = None
+    dockerImageTag: ImageTag | None = None
 
 
 class SourceIdRequestBody(Body):
@@ -130,13 +137,13 @@ class SourceCreate(Body):
     workspaceId: UUID
     sourceDefinitionId: UUID
     connectionConfiguration: Any
-    name: str
+    name: Name
 
 
 class SourceUpdate(Body):
     sourceId: UUID
     connectionConfiguration: Any
-    name: str
+    name: Name
 
 
 class SourceRecreate(SourceCreate):
@@ -147,13 +154,13 @@ class DestinationCreate(Body):
     workspaceId: UUID
     destinationDefinitionId: UUID
     connectionConfiguration: Any
-    name: str | None = None
+    name: Name | None = None
 
 
 class DestinationUpdate(Body):
     destinationId: UUID
     connectionConfiguration: Any
-    name: str
+    name: Name
 
 
 class DestinationRecreate(Body):
@@ -161,7 +168,7 @@ class DestinationRecreate(Body):
     destinationId: UUID
     destinationDefinitionId: UUID
     connectionConfiguration: Any
-    name: str
+    name: Name
 
 
 class SourceSchemaField(Body):
@@ -197,7 +204,7 @@ class ConnectionSchedule(Body):
 
 
 class ConnectionCreate(Body):
-    name: str | None = None
+    name: Name | None = None
     sourceId: UUID
     destinationId: UUID
     syncMode: SyncMode
@@ -223,7 +230,7 @@ class JobListRequestBody(Body):
 
 
 class JobIdRequestBody(Body):
-    id: int
+    id: Int64
 
 
 # --- response bodies --------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from sluiceway.api.errors import Problem
 PREFIXES = ("/v2/projects/", "/v2/project-backups")
 _TYPES = {400: "ValidationError", 401: "UnauthorizedError", 403: "ForbiddenError",
           404: "NotFoundError", 405: "MethodNotAllowedError", 409: "ConflictError",
-          416: "RangeNotSatisfiableError", 500: "InternalServerError"}
+          413: "PayloadTooLargeError", 416: "RangeNotSatisfiableError",
+          500: "InternalServerError"}
 
 
 def _path(path: str) -> str:

@@ -24,10 +24,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from sluiceway.api import downloads
+from sluiceway.api import downloads, errors
 from sluiceway.api.deps import PlatformDep, get_caller
+from sluiceway.api.inputs import Description, RequestModel
 from sluiceway.services import artifacts, backups
 from sluiceway.services.auth import Caller, authenticate_token
 from sluiceway.services.backups import BackupView
@@ -51,12 +52,12 @@ def _caller(request: Request, p: PlatformDep) -> Caller:
 CallerDep = Annotated[Caller, Depends(_caller)]
 
 
-class _Body(BaseModel):
+class _Body(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class BackupCreate(_Body):
-    description: str | None = None
+    description: Description | None = None
     expirationTime: str | None = Field(None, description=(
         "RFC 3339 time, in the future and no more than one year ahead; default: now plus "
         "the server's artifact lifetime (SLUICEWAY_ARTIFACT_TTL_SECONDS)"))
@@ -66,12 +67,12 @@ class BackupCreate(_Body):
 
 
 class BackupUpdate(_Body):
-    description: str | None = None
+    description: Description | None = None
     expirationTime: str | None = None
 
 
 class DescriptionUpdate(_Body):
-    description: str | None = None
+    description: Description | None = None
 
 
 class ExportCreate(_Body):
@@ -153,7 +154,7 @@ def list_backups(projectId: str, request: Request, p: PlatformDep,
     runningBackupsOnly, limit (1-10000, default 1000), skip, page (skip wins)."""
     q = backups.parse_list_query(dict(request.query_params))
     rows, total = backups.list_backups(p, caller, projectId, q)
-    return JSONResponse([render(request, p, v) for v in rows], headers={
+    return JSONResponse(errors.rendered(rows, lambda v: render(request, p, v), "backup"), headers={
         "X-Pagination-Limit": str(q.limit), "X-Pagination-Skip": str(q.skip),
         "X-Pagination-Page": str(q.page), "X-Pagination-TotalCount": str(total)})
 

@@ -12,8 +12,9 @@ PREFIXES = ("/exports", "/jobs", "/imports")
 
 
 def render(_: Request, p: Problem) -> JSONResponse:
-    title = {400: "Invalid query", 404: "Not found", 409: "Conflict", 416: "Range not "
-             "satisfiable", 422: "Invalid request"}.get(p.status, "Error")
+    title = {400: "Invalid query", 404: "Not found", 409: "Conflict", 413: "Payload too "
+             "large", 416: "Range not satisfiable", 422: "Invalid request"}.get(p.status,
+                                                                                "Error")
     response = jsonapi.error_response(p.status, p.message if p.errors else title, p.errors,
                                       detail=p.message, code=p.kind)
     response.headers.update(p.headers)

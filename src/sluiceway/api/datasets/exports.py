@@ -5,28 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
-from sluiceway.api import downloads, jsonapi
+from sluiceway.api import downloads, errors, jsonapi
 from sluiceway.api.datasets import render
 from sluiceway.api.deps import CallerDep, PlatformDep, get_caller
+from sluiceway.api.inputs import Name, RequestModel
 from sluiceway.services import artifacts, datasets
 
 router = APIRouter(tags=["exports"])
 JSONAPI = "application/vnd.api+json"
 
 
-class ExportCreate(BaseModel):
+class ExportCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     project_id: str
     source_id: str | None = None
     destination_id: str | None = None
-    stream: str
+    stream: Name
     columns: list[str] | None = None
     filter: Any = None
     format: str = "csv"
-    filename: str | None = None
+    filename: Name | None = None
     password: str | None = None
     priority: int = 0
     scheduled_at: str | None = None
@@ -44,7 +45,7 @@ def index(request: Request, p: PlatformDep, caller: CallerDep) -> Response:
     query = jsonapi.parse_query(request)
     jsonapi.check_fields(query.fields, render.EXPORT_ATTRIBUTES)
     rows, total = datasets.list_exports(p, caller, query)
-    items = [render.export(p, a, query.fields) for a in rows]
+    items = errors.rendered(rows, lambda a: render.export(p, a, query.fields), "export")
     return _doc(jsonapi.collection(request, items, query, total))
 
 

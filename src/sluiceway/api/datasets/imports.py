@@ -3,6 +3,7 @@ load it into a destination table as a job."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -12,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from sluiceway.api import jsonapi
 from sluiceway.api.datasets import render
 from sluiceway.api.deps import CallerDep, PlatformDep
+from sluiceway.core.errors import TooLarge
 from sluiceway.services import datasets
 
 router = APIRouter(tags=["imports"])
@@ -28,6 +30,21 @@ def _import(a: Any) -> dict[str, Any]:
         "created_at": render.iso(a.created_at)}, None, links={"self": f"/imports/{a.id}"})
 
 
+def _too_large(cap: int) -> TooLarge:
+    return TooLarge("the uploaded file", cap, "SLUICEWAY_MAX_UPLOAD_BYTES")
+
+
+async def _capped(chunks: AsyncIterator[bytes], cap: int) -> AsyncIterator[bytes]:
+    """The body's pieces; TooLarge as soon as they add up to more than ``cap`` bytes."""
+    size = 0
+    async for chunk in chunks:
+        if chunk:
+            size += len(chunk)
+            if size > cap:
+                raise _too_large(cap)
+            yield chunk
+
+
 @router.post("/imports", status_code=202)
 async def create(request: Request, p: PlatformDep, caller: CallerDep, project_id: str,
                  destination_id: str, table: str, mode: str = "append",
@@ -38,11 +55,14 @@ async def create(request: Request, p: PlatformDep, caller: CallerDep, project_id
     stops at the first one instead; more than ``max_bad_rows`` fails the import)."""
     req = datasets.ImportRequest(project_id, destination_id, table, mode, format, filename,
                                  bad_rows, max_bad_rows)
+    cap = p.settings.max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise _too_large(cap)
     upload = await run_in_threadpool(datasets.Upload, p, caller, req)
     try:
-        async for chunk in request.stream():
-            if chunk:
-                await run_in_threadpool(upload.write, chunk)
+        async for chunk in _capped(request.stream(), cap):
+            await run_in_threadpool(upload.write, chunk)
     except BaseException:
         await run_in_threadpool(upload.abort)
         raise

@@ -5,18 +5,19 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from sluiceway.api import jsonapi
+from sluiceway.api import errors, jsonapi
 from sluiceway.api.datasets import render
 from sluiceway.api.deps import CallerDep, PlatformDep
 from sluiceway.core.errors import NotFound
-from sluiceway.services import datasets
+from sluiceway.services import datasets, listing
 
 router = APIRouter(tags=["jobs"])
 
 
 def _job_id(resource_id: str) -> int:
+    """A job id of the path; one that is not a 64-bit integer names no job."""
     try:
-        return int(resource_id)
+        return listing.as_int(resource_id)
     except ValueError:
         raise NotFound(f"job {resource_id} not found", resource_id) from None
 
@@ -26,7 +27,7 @@ def index(request: Request, p: PlatformDep, caller: CallerDep) -> Response:
     query = jsonapi.parse_query(request)
     jsonapi.check_fields(query.fields, render.JOB_ATTRIBUTES)
     rows, total = datasets.list_jobs(p, caller, query)
-    items = [render.job(r, query.fields) for r in rows]
+    items = errors.rendered(rows, lambda r: render.job(r, query.fields), "job")
     return JSONResponse(jsonapi.collection(request, items, query, total),
                         media_type="application/vnd.api+json")
 

@@ -20,9 +20,14 @@ JOB_ATTRIBUTES = ("id", "job_class", "priority", "status", "progress", "retry_co
 
 
 def iso(epoch: float | None) -> str | None:
+    """ISO-8601 in UTC; None for no time, and for one no calendar can show (a row stored
+    before times were checked on the way in)."""
     if epoch is None:
         return None
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat().replace("+00:00", "Z")
+    try:
+        return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat().replace("+00:00", "Z")
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def export(p: Platform, a: Any, fields: frozenset[str] | None) -> dict[str, Any]:

@@ -5,13 +5,14 @@ credentials, or with the signed ``location`` link)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse
 
-from sluiceway.api import downloads
+from sluiceway.api import downloads, errors
 from sluiceway.api.deps import CallerDep, PlatformDep, get_caller
+from sluiceway.api.inputs import Checked
 from sluiceway.services import artifacts, dumps
 from sluiceway.services.platform import Platform
 
@@ -55,12 +56,13 @@ def _dump(p: Platform, d: dumps.Dump, with_output: bool) -> dict[str, Any]:
 @router.get("/apis/{apiId}/dumps")
 def index(apiId: str, p: PlatformDep, caller: CallerDep) -> Response:  # noqa: N803
     """The dumps of the API, newest first (without their output)."""
-    return JSONResponse([_dump(p, d, False) for d in dumps.list_dumps(p, caller, apiId)])
+    return JSONResponse(errors.rendered(dumps.list_dumps(p, caller, apiId),
+                                        lambda d: _dump(p, d, False), "dump"))
 
 
 @router.post("/apis/{apiId}/dumps", status_code=202)
 def create(apiId: str, request: Request, p: PlatformDep, caller: CallerDep,  # noqa: N803
-           config: Any = Body(...)) -> Response:  # noqa: B008
+           config: Annotated[Any, Body(), Checked]) -> Response:
     """Accept a dump config: the same config again is the same dump (run again if failed)."""
     a, queued = dumps.create(p, caller, apiId, config)
     location = _path(apiId, a.id)
