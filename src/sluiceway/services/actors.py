@@ -24,7 +24,7 @@ from sluiceway.core.errors import (
 from sluiceway.protocol.catalog import Catalog
 from sluiceway.protocol.spec import ConnectorSpec, mask_secrets, validate_config
 from sluiceway.secrets import merge_masked, redact, seal, secret_values, unseal
-from sluiceway.services import scope
+from sluiceway.services import policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import Actor, Connection, ConnectorDefinition
@@ -99,6 +99,7 @@ def create(p: Platform, caller: Caller, kind: Kind, workspace_id: str, definitio
            config: Any, name: str | None) -> ActorView:
     with p.db.session() as s:
         scope.workspace(s, caller, workspace_id)
+        policy.require(caller, policy.CHANGE, workspace_id)
         d = scope.definition(s, caller, kind, definition_id, workspace_id)
         spec = _spec(d)
         if isinstance(config, dict):
@@ -133,6 +134,7 @@ def update_config(p: Platform, caller: Caller, kind: Kind, actor_id: str, config
     """Replace the config; a secret sent back as the mask keeps the stored secret."""
     with p.db.session() as s:
         a = scope.actor(s, caller, kind, actor_id)
+        policy.require(caller, policy.CHANGE, a.workspace_id)
         d = s.get_one(ConnectorDefinition, a.definition_id)
         spec = _spec(d)
         if isinstance(config, dict):
@@ -147,6 +149,7 @@ def delete(p: Platform, caller: Caller, kind: Kind, actor_id: str) -> None:
     """Tombstone the actor; connections that use it are deprecated (they stop running)."""
     with p.db.session() as s:
         a = scope.actor(s, caller, kind, actor_id)
+        policy.require(caller, policy.CHANGE, a.workspace_id)
         a.tombstone = True
         column = Connection.source_id if kind == "source" else Connection.destination_id
         s.execute(update(Connection).where(column == a.id)
@@ -158,6 +161,7 @@ def recreate(p: Platform, caller: Caller, kind: Kind, actor_id: str, workspace_i
     """Replace an actor by a new one made from the body (the old one is deleted)."""
     with p.db.session() as s:
         old = scope.actor(s, caller, kind, actor_id)
+        policy.require(caller, policy.CHANGE, old.workspace_id)
         stored = unseal(old.config, p.cipher) if old.definition_id == definition_id else None
     if isinstance(config, dict) and stored is not None:
         with p.db.session() as s:

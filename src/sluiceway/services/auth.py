@@ -1,8 +1,9 @@
 """Who is calling: users with passwords (HTTP Basic) and API tokens (Bearer), both hashed.
 
-A :class:`Caller` carries the workspaces the user belongs to; every service checks the
-objects it touches against them, and an object elsewhere is reported as not found. Until
-roles exist, the administrator is the user named ``admin``.
+A :class:`Caller` carries the workspaces the user belongs to with the user's role in each
+(see :mod:`sluiceway.services.policy`), whether the user is a system administrator and the
+client address the call came from (``cli`` for the command line); every service checks the
+objects it touches against them, and an object elsewhere is reported as not found.
 
 Password checks go through the platform's :class:`~sluiceway.services.logins.Logins`
 (throttled, off the event loop). A token is stored as its SHA-256 only; one that expired or
@@ -15,7 +16,8 @@ import asyncio
 import hashlib
 import re
 import secrets as pysecrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
@@ -39,18 +41,31 @@ class Caller:
     user_id: str
     username: str
     workspace_ids: frozenset[str]
+    #: the role (``ROLE_USER``, ``ROLE_EDITOR``, ``ROLE_ADMINISTRATOR``) per workspace id
+    roles: Mapping[str, str] = field(default_factory=dict)
+    system_admin: bool = False
+    #: where the call came from: the client's IP address, or ``cli``
+    address: str = "unknown"
 
     @property
     def is_admin(self) -> bool:
-        return self.username == ADMIN
+        return self.system_admin
 
     def can_see(self, workspace_id: str) -> bool:
         return workspace_id in self.workspace_ids
 
 
 def _caller(s: Session, user: User) -> Caller:
-    ids = s.scalars(select(Membership.workspace_id).where(Membership.user_id == user.id))
-    return Caller(user.id, user.username, frozenset(ids))
+    rows = s.execute(select(Membership.workspace_id, Membership.role)
+                     .where(Membership.user_id == user.id)).all()
+    roles = {ws: role for ws, role in rows}
+    return Caller(user.id, user.username, frozenset(roles), roles, bool(user.system_admin))
+
+
+def caller_for(p: Platform, username: str, address: str = "cli") -> Caller:
+    """The caller ``username`` is, acting from ``address`` (the command line by default)."""
+    with p.db.session() as s:
+        return replace(_caller(s, _user(s, username)), address=address)
 
 
 def _user(s: Session, username: str) -> User:
@@ -122,7 +137,7 @@ def create_user(p: Platform, username: str, password: str, workspace_slug: str) 
         user = User(username=username, password_hash=hash_password(password))
         s.add(user)
         s.flush()
-        s.add(Membership(user_id=user.id, workspace_id=ws.id))
+        s.add(Membership(user_id=user.id, workspace_id=ws.id, role="ROLE_ADMINISTRATOR"))
         return user.id
 
 

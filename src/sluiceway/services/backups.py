@@ -23,7 +23,7 @@ from sluiceway.artifacts import hash_password
 from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sluiceway.jobs import ledger
 from sluiceway.jobs.kinds.backup import READABLE_DESTINATIONS, member_names, read_config
-from sluiceway.services import artifacts, listing, scope
+from sluiceway.services import artifacts, listing, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.db import now
@@ -304,6 +304,7 @@ def create_backup(p: Platform, caller: Caller, project_id: str, *,
     expires = _expiry(expiration_time, p.settings.artifact_ttl_seconds)
     with p.db.claim() as s:
         ws = scope.workspace(s, caller, project_id)
+        policy.require(caller, policy.CHANGE, ws.id)
         dests = _readable(s, ws.id, destination_ids)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
         art = Artifact(workspace_id=ws.id, kind=KIND, format="tar",
@@ -330,6 +331,7 @@ def update_backup(p: Platform, caller: Caller, backup_id: str, *,
     expires = _expiry(expiration_time, 0.0) if expiration_time is not None else None
     with p.db.session() as s:
         a = _backup(s, caller, backup_id)
+        policy.require(caller, policy.CHANGE, a.workspace_id)
         if desc is not _UNSET:
             a.meta = {**(a.meta or {}), "description": desc}
         if expires is not None:
@@ -345,6 +347,7 @@ def delete_backup(p: Platform, caller: Caller, backup_id: str) -> None:
     """Delete the backup, its file and its export; refused while it is not ``deletable``."""
     with p.db.claim() as s:
         view = _views(s, [_backup(s, caller, backup_id)])[0]
+        policy.require(caller, policy.CHANGE, view.backup.workspace_id)
         if not view.deletable:
             raise Conflict(f"backup {backup_id} is not deletable while it is being created, "
                            "exported or restored")
@@ -377,6 +380,7 @@ def create_export(p: Platform, caller: Caller, backup_id: str, fmt: Any,
         raise InvalidInput("invalid export", errors)
     with p.db.claim() as s:
         view = _completed(s, caller, backup_id, "exported")
+        policy.require(caller, policy.CHANGE, view.backup.workspace_id)
         old = view.export
         if old is not None and old["phase"] in ("Pending", "Exporting"):
             raise Conflict(f"backup {backup_id} is already being exported")
@@ -407,6 +411,7 @@ def create_export(p: Platform, caller: Caller, backup_id: str, fmt: Any,
 def delete_export(p: Platform, caller: Caller, backup_id: str) -> None:
     with p.db.claim() as s:
         view = _views(s, [_backup(s, caller, backup_id)])[0]
+        policy.require(caller, policy.CHANGE, view.backup.workspace_id)
         export = view.export
         if export is None:
             raise NotFound(f"backup {backup_id} has no export", backup_id)
@@ -583,6 +588,7 @@ def restore(p: Platform, caller: Caller, backup_id: str, *,
     files = artifacts.store(p)
     with p.db.claim() as s:
         view = _completed(s, caller, backup_id, "restored")
+        policy.require(caller, policy.CHANGE, view.backup.workspace_id)
         restore_now = view.restore
         if restore_now is not None and restore_now.get("phase") == "running":
             raise Conflict(f"backup {backup_id} is already being restored")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from sluiceway.core.errors import FieldError, InvalidInput, SluicewayError
 from sluiceway.jobs import ledger
-from sluiceway.services import actors, catalogs, scope
+from sluiceway.services import actors, catalogs, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import Connection, Job
@@ -61,6 +61,7 @@ def create(p: Platform, caller: Caller, *, source_id: str, destination_id: str,
         if src.workspace_id != dst.workspace_id:
             raise InvalidInput("invalid connection", [FieldError(
                 "destinationId", "is in another workspace than the source", destination_id)])
+        policy.require(caller, policy.CHANGE, src.workspace_id)
         default_name = f"{src.name} → {dst.name}"
     if status == "deprecated":
         raise InvalidInput("invalid connection",
@@ -98,6 +99,7 @@ def update(p: Platform, caller: Caller, connection_id: str, *,
            sync_mode: str | None = None) -> Connection:
     with p.db.session() as s:
         c = scope.connection(s, caller, connection_id)
+        policy.require(caller, policy.CHANGE, c.workspace_id)
         if c.status == "deprecated" and status != "deprecated":
             raise InvalidInput("invalid connection update", [FieldError(
                 "status", "a deprecated connection cannot be re-activated", status)])
@@ -120,6 +122,7 @@ def delete(p: Platform, caller: Caller, connection_id: str) -> None:
     """Deprecate: the connection stops being scheduled and waiting jobs are cancelled."""
     with p.db.claim() as s:
         c = scope.connection(s, caller, connection_id)
+        policy.require(caller, policy.CHANGE, c.workspace_id)
         c.status = "deprecated"
         c.next_run_at = None
         for job in s.scalars(select(Job).where(Job.scope == c.id,
@@ -130,6 +133,7 @@ def delete(p: Platform, caller: Caller, connection_id: str) -> None:
 def _trigger(p: Platform, caller: Caller, connection_id: str, config_type: str) -> Job:
     with p.db.session() as s:
         c = scope.connection(s, caller, connection_id)
+        policy.require(caller, policy.CHANGE, c.workspace_id)
         if c.status == "deprecated":
             raise InvalidInput(f"cannot {config_type}", [FieldError(
                 "connectionId", "the connection is deprecated (deleted)", connection_id)])

@@ -14,7 +14,7 @@ from sluiceway.artifacts import hash_password
 from sluiceway.artifacts.formats import FORMATS, Format, formats_for
 from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sluiceway.jobs import ledger
-from sluiceway.services import listing, scope
+from sluiceway.services import listing, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.db import now
@@ -112,6 +112,7 @@ def create_export(p: Platform, caller: Caller, req: ExportRequest) -> tuple[Arti
         actor: Actor = scope.actor(s, caller, kind, actor_id)
         if actor.workspace_id != ws.id:
             raise NotFound(f"{kind} {actor_id} not found in project {ws.id}", actor_id)
+        policy.require(caller, policy.CHANGE, ws.id)
         art = Artifact(workspace_id=ws.id, kind="export", format=fmt.name,
                        mime_type=mime, filename=filename, created_by=caller.user_id,
                        password_hash=hash_password(req.password) if req.password else None,
@@ -235,6 +236,7 @@ def delete_job(p: Platform, caller: Caller, job_id: int, wait_seconds: float = 1
 
     with p.db.claim() as s:
         job = scope.job(s, caller, job_id)
+        policy.require(caller, policy.CHANGE, job.workspace_id)
         ledger.request_cancel(s, job)
     deadline = time.monotonic() + wait_seconds
     while True:
@@ -296,6 +298,7 @@ class Upload:
             if actor.workspace_id != ws.id:
                 raise NotFound(f"destination {req.destination_id} not found in project "
                                f"{ws.id}", req.destination_id)
+            policy.require(caller, policy.CHANGE, ws.id)
             art = Artifact(workspace_id=ws.id, kind="import", format=fmt,
                            mime_type=IMPORT_FORMATS[fmt],
                            filename=_filename(req.table, FORMATS.get(fmt) or FORMATS["csv"],

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sluiceway.jobs import ledger
 from sluiceway.jobs.kinds.dump import parse_ref
-from sluiceway.services import artifacts, scope
+from sluiceway.services import artifacts, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.db import now
@@ -281,6 +281,7 @@ def create(p: Platform, caller: Caller, api_id: str, config: object) -> tuple[Ar
     did = dump_id(api_id, cfg)
     with p.db.claim() as s:
         src = _source(s, caller, api_id)
+        policy.require(caller, policy.CHANGE, src.workspace_id)
         _lock(s, f"dump:{did}")
         a = s.get(Artifact, did)
         if a is not None and (a.kind != "dump" or a.workspace_id != src.workspace_id):
@@ -371,6 +372,7 @@ def delete(p: Platform, caller: Caller, api_id: str, did: str,
     """Cancel the dump's job if it runs (waiting for it to stop), then delete file and row."""
     with p.db.claim() as s:
         a = _get(s, caller, api_id, did)
+        policy.require(caller, policy.CHANGE, a.workspace_id)
         job = s.get(Job, a.job_id) if a.job_id is not None else None
         if job is not None:
             ledger.request_cancel(s, job)

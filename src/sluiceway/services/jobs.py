@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from sluiceway.core.errors import NotFound
 from sluiceway.jobs import ledger
-from sluiceway.services import scope
+from sluiceway.services import policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import Attempt, AttemptLog, Job
@@ -87,6 +87,7 @@ def _check_scope(s: Session, caller: Caller, config_types: list[str], scope_id: 
 def cancel(p: Platform, caller: Caller, job_id: int) -> JobView:
     with p.db.claim() as s:
         job = scope.job(s, caller, job_id)
+        policy.require(caller, policy.CHANGE, job.workspace_id)
         ledger.request_cancel(s, job)
     return get(p, caller, job_id)
 
