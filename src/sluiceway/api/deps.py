@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+from dataclasses import replace
 from typing import Annotated
 
 from anyio import from_thread
@@ -48,7 +49,7 @@ async def current_caller(request: Request, platform: PlatformDep) -> Caller:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED,
                             "authentication required: HTTP Basic or a Bearer API token",
                             headers=_CHALLENGE)
-    return caller
+    return replace(caller, address=request.client.host if request.client else "unknown")
 
 
 def get_caller(request: Request, platform: Platform) -> Caller:

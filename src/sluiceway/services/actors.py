@@ -24,7 +24,7 @@ from sluiceway.core.errors import (
 from sluiceway.protocol.catalog import Catalog
 from sluiceway.protocol.spec import ConnectorSpec, mask_secrets, validate_config
 from sluiceway.secrets import merge_masked, redact, seal, secret_values, unseal
-from sluiceway.services import policy, scope
+from sluiceway.services import audit, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import Actor, Connection, ConnectorDefinition
@@ -109,7 +109,11 @@ def create(p: Platform, caller: Caller, kind: Kind, workspace_id: str, definitio
                   name=name or d.name, config=seal(spec, plain, p.cipher))
         s.add(a)
         s.flush()
-        return _view(a, d, p)
+        view = _view(a, d, p)
+        audit.record(s, caller, f"{kind}.create", kind, f"{kind} {a.name!r} created",
+                     request={"id": a.id, "name": a.name, "definitionId": d.id,
+                              "configuration": view.config}, workspace_id=workspace_id)
+        return view
 
 
 def get(p: Platform, caller: Caller, kind: Kind, actor_id: str) -> ActorView:
@@ -142,7 +146,11 @@ def update_config(p: Platform, caller: Caller, kind: Kind, actor_id: str, config
         plain = _confined(p, d, _validated(spec, config))
         a.config = seal(spec, plain, p.cipher)
         a.name = name
-        return _view(a, d, p)
+        view = _view(a, d, p)
+        audit.record(s, caller, f"{kind}.update", kind, f"{kind} {a.name!r} updated",
+                     request={"id": a.id, "name": name, "configuration": view.config},
+                     workspace_id=a.workspace_id)
+        return view
 
 
 def delete(p: Platform, caller: Caller, kind: Kind, actor_id: str) -> None:
@@ -151,6 +159,8 @@ def delete(p: Platform, caller: Caller, kind: Kind, actor_id: str) -> None:
         a = scope.actor(s, caller, kind, actor_id)
         policy.require(caller, policy.CHANGE, a.workspace_id)
         a.tombstone = True
+        audit.record(s, caller, f"{kind}.delete", kind, f"{kind} {a.name!r} deleted",
+                     request={"id": a.id}, workspace_id=a.workspace_id)
         column = Connection.source_id if kind == "source" else Connection.destination_id
         s.execute(update(Connection).where(column == a.id)
                   .values(status="deprecated", next_run_at=None))

@@ -16,8 +16,7 @@ import asyncio
 import hashlib
 import re
 import secrets as pysecrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
@@ -25,6 +24,8 @@ from sqlalchemy.orm import Session
 
 from sluiceway.artifacts import hash_password
 from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from sluiceway.services import audit
+from sluiceway.services.caller import Caller as Caller  # the services' import of it
 from sluiceway.services.platform import Platform
 from sluiceway.store.db import now
 from sluiceway.store.models import ApiToken, Membership, User, Workspace
@@ -34,25 +35,6 @@ TOKEN_PREFIX = "swt_"  # noqa: S105 - a visible prefix, not a secret
 MIN_PASSWORD = 8
 #: a token's last use is written at most this often (not on every request)
 LAST_USED_EVERY = 60.0
-
-
-@dataclass(frozen=True)
-class Caller:
-    user_id: str
-    username: str
-    workspace_ids: frozenset[str]
-    #: the role (``ROLE_USER``, ``ROLE_EDITOR``, ``ROLE_ADMINISTRATOR``) per workspace id
-    roles: Mapping[str, str] = field(default_factory=dict)
-    system_admin: bool = False
-    #: where the call came from: the client's IP address, or ``cli``
-    address: str = "unknown"
-
-    @property
-    def is_admin(self) -> bool:
-        return self.system_admin
-
-    def can_see(self, workspace_id: str) -> bool:
-        return workspace_id in self.workspace_ids
 
 
 def _caller(s: Session, user: User) -> Caller:
@@ -122,8 +104,10 @@ def _checked_password(password: str) -> str:
     return password
 
 
-def create_user(p: Platform, username: str, password: str, workspace_slug: str) -> str:
-    """Make a user who belongs to the workspace ``workspace_slug`` (made if missing)."""
+def create_user(p: Platform, username: str, password: str, workspace_slug: str, *,
+                by: Caller | None = None) -> str:
+    """Make a user who administers the workspace ``workspace_slug`` (made if missing);
+    ``by`` (who asks, for the audit trail) must be a system administrator when given."""
     if not username:
         raise InvalidInput("invalid user", [FieldError("username", "is required")])
     _checked_password(password)
@@ -138,16 +122,25 @@ def create_user(p: Platform, username: str, password: str, workspace_slug: str) 
         s.add(user)
         s.flush()
         s.add(Membership(user_id=user.id, workspace_id=ws.id, role="ROLE_ADMINISTRATOR"))
+        if by is not None:
+            audit.record(s, by, "user.create", "user", f"user {username!r} created",
+                         request={"username": username, "password": password,
+                                  "workspace": workspace_slug}, workspace_id=ws.id)
         return user.id
 
 
-def set_password(p: Platform, username: str, password: str) -> None:
+def set_password(p: Platform, username: str, password: str, *,
+                 by: Caller | None = None) -> None:
     """Give ``username`` a new password; the old one stops working at once (a remembered
     check names the old stored hash, so it no longer matches, in any process)."""
     _checked_password(password)
     new_hash = hash_password(password)
     with p.db.session() as s:
         _user(s, username).password_hash = new_hash
+        if by is not None:
+            audit.record(s, by, "user.set_password", "user",
+                         f"password of {username!r} changed",
+                         request={"username": username, "password": password})
     p.logins.forget()
 
 
@@ -205,13 +198,20 @@ def parse_expiry(text: str, at: float | None = None) -> float:
 
 
 def create_token(p: Platform, username: str, name: str,
-                 expires_at: float | None = None) -> str:
+                 expires_at: float | None = None, *, by: Caller | None = None) -> str:
     """A new bearer token for ``username``; the plain token is returned once, never stored."""
     token = TOKEN_PREFIX + pysecrets.token_urlsafe(32)
     with p.db.session() as s:
         user = _user(s, username)
-        s.add(ApiToken(user_id=user.id, name=name, token_hash=_token_hash(token),
-                       expires_at=expires_at))
+        row = ApiToken(user_id=user.id, name=name, token_hash=_token_hash(token),
+                       expires_at=expires_at)
+        s.add(row)
+        s.flush()
+        if by is not None:
+            audit.record(s, by, "token.create", "token",
+                         f"token {name!r} of {username!r} created",
+                         request={"id": row.id, "username": username, "name": name,
+                                  "expiresAt": expires_at})
     return token
 
 
@@ -226,7 +226,7 @@ def list_tokens(p: Platform, username: str | None = None) -> list[TokenView]:
                           t.revoked_at) for t, u in rows]
 
 
-def revoke_token(p: Platform, token_id: str) -> TokenView:
+def revoke_token(p: Platform, token_id: str, *, by: Caller | None = None) -> TokenView:
     """Revoke a token by its id (as :func:`list_tokens` shows it); revoking twice keeps the
     first time."""
     with p.db.session() as s:
@@ -235,6 +235,9 @@ def revoke_token(p: Platform, token_id: str) -> TokenView:
             raise NotFound(f"token {token_id} does not exist", token_id)
         if t.revoked_at is None:
             t.revoked_at = now()
+            if by is not None:
+                audit.record(s, by, "token.revoke", "token", f"token {t.name!r} revoked",
+                             request={"id": t.id})
         user = s.get_one(User, t.user_id)
         return TokenView(t.id, user.username, t.name, t.created_at, t.expires_at,
                          t.last_used_at, t.revoked_at)

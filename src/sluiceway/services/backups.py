@@ -23,7 +23,7 @@ from sluiceway.artifacts import hash_password
 from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sluiceway.jobs import ledger
 from sluiceway.jobs.kinds.backup import READABLE_DESTINATIONS, member_names, read_config
-from sluiceway.services import artifacts, listing, policy, scope
+from sluiceway.services import artifacts, audit, listing, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.db import now
@@ -318,6 +318,10 @@ def create_backup(p: Platform, caller: Caller, project_id: str, *,
                              input={"artifact_id": art.id, "destination_ids": dests})
         art.job_id = job.id
         s.flush()
+        audit.record(s, caller, "backup.create", "backup", f"backup {art.id} queued",
+                     request={"id": art.id, "description": description,
+                              "expirationTime": expiration_time, "destinationIds": dests},
+                     workspace_id=ws.id)
         return _views(s, [art])[0]
 
 
@@ -336,6 +340,10 @@ def update_backup(p: Platform, caller: Caller, backup_id: str, *,
             a.meta = {**(a.meta or {}), "description": desc}
         if expires is not None:
             a.expires_at = expires
+        audit.record(s, caller, "backup.update", "backup", f"backup {a.id} updated",
+                     request={"id": a.id, "description": None if desc is _UNSET else desc,
+                              "expirationTime": expiration_time},
+                     workspace_id=a.workspace_id)
 
 
 def _drop(p: Platform, s: Session, a: Artifact) -> None:
@@ -353,6 +361,8 @@ def delete_backup(p: Platform, caller: Caller, backup_id: str) -> None:
                            "exported or restored")
         if view.export_row is not None:
             _drop(p, s, view.export_row)
+        audit.record(s, caller, "backup.delete", "backup", f"backup {backup_id} deleted",
+                     request={"id": backup_id}, workspace_id=view.backup.workspace_id)
         _drop(p, s, view.backup)
 
 
@@ -404,6 +414,9 @@ def create_export(p: Platform, caller: Caller, backup_id: str, fmt: Any,
         b.meta = {**(b.meta or {}), "export": {"id": e.id, "format": fmt,
                                                "withPassword": bool(password),
                                                "expiresAt": e.expires_at}}
+        audit.record(s, caller, "backup.export", "backup", f"export of backup {b.id} queued",
+                     request={"id": b.id, "format": fmt, "password": password},
+                     workspace_id=b.workspace_id)
         s.flush()
         return _views(s, [b])[0]
 
@@ -422,6 +435,9 @@ def delete_export(p: Platform, caller: Caller, backup_id: str) -> None:
         meta = dict(view.backup.meta or {})
         meta.pop("export", None)
         view.backup.meta = meta
+        audit.record(s, caller, "backup.export_delete", "backup",
+                     f"export of backup {backup_id} deleted", request={"id": backup_id},
+                     workspace_id=view.backup.workspace_id)
 
 
 def export_file(p: Platform, backup_id: str, *, caller: Caller | None = None,
@@ -645,6 +661,10 @@ def restore(p: Platform, caller: Caller, backup_id: str, *,
         if path_shown is not None:
             shown_restore["pathRestore"] = path_shown
         b.meta = {**(b.meta or {}), "restore": shown_restore}
+        audit.record(s, caller, "backup.restore", "backup", f"restore of backup {b.id} queued",
+                     request={"id": b.id, **{k: v for k, v in shown_restore.items()
+                                             if k not in ("phase", "requestedAt")}},
+                     workspace_id=b.workspace_id)
         s.flush()
         return _views(s, [b])[0]
 

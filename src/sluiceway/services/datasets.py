@@ -14,7 +14,7 @@ from sluiceway.artifacts import hash_password
 from sluiceway.artifacts.formats import FORMATS, Format, formats_for
 from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sluiceway.jobs import ledger
-from sluiceway.services import listing, policy, scope
+from sluiceway.services import audit, listing, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.db import now
@@ -136,6 +136,12 @@ def create_export(p: Platform, caller: Caller, req: ExportRequest) -> tuple[Arti
             s.delete(art)
             return s.get_one(Artifact, job.scope), job
         art.job_id = job.id
+        audit.record(s, caller, "export.create", "export",
+                     f"export of {kind} {actor.name!r} stream {req.stream!r} requested",
+                     request={"id": art.id, f"{kind}Id": actor_id, "stream": req.stream,
+                              "format": fmt.name, "columns": req.columns,
+                              "filter": req.filter, "password": req.password},
+                     workspace_id=ws.id)
         return art, job
 
 
@@ -238,6 +244,8 @@ def delete_job(p: Platform, caller: Caller, job_id: int, wait_seconds: float = 1
         job = scope.job(s, caller, job_id)
         policy.require(caller, policy.CHANGE, job.workspace_id)
         ledger.request_cancel(s, job)
+        audit.record(s, caller, "job.delete", "job", f"job {job.id} deleted",
+                     request={"id": job.id}, workspace_id=job.workspace_id)
     deadline = time.monotonic() + wait_seconds
     while True:
         with p.db.claim() as s:
@@ -311,6 +319,11 @@ class Upload:
             s.add(art)
             s.flush()
             self.artifact_id = art.id
+            audit.record(s, caller, "import.create", "import",
+                         f"import into table {req.table!r} started",
+                         request={"id": art.id, "destinationId": req.destination_id,
+                                  "table": req.table, "mode": req.mode, "format": fmt},
+                         workspace_id=ws.id)
         from sluiceway.services.artifacts import store
 
         self._ctx = store(p).writer(self.artifact_id)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from sluiceway.core.errors import NotFound
 from sluiceway.jobs import ledger
-from sluiceway.services import policy, scope
+from sluiceway.services import audit, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import Attempt, AttemptLog, Job
@@ -89,6 +89,8 @@ def cancel(p: Platform, caller: Caller, job_id: int) -> JobView:
         job = scope.job(s, caller, job_id)
         policy.require(caller, policy.CHANGE, job.workspace_id)
         ledger.request_cancel(s, job)
+        audit.record(s, caller, "job.cancel", "job", f"job {job.id} cancelled",
+                     request={"id": job.id}, workspace_id=job.workspace_id)
     return get(p, caller, job_id)
 
 

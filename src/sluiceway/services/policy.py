@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from enum import Enum, StrEnum
 
 from sluiceway.core.errors import FieldError, Forbidden, InvalidInput, NotFound
-from sluiceway.services.auth import Caller
+from sluiceway.services.caller import Caller
 
 
 class Role(StrEnum):

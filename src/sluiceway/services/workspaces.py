@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
-from sluiceway.services import policy, scope
+from sluiceway.services import audit, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import Membership, Workspace
@@ -47,6 +47,8 @@ def update(p: Platform, caller: Caller, workspace_id: str, email: str | None,
         for name in FLAGS:
             if name in flags:
                 setattr(ws, name, bool(flags[name]))
+        audit.record(s, caller, "workspace.update", "space", f"workspace {ws.slug!r} updated",
+                     request={"id": ws.id, "email": email, **flags}, workspace_id=ws.id)
         return ws
 
 
@@ -66,5 +68,8 @@ def create(p: Platform, caller: Caller, name: str, email: str | None = None,
         s.flush()
         s.add(Membership(user_id=caller.user_id, workspace_id=ws.id,
                          role=policy.Role.ADMINISTRATOR.value))
+        audit.record(s, caller, "workspace.create", "space", f"workspace {slug!r} created",
+                     request={"id": ws.id, "name": name, "email": email},
+                     workspace_id=ws.id)
     return ws, replace(caller, workspace_ids=caller.workspace_ids | {ws.id},
                        roles={**caller.roles, ws.id: policy.Role.ADMINISTRATOR.value})
