@@ -44,6 +44,15 @@ def _caller(s: Session, user: User) -> Caller:
     return Caller(user.id, user.username, frozenset(roles), roles, bool(user.system_admin))
 
 
+def load_caller(s: Session, user: User) -> Caller:
+    """The caller ``user`` is, with the roles stored now."""
+    return _caller(s, user)
+
+
+def token_hash(token: str) -> str:
+    return _token_hash(token)
+
+
 def caller_for(p: Platform, username: str, address: str = "cli") -> Caller:
     """The caller ``username`` is, acting from ``address`` (the command line by default)."""
     with p.db.session() as s:

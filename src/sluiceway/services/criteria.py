@@ -204,3 +204,12 @@ def apply(s: Session, base: Select[Any], columns: Mapping[str, Column], c: Crite
              for name, desc in c.order]
     rows = list(s.scalars(q.order_by(*order, tie).limit(c.limit).offset(c.skip)))
     return rows, int(total)
+
+
+def where_clause(c: Criteria, columns: Mapping[str, Column]) -> ColumnElement[bool]:
+    return _clause(c.where, columns)
+
+
+def order_by(c: Criteria, columns: Mapping[str, Column]) -> list[Any]:
+    return [columns[name].column.desc() if desc else columns[name].column.asc()
+            for name, desc in c.order]
