@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from sluiceway import __version__
-from sluiceway.api import docs, errors
+from sluiceway.api import alumio, docs, errors
 from sluiceway.api.airbyte import router as airbyte
 from sluiceway.api.backups import errors as backup_errors  # noqa: F401 - registers bodies
 from sluiceway.api.backups import routes as backup_routes
@@ -55,4 +55,5 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True,
     app.include_router(dataset_imports.router)
     app.include_router(backup_routes.router)
     app.include_router(dumps.router)
+    alumio.install(app)  # the platform API under /api/v1, beside the Airbyte routes
     return app

@@ -1,6 +1,7 @@
 """``sluiceway users ...`` and ``sluiceway tokens ...``: users, passwords and API tokens.
 
-Only typer is imported here at first; each command imports the services it runs, so that
+The command line acts as ``admin`` (its audit entries say ``cli`` as the address). Only
+typer is imported here at first; each command imports the services it runs, so that
 ``sluiceway --help`` stays fast. Exit codes: 0 success, 2 bad input (an unknown user, a
 short password, an expiry that cannot be read).
 """
@@ -64,7 +65,8 @@ def create_user(
     from sluiceway.services import auth
 
     try:
-        auth.create_user(_platform(), username, password, workspace)
+        p = _platform()
+        auth.create_user(p, username, password, workspace, by=auth.caller_for(p, auth.ADMIN))
     except SluicewayError as exc:
         _fail(exc)
     typer.echo(f"user {username} created in workspace {workspace}", err=True)
@@ -82,7 +84,8 @@ def set_password(
 
     password = _read_password(password_stdin)
     try:
-        auth.set_password(_platform(), username, password)
+        p = _platform()
+        auth.set_password(p, username, password, by=auth.caller_for(p, auth.ADMIN))
     except SluicewayError as exc:
         _fail(exc)
     typer.echo(f"password of {username} changed", err=True)
@@ -102,7 +105,9 @@ def create_token(
 
     try:
         expires_at = auth.parse_expiry(expires) if expires is not None else None
-        token = auth.create_token(_platform(), username, name, expires_at)
+        p = _platform()
+        token = auth.create_token(p, username, name, expires_at,
+                                  by=auth.caller_for(p, auth.ADMIN))
     except SluicewayError as exc:
         _fail(exc)
     typer.echo(token)
@@ -138,7 +143,8 @@ def revoke_token(token_id: str) -> None:
     from sluiceway.services import auth
 
     try:
-        view = auth.revoke_token(_platform(), token_id)
+        p = _platform()
+        view = auth.revoke_token(p, token_id, by=auth.caller_for(p, auth.ADMIN))
     except SluicewayError as exc:
         _fail(exc)
     typer.echo(f"token {view.id} ({view.name}, of {view.username}) revoked "

@@ -13,6 +13,8 @@ from typing import Any
 from urllib.parse import quote
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from sluiceway.core.errors import Fatal, FieldError, InvalidInput
 from sluiceway.core.settings import Settings
@@ -104,6 +106,13 @@ class Cipher:
 
     def __init__(self, key: bytes) -> None:
         self._fernet = MultiFernet(_fernets(key))
+        self._keys = [p.strip() for p in key.split(b",") if p.strip()]
+
+    def derive(self, purpose: bytes) -> list[bytes]:
+        """A 32-byte key for ``purpose`` per secret key (HKDF-SHA256), the current one first:
+        every process with the same secret key derives the same keys."""
+        return [HKDF(hashes.SHA256(), 32, salt=None, info=purpose).derive(k)
+                for k in self._keys]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Cipher:

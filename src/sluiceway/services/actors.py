@@ -23,7 +23,7 @@ from sluiceway.core.errors import (
 from sluiceway.protocol.catalog import Catalog
 from sluiceway.protocol.spec import ConnectorSpec, mask_secrets, validate_config
 from sluiceway.secrets import merge_masked, redact, seal, secret_values, unseal
-from sluiceway.services import calls, scope
+from sluiceway.services import audit, calls, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import Actor, Connection, ConnectorDefinition
@@ -96,6 +96,7 @@ def create(p: Platform, caller: Caller, kind: Kind, workspace_id: str, definitio
            config: Any, name: str | None) -> ActorView:
     with p.db.session() as s:
         scope.workspace(s, caller, workspace_id)
+        policy.require(caller, policy.CHANGE, workspace_id)
         d = scope.definition(s, caller, kind, definition_id, workspace_id)
         spec = _spec(d)
         if isinstance(config, dict):
@@ -105,7 +106,11 @@ def create(p: Platform, caller: Caller, kind: Kind, workspace_id: str, definitio
                   name=name or d.name, config=seal(spec, plain, p.cipher))
         s.add(a)
         s.flush()
-        return _view(a, d, p)
+        view = _view(a, d, p)
+        audit.record(s, caller, f"{kind}.create", kind, f"{kind} {a.name!r} created",
+                     request={"id": a.id, "name": a.name, "definitionId": d.id,
+                              "configuration": view.config}, workspace_id=workspace_id)
+        return view
 
 
 def get(p: Platform, caller: Caller, kind: Kind, actor_id: str) -> ActorView:
@@ -130,6 +135,7 @@ def update_config(p: Platform, caller: Caller, kind: Kind, actor_id: str, config
     """Replace the config; a secret sent back as the mask keeps the stored secret."""
     with p.db.session() as s:
         a = scope.actor(s, caller, kind, actor_id)
+        policy.require(caller, policy.CHANGE, a.workspace_id)
         d = s.get_one(ConnectorDefinition, a.definition_id)
         spec = _spec(d)
         if isinstance(config, dict):
@@ -137,14 +143,21 @@ def update_config(p: Platform, caller: Caller, kind: Kind, actor_id: str, config
         plain = _confined(p, d, _validated(spec, config))
         a.config = seal(spec, plain, p.cipher)
         a.name = name
-        return _view(a, d, p)
+        view = _view(a, d, p)
+        audit.record(s, caller, f"{kind}.update", kind, f"{kind} {a.name!r} updated",
+                     request={"id": a.id, "name": name, "configuration": view.config},
+                     workspace_id=a.workspace_id)
+        return view
 
 
 def delete(p: Platform, caller: Caller, kind: Kind, actor_id: str) -> None:
     """Tombstone the actor; connections that use it are deprecated (they stop running)."""
     with p.db.session() as s:
         a = scope.actor(s, caller, kind, actor_id)
+        policy.require(caller, policy.CHANGE, a.workspace_id)
         a.tombstone = True
+        audit.record(s, caller, f"{kind}.delete", kind, f"{kind} {a.name!r} deleted",
+                     request={"id": a.id}, workspace_id=a.workspace_id)
         column = Connection.source_id if kind == "source" else Connection.destination_id
         s.execute(update(Connection).where(column == a.id)
                   .values(status="deprecated", next_run_at=None))
@@ -155,6 +168,7 @@ def recreate(p: Platform, caller: Caller, kind: Kind, actor_id: str, workspace_i
     """Replace an actor by a new one made from the body (the old one is deleted)."""
     with p.db.session() as s:
         old = scope.actor(s, caller, kind, actor_id)
+        policy.require(caller, policy.CHANGE, old.workspace_id)
         stored = unseal(old.config, p.cipher) if old.definition_id == definition_id else None
     if isinstance(config, dict) and stored is not None:
         with p.db.session() as s:

@@ -1,8 +1,9 @@
 """Who is calling: users with passwords (HTTP Basic) and API tokens (Bearer), both hashed.
 
-A :class:`Caller` carries the workspaces the user belongs to; every service checks the
-objects it touches against them, and an object elsewhere is reported as not found. Until
-roles exist, the administrator is the user named ``admin``.
+A :class:`Caller` carries the workspaces the user belongs to with the user's role in each
+(see :mod:`sluiceway.services.policy`), whether the user is a system administrator and the
+client address the call came from (``cli`` for the command line); every service checks the
+objects it touches against them, and an object elsewhere is reported as not found.
 
 Password checks go through the platform's :class:`~sluiceway.services.logins.Logins`
 (throttled, off the event loop). A token is stored as its SHA-256 only; one that expired or
@@ -15,7 +16,7 @@ import asyncio
 import hashlib
 import re
 import secrets as pysecrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
@@ -23,6 +24,8 @@ from sqlalchemy.orm import Session
 
 from sluiceway.artifacts import hash_password
 from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from sluiceway.services import audit
+from sluiceway.services.caller import Caller as Caller  # the services' import of it
 from sluiceway.services.platform import Platform
 from sluiceway.store.db import now
 from sluiceway.store.models import ApiToken, Membership, User, Workspace
@@ -34,23 +37,26 @@ MIN_PASSWORD = 8
 LAST_USED_EVERY = 60.0
 
 
-@dataclass(frozen=True)
-class Caller:
-    user_id: str
-    username: str
-    workspace_ids: frozenset[str]
-
-    @property
-    def is_admin(self) -> bool:
-        return self.username == ADMIN
-
-    def can_see(self, workspace_id: str) -> bool:
-        return workspace_id in self.workspace_ids
-
-
 def _caller(s: Session, user: User) -> Caller:
-    ids = s.scalars(select(Membership.workspace_id).where(Membership.user_id == user.id))
-    return Caller(user.id, user.username, frozenset(ids))
+    rows = s.execute(select(Membership.workspace_id, Membership.role)
+                     .where(Membership.user_id == user.id)).all()
+    roles = {ws: role for ws, role in rows}
+    return Caller(user.id, user.username, frozenset(roles), roles, bool(user.system_admin))
+
+
+def load_caller(s: Session, user: User) -> Caller:
+    """The caller ``user`` is, with the roles stored now."""
+    return _caller(s, user)
+
+
+def token_hash(token: str) -> str:
+    return _token_hash(token)
+
+
+def caller_for(p: Platform, username: str, address: str = "cli") -> Caller:
+    """The caller ``username`` is, acting from ``address`` (the command line by default)."""
+    with p.db.session() as s:
+        return replace(_caller(s, _user(s, username)), address=address)
 
 
 def _user(s: Session, username: str) -> User:
@@ -107,8 +113,10 @@ def _checked_password(password: str) -> str:
     return password
 
 
-def create_user(p: Platform, username: str, password: str, workspace_slug: str) -> str:
-    """Make a user who belongs to the workspace ``workspace_slug`` (made if missing)."""
+def create_user(p: Platform, username: str, password: str, workspace_slug: str, *,
+                by: Caller | None = None) -> str:
+    """Make a user who administers the workspace ``workspace_slug`` (made if missing);
+    ``by`` (who asks, for the audit trail) must be a system administrator when given."""
     if not username:
         raise InvalidInput("invalid user", [FieldError("username", "is required")])
     _checked_password(password)
@@ -122,17 +130,26 @@ def create_user(p: Platform, username: str, password: str, workspace_slug: str) 
         user = User(username=username, password_hash=hash_password(password))
         s.add(user)
         s.flush()
-        s.add(Membership(user_id=user.id, workspace_id=ws.id))
+        s.add(Membership(user_id=user.id, workspace_id=ws.id, role="ROLE_ADMINISTRATOR"))
+        if by is not None:
+            audit.record(s, by, "user.create", "user", f"user {username!r} created",
+                         request={"username": username, "password": password,
+                                  "workspace": workspace_slug}, workspace_id=ws.id)
         return user.id
 
 
-def set_password(p: Platform, username: str, password: str) -> None:
+def set_password(p: Platform, username: str, password: str, *,
+                 by: Caller | None = None) -> None:
     """Give ``username`` a new password; the old one stops working at once (a remembered
     check names the old stored hash, so it no longer matches, in any process)."""
     _checked_password(password)
     new_hash = hash_password(password)
     with p.db.session() as s:
         _user(s, username).password_hash = new_hash
+        if by is not None:
+            audit.record(s, by, "user.set_password", "user",
+                         f"password of {username!r} changed",
+                         request={"username": username, "password": password})
     p.logins.forget()
 
 
@@ -190,13 +207,20 @@ def parse_expiry(text: str, at: float | None = None) -> float:
 
 
 def create_token(p: Platform, username: str, name: str,
-                 expires_at: float | None = None) -> str:
+                 expires_at: float | None = None, *, by: Caller | None = None) -> str:
     """A new bearer token for ``username``; the plain token is returned once, never stored."""
     token = TOKEN_PREFIX + pysecrets.token_urlsafe(32)
     with p.db.session() as s:
         user = _user(s, username)
-        s.add(ApiToken(user_id=user.id, name=name, token_hash=_token_hash(token),
-                       expires_at=expires_at))
+        row = ApiToken(user_id=user.id, name=name, token_hash=_token_hash(token),
+                       expires_at=expires_at)
+        s.add(row)
+        s.flush()
+        if by is not None:
+            audit.record(s, by, "token.create", "token",
+                         f"token {name!r} of {username!r} created",
+                         request={"id": row.id, "username": username, "name": name,
+                                  "expiresAt": expires_at})
     return token
 
 
@@ -211,7 +235,7 @@ def list_tokens(p: Platform, username: str | None = None) -> list[TokenView]:
                           t.revoked_at) for t, u in rows]
 
 
-def revoke_token(p: Platform, token_id: str) -> TokenView:
+def revoke_token(p: Platform, token_id: str, *, by: Caller | None = None) -> TokenView:
     """Revoke a token by its id (as :func:`list_tokens` shows it); revoking twice keeps the
     first time."""
     with p.db.session() as s:
@@ -220,6 +244,9 @@ def revoke_token(p: Platform, token_id: str) -> TokenView:
             raise NotFound(f"token {token_id} does not exist", token_id)
         if t.revoked_at is None:
             t.revoked_at = now()
+            if by is not None:
+                audit.record(s, by, "token.revoke", "token", f"token {t.name!r} revoked",
+                             request={"id": t.id})
         user = s.get_one(User, t.user_id)
         return TokenView(t.id, user.username, t.name, t.created_at, t.expires_at,
                          t.last_used_at, t.revoked_at)

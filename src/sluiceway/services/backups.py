@@ -23,7 +23,7 @@ from sluiceway.artifacts import hash_password
 from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sluiceway.jobs import ledger
 from sluiceway.jobs.kinds.backup import READABLE_DESTINATIONS, member_names, read_config
-from sluiceway.services import artifacts, listing, scope
+from sluiceway.services import artifacts, audit, listing, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.db import now
@@ -304,6 +304,7 @@ def create_backup(p: Platform, caller: Caller, project_id: str, *,
     expires = _expiry(expiration_time, p.settings.artifact_ttl_seconds)
     with p.db.claim() as s:
         ws = scope.workspace(s, caller, project_id)
+        policy.require(caller, policy.CHANGE, ws.id)
         dests = _readable(s, ws.id, destination_ids)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
         art = Artifact(workspace_id=ws.id, kind=KIND, format="tar",
@@ -317,6 +318,10 @@ def create_backup(p: Platform, caller: Caller, project_id: str, *,
                              input={"artifact_id": art.id, "destination_ids": dests})
         art.job_id = job.id
         s.flush()
+        audit.record(s, caller, "backup.create", "backup", f"backup {art.id} queued",
+                     request={"id": art.id, "description": description,
+                              "expirationTime": expiration_time, "destinationIds": dests},
+                     workspace_id=ws.id)
         return _views(s, [art])[0]
 
 
@@ -330,10 +335,15 @@ def update_backup(p: Platform, caller: Caller, backup_id: str, *,
     expires = _expiry(expiration_time, 0.0) if expiration_time is not None else None
     with p.db.session() as s:
         a = _backup(s, caller, backup_id)
+        policy.require(caller, policy.CHANGE, a.workspace_id)
         if desc is not _UNSET:
             a.meta = {**(a.meta or {}), "description": desc}
         if expires is not None:
             a.expires_at = expires
+        audit.record(s, caller, "backup.update", "backup", f"backup {a.id} updated",
+                     request={"id": a.id, "description": None if desc is _UNSET else desc,
+                              "expirationTime": expiration_time},
+                     workspace_id=a.workspace_id)
 
 
 def _drop(p: Platform, s: Session, a: Artifact) -> None:
@@ -345,11 +355,14 @@ def delete_backup(p: Platform, caller: Caller, backup_id: str) -> None:
     """Delete the backup, its file and its export; refused while it is not ``deletable``."""
     with p.db.claim() as s:
         view = _views(s, [_backup(s, caller, backup_id)])[0]
+        policy.require(caller, policy.CHANGE, view.backup.workspace_id)
         if not view.deletable:
             raise Conflict(f"backup {backup_id} is not deletable while it is being created, "
                            "exported or restored")
         if view.export_row is not None:
             _drop(p, s, view.export_row)
+        audit.record(s, caller, "backup.delete", "backup", f"backup {backup_id} deleted",
+                     request={"id": backup_id}, workspace_id=view.backup.workspace_id)
         _drop(p, s, view.backup)
 
 
@@ -377,6 +390,7 @@ def create_export(p: Platform, caller: Caller, backup_id: str, fmt: Any,
         raise InvalidInput("invalid export", errors)
     with p.db.claim() as s:
         view = _completed(s, caller, backup_id, "exported")
+        policy.require(caller, policy.CHANGE, view.backup.workspace_id)
         old = view.export
         if old is not None and old["phase"] in ("Pending", "Exporting"):
             raise Conflict(f"backup {backup_id} is already being exported")
@@ -400,6 +414,9 @@ def create_export(p: Platform, caller: Caller, backup_id: str, fmt: Any,
         b.meta = {**(b.meta or {}), "export": {"id": e.id, "format": fmt,
                                                "withPassword": bool(password),
                                                "expiresAt": e.expires_at}}
+        audit.record(s, caller, "backup.export", "backup", f"export of backup {b.id} queued",
+                     request={"id": b.id, "format": fmt, "password": password},
+                     workspace_id=b.workspace_id)
         s.flush()
         return _views(s, [b])[0]
 
@@ -407,6 +424,7 @@ def create_export(p: Platform, caller: Caller, backup_id: str, fmt: Any,
 def delete_export(p: Platform, caller: Caller, backup_id: str) -> None:
     with p.db.claim() as s:
         view = _views(s, [_backup(s, caller, backup_id)])[0]
+        policy.require(caller, policy.CHANGE, view.backup.workspace_id)
         export = view.export
         if export is None:
             raise NotFound(f"backup {backup_id} has no export", backup_id)
@@ -417,6 +435,9 @@ def delete_export(p: Platform, caller: Caller, backup_id: str) -> None:
         meta = dict(view.backup.meta or {})
         meta.pop("export", None)
         view.backup.meta = meta
+        audit.record(s, caller, "backup.export_delete", "backup",
+                     f"export of backup {backup_id} deleted", request={"id": backup_id},
+                     workspace_id=view.backup.workspace_id)
 
 
 def export_file(p: Platform, backup_id: str, *, caller: Caller | None = None,
@@ -583,6 +604,7 @@ def restore(p: Platform, caller: Caller, backup_id: str, *,
     files = artifacts.store(p)
     with p.db.claim() as s:
         view = _completed(s, caller, backup_id, "restored")
+        policy.require(caller, policy.CHANGE, view.backup.workspace_id)
         restore_now = view.restore
         if restore_now is not None and restore_now.get("phase") == "running":
             raise Conflict(f"backup {backup_id} is already being restored")
@@ -639,6 +661,10 @@ def restore(p: Platform, caller: Caller, backup_id: str, *,
         if path_shown is not None:
             shown_restore["pathRestore"] = path_shown
         b.meta = {**(b.meta or {}), "restore": shown_restore}
+        audit.record(s, caller, "backup.restore", "backup", f"restore of backup {b.id} queued",
+                     request={"id": b.id, **{k: v for k, v in shown_restore.items()
+                                             if k not in ("phase", "requestedAt")}},
+                     workspace_id=b.workspace_id)
         s.flush()
         return _views(s, [b])[0]
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from sluiceway.core.errors import FieldError, InvalidInput, SluicewayError
 from sluiceway.jobs import ledger
-from sluiceway.services import actors, catalogs, scope
+from sluiceway.services import actors, audit, catalogs, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import Connection, Job
@@ -68,6 +68,7 @@ def create(p: Platform, caller: Caller, *, source_id: str, destination_id: str,
         if src.workspace_id != dst.workspace_id:
             raise InvalidInput("invalid connection", [FieldError(
                 "destinationId", "is in another workspace than the source", destination_id)])
+        policy.require(caller, policy.CHANGE, src.workspace_id)
         default_name = f"{src.name} → {dst.name}"
     if status == "deprecated":
         raise InvalidInput("invalid connection",
@@ -84,6 +85,13 @@ def create(p: Platform, caller: Caller, *, source_id: str, destination_id: str,
                        sync_mode=sync_mode, catalog=catalog, status=status)
         _apply_schedule(c, schedule)
         s.add(c)
+        s.flush()
+        audit.record(s, caller, "connection.create", "connection",
+                     f"connection {c.name!r} created",
+                     request={"id": c.id, "sourceId": source_id,
+                              "destinationId": destination_id, "status": status,
+                              "streams": [st.get("name") for st in catalog.get("streams", [])]},
+                     workspace_id=c.workspace_id)
         return c
 
 
@@ -105,6 +113,7 @@ def update(p: Platform, caller: Caller, connection_id: str, *,
            sync_mode: str | None = None) -> Connection:
     with p.db.session() as s:
         c = scope.connection(s, caller, connection_id)
+        policy.require(caller, policy.CHANGE, c.workspace_id)
         if c.status == "deprecated" and status != "deprecated":
             raise InvalidInput("invalid connection update", [FieldError(
                 "status", "a deprecated connection cannot be re-activated", status)])
@@ -120,6 +129,11 @@ def update(p: Platform, caller: Caller, connection_id: str, *,
         _apply_schedule(c, schedule)
         if status != "active":
             c.next_run_at = None
+        audit.record(s, caller, "connection.update", "connection",
+                     f"connection {c.name!r} updated",
+                     request={"id": c.id, "status": status, "syncMode": sync_mode,
+                              "streams": [st.get("name") for st in streams]},
+                     workspace_id=c.workspace_id)
         return c
 
 
@@ -127,8 +141,12 @@ def delete(p: Platform, caller: Caller, connection_id: str) -> None:
     """Deprecate: the connection stops being scheduled and waiting jobs are cancelled."""
     with p.db.claim() as s:
         c = scope.connection(s, caller, connection_id)
+        policy.require(caller, policy.CHANGE, c.workspace_id)
         c.status = "deprecated"
         c.next_run_at = None
+        audit.record(s, caller, "connection.delete", "connection",
+                     f"connection {c.name!r} deleted", request={"id": c.id},
+                     workspace_id=c.workspace_id)
         for job in s.scalars(select(Job).where(Job.scope == c.id,
                                                Job.status.in_(("pending", "incomplete")))):
             ledger.request_cancel(s, job)
@@ -137,10 +155,14 @@ def delete(p: Platform, caller: Caller, connection_id: str) -> None:
 def _trigger(p: Platform, caller: Caller, connection_id: str, config_type: str) -> Job:
     with p.db.session() as s:
         c = scope.connection(s, caller, connection_id)
+        policy.require(caller, policy.CHANGE, c.workspace_id)
         if c.status == "deprecated":
             raise InvalidInput(f"cannot {config_type}", [FieldError(
                 "connectionId", "the connection is deprecated (deleted)", connection_id)])
         workspace_id = c.workspace_id
+        audit.record(s, caller, f"connection.{config_type}", "connection",
+                     f"{config_type} of connection {c.name!r} requested",
+                     request={"id": c.id}, workspace_id=c.workspace_id)
     return ledger.enqueue_in(p.db, workspace_id=workspace_id, config_type=config_type,
                              scope=connection_id, max_attempts=p.settings.job_attempts,
                              unicity=f"{'sync' if config_type == 'sync' else 'reset'}:"

@@ -14,7 +14,7 @@ from sluiceway.artifacts import hash_password
 from sluiceway.artifacts.formats import FORMATS, Format, formats_for
 from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sluiceway.jobs import ledger
-from sluiceway.services import listing, scope
+from sluiceway.services import audit, listing, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.db import now
@@ -113,6 +113,7 @@ def create_export(p: Platform, caller: Caller, req: ExportRequest) -> tuple[Arti
         actor: Actor = scope.actor(s, caller, kind, actor_id)
         if actor.workspace_id != ws.id:
             raise NotFound(f"{kind} {actor_id} not found in project {ws.id}", actor_id)
+        policy.require(caller, policy.CHANGE, ws.id)
         art = Artifact(workspace_id=ws.id, kind="export", format=fmt.name,
                        mime_type=mime, filename=filename, created_by=caller.user_id,
                        password_hash=hash_password(req.password) if req.password else None,
@@ -136,6 +137,12 @@ def create_export(p: Platform, caller: Caller, req: ExportRequest) -> tuple[Arti
             s.delete(art)
             return s.get_one(Artifact, job.scope), job
         art.job_id = job.id
+        audit.record(s, caller, "export.create", "export",
+                     f"export of {kind} {actor.name!r} stream {req.stream!r} requested",
+                     request={"id": art.id, f"{kind}Id": actor_id, "stream": req.stream,
+                              "format": fmt.name, "columns": req.columns,
+                              "filter": req.filter, "password": req.password},
+                     workspace_id=ws.id)
         return art, job
 
 
@@ -236,7 +243,10 @@ def delete_job(p: Platform, caller: Caller, job_id: int, wait_seconds: float = 1
 
     with p.db.claim() as s:
         job = scope.job(s, caller, job_id)
+        policy.require(caller, policy.CHANGE, job.workspace_id)
         ledger.request_cancel(s, job)
+        audit.record(s, caller, "job.delete", "job", f"job {job.id} deleted",
+                     request={"id": job.id}, workspace_id=job.workspace_id)
     deadline = time.monotonic() + wait_seconds
     while True:
         with p.db.claim() as s:
@@ -299,6 +309,7 @@ class Upload:
             if actor.workspace_id != ws.id:
                 raise NotFound(f"destination {req.destination_id} not found in project "
                                f"{ws.id}", req.destination_id)
+            policy.require(caller, policy.CHANGE, ws.id)
             art = Artifact(workspace_id=ws.id, kind="import", format=fmt,
                            mime_type=IMPORT_FORMATS[fmt],
                            filename=_filename(req.table, FORMATS.get(fmt) or FORMATS["csv"],
@@ -311,6 +322,11 @@ class Upload:
             s.add(art)
             s.flush()
             self.artifact_id = art.id
+            audit.record(s, caller, "import.create", "import",
+                         f"import into table {req.table!r} started",
+                         request={"id": art.id, "destinationId": req.destination_id,
+                                  "table": req.table, "mode": req.mode, "format": fmt},
+                         workspace_id=ws.id)
         from sluiceway.services.artifacts import store
 
         self._ctx = store(p).writer(self.artifact_id)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sluiceway.connectors import registry
 from sluiceway.core.errors import FieldError, Forbidden, InvalidInput
 from sluiceway.protocol.spec import ConnectorSpec
-from sluiceway.services import scope
+from sluiceway.services import audit, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import ConnectorDefinition
@@ -81,6 +81,8 @@ def create(p: Platform, caller: Caller, kind: Kind, name: str, repository: str,
         raise InvalidInput(f"invalid {kind} definition",
                            [FieldError("name", "must not be empty", name)])
     owner = _owner(caller, kind)
+    if owner is not None:
+        policy.require(caller, policy.CHANGE, owner)
     with p.db.session() as s:
         if _clash(s, kind, name, owner):
             raise InvalidInput(f"invalid {kind} definition", [FieldError(
@@ -89,6 +91,11 @@ def create(p: Platform, caller: Caller, kind: Kind, name: str, repository: str,
                                 docker_image_tag=image_tag, documentation_url=documentation_url,
                                 builtin=False, workspace_id=owner)
         s.add(d)
+        s.flush()
+        audit.record(s, caller, f"{kind}_definition.create", "definition",
+                     f"{kind} definition {name!r} created",
+                     request={"id": d.id, "name": name, "dockerRepository": repository,
+                              "dockerImageTag": image_tag}, workspace_id=owner)
         return d
 
 
@@ -98,6 +105,8 @@ def update(p: Platform, caller: Caller, kind: Kind, definition_id: str,
     a shared definition is the admin's to change."""
     with p.db.session() as s:
         d = scope.definition(s, caller, kind, definition_id)
+        if d.workspace_id is not None:
+            policy.require(caller, policy.CHANGE, d.workspace_id)
         if d.builtin and image_tag != d.docker_image_tag:
             raise InvalidInput(f"invalid {kind} definition", [FieldError(
                 "dockerImageTag", f"{d.name} is built in: its version is the server's "
@@ -107,4 +116,8 @@ def update(p: Platform, caller: Caller, kind: Kind, definition_id: str,
             raise Forbidden(f"{kind} definition {d.name!r} is shared by every workspace: "
                             "only the admin may change it", "dockerImageTag")
         d.docker_image_tag = image_tag
+        audit.record(s, caller, f"{kind}_definition.update", "definition",
+                     f"{kind} definition {d.name!r} updated",
+                     request={"id": d.id, "dockerImageTag": image_tag},
+                     workspace_id=d.workspace_id)
         return d

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sluiceway.jobs import ledger
 from sluiceway.jobs.kinds.dump import parse_ref
-from sluiceway.services import artifacts, scope
+from sluiceway.services import artifacts, audit, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.db import now
@@ -281,6 +281,7 @@ def create(p: Platform, caller: Caller, api_id: str, config: object) -> tuple[Ar
     did = dump_id(api_id, cfg)
     with p.db.claim() as s:
         src = _source(s, caller, api_id)
+        policy.require(caller, policy.CHANGE, src.workspace_id)
         _lock(s, f"dump:{did}")
         a = s.get(Artifact, did)
         if a is not None and (a.kind != "dump" or a.workspace_id != src.workspace_id):
@@ -303,6 +304,9 @@ def create(p: Platform, caller: Caller, api_id: str, config: object) -> tuple[Ar
                              max_attempts=p.settings.job_attempts, unicity=f"dump:{did}",
                              input={"artifact_id": did, "actor_id": api_id, "config": cfg})
         a.job_id = job.id
+        audit.record(s, caller, "dump.create", "dump", f"dump {did} of {src.name!r} queued",
+                     request={"id": did, "apiId": api_id, "config": cfg},
+                     workspace_id=src.workspace_id)
         return a, True
 
 
@@ -371,6 +375,7 @@ def delete(p: Platform, caller: Caller, api_id: str, did: str,
     """Cancel the dump's job if it runs (waiting for it to stop), then delete file and row."""
     with p.db.claim() as s:
         a = _get(s, caller, api_id, did)
+        policy.require(caller, policy.CHANGE, a.workspace_id)
         job = s.get(Job, a.job_id) if a.job_id is not None else None
         if job is not None:
             ledger.request_cancel(s, job)
@@ -382,6 +387,9 @@ def delete(p: Platform, caller: Caller, api_id: str, did: str,
             if job is None or job.status != "running":
                 artifacts.store(p).delete(did)
                 s.delete(a)
+                audit.record(s, caller, "dump.delete", "dump", f"dump {did} deleted",
+                             request={"id": did, "apiId": api_id},
+                             workspace_id=a.workspace_id)
                 return
         if time.monotonic() > deadline:
             raise Conflict(f"dump {did} is still stopping; try again in a moment")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from sluiceway.core.errors import NotFound
 from sluiceway.jobs import ledger
-from sluiceway.services import scope
+from sluiceway.services import audit, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import Attempt, AttemptLog, Connection, Job
@@ -103,7 +103,10 @@ def _check_scope(s: Session, caller: Caller, config_types: list[str], scope_id: 
 def cancel(p: Platform, caller: Caller, job_id: int) -> JobView:
     with p.db.claim() as s:
         job = _connection_job(s, caller, job_id)
+        policy.require(caller, policy.CHANGE, job.workspace_id)
         ledger.request_cancel(s, job)
+        audit.record(s, caller, "job.cancel", "job", f"job {job.id} cancelled",
+                     request={"id": job.id}, workspace_id=job.workspace_id)
     return get(p, caller, job_id)
 
 

@@ -68,10 +68,12 @@ def open_platform(settings: Settings) -> Platform:
                             "set-password admin`")
         else:
             password = given.get_secret_value() if given else pysecrets.token_urlsafe(18)
-            admin = User(username="admin", password_hash=hash_password(password))
+            admin = User(username="admin", password_hash=hash_password(password),
+                         system_admin=True)
             s.add(admin)
             s.flush()
-            s.add(Membership(user_id=admin.id, workspace_id=workspace.id))
+            s.add(Membership(user_id=admin.id, workspace_id=workspace.id,
+                             role="ROLE_ADMINISTRATOR"))
             if given is None:
                 platform.generated_admin_password = password
     return platform

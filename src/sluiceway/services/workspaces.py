@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
 
 from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
-from sluiceway.services import scope
+from sluiceway.services import audit, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import Membership, Workspace
@@ -40,17 +41,21 @@ def update(p: Platform, caller: Caller, workspace_id: str, email: str | None,
            flags: dict[str, bool]) -> Workspace:
     with p.db.session() as s:
         ws = scope.workspace(s, caller, workspace_id)
+        policy.require(caller, policy.MANAGE, ws.id)
         if email is not None:
             ws.email = email
         for name in FLAGS:
             if name in flags:
                 setattr(ws, name, bool(flags[name]))
+        audit.record(s, caller, "workspace.update", "space", f"workspace {ws.slug!r} updated",
+                     request={"id": ws.id, "email": email, **flags}, workspace_id=ws.id)
         return ws
 
 
 def create(p: Platform, caller: Caller, name: str, email: str | None = None,
            **flags: Any) -> tuple[Workspace, Caller]:
     """A new workspace with the caller as member; returns it and the widened caller."""
+    policy.require(caller, policy.SYSTEM)
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     if not slug:
         raise InvalidInput("invalid workspace", [FieldError("name", "needs a letter or digit")])
@@ -61,5 +66,10 @@ def create(p: Platform, caller: Caller, name: str, email: str | None = None,
                        **{k: bool(v) for k, v in flags.items() if k in FLAGS})
         s.add(ws)
         s.flush()
-        s.add(Membership(user_id=caller.user_id, workspace_id=ws.id))
-    return ws, Caller(caller.user_id, caller.username, caller.workspace_ids | {ws.id})
+        s.add(Membership(user_id=caller.user_id, workspace_id=ws.id,
+                         role=policy.Role.ADMINISTRATOR.value))
+        audit.record(s, caller, "workspace.create", "space", f"workspace {slug!r} created",
+                     request={"id": ws.id, "name": name, "email": email},
+                     workspace_id=ws.id)
+    return ws, replace(caller, workspace_ids=caller.workspace_ids | {ws.id},
+                       roles={**caller.roles, ws.id: policy.Role.ADMINISTRATOR.value})

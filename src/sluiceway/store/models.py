@@ -53,8 +53,9 @@ class Workspace(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     customer_id: Mapped[str] = mapped_column(String(36), default=new_id)
-    name: Mapped[str] = mapped_column(String(200))
-    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    #: the space identifier of the Alumio face (``^[a-z0-9-]+$``)
+    slug: Mapped[str] = mapped_column(String(255), unique=True)
     email: Mapped[str | None] = mapped_column(String(320))
     initial_setup_complete: Mapped[bool] = mapped_column(Boolean, default=False)
     onboarding_complete: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -62,6 +63,12 @@ class Workspace(Base):
     news: Mapped[bool] = mapped_column(Boolean, default=False)
     security_updates: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float, default=now)
+    # --- added by migration 0200 (the Alumio face's space fields)
+    description: Mapped[str] = mapped_column(Text, default="")
+    purpose: Mapped[str] = mapped_column(String(8), default="prod")  # prod | uat | test | dev
+    terms_agreed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str | None] = mapped_column(String(320))
+    updated_at: Mapped[float | None] = mapped_column(Float, onupdate=now)
 
 
 class ConnectorDefinition(Base):
@@ -216,10 +223,14 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(200), unique=True)
     password_hash: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[float] = mapped_column(Float, default=now)
+    #: manages spaces and system administrators across the installation (migration 0200)
+    system_admin: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Membership(Base):
-    """Which workspaces a user may see; everything else answers 404 to them."""
+    """Which workspaces a user may see, and with which role (``ROLE_USER`` reads,
+    ``ROLE_EDITOR`` also changes and runs, ``ROLE_ADMINISTRATOR`` also manages the space's
+    users, tokens and variables; added by migration 0200); everything else answers 404."""
 
     __tablename__ = "memberships"
 
@@ -227,6 +238,7 @@ class Membership(Base):
                                          primary_key=True)
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"),
                                               primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), default="ROLE_USER")
 
 
 class ApiToken(Base):
@@ -243,6 +255,7 @@ class ApiToken(Base):
     expires_at: Mapped[float | None] = mapped_column(Float)
     last_used_at: Mapped[float | None] = mapped_column(Float)
     revoked_at: Mapped[float | None] = mapped_column(Float)
+    description: Mapped[str | None] = mapped_column(Text)
 
 
 # --- added by migration 0003 -----------------------------------------------------------------
@@ -270,5 +283,48 @@ class Artifact(Base):
     expires_at: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now, onupdate=now)
+
+
+# --- added by migration 0200 -----------------------------------------------------------------
+
+class AuditEntry(Base):
+    """One change someone made, on any face: never updated nor deleted through the API.
+
+    ``user_name`` and ``space`` are copies (the user or space may be gone later);
+    ``workspace_id`` keeps no foreign key for the same reason. ``request`` is the masked
+    summary of what was asked."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_workspace_created", "workspace_id", "created_at"),
+                      Index("ix_audit_entries_created", "created_at"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    user_id: Mapped[str | None] = mapped_column(String(36))
+    user_name: Mapped[str] = mapped_column(String(320))
+    workspace_id: Mapped[str | None] = mapped_column(String(36))
+    space: Mapped[str | None] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(50))
+    address: Mapped[str] = mapped_column(String(100))
+    message: Mapped[str] = mapped_column(Text)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class EnvironmentVariable(Base):
+    """A named value of a space; an encrypted one keeps only its Fernet token in ``value``."""
+
+    __tablename__ = "environment_variables"
+    __table_args__ = (UniqueConstraint("workspace_id", "name",
+                                       name="uq_environment_variables_workspace_name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(String(150), default="")
+    value: Mapped[str] = mapped_column(Text)
+    encrypted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now, onupdate=now)

@@ -1,0 +1,18 @@
+"""The platform API (Alumio's, seed 002) under ``/api/v1``: spaces, space users, the current
+user, API tokens and the audit trail. Envelopes as the contract has them (``{object}``,
+``{metadata: {totalCount}, results}``, bare items); errors in its Error body. Thin routers over
+services; the policy and the audit writer live there."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from sluiceway.api import errors
+from sluiceway.api.alumio import audit_trail, spaces, tokens, users
+from sluiceway.api.alumio.render import PREFIXES, render
+
+
+def install(app: FastAPI) -> None:
+    errors.register(PREFIXES, render)
+    for module in (spaces, users, tokens, audit_trail):
+        app.include_router(module.router, prefix="/api/v1", tags=["platform"])

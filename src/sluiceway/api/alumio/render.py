@@ -1,0 +1,43 @@
+"""The family's Error body ``{status, context, type, title, detail, violations[{title,
+propertyPath, type}]}`` (``status`` a string), and the shapes every module shares."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from sluiceway.api.errors import Problem
+
+PREFIXES = tuple(f"/api/v1/{p}" for p in (
+    "spaces", "users", "current_space", "tokens", "audit_trail", "environment"))
+
+_TYPES = {400: "validation_failed", 401: "unauthorized", 403: "forbidden",
+          404: "not_found", 405: "method_not_allowed", 409: "conflict",
+          429: "too_many_attempts", 501: "not_implemented"}
+_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+           409: "Conflict", 429: "Too many attempts", 500: "Internal error"}
+
+
+def render(_: Request, p: Problem) -> JSONResponse:
+    # bad input is 400 here (the contract's answer), also where other faces say 422; a
+    # connector that failed stays 422
+    connector = p.kind in ("ConnectorError", "ConnectionFailed", "Retryable")
+    status = 400 if p.status == 422 and not connector else p.status
+    body = {"status": str(status), "context": {}, "type": _TYPES.get(status, "error"),
+            "title": _TITLES.get(status, "Error"), "detail": p.message,
+            "violations": [{"title": e.reason, "propertyPath": e.path or "body",
+                            "type": "invalid"} for e in p.errors]}
+    return JSONResponse(status_code=status, content=body, headers=p.headers or None)
+
+
+def iso(at: float | None) -> str | None:
+    if at is None:
+        return None
+    return dt.datetime.fromtimestamp(at, dt.UTC).isoformat(timespec="seconds")
+
+
+def listing(results: list[Any], total: int) -> dict[str, Any]:
+    return {"metadata": {"totalCount": total}, "results": results}
