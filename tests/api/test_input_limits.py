@@ -310,15 +310,15 @@ def test_an_import_is_not_held_to_the_body_limit_but_to_its_own(
 
 
 @pytest.mark.parametrize(("path", "body", "field"), [
-    ("/workspaces/create", {"name": "n" * 201}, "name"),
-    ("/sources/create", {"name": "n" * 201}, "name"),
-    ("/destinations/create", {"name": "n" * 201}, "name"),
-    ("/workspaces/get_by_slug", {"slug": "s" * 201}, "slug"),
+    ("/workspaces/create", {"name": "n" * 256}, "name"),
+    ("/sources/create", {"name": "n" * 256}, "name"),
+    ("/destinations/create", {"name": "n" * 256}, "name"),
+    ("/workspaces/get_by_slug", {"slug": "s" * 256}, "slug"),
     ("/source_definitions/create", {"name": "d", "dockerRepository": "r" * 201,
                                     "dockerImageTag": "1", "documentationUrl": "u"},
      "dockerRepository"),
 ])
-def test_a_name_past_200_characters_is_422_naming_it(api: Api, workspace_id: str, path: str,
+def test_a_name_past_255_characters_is_422_naming_it(api: Api, workspace_id: str, path: str,
                                                     body: dict[str, Any], field: str) -> None:
     full = {"workspaceId": workspace_id, "connectionConfiguration": {"rows": 1},
             "sourceDefinitionId": definition_id(api, "source", "sample"),
@@ -328,9 +328,9 @@ def test_a_name_past_200_characters_is_422_naming_it(api: Api, workspace_id: str
     assert api("/sources/list", {"workspaceId": workspace_id})["sources"] == []
 
 
-def test_a_name_of_200_characters_is_kept_whole(api: Api, workspace_id: str) -> None:
-    """200 is what the name columns hold, on PostgreSQL too."""
-    name = "é" * 200
+def test_a_name_of_255_characters_is_kept_whole(api: Api, workspace_id: str) -> None:
+    """255 is what the name columns hold, on PostgreSQL too."""
+    name = "é" * 255
     made = _source(api, workspace_id, name=name)
     assert api("/sources/get", {"sourceId": made["sourceId"]})["name"] == name
     conn = api("/connections/create", {

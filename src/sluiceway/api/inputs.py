@@ -17,8 +17,9 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-#: the metadata columns of names (workspaces, sources, destinations, connections) hold 200
-MAX_NAME = 200
+#: the metadata columns of names (workspaces, definitions, sources, destinations, connections)
+#: hold 255 characters
+MAX_NAME = 255
 MAX_DESCRIPTION = 64_000
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 

@@ -83,7 +83,7 @@ class ConnectorDefinition(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(String(16))  # source | destination
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(255))
     docker_repository: Mapped[str] = mapped_column(String(200))
     docker_image_tag: Mapped[str] = mapped_column(String(100))
     documentation_url: Mapped[str | None] = mapped_column(String(2000))
@@ -103,7 +103,7 @@ class Actor(Base):
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
     definition_id: Mapped[str] = mapped_column(ForeignKey("connector_definitions.id"))
     kind: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(255))
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
     tombstone: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float, default=now)
@@ -126,7 +126,7 @@ class Connection(Base):
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
     source_id: Mapped[str] = mapped_column(ForeignKey("actors.id"))
     destination_id: Mapped[str] = mapped_column(ForeignKey("actors.id"))
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(255))
     sync_mode: Mapped[str] = mapped_column(String(32))
     catalog: Mapped[dict[str, Any]] = mapped_column(JSON)
     schedule_units: Mapped[int | None] = mapped_column(BigInteger)
