@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sluiceway import __version__
 from sluiceway.api import errors
 from sluiceway.api.airbyte import router as airbyte
+from sluiceway.api.airbyte.slashes import StripTrailingSlash
 from sluiceway.api.backups import errors as backup_errors  # noqa: F401 - registers bodies
 from sluiceway.api.backups import routes as backup_routes
 from sluiceway.api.datasets import errors as dataset_errors  # noqa: F401 - registers bodies
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True,
                   description="Airbyte Configuration API v1, served by Sluiceway.")
     app.state.platform = platform
     errors.install(app)
+    app.add_middleware(StripTrailingSlash)
     router = airbyte.build()
     app.include_router(router, prefix="/api/v1")
     app.include_router(router, prefix="/v1", include_in_schema=False)

@@ -113,8 +113,13 @@ def job(j: Any) -> m.JobRead:
                      status=m.JobStatus(j.status))
 
 
+#: the ledger's attempt statuses as v1 has them: a queued attempt (its job not yet claimed)
+#: has not ended, which v1 calls running; a cancelled one did not succeed
+ATTEMPT_STATUS = {"queued": "running", "running": "running", "succeeded": "succeeded"}
+
+
 def attempt(a: Any) -> m.AttemptRead:
-    status = a.status if a.status in ("running", "succeeded") else "failed"
+    status = ATTEMPT_STATUS.get(a.status, "failed")
     return m.AttemptRead(id=a.number - 1, status=m.AttemptStatus(status),
                          createdAt=int(a.created_at), updatedAt=int(a.updated_at),
                          endedAt=int(a.ended_at) if a.ended_at is not None else None,
