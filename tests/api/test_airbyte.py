@@ -29,7 +29,7 @@ def _duckdb_destination(api: Api, ws: str, name: str = "lake.duckdb") -> dict[st
 
 
 def test_health_answers_without_credentials(api: Api) -> None:
-    assert api("/health", method="GET", auth=None) == {"db": True}
+    assert api("/health", method="GET", auth=None) == {"db": True, "available": True}
 
 
 def test_every_other_endpoint_needs_credentials(api: Api, workspace_id: str) -> None:
@@ -323,7 +323,7 @@ def test_the_seed_paths_answer_under_v1_too(api: Api, workspace_id: str) -> None
                         auth=api.auth)
     assert r.status_code == 200
     assert r.json()["workspaceId"] == workspace_id
-    assert api.client.get("/v1/health").json() == {"db": True}
+    assert api.client.get("/v1/health").json() == {"db": True, "available": True}
 
 
 @pytest.mark.parametrize("prefix", ["/api/v1", "/v1"])
