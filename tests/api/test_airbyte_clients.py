@@ -279,3 +279,17 @@ def test_a_listing_shows_each_change_at_once(api: Api, workspace_id: str, path: 
         assert listed["status"] == status
         assert listed["syncSchema"]["streams"][0]["fields"][-1]["selected"] is (
             status == "active")
+
+
+def test_the_web_backend_listing_shows_a_changed_source_at_once(api: Api,
+                                                                 workspace_id: str) -> None:
+    conn = _connection(api, workspace_id)
+    body = {"workspaceId": workspace_id}
+    assert api("/web_backend/connections/list", body)["connections"][0]["source"][
+        "name"] == "events"
+    for name in ("renamed", "events"):
+        api("/sources/update", {"sourceId": conn["sourceId"], "name": name,
+                                "connectionConfiguration": {"rows": 7}})
+        [wb] = api("/web_backend/connections/list", body)["connections"]
+        assert wb["source"]["name"] == name
+        assert wb["source"]["connectionConfiguration"]["rows"] == 7

@@ -129,6 +129,22 @@ def list_for(p: Platform, caller: Caller, kind: Kind, workspace_id: str) -> list
         return [_view(a, d, p) for a, d in rows]
 
 
+def stamps(p: Platform, caller: Caller, actor_ids: Collection[str]
+           ) -> dict[str, tuple[float, str, str]]:
+    """What a view of each actor depends on: its ``updated_at`` and its definition (id and
+    name); for actors the caller can see, deleted ones included."""
+    ids = sorted(set(actor_ids))
+    out: dict[str, tuple[float, str, str]] = {}
+    with p.db.session() as s:
+        for start in range(0, len(ids), 500):
+            out.update((aid, (at, did, dname)) for aid, at, did, dname in s.execute(
+                select(Actor.id, Actor.updated_at, Actor.definition_id, ConnectorDefinition.name)
+                .join(ConnectorDefinition, Actor.definition_id == ConnectorDefinition.id)
+                .where(Actor.id.in_(ids[start:start + 500]),
+                       Actor.workspace_id.in_(caller.workspace_ids))))
+    return out
+
+
 def get_many(p: Platform, caller: Caller, actor_ids: Collection[str]) -> dict[str, ActorView]:
     """The views of many sources and destinations at once (those the caller can see, deleted
     ones included: connections still point at them), in a query per few hundred ids.

@@ -1,8 +1,9 @@
-"""Connections rendered as v1 JSON, kept by ``(id, updated_at)``, for the long listings.
+"""Connections, sources and destinations rendered as v1 JSON and kept, for the long listings.
 
-A listing loads its connections without their catalogs, takes the JSON of each one it has
-rendered since the connection last changed, and loads and renders only the others. Every
-change of a connection moves its ``updated_at``, so a kept rendering is never stale. The
+A listing loads its connections without their catalogs, takes the JSON of each one rendered
+since the connection last changed (kept by id and ``updated_at``), and loads and renders only
+the others; sources and destinations likewise (by id, ``updated_at`` and their definition's
+name). Every change of a row moves its ``updated_at``, so a kept rendering is never stale. The
 renderings live in this process, least recently used dropped past ``max_bytes``.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Protocol, TypeVar
 
 from pydantic_core import to_json
@@ -37,80 +38,83 @@ class ConnectionRow(Protocol):
 _C = TypeVar("_C", bound=ConnectionRow)
 
 
-class Rendered:
+class Kept:
+    """Rendered JSON by key, each with the stamp of the row it was rendered from."""
+
     def __init__(self, max_bytes: int = 64 << 20) -> None:
         self._lock = threading.Lock()
-        self._items: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[Hashable, bytes]] = OrderedDict()
         self._bytes = 0
         self.max_bytes = max_bytes
 
-    def connections(self, p: Platform, caller: Caller, conns: Sequence[_C]
-                    ) -> list[tuple[_C, bytes]]:
-        """Each connection with its JSON object, in order (one deleted meanwhile is left out,
-        as if listed a moment later)."""
-        out: list[bytes | None] = []
+    def take(self, wanted: Iterable[tuple[str, Hashable]]) -> dict[str, bytes]:
+        """The renderings whose stamp is the one wanted."""
+        out = {}
         with self._lock:
-            for c in conns:
-                hit = self._items.get(c.id)
-                if hit is not None and hit[0] == c.updated_at:
-                    self._items.move_to_end(c.id)
-                    out.append(hit[1])
-                else:
-                    out.append(None)
-        missing = [c.id for c, got in zip(conns, out, strict=True) if got is None]
-        made: dict[str, bytes] = {}
-        if missing:
-            fresh = connections.by_ids(p, caller, missing)
-            made = {cid: to_json(convert.connection_json(row)) for cid, row in fresh.items()}
-            with self._lock:
-                for cid, row in fresh.items():
-                    self._keep(cid, row.updated_at, made[cid])
-        pairs = []
-        for c, got in zip(conns, out, strict=True):
-            body = got if got is not None else made.get(c.id)
-            if body is not None:
-                pairs.append((c, body))
-        return pairs
+            for key, stamp in wanted:
+                hit = self._items.get(key)
+                if hit is not None and hit[0] == stamp:
+                    self._items.move_to_end(key)
+                    out[key] = hit[1]
+        return out
 
-    def _keep(self, cid: str, updated_at: float, body: bytes) -> None:
-        old = self._items.pop(cid, None)
-        if old is not None:
-            self._bytes -= len(old[1])
-        if len(body) > self.max_bytes:
-            return
-        self._items[cid] = (updated_at, body)
-        self._bytes += len(body)
-        while self._bytes > self.max_bytes:
-            _, (_, dropped) = self._items.popitem(last=False)
-            self._bytes -= len(dropped)
+    def keep(self, key: str, stamp: Hashable, body: bytes) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old[1])
+            if len(body) > self.max_bytes:
+                return
+            self._items[key] = (stamp, body)
+            self._bytes += len(body)
+            while self._bytes > self.max_bytes:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._bytes -= len(dropped)
 
 
-#: the renderings of this process (connection ids are random UUIDs: platforms never clash)
-RENDERED = Rendered()
+#: the renderings of this process (ids are random UUIDs: two platforms never clash)
+KEPT = Kept()
+
+
+def rendered_connections(p: Platform, caller: Caller, conns: Sequence[_C]
+                         ) -> list[tuple[_C, bytes]]:
+    """Each connection with its JSON object, in order (one deleted meanwhile is left out,
+    as if listed a moment later)."""
+    got = KEPT.take(("c:" + c.id, c.updated_at) for c in conns)
+    missing = [c.id for c in conns if "c:" + c.id not in got]
+    for cid, row in connections.by_ids(p, caller, missing).items():
+        body = got["c:" + cid] = to_json(convert.connection_json(row))
+        KEPT.keep("c:" + cid, row.updated_at, body)
+    return [(c, got["c:" + c.id]) for c in conns if "c:" + c.id in got]
+
+
+def _rendered_actors(p: Platform, caller: Caller, ids: set[str]) -> dict[str, bytes]:
+    stamps = actors.stamps(p, caller, ids)
+    got = KEPT.take(("a:" + aid, stamp) for aid, stamp in stamps.items())
+    missing = [aid for aid in stamps if "a:" + aid not in got]
+    render: dict[str, Callable[[actors.ActorView], object]] = {
+        "source": convert.source_json, "destination": convert.destination_json}
+    for aid, view in actors.get_many(p, caller, missing).items():
+        body = got["a:" + aid] = to_json(render[view.kind](view))
+        KEPT.keep("a:" + aid, stamps[aid], body)
+    return {aid[2:]: body for aid, body in got.items()}
 
 
 def connection_list(p: Platform, caller: Caller, conns: Sequence[ConnectionRow]) -> bytes:
     """``{"connections": [...]}`` of ``connections/list``."""
-    return b'{"connections":[' + b",".join(body for _, body in RENDERED.connections(
+    return b'{"connections":[' + b",".join(body for _, body in rendered_connections(
         p, caller, conns)) + b"]}"
 
 
 def web_backend_list(p: Platform, caller: Caller, conns: Sequence[ConnectionRow]) -> bytes:
     """``{"connections": [...]}`` of ``web_backend/connections/list``: each connection with
     its source, destination and sync state, in a few queries for the whole list."""
-    rendered = RENDERED.connections(p, caller, conns)
-    status = connections.last_sync_and_running(p, [c.id for c, _ in rendered])
-    views = actors.get_many(p, caller, {c.source_id for c in conns}
-                            | {c.destination_id for c in conns})
-    shown: dict[str, bytes] = {}
-    for c in conns:
-        if c.source_id not in shown:
-            shown[c.source_id] = to_json(convert.source_json(views[c.source_id]))
-        if c.destination_id not in shown:
-            shown[c.destination_id] = to_json(convert.destination_json(
-                views[c.destination_id]))
+    listed = rendered_connections(p, caller, conns)
+    status = connections.last_sync_and_running(p, [c.id for c, _ in listed])
+    shown = _rendered_actors(p, caller, {c.source_id for c, _ in listed}
+                             | {c.destination_id for c, _ in listed})
     parts = []
-    for c, body in rendered:
+    for c, body in listed:
         last, running = status[c.id]
         extra = (b',"source":' + shown[c.source_id] + b',"destination":'
                  + shown[c.destination_id])
