@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from sluiceway.core.settings import Settings
+from sluiceway.jobs import ledger
 from tests.api.conftest import Api, definition_id
 from tests.api.test_airbyte import ZERO, _connection, _duckdb_destination, _sample_source
 
@@ -257,7 +259,31 @@ def test_web_backend_lists_mask_secrets_and_show_sync_state(api: Api,
         assert wb["source"]["connectionConfiguration"]["password"] == "**********"
         assert wb["source"]["connectionConfiguration"]["host"] == "127.0.0.1"
         assert wb["isSyncing"] is False  # queued, not yet running
+        assert "lastSync" not in wb
         assert wb == api("/web_backend/connections/get", {"connectionId": conn["connectionId"]})
+
+
+def test_web_backend_lists_show_running_and_last_sync(api: Api, workspace_id: str,
+                                                      settings: Settings) -> None:
+    conn = _connection(api, workspace_id)
+    other = _connection(api, workspace_id)
+    api("/connections/sync", {"connectionId": conn["connectionId"]})
+    db = api.client.app.state.platform.db  # type: ignore[attr-defined]
+    attempt = ledger.claim(db, "worker", None, 60)  # a worker takes the sync
+    assert attempt is not None
+
+    def listed() -> dict[str, Any]:
+        return {c["connectionId"]: c for c in api("/web_backend/connections/list", {
+            "workspaceId": workspace_id})["connections"]}
+
+    now = listed()
+    assert now[conn["connectionId"]]["isSyncing"] is True
+    assert now[other["connectionId"]]["isSyncing"] is False
+    ledger.finish(db, attempt.id, "succeeded", settings=settings)
+    done = listed()[conn["connectionId"]]
+    assert done["isSyncing"] is False
+    assert done["lastSync"] >= int(attempt.created_at) - 1
+    assert "lastSync" not in listed()[other["connectionId"]]
 
 
 @pytest.mark.parametrize("path", ["/connections/list", "/web_backend/connections/list"])
