@@ -16,7 +16,9 @@ from tests.api.openapi_contract import Contract, contract_or_none, load_contract
 
 ADMIN = ("admin", "admin-password-for-tests")
 #: endpoints later Airbyte versions added, checked against the v1 operation of the same answer
-EXTRAS = {"/v1/jobs/cancel": "/v1/jobs/get", "/v1/workspaces/create": "/v1/workspaces/get"}
+EXTRAS = {"/v1/jobs/cancel": "/v1/jobs/get", "/v1/workspaces/create": "/v1/workspaces/get",
+          "/v1/connections/list_paginated": "/v1/connections/list",
+          "/v1/web_backend/connections/list_paginated": "/v1/web_backend/connections/list"}
 
 
 class Api:

@@ -29,7 +29,7 @@ def _duckdb_destination(api: Api, ws: str, name: str = "lake.duckdb") -> dict[st
 
 
 def test_health_answers_without_credentials(api: Api) -> None:
-    assert api("/health", method="GET", auth=None) == {"db": True}
+    assert api("/health", method="GET", auth=None) == {"db": True, "available": True}
 
 
 def test_every_other_endpoint_needs_credentials(api: Api, workspace_id: str) -> None:
@@ -246,7 +246,11 @@ def test_sync_and_reset_return_a_job_and_a_second_sync_returns_the_same(
     assert first["job"]["status"] == "pending"
     assert first["job"]["configType"] == "sync"
     assert first["job"]["configId"] == cid
-    assert first["attempts"] == []
+    # the first attempt is listed from the start (clients read attempts[-1] at once)
+    [queued] = first["attempts"]
+    assert queued["attempt"]["id"] == 0
+    assert queued["attempt"]["status"] == "running"
+    assert "endedAt" not in queued["attempt"]
     second = api("/connections/sync", {"connectionId": cid})
     assert second["job"]["id"] == first["job"]["id"]
     reset = api("/connections/reset", {"connectionId": cid})
@@ -257,6 +261,9 @@ def test_sync_and_reset_return_a_job_and_a_second_sync_returns_the_same(
     assert [j["job"]["id"] for j in listed] == [first["job"]["id"]]
     cancelled = api("/jobs/cancel", {"id": first["job"]["id"]})
     assert cancelled["job"]["status"] == "cancelled"
+    [ended] = cancelled["attempts"]
+    assert ended["attempt"]["status"] == "failed"
+    assert ended["attempt"]["endedAt"] >= ended["attempt"]["createdAt"]
     third = api("/connections/sync", {"connectionId": cid})
     assert third["job"]["id"] > first["job"]["id"]
     listed = api("/jobs/list", {"configType": "sync", "configId": cid})["jobs"]
@@ -316,7 +323,30 @@ def test_the_seed_paths_answer_under_v1_too(api: Api, workspace_id: str) -> None
                         auth=api.auth)
     assert r.status_code == 200
     assert r.json()["workspaceId"] == workspace_id
-    assert api.client.get("/v1/health").json() == {"db": True}
+    assert api.client.get("/v1/health").json() == {"db": True, "available": True}
+
+
+@pytest.mark.parametrize("prefix", ["/api/v1", "/v1"])
+def test_paths_with_a_trailing_slash_answer_directly(api: Api, workspace_id: str,
+                                                     prefix: str) -> None:
+    """Clients that add a slash and follow no redirect (Prefect's) get the answer itself."""
+    def post(path: str, body: dict[str, Any]) -> Any:
+        return api.client.post(f"{prefix}{path}", json=body, auth=api.auth,
+                               follow_redirects=False)
+
+    health = api.client.get(f"{prefix}/health/", follow_redirects=False)
+    assert health.status_code == 200
+    assert health.json()["db"] is True
+    conn = _connection(api, workspace_id)
+    got = post("/connections/get/", {"connectionId": conn["connectionId"]})
+    assert got.status_code == 200
+    assert got.json()["connectionId"] == conn["connectionId"]
+    synced = post("/connections/sync/", {"connectionId": conn["connectionId"]})
+    assert synced.status_code == 200, synced.text
+    info = post("/jobs/get/", {"id": synced.json()["job"]["id"]})
+    assert info.status_code == 200
+    assert info.json()["attempts"][-1]["attempt"].get("recordsSynced", 0) == 0
+    assert post("/connections/get/", {"connectionId": ZERO}).status_code == 404
 
 
 def test_the_server_serves_its_own_openapi_and_docs(api: Api) -> None:

@@ -45,7 +45,7 @@ class Server:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if self.client.get("/health").json() == {"db": True}:
+                if self.client.get("/health").json().get("db") is True:
                     break
             except httpx.TransportError:
                 pass

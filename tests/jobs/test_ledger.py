@@ -158,7 +158,57 @@ def test_cancel_of_a_waiting_job_is_immediate(world: World, db: Database) -> Non
         assert job is not None
         ledger.request_cancel(s, job)
     assert world.job(job_id).status == "cancelled"
+    [row] = world.attempts(job_id)
+    assert row.status == "cancelled"  # its queued attempt ends with it
+    assert row.ended_at is not None
     assert ledger.claim(db, "w", None, 30) is None
+
+
+def test_a_job_is_made_with_its_first_attempt_queued_and_the_claim_takes_it(
+    world: World, db: Database,
+) -> None:
+    job_id = _enqueue(world)
+    [queued] = world.attempts(job_id)
+    assert (queued.number, queued.status) == (1, ledger.QUEUED)
+    assert (queued.worker, queued.lease_until, queued.heartbeat_at) == (None, None, None)
+    att = ledger.claim(db, "w", 7, 30)
+    assert att is not None
+    assert att.id == queued.id
+    [row] = world.attempts(job_id)  # no second attempt row
+    assert (row.id, row.number, row.status, row.worker, row.pid) == (
+        queued.id, 1, "running", "w", 7)
+    assert row.lease_until is not None
+
+
+def test_a_second_enqueue_of_the_same_key_makes_no_second_attempt(world: World) -> None:
+    first = _enqueue(world, unicity="sync:x")
+    assert _enqueue(world, unicity="sync:x") == first
+    assert [a.number for a in world.attempts(first)] == [1]
+
+
+def test_the_reaper_never_takes_a_queued_attempt(world: World, db: Database,
+                                                 settings: Settings) -> None:
+    dead = _enqueue(world, "dead", priority=1)
+    waiting = _enqueue(world, "waiting")
+    lost = ledger.claim(db, "w", None, 30)
+    assert lost is not None
+    assert lost.job_id == dead
+    [queued] = world.attempts(waiting)
+    # the worker of the claimed job dies, and time passes for everyone
+    old = time.time() - 3600
+    with db.session() as s:
+        s.execute(update(Attempt).where(Attempt.id == lost.id)
+                  .values(lease_until=old, heartbeat_at=old))
+        s.execute(update(Attempt).where(Attempt.id == queued.id)
+                  .values(created_at=old, updated_at=old))
+    assert ledger.reap(db, settings) == [lost.id]
+    [still] = world.attempts(waiting)
+    assert (still.id, still.status, still.ended_at) == (queued.id, ledger.QUEUED, None)
+    assert world.job(waiting).status == "pending"
+    # the dead job waits out its backoff; the waiting one is claimed with its own attempt
+    took = ledger.claim(db, "w2", None, 30)
+    assert took is not None
+    assert (took.id, took.job_id, took.number) == (queued.id, waiting, 1)
 
 
 def test_failure_of_a_job_asked_to_cancel_cancels_it(world: World, db: Database) -> None:
@@ -202,6 +252,7 @@ def test_reap_fails_expired_leases_retryably(world: World, db: Database,
     assert again is not None
     assert again.job_id == dead
     assert again.number == 2
+    assert [a.number for a in world.attempts(dead)] == [1, 2]
 
 
 def test_logs_are_kept_in_order(world: World, db: Database) -> None:

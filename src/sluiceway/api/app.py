@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sluiceway import __version__
 from sluiceway.api import alumio, docs, errors
 from sluiceway.api.airbyte import router as airbyte
+from sluiceway.api.airbyte.slashes import StripTrailingSlash
 from sluiceway.api.backups import errors as backup_errors  # noqa: F401 - registers bodies
 from sluiceway.api.backups import routes as backup_routes
 from sluiceway.api.datasets import errors as dataset_errors  # noqa: F401 - registers bodies
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True,
     app.state.platform = platform
     errors.install(app)
     app.add_middleware(RequestLimits, max_body_bytes=platform.settings.max_body_bytes)
+    app.add_middleware(StripTrailingSlash)
     router = airbyte.build()
     app.include_router(router, prefix="/api/v1")
     app.include_router(router, prefix="/v1", include_in_schema=False)

@@ -1,5 +1,10 @@
 """The job ledger: every long action is a Job, every try of it an Attempt.
 
+A job is made with its first attempt, ``queued`` (no worker, no lease), so that a client that
+reads the job it has just started finds an attempt to look at; the worker that claims the job
+takes that attempt and makes it ``running``. A retry is a new attempt, made by its claim.
+Only ``running`` attempts have leases, so the reaper never touches a queued one.
+
 Functions here are the only writers of job and attempt status. Read-modify-write happens in
 ``db.claim()``: on SQLite that is ``BEGIN IMMEDIATE`` (the single writer), on PostgreSQL an
 ordinary transaction whose rows are locked with ``FOR UPDATE`` (``SKIP LOCKED`` when picking
@@ -23,6 +28,8 @@ from sluiceway.store.models import Attempt, AttemptLog, Job
 ACTIVE = ("pending", "running", "incomplete")
 #: job statuses a worker may pick up (when ``scheduled_at`` has come)
 RUNNABLE = ("pending", "incomplete")
+#: the status of a job's first attempt until a worker claims the job
+QUEUED = "queued"
 #: job statuses that never change again
 FINAL = ("failed", "succeeded", "cancelled")
 OUTCOMES = ("succeeded", "failed", "cancelled")
@@ -86,6 +93,9 @@ def enqueue_new(
               created_at=t, updated_at=t)
     s.add(job)
     s.flush()
+    s.add(Attempt(job_id=job.id, number=1, status=QUEUED, records_synced=0, bytes_synced=0,
+                  created_at=t, updated_at=t))
+    s.flush()
     return job, True
 
 
@@ -126,13 +136,19 @@ def claim(db: Database, worker: str, pid: int | None, lease_seconds: float) -> A
             if s.scalar(select(exists().where(Job.scope == job.scope, Job.status == "running",
                                               Job.config_type.in_(EXCLUSIVE)))):
                 return None
-        last = s.scalar(select(func.max(Attempt.number)).where(Attempt.job_id == job.id))
-        attempt = Attempt(job_id=job.id, number=int(last or 0) + 1, status="running",
-                          worker=worker, pid=pid, heartbeat_at=t,
-                          lease_until=t + lease_seconds, records_synced=0, bytes_synced=0,
-                          created_at=t, updated_at=t)
+        attempt = s.scalars(select(Attempt).where(Attempt.job_id == job.id,
+                                                  Attempt.status == QUEUED)
+                            .order_by(Attempt.number).limit(1)).first()
+        if attempt is None:  # a retry (or a job enqueued before attempts were queued)
+            last = s.scalar(select(func.max(Attempt.number)).where(Attempt.job_id == job.id))
+            attempt = Attempt(job_id=job.id, number=int(last or 0) + 1, records_synced=0,
+                              bytes_synced=0, created_at=t)
+            s.add(attempt)
+        attempt.status = "running"
+        attempt.worker, attempt.pid = worker, pid
+        attempt.heartbeat_at, attempt.lease_until = t, t + lease_seconds
+        attempt.updated_at = t
         job.status = "running"
-        s.add(attempt)
         s.flush()
         return attempt
 
@@ -273,6 +289,10 @@ def request_cancel(s: Session, job: Job) -> Job:
     if waiting.rowcount == 0:
         s.execute(update(Job).where(Job.id == job.id, Job.status == "running")
                   .values(cancel_requested=True, updated_at=t)
+                  .execution_options(synchronize_session=False))
+    else:  # no worker will take its queued attempt now
+        s.execute(update(Attempt).where(Attempt.job_id == job.id, Attempt.status == QUEUED)
+                  .values(status="cancelled", ended_at=t, updated_at=t)
                   .execution_options(synchronize_session=False))
     s.refresh(job)
     return job

@@ -125,6 +125,7 @@ def _run(settings: Settings, db: Database, attempt_id: int) -> str:
                 ctx.log("DEBUG", "".join(traceback.format_exception(exc)))
     finally:
         beat.stop()
+    ctx.flush()  # a client that sees the job end finds the attempt's log with it
     status = ledger.finish(db, attempt_id, outcome, error=error, retryable=retryable,
                            stats=ctx.stats, settings=settings, output=output,
                            records=ctx.records, bytes_=ctx.bytes)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, exists, func, select
+from sqlalchemy.orm import defer
 
 from sluiceway.core.errors import FieldError, InvalidInput, SluicewayError
 from sluiceway.jobs import ledger
@@ -20,6 +22,14 @@ MAX_SCHEDULE_DAYS = 36_525
 _DAYS = {"minutes": 1 / 1440, "hours": 1 / 24, "days": 1, "weeks": 7, "months": 31}
 STATUSES = ("active", "inactive", "deprecated")
 ACTIVE_JOB = ("pending", "running", "incomplete")
+#: ids per IN (...) list (SQLite allows 999 variables in old builds)
+CHUNK = 500
+_T = TypeVar("_T")
+
+
+def chunks(items: Sequence[_T], size: int = CHUNK) -> Iterator[Sequence[_T]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
 
 
 @dataclass(frozen=True)
@@ -61,7 +71,9 @@ def _discovered(p: Platform, caller: Caller, source_id: str) -> dict[str, Any] |
 
 def create(p: Platform, caller: Caller, *, source_id: str, destination_id: str,
            name: str | None, sync_mode: str, streams: list[dict[str, Any]] | None,
-           schedule: Schedule | None, status: str) -> Connection:
+           schedule: Schedule | None, status: str, where: str = "syncSchema",
+           paths: Mapping[str, str] = catalogs.SEED_PATHS) -> Connection:
+    """``where`` and ``paths`` say how the client wrote the streams (for error paths)."""
     with p.db.session() as s:
         src = scope.actor(s, caller, "source", source_id)
         dst = scope.actor(s, caller, "destination", destination_id)
@@ -78,7 +90,7 @@ def create(p: Platform, caller: Caller, *, source_id: str, destination_id: str,
         catalog = catalogs.from_discovered(actors.discover(p, caller, source_id))
     else:
         catalog = catalogs.validate(catalogs.merge_declared(
-            streams, _discovered(p, caller, source_id)))
+            streams, _discovered(p, caller, source_id), where, paths), where, paths)
     with p.db.session() as s:
         c = Connection(workspace_id=src.workspace_id, source_id=source_id,
                        destination_id=destination_id, name=name or default_name,
@@ -100,17 +112,55 @@ def get(p: Platform, caller: Caller, connection_id: str) -> Connection:
         return scope.connection(s, caller, connection_id)
 
 
-def list_for(p: Platform, caller: Caller, workspace_id: str) -> list[Connection]:
+def _without_catalog(q: Select[Connection], with_catalog: bool
+                     ) -> Select[Connection]:
+    return q if with_catalog else q.options(defer(Connection.catalog, raiseload=True))
+
+
+def list_for(p: Platform, caller: Caller, workspace_id: str, *,
+             with_catalog: bool = True) -> list[Connection]:
+    """The workspace's connections, oldest first. Without the catalogs (``with_catalog``
+    False: reading one raises), a face that keeps rendered connections by ``(id,
+    updated_at)`` loads only those it has not rendered yet, with :func:`by_ids`."""
     with p.db.session() as s:
         scope.workspace(s, caller, workspace_id)
-        return list(s.scalars(select(Connection).where(
+        return list(s.scalars(_without_catalog(select(Connection).where(
             Connection.workspace_id == workspace_id, Connection.status != "deprecated")
-            .order_by(Connection.created_at)))
+            .order_by(Connection.created_at, Connection.id), with_catalog)))
+
+
+def by_ids(p: Platform, caller: Caller, connection_ids: Sequence[str]
+           ) -> dict[str, Connection]:
+    """Connections the caller can see, catalogs included, by id."""
+    out: dict[str, Connection] = {}
+    with p.db.session() as s:
+        for ids in chunks(connection_ids):
+            out.update((c.id, c) for c in s.scalars(select(Connection).where(
+                Connection.id.in_(ids))) if caller.can_see(c.workspace_id))
+    return out
+
+
+def page_for(p: Platform, caller: Caller, workspace_ids: Sequence[str], *, limit: int,
+             offset: int, include_deleted: bool = False,
+             with_catalog: bool = True) -> list[Connection]:
+    """A page of the connections of several workspaces, oldest first (``with_catalog``: as
+    for :func:`list_for`)."""
+    with p.db.session() as s:
+        for workspace_id in workspace_ids:
+            scope.workspace(s, caller, workspace_id)
+        q = select(Connection).where(Connection.workspace_id.in_(list(workspace_ids)))
+        if not include_deleted:
+            q = q.where(Connection.status != "deprecated")
+        return list(s.scalars(_without_catalog(
+            q.order_by(Connection.created_at, Connection.id).limit(limit).offset(offset),
+            with_catalog)))
 
 
 def update(p: Platform, caller: Caller, connection_id: str, *,
-           streams: list[dict[str, Any]], schedule: Schedule | None, status: str,
-           sync_mode: str | None = None) -> Connection:
+           streams: list[dict[str, Any]] | None, schedule: Schedule | None, status: str,
+           sync_mode: str | None = None, where: str = "syncSchema",
+           paths: Mapping[str, str] = catalogs.SEED_PATHS) -> Connection:
+    """``streams`` None keeps the stored selection."""
     with p.db.session() as s:
         c = scope.connection(s, caller, connection_id)
         policy.require(caller, policy.CHANGE, c.workspace_id)
@@ -119,7 +169,8 @@ def update(p: Platform, caller: Caller, connection_id: str, *,
                 "status", "a deprecated connection cannot be re-activated", status)])
         stored = c.catalog
     _check_schedule(schedule)
-    catalog = catalogs.validate(catalogs.merge_declared(streams, stored))
+    catalog = stored if streams is None else catalogs.validate(
+        catalogs.merge_declared(streams, stored, where, paths), where, paths)
     with p.db.session() as s:
         c = scope.connection(s, caller, connection_id)
         c.catalog = catalog
@@ -132,7 +183,8 @@ def update(p: Platform, caller: Caller, connection_id: str, *,
         audit.record(s, caller, "connection.update", "connection",
                      f"connection {c.name!r} updated",
                      request={"id": c.id, "status": status, "syncMode": sync_mode,
-                              "streams": [st.get("name") for st in streams]},
+                              "streams": None if streams is None
+                              else [st.get("name") for st in streams]},
                      workspace_id=c.workspace_id)
         return c
 
@@ -181,16 +233,16 @@ def reset(p: Platform, caller: Caller, connection_id: str) -> Job:
 
 def last_sync_and_running(p: Platform, connection_ids: list[str]
                           ) -> dict[str, tuple[float | None, bool]]:
-    """Per connection: when its last sync succeeded (epoch s) and whether one is running."""
-    out: dict[str, tuple[float | None, bool]] = {cid: (None, False) for cid in connection_ids}
-    if not connection_ids:
-        return out
+    """Per connection: when its last sync succeeded (epoch s) and whether one is running;
+    one query per few hundred connections, each answer an index lookup on the jobs."""
+    syncs = (Job.config_type == "sync", Job.scope == Connection.id)
+    last = (select(func.max(Job.updated_at)).where(*syncs, Job.status == "succeeded")
+            .correlate(Connection).scalar_subquery())
+    running = exists().where(*syncs, Job.status == "running").correlate(Connection)
+    out: dict[str, tuple[float | None, bool]] = {}
     with p.db.session() as s:
-        for job in s.scalars(select(Job).where(Job.scope.in_(connection_ids),
-                                               Job.config_type == "sync")
-                             .order_by(Job.id)):
-            last, running = out[job.scope]
-            if job.status == "succeeded":
-                last = job.updated_at
-            out[job.scope] = (last, running or job.status == "running")
-    return out
+        for ids in chunks(connection_ids):
+            for cid, at, busy in s.execute(select(Connection.id, last, running)
+                                           .where(Connection.id.in_(ids))):
+                out[cid] = (float(at) if at is not None else None, bool(busy))
+    return {cid: out.get(cid, (None, False)) for cid in connection_ids}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sluiceway.core.errors import NotFound
@@ -76,13 +76,27 @@ def view(p: Platform, job: Job) -> JobView:
 def list_for(p: Platform, caller: Caller, config_types: list[str], scope_id: str,
              limit: int = 500) -> list[JobView]:
     """Jobs of an object, newest first; the object must be visible to the caller."""
+    return page(p, caller, config_types, scope_id, limit=limit, offset=0)[0]
+
+
+def page(p: Platform, caller: Caller, config_types: list[str], scope_id: str, *,
+         limit: int, offset: int) -> tuple[list[JobView], int]:
+    """A page of an object's jobs, newest first, with their attempts (no logs), and how many
+    jobs there are in all; the object must be visible to the caller."""
     with p.db.session() as s:
         _check_scope(s, caller, config_types, scope_id)
-        jobs = s.scalars(select(Job).where(Job.scope == scope_id,
-                                           Job.config_type.in_(config_types),
-                                           Job.workspace_id.in_(caller.workspace_ids))
-                         .order_by(Job.created_at.desc(), Job.id.desc()).limit(limit))
-        return [_view(s, j, with_logs=False) for j in jobs]
+        where = (Job.scope == scope_id, Job.config_type.in_(config_types),
+                 Job.workspace_id.in_(caller.workspace_ids))
+        jobs = list(s.scalars(select(Job).where(*where)
+                              .order_by(Job.created_at.desc(), Job.id.desc())
+                              .limit(limit).offset(offset)))
+        total = int(s.scalar(select(func.count(Job.id)).where(*where)) or 0)
+        attempts: dict[int, list[AttemptView]] = {j.id: [] for j in jobs}
+        if jobs:
+            for a in s.scalars(select(Attempt).where(Attempt.job_id.in_(list(attempts)))
+                               .order_by(Attempt.job_id, Attempt.number)):
+                attempts[a.job_id].append(AttemptView(a, []))
+        return [JobView(j, attempts[j.id]) for j in jobs], total
 
 
 _SCOPES = {"sync": "connection", "reset_connection": "connection",

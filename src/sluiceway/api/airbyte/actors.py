@@ -61,8 +61,11 @@ def check_connection_to_source(body: m.SourceIdRequestBody, p: PlatformDep,
 @router.post("/sources/discover_schema", response_model=m.SourceDiscoverSchemaRead, tags=S)
 def discover_schema_for_source(body: m.SourceIdRequestBody, p: PlatformDep,
                                caller: CallerDep) -> m.SourceDiscoverSchemaRead:
+    """v1's ``schema``, and later versions' ``catalog`` with its ``catalogId``."""
     catalog = catalogs.from_discovered(actors.discover(p, caller, str(body.sourceId)))
-    return m.SourceDiscoverSchemaRead(schema=convert.source_schema(catalog))
+    return m.SourceDiscoverSchemaRead(
+        schema=convert.source_schema(catalog), catalog=convert.sync_catalog(catalog),
+        catalogId=catalogs.catalog_id(str(body.sourceId), catalog))
 
 
 @router.post("/destinations/create", response_model=m.DestinationRead, tags=D)

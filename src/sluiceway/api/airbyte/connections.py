@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from sluiceway.api.airbyte import convert
+from sluiceway.api.airbyte import convert, rendered
 from sluiceway.api.airbyte import schemas as m
 from sluiceway.api.deps import CallerDep, PlatformDep
+from sluiceway.core.errors import FieldError, InvalidInput
 from sluiceway.services import connections, jobs
 from sluiceway.services.connections import Schedule
 
@@ -21,30 +22,51 @@ def _schedule(s: m.ConnectionSchedule | None) -> Schedule | None:
              response_model_exclude_none=True)
 def create_connection(body: m.ConnectionCreate, p: PlatformDep,
                       caller: CallerDep) -> m.ConnectionRead:
-    streams = convert.streams_in(body.syncSchema, body.syncMode) if body.syncSchema else None
+    """v1's ``syncMode`` + ``syncSchema``, or later versions' ``syncCatalog``."""
+    if body.syncMode is None and body.syncCatalog is None:
+        raise InvalidInput("invalid connection", [FieldError(
+            "syncMode", "is required (unless the streams come as syncCatalog)")])
+    convert.check_placement(body.prefix, body.namespaceDefinition)
+    chosen = convert.selection(body.syncSchema, body.syncCatalog, body.syncMode)
+    mode = body.syncMode.value if body.syncMode else chosen.mode() or "full_refresh"
     return convert.connection(connections.create(
         p, caller, source_id=str(body.sourceId), destination_id=str(body.destinationId),
-        name=body.name, sync_mode=body.syncMode.value, streams=streams,
-        schedule=_schedule(body.schedule), status=body.status.value))
+        name=body.name, sync_mode=mode, streams=chosen.streams,
+        schedule=_schedule(body.schedule), status=body.status.value, where=chosen.where,
+        paths=chosen.paths))
 
 
 @router.post("/connections/update", response_model=m.ConnectionRead,
              response_model_exclude_none=True)
 def update_connection(body: m.ConnectionUpdate, p: PlatformDep,
                       caller: CallerDep) -> m.ConnectionRead:
+    """``syncSchema`` (v1) or ``syncCatalog``; neither keeps the streams."""
     current = connections.get(p, caller, str(body.connectionId))
-    streams = convert.streams_in(body.syncSchema, m.SyncMode(current.sync_mode))
+    convert.check_placement(body.prefix, body.namespaceDefinition)
+    chosen = convert.selection(body.syncSchema, body.syncCatalog, m.SyncMode(current.sync_mode))
     return convert.connection(connections.update(
-        p, caller, str(body.connectionId), streams=streams, schedule=_schedule(body.schedule),
-        status=body.status.value))
+        p, caller, str(body.connectionId), streams=chosen.streams,
+        schedule=_schedule(body.schedule), status=body.status.value, where=chosen.where,
+        paths=chosen.paths))
 
 
 @router.post("/connections/list", response_model=m.ConnectionReadList,
              response_model_exclude_none=True)
 def list_connections(body: m.WorkspaceIdRequestBody, p: PlatformDep,
-                     caller: CallerDep) -> m.ConnectionReadList:
-    return m.ConnectionReadList(connections=[
-        convert.connection(c) for c in connections.list_for(p, caller, str(body.workspaceId))])
+                     caller: CallerDep) -> Response:
+    return convert.json_bytes(rendered.connection_list(p, caller, connections.list_for(
+        p, caller, str(body.workspaceId), with_catalog=False)))
+
+
+@router.post("/connections/list_paginated", response_model=m.ConnectionReadList,
+             response_model_exclude_none=True)
+def list_connections_paginated(body: m.ListConnectionsRequestBody, p: PlatformDep,
+                               caller: CallerDep) -> Response:
+    """Later versions: a page of the connections of ``workspaceIds`` (or ``workspaceId``)."""
+    page = convert.page_of(body)
+    return convert.json_bytes(rendered.connection_list(p, caller, connections.page_for(
+        p, caller, page.workspace_ids, limit=page.size, offset=page.offset,
+        include_deleted=body.includeDeleted, with_catalog=False)))
 
 
 @router.post("/connections/get", response_model=m.ConnectionRead,

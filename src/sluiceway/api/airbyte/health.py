@@ -13,7 +13,9 @@ router = APIRouter()
 
 @router.get("/health", response_model=m.HealthCheckRead, tags=["health"])
 def get_health_check(p: PlatformDep) -> m.HealthCheckRead:
-    return m.HealthCheckRead(db=system.healthy(p))
+    """``db`` (v1) and ``available`` (later versions): the same fact."""
+    ok = system.healthy(p)
+    return m.HealthCheckRead(db=ok, available=ok)
 
 
 @router.get("/debug", response_model=m.DebugRead, tags=["debugging"])

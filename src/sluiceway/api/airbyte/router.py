@@ -10,6 +10,7 @@ from sluiceway.api.airbyte import (
     definitions,
     health,
     jobs,
+    operations,
     web_backend,
     workspaces,
 )
@@ -17,6 +18,7 @@ from sluiceway.api.airbyte import (
 
 def build() -> APIRouter:
     router = APIRouter()
-    for module in (workspaces, definitions, actors, connections, jobs, web_backend, health):
+    for module in (workspaces, definitions, actors, connections, jobs, operations, web_backend,
+                   health):
         router.include_router(module.router)
     return router

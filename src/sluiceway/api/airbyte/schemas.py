@@ -72,6 +72,15 @@ class AttemptStatus(enum.StrEnum):
     succeeded = "succeeded"
 
 
+class NamespaceDefinitionType(enum.StrEnum):
+    """Where a connection's tables land (later versions): always the namespace configured on
+    the destination here, which later versions call ``destination``."""
+
+    source = "source"
+    destination = "destination"
+    customformat = "customformat"
+
+
 # --- request bodies ---------------------------------------------------------------------------
 
 class WorkspaceIdRequestBody(Body):
@@ -198,6 +207,42 @@ class SourceSchema(Body):
     streams: list[SourceSchemaStream]
 
 
+# --- beyond v1: the catalog shape later versions speak (syncCatalog, discover's catalog) ------
+
+class AirbyteStream(Body):
+    name: str
+    jsonSchema: dict[str, Any] | None = None
+    supportedSyncModes: list[SyncMode] | None = None
+    sourceDefinedCursor: bool | None = None
+    defaultCursorField: list[str] | None = None
+    sourceDefinedPrimaryKey: list[list[str]] | None = None
+    namespace: str | None = None
+
+
+class SelectedFieldInfo(Body):
+    fieldPath: list[str]
+
+
+class AirbyteStreamConfiguration(Body):
+    syncMode: SyncMode
+    cursorField: list[str] | None = None
+    destinationSyncMode: DestinationSyncMode
+    primaryKey: list[list[str]] | None = None
+    aliasName: str | None = None
+    selected: bool | None = None
+    fieldSelectionEnabled: bool | None = None
+    selectedFields: list[SelectedFieldInfo] | None = None
+
+
+class AirbyteStreamAndConfiguration(Body):
+    stream: AirbyteStream
+    config: AirbyteStreamConfiguration | None = None
+
+
+class AirbyteCatalog(Body):
+    streams: list[AirbyteStreamAndConfiguration]
+
+
 class ConnectionSchedule(Body):
     units: int
     timeUnit: TimeUnit
@@ -207,26 +252,63 @@ class ConnectionCreate(Body):
     name: Name | None = None
     sourceId: UUID
     destinationId: UUID
-    syncMode: SyncMode
+    #: required unless ``syncCatalog`` is sent (later clients send only that)
+    syncMode: SyncMode | None = None
     syncSchema: SourceSchema | None = None
     schedule: ConnectionSchedule | None = None
     status: ConnectionStatus
+    #: beyond v1 (as later versions have them)
+    syncCatalog: AirbyteCatalog | None = None
+    prefix: str | None = None
+    namespaceDefinition: NamespaceDefinitionType | None = None
+    namespaceFormat: str | None = None
+    sourceCatalogId: UUID | None = None
+    operationIds: list[UUID] | None = None
 
 
 class ConnectionUpdate(Body):
     connectionId: UUID
-    syncSchema: SourceSchema
+    #: one of ``syncSchema`` and ``syncCatalog`` (later clients send only that); neither keeps
+    #: the streams as they are
+    syncSchema: SourceSchema | None = None
     schedule: ConnectionSchedule | None = None
     status: ConnectionStatus
+    #: beyond v1 (as later versions have them)
+    syncCatalog: AirbyteCatalog | None = None
+    prefix: str | None = None
+    namespaceDefinition: NamespaceDefinitionType | None = None
+    namespaceFormat: str | None = None
+    sourceCatalogId: UUID | None = None
+    operationIds: list[UUID] | None = None
 
 
 class ConnectionIdRequestBody(Body):
     connectionId: UUID
 
 
+class Pagination(Body):
+    pageSize: int = Field(default=20, ge=1, le=10_000)
+    rowOffset: int = Field(default=0, ge=0)
+
+
 class JobListRequestBody(Body):
-    configType: JobConfigType
+    #: v1 names one type; later versions send ``configTypes`` (one of the two is required)
+    configType: JobConfigType | None = None
     configId: str
+    configTypes: list[JobConfigType] | None = None
+    pagination: Pagination | None = None
+
+
+class ListConnectionsRequestBody(Body):
+    """``list_paginated`` (later versions): the workspaces (``workspaceIds``, or one
+    ``workspaceId``) and the page, at the top level or in ``pagination``."""
+
+    workspaceIds: list[UUID] | None = None
+    workspaceId: UUID | None = None
+    pageSize: int | None = Field(default=None, ge=1, le=10_000)
+    rowOffset: int | None = Field(default=None, ge=0)
+    pagination: Pagination | None = None
+    includeDeleted: bool = False
 
 
 class JobIdRequestBody(Body):
@@ -313,6 +395,9 @@ class CheckConnectionRead(BaseModel):
 
 class SourceDiscoverSchemaRead(BaseModel):
     schema_: SourceSchema = Field(alias="schema")
+    #: beyond v1 (as later versions have them)
+    catalog: AirbyteCatalog | None = None
+    catalogId: str | None = None
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
@@ -326,6 +411,13 @@ class ConnectionRead(BaseModel):
     syncSchema: SourceSchema
     schedule: ConnectionSchedule | None = None
     status: ConnectionStatus
+    #: beyond v1 (as later versions have them)
+    syncCatalog: AirbyteCatalog | None = None
+    prefix: str | None = None
+    namespaceDefinition: NamespaceDefinitionType | None = None
+    namespaceFormat: str | None = None
+    operationIds: list[str] | None = None
+    scheduleType: str | None = None
 
 
 class ConnectionReadList(BaseModel):
@@ -383,10 +475,24 @@ class JobWithAttemptsRead(BaseModel):
 
 class JobReadList(BaseModel):
     jobs: list[JobWithAttemptsRead]
+    #: beyond v1: every job of the filter, whatever the page
+    totalJobCount: int | None = None
 
 
 class HealthCheckRead(BaseModel):
     db: bool
+    #: beyond v1: later versions answer ``available`` (the same fact)
+    available: bool | None = None
+
+
+class WorkspaceReadList(BaseModel):
+    workspaces: list[WorkspaceRead]
+
+
+class OperationReadList(BaseModel):
+    """Operations (normalization, dbt, webhooks) run after a sync: there are none here."""
+
+    operations: list[dict[str, Any]]
 
 
 class DebugRead(BaseModel):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from sluiceway.api.airbyte import convert
+from sluiceway.api.airbyte import convert, rendered
 from sluiceway.api.airbyte import schemas as m
 from sluiceway.api.deps import CallerDep, PlatformDep
 from sluiceway.services import actors, connections
@@ -16,19 +16,21 @@ from sluiceway.services.platform import Platform
 router = APIRouter(tags=["web_backend"])
 
 
-def _wb(p: Platform, caller: Caller, conns: list[Any]
-        ) -> list[m.WbConnectionRead]:
+def _wb(p: Platform, caller: Caller, conns: list[Any]) -> list[dict[str, Any]]:
+    """Connections with their source, destination and sync state, in a few queries."""
     status = connections.last_sync_and_running(p, [c.id for c in conns])
+    views = actors.get_many(p, caller, {c.source_id for c in conns}
+                            | {c.destination_id for c in conns})
     out = []
     for c in conns:
         last, running = status[c.id]
-        base = convert.connection(c)
-        out.append(m.WbConnectionRead(
-            **base.model_dump(),
-            source=convert.source(actors.get(p, caller, "source", c.source_id)),
-            destination=convert.destination(actors.get(p, caller, "destination",
-                                                       c.destination_id)),
-            lastSync=int(last) if last is not None else None, isSyncing=running))
+        wb = convert.connection_json(c)
+        wb["source"] = convert.source_json(views[c.source_id])
+        wb["destination"] = convert.destination_json(views[c.destination_id])
+        if last is not None:
+            wb["lastSync"] = int(last)
+        wb["isSyncing"] = running
+        out.append(wb)
     return out
 
 
@@ -36,16 +38,29 @@ def _wb(p: Platform, caller: Caller, conns: list[Any]
              response_model_exclude_none=True)
 def web_backend_list_connections_for_workspace(
     body: m.WorkspaceIdRequestBody, p: PlatformDep, caller: CallerDep,
-) -> m.WbConnectionReadList:
-    return m.WbConnectionReadList(connections=_wb(
-        p, caller, connections.list_for(p, caller, str(body.workspaceId))))
+) -> Response:
+    return convert.json_bytes(rendered.web_backend_list(p, caller, connections.list_for(
+        p, caller, str(body.workspaceId), with_catalog=False)))
+
+
+@router.post("/web_backend/connections/list_paginated", response_model=m.WbConnectionReadList,
+             response_model_exclude_none=True)
+def web_backend_list_connections_paginated(
+    body: m.ListConnectionsRequestBody, p: PlatformDep, caller: CallerDep,
+) -> Response:
+    """Later versions: a page of ``workspaceIds`` (or ``workspaceId``)'s connections."""
+    page = convert.page_of(body)
+    return convert.json_bytes(rendered.web_backend_list(p, caller, connections.page_for(
+        p, caller, page.workspace_ids, limit=page.size, offset=page.offset,
+        include_deleted=body.includeDeleted, with_catalog=False)))
 
 
 @router.post("/web_backend/connections/get", response_model=m.WbConnectionRead,
              response_model_exclude_none=True)
 def web_backend_get_connection(body: m.ConnectionIdRequestBody, p: PlatformDep,
                                caller: CallerDep) -> m.WbConnectionRead:
-    return _wb(p, caller, [connections.get(p, caller, str(body.connectionId))])[0]
+    return m.WbConnectionRead.model_validate(
+        _wb(p, caller, [connections.get(p, caller, str(body.connectionId))])[0])
 
 
 @router.post("/web_backend/sources/create", response_model=m.SourceRead)

@@ -42,3 +42,10 @@ def create_workspace(body: m.WorkspaceCreate, p: PlatformDep,
                               anonymous_data_collection=body.anonymousDataCollection,
                               news=body.news, security_updates=body.securityUpdates)
     return convert.workspace(ws)
+
+
+@router.post("/workspaces/list", response_model=m.WorkspaceReadList)
+def list_workspaces(p: PlatformDep, caller: CallerDep) -> m.WorkspaceReadList:
+    """The caller's workspaces (any body is ignored, as later versions do)."""
+    return m.WorkspaceReadList(workspaces=[convert.workspace(ws)
+                                           for ws in workspaces.list_for(p, caller)])
