@@ -6,6 +6,7 @@ from enum import Enum
 
 from fastapi import APIRouter, Response
 
+from sluiceway.api import errors
 from sluiceway.api.airbyte import convert
 from sluiceway.api.airbyte import schemas as m
 from sluiceway.api.deps import CallerDep, PlatformDep
@@ -37,8 +38,8 @@ def update_source(body: m.SourceUpdate, p: PlatformDep, caller: CallerDep) -> m.
 @router.post("/sources/list", response_model=m.SourceReadList, tags=S)
 def list_sources(body: m.WorkspaceIdRequestBody, p: PlatformDep,
                  caller: CallerDep) -> m.SourceReadList:
-    return m.SourceReadList(sources=[convert.source(a) for a in actors.list_for(
-        p, caller, "source", str(body.workspaceId))])
+    return m.SourceReadList(sources=errors.rendered(actors.list_for(
+        p, caller, "source", str(body.workspaceId)), convert.source, "source"))
 
 
 @router.post("/sources/get", response_model=m.SourceRead, tags=S)
@@ -87,8 +88,8 @@ def update_destination(body: m.DestinationUpdate, p: PlatformDep,
 @router.post("/destinations/list", response_model=m.DestinationReadList, tags=D)
 def list_destinations(body: m.WorkspaceIdRequestBody, p: PlatformDep,
                       caller: CallerDep) -> m.DestinationReadList:
-    return m.DestinationReadList(destinations=[convert.destination(a) for a in actors.list_for(
-        p, caller, "destination", str(body.workspaceId))])
+    return m.DestinationReadList(destinations=errors.rendered(actors.list_for(
+        p, caller, "destination", str(body.workspaceId)), convert.destination, "destination"))
 
 
 @router.post("/destinations/get", response_model=m.DestinationRead, tags=D)
