@@ -73,7 +73,7 @@ class Fan:
 
 
 def fan_in(stream: str, key: list[str], ranges: list[KeyRange], fan: Fan, readers: int,
-           checkpoint_rows: int, queue_batches: int = 2) -> Iterator[Message]:
+           checkpoint_rows: int, queue_batches: int = 1) -> Iterator[Message]:
     """Read ``ranges`` with up to ``readers`` threads; see the module docstring."""
     todo = list(enumerate(ranges))
     left = dict(todo)  # ranges not finished, by index (``after`` moves as batches go out)

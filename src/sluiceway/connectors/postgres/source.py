@@ -221,6 +221,8 @@ class PostgresSource(Source):
                   f"{readers} reader(s) in one snapshot")
         order = ", ".join(f"{table}.{quote_ident(f.name)}" for f in key)
         row = f"({order})" if len(key) > 1 else order
+        # the readers' batches in flight together weigh about what one reader's would
+        share = max(self.batch_bytes // readers, min(self.batch_bytes, 1024 * 1024))
 
         def literal(values: list[Any]) -> str:
             lits = [_literal(f, v) for f, v in zip(key, values, strict=True)]
@@ -242,7 +244,8 @@ class PostgresSource(Source):
             where = (" WHERE " + " AND ".join(conds)) if conds else ""
             sql = f"SELECT {select} FROM {table}{where} ORDER BY {order}"
             with translate(cfg):
-                for msg in self._query(cur if context is None else context[1], cs, sql):
+                for msg in self._query(cur if context is None else context[1], cs, sql,
+                                       share):
                     yield msg.batch
 
         def close(context: Any) -> None:
@@ -385,9 +388,11 @@ class PostgresSource(Source):
                         yield State(cs.name, {"cursor": last, "cursor_field": cursor})
         yield State(cs.name, {"cursor": last, "cursor_field": cursor})
 
-    def _query(self, cur: Any, cs: ConfiguredStream, sql: str) -> Iterator[RecordBatch]:
+    def _query(self, cur: Any, cs: ConfiguredStream, sql: str,
+               batch_bytes: int | None = None) -> Iterator[RecordBatch]:
         schema = cs.stream.schema
-        cur.adbc_statement.set_options(**{BATCH_SIZE_HINT: str(self.batch_bytes)})
+        size = batch_bytes or self.batch_bytes
+        cur.adbc_statement.set_options(**{BATCH_SIZE_HINT: str(size)})
         cur.execute(sql)
         reader = cur.fetch_record_batch()
         for batch in reader:
