@@ -15,7 +15,7 @@ import pytest
 
 from sluiceway.connectors import registry
 from sluiceway.connectors.base import Source
-from sluiceway.core.errors import ConfigInvalid
+from sluiceway.core.errors import ConfigInvalid, Fatal
 from sluiceway.engine.checkpoint import MemoryStateStore
 from sluiceway.engine.pipeline import Options, SyncResult, run
 from sluiceway.engine.plan import StreamChoice, configure
@@ -193,6 +193,19 @@ def _sync(name: str, config: dict[str, Any], dst: dict[str, Any],
     src = _source()(name)
     return run(_catalog(src, config), src, config, registry.destination("postgres"), dst,
                store, Options())
+
+
+def test_a_range_state_on_a_table_that_lost_its_key_fails_instead_of_reading_twice(
+    server: tuple[Server, dict[str, Any], Any]
+) -> None:
+    srv, config, conn = server
+    srv.execute(conn, "CREATE TABLE t (id BIGINT, k2 INT, v TEXT)")
+    srv.execute(conn, "INSERT INTO t VALUES (1, 1, 'a'), (2, 2, 'b')")
+    src = _source()(srv.connector)
+    cfg = dict(config, parallel_readers=2)
+    state = {"key": ["id"], "ranges": [{"after": [1], "upto": None}]}
+    with pytest.raises(Fatal, match="reset the stream's state"):
+        list(src.read(cfg, _catalog(src, cfg), {"t": state}))
 
 
 class _StopAfter(MemoryStateStore):

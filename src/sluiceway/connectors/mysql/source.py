@@ -252,7 +252,8 @@ class MySQLSource(Source):
             settled = yield from self._settle(cfg, cs, info, reader.table)
             yield from self._incremental(reader, cs, info, state, settled)
         elif info.chunk_key and set(info.chunk_key) <= set(cs.stream.schema.names) and (
-                cfg.get("parallel_readers") or "ranges" in (state or {})):
+                cfg.get("parallel_readers") or "ranges" in (state or {})) and (
+                "after" not in (state or {})):  # a resume goes on as it began
             yield from self._key_ranges(reader, cs, info, state)
         else:
             yield from self._full_refresh(reader, cs, info, state)
@@ -337,6 +338,10 @@ class MySQLSource(Source):
     def _full_refresh(self, reader: _Reader, cs: ConfiguredStream, info: TableInfo,
                       state: dict[str, Any] | None) -> Iterator[Message]:
         key = info.chunk_key
+        if state and "ranges" in state:  # read without it, they would come twice
+            raise Fatal(f"stream {cs.name!r}: the saved position names ranges of key "
+                        f"{state.get('key')!r}, which the table no longer offers; reset the "
+                        "stream's state")
         after = (state or {}).get("after")
         if after is not None and len(after) != len(key):
             raise Fatal(f"stream {cs.name!r}: the saved position {after!r} does not match the "

@@ -51,7 +51,7 @@ from sluiceway.connectors.postgres.types import (
     read_as_text,
     to_arrow,
 )
-from sluiceway.core.errors import RecordRejected
+from sluiceway.core.errors import Fatal, RecordRejected
 from sluiceway.protocol import arrow_types as at
 from sluiceway.protocol.catalog import (
     Catalog,
@@ -294,6 +294,10 @@ class PostgresSource(Source):
         if state and state.get("complete"):
             yield State(cs.name, state)
             return
+        if state and "ranges" in state:  # read without it, they would come twice
+            raise Fatal(f"stream {cs.name!r}: the saved position names ranges of key "
+                        f"{state.get('key')!r}, which the stream no longer has; reset the "
+                        "stream's state")
         pages, per_page = self._size(cur, cs, table)
         if pages:
             yield Estimate(cs.name, int(pages * per_page))
