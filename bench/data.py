@@ -19,8 +19,9 @@ from pathlib import Path
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 MY_HOST, MY_PORT, MY_USER = "127.0.0.1", 3306, "root"
-SRC_DB = "sw_bench_src"
-DST_DB = "sw_bench_dst"
+#: the databases' names (override to keep two benchmarks on one server apart)
+SRC_DB = os.environ.get("SW_BENCH_SRC_DB", "sw_bench_src")
+DST_DB = os.environ.get("SW_BENCH_DST_DB", "sw_bench_dst")
 TABLE = "events"
 #: bump when the generator below changes, so that an old source table is rebuilt
 GENERATION = 1

@@ -30,6 +30,11 @@ SLING_TABLE = "events_sling"
 
 SLING_SETTING = ("sling binary, `sling run --mode full-refresh`, SLING_DUCKDB_COMPUTE=false, "
                  "default options otherwise")
+DUCKDB_SETTING = ("DuckDB's postgres extension (from PyPI, LOADed from its file): "
+                  "COPY (FROM postgres_scan(...)) TO parquet / CREATE TABLE AS, default "
+                  "threads (parallel ctid-range reads)")
+#: the routes each peer can run (absent: all)
+PEER_ROUTES = {"duckdb": ("pg-parquet", "pg-duckdb")}
 DLT_SETTING = ("dlt sql_table(backend='connectorx') + loader_file_format='parquet' "
                "(PostgreSQL destination loads parquet through ADBC COPY), replace")
 
@@ -47,6 +52,7 @@ class Peer:
     binary: str = ""  # sling: the executable
     duckdb_cli: str = ""  # sling: the DuckDB CLI it drives (from the duckdb-cli wheel)
     duckdb_extensions: tuple[str, ...] = ()  # ...and extension files (duckdb-extension-*)
+    extension: str = ""  # duckdb: the postgres extension file it LOADs
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,21 @@ print(json.dumps({"cli": str(cli) if cli and cli.is_file() else "", "extensions"
 """
 
 
+# DuckDB and the file of its postgres extension from a duckdb-ext-postgres (duckdb_ext/...)
+# or duckdb-extension-postgres (duckdb_extension_postgres/...) wheel of the same version
+_DUCKDB_PG_PROBE = """
+import json, pathlib, sys
+import duckdb
+version = duckdb.__version__
+dirs = [pathlib.Path(p) for p in sys.path if p.endswith("site-packages")]
+found = [f for d in dirs for pattern in (
+    f"duckdb_ext/extensions/v{version}/*/postgres_scanner.duckdb_extension",
+    f"duckdb_extension_postgres*/extensions/v{version}/postgres*.duckdb_extension")
+    for f in d.glob(pattern)]
+print(json.dumps({"version": version, "extension": str(found[0]) if found else ""}))
+"""
+
+
 def detect(peer_python: str) -> dict[str, Peer]:
     """Which peers can run, with their versions, without running them."""
     peers: dict[str, Peer] = {}
@@ -106,6 +127,15 @@ def detect(peer_python: str) -> dict[str, Peer]:
         peers["sling"] = Peer("sling", SLING_SETTING, version, binary=str(binary),
                               duckdb_cli=found["cli"],
                               duckdb_extensions=tuple(found["extensions"]))
+    ok, out = _probe(peer_python, _DUCKDB_PG_PROBE)
+    found_pg: dict[str, str] = json.loads(out.splitlines()[-1]) if ok else {}
+    if found_pg.get("extension"):
+        peers["duckdb"] = Peer("duckdb", DUCKDB_SETTING, found_pg["version"],
+                               extension=found_pg["extension"])
+    else:
+        peers["duckdb"] = Peer("duckdb", DUCKDB_SETTING, missing=(
+            "not installed (pip install duckdb==1.4.4 duckdb-ext-postgres==1.4.4.*, or the "
+            "duckdb-extension-postgres wheel of the installed duckdb)"))
     ok, out = _probe(peer_python, "import dlt, connectorx; print(dlt.__version__)")
     if ok:
         peers["dlt"] = Peer("dlt", DLT_SETTING, out.splitlines()[-1])
@@ -173,6 +203,41 @@ def _duckdb_cli_env(peer: Peer, home: Path) -> dict[str, str]:
     return env
 
 
+# --------------------------------------------------------------------------- DuckDB
+
+
+def duckdb_job(peer: Peer, peer_python: str, dest: str, workdir: Path) -> Job:
+    cmd = [peer_python, "-m", "bench.peers", "duckdb", "--source", "postgres", "--dest", dest,
+           "--workdir", str(workdir), "--extension", peer.extension]
+    if dest == "duckdb":
+        target = data.Target("duckdb", str(workdir / "duck.duckdb"), data.TABLE)
+    else:
+        target = data.Target("parquet", folder=str(workdir / "duck_parquet"))
+    return Job([cmd], dict(os.environ), target)
+
+
+def run_duckdb(dest: str, workdir: Path, extension: str) -> None:
+    """The DuckDB child: its postgres extension reads the table, DuckDB writes it."""
+    import duckdb
+
+    dsn = f"host={data.PG_HOST} port={data.PG_PORT} user={data.PG_USER} dbname={data.SRC_DB}"
+    scan = f"postgres_scan('{dsn}', 'public', '{data.TABLE}')"
+    if dest == "duckdb":
+        con = duckdb.connect(str(workdir / "duck.duckdb"))
+    else:
+        con = duckdb.connect()
+    con.execute(f"LOAD '{extension}'")
+    if dest == "duckdb":
+        con.execute(f"CREATE TABLE {data.TABLE} AS FROM {scan}")
+    else:
+        folder = workdir / "duck_parquet"
+        folder.mkdir(parents=True, exist_ok=True)
+        con.execute(f"COPY (FROM {scan}) TO '{folder / (data.TABLE + '.parquet')}' "
+                    "(FORMAT parquet)")
+    con.close()
+    print(json.dumps({"status": "succeeded", "duckdb": duckdb.__version__}))
+
+
 # --------------------------------------------------------------------------- dlt
 
 def dlt_target(dest: str, workdir: Path) -> data.Target:
@@ -227,12 +292,16 @@ def run_dlt(source: str, dest: str, workdir: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="bench peer child (used by bench.run)")
-    parser.add_argument("peer", choices=["dlt"])
+    parser.add_argument("peer", choices=["dlt", "duckdb"])
     parser.add_argument("--source", required=True, choices=["postgres", "mysql"])
     parser.add_argument("--dest", required=True, choices=["postgres", "file", "duckdb", "mysql"])
     parser.add_argument("--workdir", required=True, type=Path)
+    parser.add_argument("--extension", default="")
     args = parser.parse_args(argv)
-    run_dlt(args.source, args.dest, args.workdir)
+    if args.peer == "duckdb":
+        run_duckdb(args.dest, args.workdir, args.extension)
+    else:
+        run_dlt(args.source, args.dest, args.workdir)
     return 0
 
 

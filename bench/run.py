@@ -145,10 +145,12 @@ def sluiceway_target(route: Route, workdir: Path) -> data.Target:
     return data.Target("parquet", folder=str(workdir / "sluiceway_parquet"))
 
 
-def child(route_key: str, workdir: Path) -> int:
+def child(route_key: str, workdir: Path, readers: int | None = None) -> int:
     """Run one Sluiceway sync in this process and print its outcome as one JSON line."""
     route = ROUTES[route_key]
     src_cfg, dst_cfg = sluiceway_configs(route, workdir)
+    if readers is not None:
+        src_cfg["parallel_readers"] = readers
     try:
         from sluiceway.connectors import registry
         from sluiceway.engine.checkpoint import MemoryStateStore
@@ -243,12 +245,20 @@ class Bench:
         return Outcome("ok", done.seconds, done.peak_rss_mb, "n/a")
 
     # tools -------------------------------------------------------------------------------
-    def sluiceway(self, route: Route) -> Outcome:
+    def sluiceway(self, route: Route, readers: int | None = None,
+                  src: str | None = None) -> Outcome:
+        """One Sluiceway run; ``readers``: its source's parallel_readers; ``src``: the
+        folder whose ``sluiceway`` package to run instead of this one (a baseline)."""
         self.reset(route.dest)
         workdir = self.fresh_dir(f"{route.key}-sluiceway")
         cmd = [sys.executable, "-m", "bench.run", "--child", route.key,
                "--workdir", str(workdir)]
-        job = peers.Job([cmd], dict(os.environ), sluiceway_target(route, workdir))
+        if readers is not None:
+            cmd += ["--child-readers", str(readers)]
+        env = dict(os.environ)
+        if src is not None:
+            env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
+        job = peers.Job([cmd], env, sluiceway_target(route, workdir))
         done = data.run_pipeline(job.cmds, env=job.env, cwd=job.cwd, capture_stdout=True,
                                  timeout=self.args.timeout)
         report = _last_json(done.stdout)
@@ -268,6 +278,8 @@ class Bench:
         workdir = self.fresh_dir(f"{route.key}-{name}")
         if name == "sling":
             job = peers.sling_job(peer, route.source, route.dest, workdir)
+        elif name == "duckdb":
+            job = peers.duckdb_job(peer, self.args.peer_python, route.dest, workdir)
         else:
             job = peers.dlt_job(self.args.peer_python, route.source, route.dest, workdir)
         out = self.timed(job)
@@ -297,9 +309,13 @@ def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
     return "-" if value is None else format(value, spec) + suffix
 
 
+PEERS = ("sling", "dlt", "duckdb")
+
+
 def table_rows(rows: list[Row], routes: list[Route], source: data.Source) -> list[dict[str, Any]]:
     """The report's lines, with throughput and ratios, in display order."""
     by_key = {(r.route, r.tool): r for r in rows}
+    tools = list(dict.fromkeys(r.tool for r in rows if r.route != "floor"))
     floor_rows = {k: by_key.get(("floor", f.tool)) for k, f in FLOORS.items()}
     out: list[dict[str, Any]] = []
     shown: set[str] = set()
@@ -309,9 +325,8 @@ def table_rows(rows: list[Row], routes: list[Route], source: data.Source) -> lis
         if route.limit == "pg-copy" and "pg-read" not in shown:
             lines.append(("floor", floor_rows.get("pg-read")))
             shown.add("pg-read")
-        lines += [("tool", by_key.get((route.key, t))) for t in ("sluiceway", "sling", "dlt")]
-        peer_s = {t: (by_key.get((route.key, t)) or Row("", "")).seconds
-                  for t in ("sling", "dlt")}
+        lines += [("tool", by_key.get((route.key, t))) for t in tools]
+        peer_s = {t: (by_key.get((route.key, t)) or Row("", "")).seconds for t in PEERS}
         limit_s = limit.seconds if limit else None
         for kind, row in lines:
             if row is None:
@@ -327,7 +342,7 @@ def table_rows(rows: list[Row], routes: list[Route], source: data.Source) -> lis
                 "verified": row.verified, "note": row.note, "extra": row.extra,
                 "kind": kind,
             }
-            for peer in ("sling", "dlt"):
+            for peer in PEERS:
                 theirs = peer_s[peer]
                 mine = row.tool == peer
                 line[f"vs_{peer}"] = theirs / s if s and theirs and not mine else None
@@ -347,7 +362,7 @@ def print_report(lines: list[dict[str, Any]], source: data.Source,
     for name, justify in (("route", "left"), ("tool", "left"), ("seconds", "right"),
                           ("rows/s", "right"), ("MB/s", "right"), ("peak RSS MB", "right"),
                           ("x limit", "right"), ("vs sling", "right"), ("vs dlt", "right"),
-                          ("verified", "left")):
+                          ("vs duckdb", "right"), ("verified", "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     last_route = None
     for ln in lines:
@@ -355,7 +370,7 @@ def print_report(lines: list[dict[str, Any]], source: data.Source,
             table.add_section()
         last_route = ln["route"]
         if ln["status"] in ("skipped", "not installed"):
-            table.add_row(ln["route"], ln["tool"], "-", "-", "-", "-", "-", "-", "-",
+            table.add_row(ln["route"], ln["tool"], "-", "-", "-", "-", "-", "-", "-", "-",
                           ln["status"])
             continue
         failed = ln["status"] != "ok"
@@ -365,10 +380,10 @@ def print_report(lines: list[dict[str, Any]], source: data.Source,
             ln["route"], ln["tool"], seconds, _fmt(ln["rows_per_s"], ",.0f"),
             _fmt(ln["mb_per_s"], ",.0f"), _fmt(ln["peak_rss_mb"], ",.0f"),
             _fmt(ln["x_limit"], ".2f", "x"), _fmt(ln["vs_sling"], ".2f", "x"),
-            _fmt(ln["vs_dlt"], ".2f", "x"), verified)
+            _fmt(ln["vs_dlt"], ".2f", "x"), _fmt(ln["vs_duckdb"], ".2f", "x"), verified)
     console.print(table)
     console.print("x limit: seconds / the route's limit row (lower is better). "
-                  "vs sling / vs dlt: the peer's seconds / this row's seconds "
+                  "vs sling / dlt / duckdb: the peer's seconds / this row's seconds "
                   "(above 1 = this row is faster).")
     for p in peer_info.values():
         state = p.missing or f"{p.version}: {p.setting}"
@@ -402,8 +417,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "(default: .venv-bench/bin/python if present, else this one)")
     parser.add_argument("--timeout", type=float, default=3600.0,
                         help="seconds before one run is killed")
+    parser.add_argument("--readers", default="",
+                        help="comma list of parallel_readers for the PostgreSQL source, one "
+                             "Sluiceway row each (default: the source's default)")
+    parser.add_argument("--baseline-src", default=None,
+                        help="also run the sluiceway package found in this folder (e.g. an "
+                             "earlier commit's src/), as the row 'sluiceway (baseline)'")
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--child-readers", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.peer_python is None:
         args.peer_python = str(DEFAULT_PEER_PYTHON if DEFAULT_PEER_PYTHON.exists()
@@ -414,13 +436,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.child:
-        return child(args.child, args.workdir)
+        return child(args.child, args.workdir, args.child_readers)
     wanted = [r.strip() for r in args.routes.split(",") if r.strip()]
     unknown = [r for r in wanted if r not in ROUTES]
     if unknown:
         print(f"unknown routes {unknown}; choose from {', '.join(ROUTES)}", file=sys.stderr)
         return 2
     routes = [ROUTES[r] for r in wanted]
+    readers = [int(n) for n in args.readers.split(",") if n.strip()]
     load = os.getloadavg()[0]
     print(f"load average {load:.2f} on {os.cpu_count()} cpus"
           + ("  (busy machine: figures will be noisy)" if load > 1.5 else ""))
@@ -460,12 +483,20 @@ def main(argv: list[str] | None = None) -> int:
         steps.append((r, functools.partial(bench.floor, key)))
     for route in routes:
         needs_mysql = "mysql" in (route.source, route.dest)
-        r = row(route.key, "sluiceway", "full_refresh + overwrite, default Options()")
-        if needs_mysql and not mysql_ok:
-            r.status, r.note = "skipped", "MariaDB not reachable"
-        else:
-            steps.append((r, functools.partial(bench.sluiceway, route)))
+        runs: list[tuple[str, int | None, str | None]] = [
+            (f"sluiceway, {n} reader{'s' if n > 1 else ''}", n, None) for n in readers
+        ] or [("sluiceway", None, None)]
+        if args.baseline_src:
+            runs.append(("sluiceway (baseline)", None, args.baseline_src))
+        for tool, n, src in runs:
+            r = row(route.key, tool, "full_refresh + overwrite, default Options()")
+            if needs_mysql and not mysql_ok:
+                r.status, r.note = "skipped", "MariaDB not reachable"
+            else:
+                steps.append((r, functools.partial(bench.sluiceway, route, n, src)))
         for name, peer in peer_info.items():
+            if route.key not in peers.PEER_ROUTES.get(name, (route.key,)):
+                continue
             r = row(route.key, name, peer.setting)
             if peer.missing:
                 r.status, r.note = "not installed", peer.missing

@@ -49,6 +49,8 @@ class Capabilities:
     incremental: bool = False
     #: a full refresh that was stopped resumes from its last checkpoint
     resumable_full_refresh: bool = False
+    #: a full refresh reads one table as several key ranges at once, in one snapshot
+    partitioned_reads: bool = False
     destination_sync_modes: tuple[DestinationSyncMode, ...] = ()
     #: the destination keeps types exactly (no lossy fallbacks in its type table)
     exact_types: bool = True

@@ -14,10 +14,21 @@ Two readers make the same Arrow batches (see ``types.select_expr`` / ``types.con
   statement, held in memory one batch at a time. Slower (Python objects per row).
 
 Full refresh checkpoints ``{"after": [key values]}`` every ``checkpoint_rows`` rows, so a
-stopped read resumes after the last committed key; a keyless table is one pass. Incremental
-reads ``cursor >= last`` ordered by the cursor (rows sharing the checkpoint's cursor value
-are read again rather than lost) and skips rows whose cursor is NULL; it settles first (see
-``MySQLSource._settle``), so a row committed late below the checkpoint is not lost either.
+stopped read resumes after the last committed key; a keyless table is one pass.
+
+With ``parallel_readers`` set, a full refresh on an integer key reads key ranges at once in
+one consistent snapshot: a coordinating session takes ``FLUSH TABLES t WITH READ LOCK`` (the
+RELOAD and LOCK TABLES privileges; writers to that table wait), every reader starts ``START
+TRANSACTION WITH CONSISTENT SNAPSHOT``, then the lock is released. Readers stream through
+PyMySQL (connectorx cannot hold a transaction), so their gain is the server's work spread
+over cores; the default, no ``parallel_readers``, keeps the faster connectorx path above.
+Without the privileges (or when the lock waits past ``lock_seconds``) one reader reads, and
+the log says why. Checkpoints name the key ranges still to read (``connectors.partitioned``).
+
+Incremental reads ``cursor >= last`` ordered by the cursor (rows sharing the checkpoint's
+cursor value are read again rather than lost) and skips rows whose cursor is NULL; it settles
+first (see ``MySQLSource._settle``), so a row committed late below the checkpoint is not lost
+either.
 """
 
 from __future__ import annotations
@@ -52,6 +63,13 @@ from sluiceway.connectors.mysql.types import (
     text_expr,
     to_arrow,
     wire_is_binary,
+)
+from sluiceway.connectors.partitioned import (
+    Fan,
+    KeyRange,
+    fan_in,
+    ranges_from_state,
+    split,
 )
 from sluiceway.core.errors import Fatal
 from sluiceway.protocol.catalog import (
@@ -187,7 +205,7 @@ def is_encrypted(conn: pymysql.Connection[Any]) -> bool:
 class MySQLSource(Source):
     name: ClassVar[str] = "mysql"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        incremental=True, resumable_full_refresh=True)
+        incremental=True, resumable_full_refresh=True, partitioned_reads=True)
     #: rows between two checkpoints (and the most rows one chunk holds)
     checkpoint_rows: int = 500_000
     #: Arrow bytes a chunk aims at (its row count follows the table's row size)
@@ -199,6 +217,11 @@ class MySQLSource(Source):
     #: how long an incremental read waits for open writing transactions (see _settle);
     #: shorter than PostgreSQL's, as InnoDB's writers may be writing to any table
     settle_seconds: float = 3.0
+    #: key ranges per reader, and the fewest rows a range is cut to (see PostgresSource)
+    ranges_per_reader: int = 4
+    min_range_rows: int = 100_000
+    #: how long the read lock that lines up the readers' snapshots may wait for writers
+    lock_seconds: int = 10
 
     @classmethod
     def spec(cls) -> ConnectorSpec:
@@ -250,12 +273,97 @@ class MySQLSource(Source):
         if cs.sync_mode is SyncMode.incremental:
             settled = yield from self._settle(cfg, cs, info, reader.table)
             yield from self._incremental(reader, cs, info, state, settled)
+        elif info.chunk_key and set(info.chunk_key) <= set(cs.stream.schema.names) and (
+                cfg.get("parallel_readers") or "ranges" in (state or {})) and (
+                "after" not in (state or {})):  # a resume goes on as it began
+            yield from self._key_ranges(reader, cs, info, state)
         else:
             yield from self._full_refresh(reader, cs, info, state)
+
+    def _key_ranges(self, reader: _Reader, cs: ConfiguredStream, info: TableInfo,
+                    state: dict[str, Any] | None) -> Iterator[Message]:
+        """Full refresh in key ranges, by several readers in one consistent snapshot."""
+        cfg, key = reader.cfg, info.chunk_key
+        ranges = ranges_from_state(cs.name, key, state)
+        wanted = int(cfg.get("parallel_readers") or 1)
+        coordinator = connect(cfg)
+        sessions: list[pymysql.Connection[Any]] = []
+        try:
+            with translate(cfg):
+                cur = coordinator.cursor()
+                if ranges is None:
+                    rows = info.data_length // info.avg_row_length if info.avg_row_length else 0
+                    if rows:
+                        yield Estimate(cs.name, rows)
+                    count = max(1, min(wanted * self.ranges_per_reader,
+                                       rows // self.min_range_rows))
+                    ranges = split(self._bounds(cur, reader.table, info, count))
+                readers, why = min(wanted, len(ranges)), ""
+                if readers > 1:
+                    why = self._lock(cur, reader.table)
+                    readers = 1 if why else readers
+                for _ in range(readers):
+                    sessions.append(reader.session())
+                if readers > 1:
+                    cur.execute("UNLOCK TABLES")
+                cur.close()
+        except BaseException:
+            for session in sessions:
+                session.close()
+            raise
+        finally:
+            coordinator.close()
+        if why:
+            yield Log("WARN", f"stream {cs.name!r}: one reader reads {reader.table} ({why})")
+        yield Log("INFO", f"stream {cs.name!r}: {len(ranges)} key range(s) of "
+                  f"{reader.table}, {readers} reader(s) in one snapshot")
+
+        def close(session: pymysql.Connection[Any]) -> None:
+            try:
+                session.close()
+            except pymysql.err.Error:  # already closed by the server
+                pass
+
+        fan = Fan(sessions.pop, reader.range_batches, close)
+        yield from fan_in(cs.name, key, ranges, fan, readers, self.checkpoint_rows)
+
+    def _bounds(self, cur: Any, table: str, info: TableInfo, count: int) -> list[list[Any]]:
+        """Cuts of an integer key's span into ``count`` ranges (other keys: none)."""
+        key = info.chunk_key
+        if count <= 1 or len(key) != 1 or "int" not in info.column(key[0]).data_type:
+            return []
+        col = quote_ident(key[0])
+        cur.execute(f"SELECT MIN({col}), MAX({col}) FROM {table}")
+        lo, hi = cur.fetchone()
+        if lo is None or int(hi) <= int(lo):
+            return []
+        step = (int(hi) - int(lo)) / count
+        return [[c] for c in sorted({int(lo) + int(step * i) for i in range(1, count)})
+                if int(lo) <= c < int(hi)]
+
+    def _lock(self, cur: Any, table: str) -> str:
+        """Hold writers to ``table`` off while the readers' snapshots begin; "" once held,
+        else why not (the readers' snapshots could differ, so one reader reads)."""
+        cur.execute(f"SET SESSION lock_wait_timeout = {int(self.lock_seconds)}")
+        try:
+            cur.execute(f"FLUSH TABLES {table} WITH READ LOCK")
+        except pymysql.err.MySQLError as exc:
+            if exc.args[:1] in ((1227,), (1142,), (1044,), (1045,)):  # access denied
+                return ("lining up several readers' snapshots needs the RELOAD and LOCK "
+                        f"TABLES privileges: {exc.args[-1]}")
+            if exc.args[:1] == (1205,):  # lock wait timeout
+                return (f"a writer held {table} over {self.lock_seconds}s, so several "
+                        "readers' snapshots could not be lined up")
+            raise
+        return ""
 
     def _full_refresh(self, reader: _Reader, cs: ConfiguredStream, info: TableInfo,
                       state: dict[str, Any] | None) -> Iterator[Message]:
         key = info.chunk_key
+        if state and "ranges" in state:  # read without it, they would come twice
+            raise Fatal(f"stream {cs.name!r}: the saved position names ranges of key "
+                        f"{state.get('key')!r}, which the table no longer offers; reset the "
+                        "stream's state")
         after = (state or {}).get("after")
         if after is not None and len(after) != len(key):
             raise Fatal(f"stream {cs.name!r}: the saved position {after!r} does not match the "
@@ -415,6 +523,44 @@ class _Reader:
             for start in range(0, raw.num_rows, step):
                 yield emit(raw.slice(start, step))
 
+    def session(self) -> pymysql.Connection[Any]:
+        """A streaming session in its own consistent snapshot, begun now."""
+        conn = connect(self.cfg, cursorclass=pymysql.cursors.SSCursor, conv=_ENCODERS)
+        try:
+            with translate(self.cfg):
+                cur = conn.cursor()
+                for stmt in ("SET SESSION net_write_timeout = 7200",
+                             "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+                             "START TRANSACTION WITH CONSISTENT SNAPSHOT"):
+                    cur.execute(stmt)
+                cur.close()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def range_batches(self, conn: pymysql.Connection[Any],
+                      rng: KeyRange) -> Generator[pa.RecordBatch, None, None]:
+        """The rows of one key range, in key order, through ``conn``'s snapshot."""
+        schema = self.cs.stream.schema
+        key_cols = [self.info.column(k) for k in self.info.chunk_key]
+        conds = [self._after(key_cols, rng.after)] if rng.after is not None else []
+        if rng.upto is not None:
+            conds.append(f"NOT {self._after(key_cols, rng.upto)}")
+        select = ", ".join(f"{select_expr(self.info.column(f.name), f)} AS {quote_ident(f.name)}"
+                           for f in schema)
+        order = ", ".join(f"{self.table}.{quote_ident(c.name)}" for c in key_cols)
+        sql = (f"SELECT {select} FROM {self.table}"
+               + ((" WHERE " + " AND ".join(conds)) if conds else "") + f" ORDER BY {order}")
+        size = self.info.avg_row_length * 2 or 512
+        with translate(self.cfg):
+            cur = conn.cursor()
+            try:
+                for raw in self._fetch(cur, sql, schema, min(65_536, self._rows(size))):
+                    yield conform(self.cs.name, raw, schema)
+            finally:
+                cur.close()
+
     def _after(self, key_cols: list[MyColumn], values: list[Any]) -> str:
         """``(k1, k2) > (v1, v2)`` spelled out, which every optimizer turns into a range."""
         lits = [_literal(self.cs.name, c, v) for c, v in zip(key_cols, values, strict=True)]
@@ -437,21 +583,27 @@ class _Reader:
         with translate(self.cfg):
             return cx.read_sql(uri, sql, return_type="arrow", pre_execution_query=_SESSION)
 
-    def _stream(self, sql: str, schema: pa.Schema, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    def _fetch(self, cur: Any, sql: str, schema: pa.Schema,
+               batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """``sql``'s rows from an unbuffered cursor, as raw Arrow batches (text or bytes)."""
         wires = [pa.binary() if wire_is_binary(f) else pa.string() for f in schema]
+        cur.execute(sql)
+        while rows := cur.fetchmany(batch_rows):
+            cols = list(zip(*rows, strict=True))
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(c, w) for c, w in zip(cols, wires, strict=True)],
+                names=schema.names)
+
+    def _stream(self, sql: str, schema: pa.Schema, batch_rows: int) -> Iterator[pa.RecordBatch]:
         conn = connect(self.cfg, cursorclass=pymysql.cursors.SSCursor, conv=_ENCODERS)
         try:
             with translate(self.cfg):
                 cur = conn.cursor()
                 for stmt in ("SET SESSION net_write_timeout = 7200",
                              "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-                             "START TRANSACTION WITH CONSISTENT SNAPSHOT", sql):
+                             "START TRANSACTION WITH CONSISTENT SNAPSHOT"):
                     cur.execute(stmt)
-                while rows := cur.fetchmany(batch_rows):
-                    cols = list(zip(*rows, strict=True))
-                    yield pa.RecordBatch.from_arrays(
-                        [pa.array(c, w) for c, w in zip(cols, wires, strict=True)],
-                        names=schema.names)
+                yield from self._fetch(cur, sql, schema, batch_rows)
                 cur.close()
                 conn.rollback()
         finally:

@@ -38,7 +38,17 @@ def _properties() -> dict[str, Any]:
     }
 
 
-def _spec(title: str, **extra: Any) -> ConnectorSpec:
+_PARALLEL_READERS = {
+    "type": "integer", "title": "Parallel readers", "minimum": 1, "maximum": 64, "order": 6,
+    "description": "Sessions that read one table's key ranges at once in a full refresh, in "
+                   "one consistent snapshot (needs the RELOAD and LOCK TABLES privileges, "
+                   "else one reads). Unset: one fast reader, each chunk its own snapshot."}
+
+
+def _spec(title: str, *, source: bool = False, **extra: Any) -> ConnectorSpec:
+    properties = _properties()
+    if source:
+        properties["parallel_readers"] = _PARALLEL_READERS
     return ConnectorSpec(
         documentation_url="https://mariadb.com/kb/en/load-data-infile/",
         connection_specification={
@@ -47,13 +57,13 @@ def _spec(title: str, **extra: Any) -> ConnectorSpec:
             "type": "object",
             "required": ["host", "port", "database", "username"],
             "additionalProperties": False,
-            "properties": _properties(),
+            "properties": properties,
         },
         **extra,
     )
 
 
-SOURCE_SPEC = _spec("MySQL / MariaDB Source")
+SOURCE_SPEC = _spec("MySQL / MariaDB Source", source=True)
 DESTINATION_SPEC = _spec(
     "MySQL / MariaDB Destination",
     supported_destination_sync_modes=tuple(m.value for m in DestinationSyncMode))

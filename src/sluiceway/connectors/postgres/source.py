@@ -1,7 +1,13 @@
 """PostgreSQL source: catalog from pg_catalog, rows through ADBC's binary COPY into Arrow.
 
-Full refresh reads the table in ``ctid`` page ranges inside one REPEATABLE READ snapshot and
-checkpoints after each range, so a stopped read resumes at the next range. Incremental reads
+Full refresh of a table with a primary key reads it as key ranges, several at once
+(``parallel_readers`` connections, default: the machine's cores), all in one snapshot: a
+coordinating connection exports its REPEATABLE READ snapshot (``pg_export_snapshot()``) and
+holds it open while each reader imports it (``SET TRANSACTION SNAPSHOT``). Each range is read
+in key order, and checkpoints name the key ranges still to read, each from the key after its
+last row sent (see ``connectors.partitioned``), so a stopped read resumes in a new snapshot
+re-reading nothing it committed. A table without a primary key is read by one connection in
+``ctid`` page ranges, checkpointed after each. Incremental reads
 ``cursor >= last`` ordered by the cursor, so rows sharing the checkpoint's cursor value are
 read again rather than lost (dedup merges them; append keeps the copies).
 
@@ -16,6 +22,8 @@ outlasts ``settle_seconds``, the checkpoint does not move past the previous one.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from collections.abc import Generator, Iterator
 from typing import Any, ClassVar
@@ -26,6 +34,13 @@ import pyarrow.compute as pc
 from adbc_driver_postgresql import StatementOptions
 
 from sluiceway.connectors.base import Capabilities, Settled, Source
+from sluiceway.connectors.partitioned import (
+    Fan,
+    KeyRange,
+    fan_in,
+    ranges_from_state,
+    split,
+)
 from sluiceway.connectors.postgres.errors import translate
 from sluiceway.connectors.postgres.spec import SOURCE_SPEC, checked_conninfo
 from sluiceway.connectors.postgres.types import (
@@ -36,7 +51,7 @@ from sluiceway.connectors.postgres.types import (
     read_as_text,
     to_arrow,
 )
-from sluiceway.core.errors import RecordRejected
+from sluiceway.core.errors import Fatal, RecordRejected
 from sluiceway.protocol import arrow_types as at
 from sluiceway.protocol.catalog import (
     Catalog,
@@ -83,13 +98,17 @@ def _connect(config: dict[str, Any]) -> adbc.Connection:
 class PostgresSource(Source):
     name: ClassVar[str] = "postgres"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        incremental=True, resumable_full_refresh=True)
-    #: rows between two checkpoints (approximate for full refresh: whole page ranges)
+        incremental=True, resumable_full_refresh=True, partitioned_reads=True)
+    #: rows between two checkpoints (approximate for a keyless table: whole page ranges)
     checkpoint_rows: int = 500_000
     #: the size ADBC aims at for one record batch; small batches keep memory flat
     batch_bytes: int = 4 * 1024 * 1024
     #: how long an incremental read waits for the table's open writers (see the module doc)
     settle_seconds: float = 10.0
+    #: key ranges per reader (more, smaller ranges even out the readers' shares)
+    ranges_per_reader: int = 4
+    #: fewer rows than this per range, and the table is read in fewer ranges
+    min_range_rows: int = 100_000
 
     @classmethod
     def spec(cls) -> ConnectorSpec:
@@ -152,26 +171,136 @@ class PostgresSource(Source):
             cur.fetchall()
             if hold is not None:
                 yield from self._incremental(cur, cs, table, select, state, hold)
+            elif (key := _range_key(cs)) and "next_page" not in (state or {}):
+                yield from self._key_ranges(cfg, conn, cur, cs, table, select, state, key)
             else:
                 yield from self._full_refresh(cur, cs, table, select, state)
             cur.close()
             conn.rollback()
+
+    def _size(self, cur: Any, cs: ConfiguredStream, table: str) -> tuple[int, float]:
+        """The table's pages and its rows per page (estimated, from the statistics)."""
+        regclass = quote_literal(table) + "::regclass"
+        cur.execute(f"SELECT pg_relation_size({regclass}) / current_setting('block_size')"
+                    f"::bigint, (SELECT reltuples FROM pg_class WHERE oid = {regclass})")
+        (pages, tuples), = cur.fetchall()
+        pages = int(pages or 0)
+        per_page = max(1.0, float(tuples or 0) / pages) if pages and (tuples or 0) > 0 else 50.0
+        return pages, per_page
+
+    def _key_ranges(self, cfg: dict[str, Any], conn: Any, cur: Any, cs: ConfiguredStream,
+                    table: str, select: str, state: dict[str, Any] | None,
+                    key: list[pa.Field]) -> Iterator[Message]:
+        """Full refresh in key ranges, by several readers in this connection's snapshot."""
+        if state and state.get("complete"):
+            yield State(cs.name, state)
+            return
+        names = [f.name for f in key]
+        ranges = ranges_from_state(cs.name, names, state)
+        wanted = int(cfg.get("parallel_readers") or default_readers())
+        if ranges is None:
+            pages, per_page = self._size(cur, cs, table)
+            rows = int(pages * per_page)
+            if rows:
+                yield Estimate(cs.name, rows)
+            count = max(1, min(wanted * self.ranges_per_reader, rows // self.min_range_rows))
+            ranges = split(self._bounds(cur, cs, table, key, rows, count))
+        readers = min(wanted, len(ranges))
+        snapshot = None
+        if readers > 1:
+            try:
+                cur.execute("SELECT pg_export_snapshot()")
+                (snapshot,), = cur.fetchall()
+            except adbc.Error as exc:  # a standby before 10, or a server that forbids it
+                yield Log("WARN", f"stream {cs.name!r}: cannot share this read's snapshot "
+                          f"({exc}); one reader reads the table")
+                conn.rollback()
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                readers = 1
+        yield Log("INFO", f"stream {cs.name!r}: {len(ranges)} key range(s) of {table}, "
+                  f"{readers} reader(s) in one snapshot")
+        order = ", ".join(f"{table}.{quote_ident(f.name)}" for f in key)
+        row = f"({order})" if len(key) > 1 else order
+        # the readers' batches in flight together weigh about what one reader's would
+        share = max(self.batch_bytes // readers, min(self.batch_bytes, 1024 * 1024))
+
+        def literal(values: list[Any]) -> str:
+            lits = [_literal(f, v) for f, v in zip(key, values, strict=True)]
+            return f"({', '.join(lits)})" if len(key) > 1 else lits[0]
+
+        def open_reader() -> Any:
+            if snapshot is None:
+                return None  # the one reader is this connection
+            reader = _connect(cfg)
+            with translate(cfg):
+                rcur = reader.cursor()
+                rcur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                rcur.execute(f"SET TRANSACTION SNAPSHOT {quote_literal(snapshot)}")
+            return reader, rcur
+
+        def read(context: Any, rng: KeyRange) -> Generator[pa.RecordBatch, None, None]:
+            conds = ([f"{row} > {literal(rng.after)}"] if rng.after is not None else []) + (
+                [f"{row} <= {literal(rng.upto)}"] if rng.upto is not None else [])
+            where = (" WHERE " + " AND ".join(conds)) if conds else ""
+            sql = f"SELECT {select} FROM {table}{where} ORDER BY {order}"
+            with translate(cfg):
+                for msg in self._query(cur if context is None else context[1], cs, sql,
+                                       share):
+                    yield msg.batch
+
+        def close(context: Any) -> None:
+            if context is not None:
+                with contextlib.suppress(adbc.Error):
+                    context[1].close()
+                    context[0].rollback()
+                with contextlib.suppress(adbc.Error):
+                    context[0].close()
+
+        yield from fan_in(cs.name, names, ranges, Fan(open_reader, read, close), readers,
+                          self.checkpoint_rows)
+
+    def _bounds(self, cur: Any, cs: ConfiguredStream, table: str, key: list[pa.Field],
+                rows: int, count: int) -> list[list[Any]]:
+        """Up to ``count - 1`` key values that cut the table into ranges of similar size."""
+        if count <= 1:
+            return []
+        cols = [f"{table}.{quote_ident(f.name)}" for f in key]
+        if len(key) == 1 and pa.types.is_integer(key[0].type):
+            cur.execute(f"SELECT min({cols[0]}), max({cols[0]}) FROM {table}")
+            (lo, hi), = cur.fetchall()
+            if lo is None or hi <= lo:
+                return []
+            step = (int(hi) - int(lo)) / count
+            steps = sorted({int(lo) + int(step * i) for i in range(1, count)})
+            return [[c] for c in steps if lo <= c < hi]
+        # a page sample of some hundred keys per range, cut at its quantiles
+        percent = min(100.0, max(0.001, 100.0 * 200 * count / max(rows, 1)))
+        cur.execute(f"SELECT {', '.join(_select_expr(f) for f in key)} FROM {table} "
+                    f"TABLESAMPLE SYSTEM ({percent:.6f}) ORDER BY {', '.join(cols)}")
+        sample = cur.fetch_arrow_table()
+        if sample.num_rows < count:
+            return []
+        batch = _conform(cs.name, sample.combine_chunks().to_batches()[0], pa.schema(key))
+        cuts: list[list[Any]] = []
+        for i in range(1, count):
+            at_row = sample.num_rows * i // count
+            cut = [state_value(batch.column(j)[at_row].as_py()) for j in range(len(key))]
+            if not cuts or cuts[-1] != cut:
+                cuts.append(cut)
+        return cuts
 
     def _full_refresh(self, cur: Any, cs: ConfiguredStream, table: str, select: str,
                       state: dict[str, Any] | None) -> Iterator[Message]:
         if state and state.get("complete"):
             yield State(cs.name, state)
             return
-        cur.execute(
-            f"SELECT pg_relation_size('{table.replace(chr(39), chr(39) * 2)}'::regclass) / "
-            "current_setting('block_size')::bigint, "
-            "(SELECT reltuples FROM pg_class WHERE oid = "
-            f"'{table.replace(chr(39), chr(39) * 2)}'::regclass)")
-        (pages, tuples), = cur.fetchall()
-        if tuples and tuples > 0:
-            yield Estimate(cs.name, int(tuples))
-        pages = int(pages or 0)
-        per_page = max(1.0, float(tuples or 0) / pages) if pages and (tuples or 0) > 0 else 50.0
+        if state and "ranges" in state:  # read without it, they would come twice
+            raise Fatal(f"stream {cs.name!r}: the saved position names ranges of key "
+                        f"{state.get('key')!r}, which the stream no longer has; reset the "
+                        "stream's state")
+        pages, per_page = self._size(cur, cs, table)
+        if pages:
+            yield Estimate(cs.name, int(pages * per_page))
         step = max(1, int(self.checkpoint_rows / per_page))
         page = int((state or {}).get("next_page", 0))
         while True:
@@ -263,14 +392,46 @@ class PostgresSource(Source):
                         yield State(cs.name, {"cursor": last, "cursor_field": cursor})
         yield State(cs.name, {"cursor": last, "cursor_field": cursor})
 
-    def _query(self, cur: Any, cs: ConfiguredStream, sql: str) -> Iterator[RecordBatch]:
+    def _query(self, cur: Any, cs: ConfiguredStream, sql: str,
+               batch_bytes: int | None = None) -> Iterator[RecordBatch]:
         schema = cs.stream.schema
-        cur.adbc_statement.set_options(**{BATCH_SIZE_HINT: str(self.batch_bytes)})
+        size = batch_bytes or self.batch_bytes
+        cur.adbc_statement.set_options(**{BATCH_SIZE_HINT: str(size)})
         cur.execute(sql)
         reader = cur.fetch_record_batch()
         for batch in reader:
             if batch.num_rows:
                 yield RecordBatch(cs.name, _conform(cs.name, batch, schema))
+
+
+def default_readers() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
+def _range_key(cs: ConfiguredStream) -> list[pa.Field] | None:
+    """The table's primary key, when a read can be split and resumed on it: every column
+    selected, of a type whose value survives the trip through a State (not bytes, JSON,
+    arrays)."""
+    key = cs.stream.source_defined_primary_key
+    names = cs.stream.schema.names
+    if not key or any(len(k) != 1 or k[0] not in names for k in key):
+        return None
+    fields = [cs.stream.schema.field(k[0]) for k in key]
+    for f in fields:
+        t = f.type
+        if (pa.types.is_binary(t) or pa.types.is_large_binary(t) or at.is_json(t)
+                or pa.types.is_nested(t) or pa.types.is_dictionary(t)):
+            return None
+    return fields
+
+
+def _literal(f: pa.Field, value: Any) -> str:
+    """A saved key value as SQL of the column's own type (the server compares)."""
+    declared = f.metadata[PG_TYPE_KEY].decode() if f.metadata and PG_TYPE_KEY in f.metadata else (
+        "text")
+    return f"{quote_literal(str(value))}::{declared}"
 
 
 def _select_expr(f: pa.Field) -> str:

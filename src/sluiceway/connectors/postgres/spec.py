@@ -39,6 +39,12 @@ SOURCE_SPEC = ConnectorSpec(
             "schemas": {"type": "array", "title": "Schemas", "items": {"type": "string"},
                         "minItems": 1, "uniqueItems": True, "default": ["public"],
                         "order": 5},
+            "parallel_readers": {
+                "type": "integer", "title": "Parallel readers", "minimum": 1, "maximum": 64,
+                "order": 7,
+                "description": "Connections that read one table's key ranges at once in a "
+                               "full refresh (default: the cores of the machine running "
+                               "the sync)."},
         },
     },
 )
