@@ -42,9 +42,9 @@ SOURCE_SPEC = ConnectorSpec(
             "parallel_readers": {
                 "type": "integer", "title": "Parallel readers", "minimum": 1, "maximum": 64,
                 "order": 7,
-                "description": "Connections that read one table's key ranges at once in a "
-                               "full refresh (default: the cores of the machine running "
-                               "the sync)."},
+                "description": "Connections that read one keyed table's ranges at once, "
+                               "in one snapshot, in a full refresh (unset: one COPY stream "
+                               "of the whole table)."},
         },
     },
 )
