@@ -29,9 +29,11 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import data, peers  # noqa: E402
+from bench.measure import Memory, high_water_kb  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PEER_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
+NO_MEMORY = Memory(None, None, 0)
 SKIPPED_EXIT = 3  # the Sluiceway child's exit code when a connector is not importable yet
 
 
@@ -73,7 +75,7 @@ class Outcome:
 
     status: str  # ok | FAILED | skipped
     seconds: float = 0.0
-    rss_mb: float = 0.0
+    memory: Memory = NO_MEMORY
     verified: str = "n/a"  # yes | no | n/a
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -89,6 +91,7 @@ class Row:
     status: str = "ok"  # ok | FAILED | skipped | not installed
     runs: list[float] = field(default_factory=list)
     rss_mb: list[float] = field(default_factory=list)
+    hwm_mb: list[float] = field(default_factory=list)
     verified: str = "n/a"
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -102,7 +105,10 @@ class Row:
             self.status, self.note = "skipped", out.note
             return
         self.runs.append(out.seconds)
-        self.rss_mb.append(out.rss_mb)
+        if out.memory.peak_mb is not None:
+            self.rss_mb.append(out.memory.peak_mb)
+        if out.memory.hwm_mb is not None:
+            self.hwm_mb.append(out.memory.hwm_mb)
         self.extra.update(out.extra)
         if out.status != "ok":
             self.status, self.verified = "FAILED", out.verified
@@ -176,7 +182,9 @@ def child(route_key: str, workdir: Path) -> int:
     st = result.streams[0]
     print(json.dumps({"status": result.status, "records": st.records, "arrow_bytes": st.bytes,
                       "discover_seconds": round(discovered - started, 3),
-                      "sync_seconds": round(done - discovered, 3), "error": st.error}))
+                      "sync_seconds": round(done - discovered, 3),
+                      "own_hwm_mb": round((high_water_kb(os.getpid()) or 0) / 1024, 1),
+                      "error": st.error}))
     return 0 if result.ok else 1
 
 
@@ -207,15 +215,15 @@ class Bench:
     def timed(self, job: peers.Job) -> Outcome:
         done = data.run_pipeline(job.cmds, env=job.env, cwd=job.cwd, timeout=self.args.timeout)
         if not done.ok:
-            return Outcome("FAILED", done.seconds, done.peak_rss_mb, "no", done.error())
+            return Outcome("FAILED", done.seconds, done.memory, "no", done.error())
         return self.checked(done, job.target)
 
     def checked(self, done: data.Finished, target: data.Target) -> Outcome:
         """The run's outcome once its result is compared with the source."""
         ok, why = data.verify(target, self.source.expected)
         if not ok:
-            return Outcome("FAILED", done.seconds, done.peak_rss_mb, "no", why)
-        return Outcome("ok", done.seconds, done.peak_rss_mb, "yes")
+            return Outcome("FAILED", done.seconds, done.memory, "no", why)
+        return Outcome("ok", done.seconds, done.memory, "yes")
 
     # floors ------------------------------------------------------------------------------
     def floor(self, key: str) -> Outcome:
@@ -239,8 +247,8 @@ class Bench:
             cmd = data.mariadb(src, "--batch", "--quick", "-e", f"SELECT * FROM {data.TABLE}")
         done = data.run_pipeline([cmd], timeout=self.args.timeout)
         if not done.ok:
-            return Outcome("FAILED", done.seconds, done.peak_rss_mb, "no", done.error())
-        return Outcome("ok", done.seconds, done.peak_rss_mb, "n/a")
+            return Outcome("FAILED", done.seconds, done.memory, "no", done.error())
+        return Outcome("ok", done.seconds, done.memory, "n/a")
 
     # tools -------------------------------------------------------------------------------
     def sluiceway(self, route: Route) -> Outcome:
@@ -256,7 +264,7 @@ class Bench:
             return Outcome("skipped", note=str(report.get("error")))
         if not done.ok:
             why = report.get("error") or done.error()
-            return Outcome("FAILED", done.seconds, done.peak_rss_mb, "no", str(why), report)
+            return Outcome("FAILED", done.seconds, done.memory, "no", str(why), report)
         out = self.checked(done, job.target)
         out.extra = {k: v for k, v in report.items() if k not in ("status", "error")}
         self.cleanup(workdir)
@@ -323,6 +331,7 @@ def table_rows(rows: list[Row], routes: list[Route], source: data.Source) -> lis
                 "rows_per_s": source.rows / s if s else None,
                 "mb_per_s": source.text_bytes / 1e6 / s if s else None,
                 "peak_rss_mb": max(row.rss_mb) if row.rss_mb else None,
+                "hwm_sum_mb": max(row.hwm_mb) if row.hwm_mb else None,
                 "x_limit": s / limit_s if s and limit_s else None,
                 "verified": row.verified, "note": row.note, "extra": row.extra,
                 "kind": kind,
