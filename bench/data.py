@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import IO, Any
 
 from bench.measure import Memory, TreeSampler
 
@@ -194,6 +195,7 @@ def run_pipeline(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     capture_stdout: bool = False,
+    terminal_stderr: bool = False,
     timeout: float = 3600.0,
 ) -> Finished:
     """Run ``cmds[0] | cmds[1] | ...`` through real OS pipes and time it.
@@ -201,18 +203,23 @@ def run_pipeline(
     Memory is this run's own process tree (the pipeline's processes and all their
     descendants), sampled by :class:`bench.measure.TreeSampler`; never ``wait4``'s
     ``ru_maxrss``, which carries this process's own RSS into every child it spawns.
+
+    ``terminal_stderr`` gives the last process a pseudo-terminal as its stderr (read and
+    kept here), so that a command draws its progress as it would for a user at a terminal.
     """
     procs: list[subprocess.Popen[bytes]] = []
     errs = [tempfile.TemporaryFile() for _ in cmds]
     out = tempfile.TemporaryFile() if capture_stdout else None
+    terminal = _Terminal(errs[-1]) if terminal_stderr else None
     started = time.perf_counter()
     upstream = None
     try:
         for i, cmd in enumerate(cmds):
             last = i == len(cmds) - 1
             sink = (out if out is not None else subprocess.DEVNULL) if last else subprocess.PIPE
+            err: Any = terminal.slave if terminal is not None and last else errs[i]
             proc = subprocess.Popen(cmd, stdin=upstream or subprocess.DEVNULL, stdout=sink,
-                                    stderr=errs[i], env=env, cwd=cwd)
+                                    stderr=err, env=env, cwd=cwd)
             if upstream is not None:
                 upstream.close()  # only the two ends of the pipe may hold it open
             upstream = proc.stdout
@@ -221,6 +228,9 @@ def run_pipeline(
         for proc in procs:
             proc.kill()
         raise
+    finally:
+        if terminal is not None:
+            terminal.started()
     timed_out = threading.Event()
 
     def kill_all() -> None:
@@ -239,6 +249,8 @@ def run_pipeline(
         timer.cancel()
         memory = sampler.stop()
     seconds = time.perf_counter() - started
+    if terminal is not None:
+        terminal.drain()
     stderr = ""
     for err in errs:
         err.seek(0)
@@ -251,6 +263,34 @@ def run_pipeline(
         out.close()
     return Finished(seconds, [p.returncode for p in procs], memory, stderr, stdout,
                     timed_out.is_set())
+
+
+class _Terminal:
+    """A pseudo-terminal whose output is copied into ``sink`` by a thread."""
+
+    def __init__(self, sink: IO[bytes]) -> None:
+        self._sink = sink
+        self._master, self.slave = os.openpty()
+        self._thread = threading.Thread(target=self._copy, name="pty-reader", daemon=True)
+        self._thread.start()
+
+    def started(self) -> None:
+        """The child holds the slave now; once it exits, reading the master ends."""
+        os.close(self.slave)
+
+    def _copy(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self._master, 1 << 16)
+            except OSError:  # EIO: every holder of the slave side has closed it
+                return
+            if not chunk:
+                return
+            self._sink.write(chunk)
+
+    def drain(self) -> None:
+        self._thread.join()
+        os.close(self._master)
 
 
 # --------------------------------------------------------------------------- checksums

@@ -34,6 +34,11 @@ from bench.measure import Memory, high_water_kb  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PEER_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
 NO_MEMORY = Memory(None, None, 0)
+#: the tools of a route, in report order: the engine in a child process, then the command
+CLI_TOOL = "sluiceway run"
+TOOLS = ("sluiceway", CLI_TOOL, "sling", "dlt")
+#: what --tools chooses from: the limit rows, the engine in a child, the command, the peers
+TOOL_KEYS = ("limits", "engine", "cli", "sling", "dlt")
 SKIPPED_EXIT = 3  # the Sluiceway child's exit code when a connector is not importable yet
 
 
@@ -188,6 +193,21 @@ def child(route_key: str, workdir: Path) -> int:
     return 0 if result.ok else 1
 
 
+def pipeline_file(route: Route, workdir: Path) -> Path:
+    """The route as a pipeline file for ``sluiceway run`` (full refresh + overwrite)."""
+    import yaml
+
+    src_cfg, dst_cfg = sluiceway_configs(route, workdir)
+    body = {"name": f"bench-{route.key}",
+            "source": {"connector": route.source, "config": src_cfg},
+            "destination": {"connector": route.dest, "config": dst_cfg},
+            "streams": [{"name": data.TABLE, "sync_mode": "full_refresh",
+                         "destination_sync_mode": "overwrite"}]}
+    path = workdir / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(body, sort_keys=False))
+    return path
+
+
 # --------------------------------------------------------------------------- the runs
 
 
@@ -270,6 +290,21 @@ class Bench:
         self.cleanup(workdir)
         return out
 
+    def sluiceway_cli(self, route: Route) -> Outcome:
+        """``sluiceway run pipeline.yaml`` as a user runs it at a terminal (progress drawn)."""
+        self.reset(route.dest)
+        workdir = self.fresh_dir(f"{route.key}-sluiceway-run")
+        cmd = [sys.executable, "-m", "sluiceway.cli.main", "run",
+               str(pipeline_file(route, workdir))]
+        env = dict(os.environ, SLUICEWAY_DATA_DIR=str(workdir / "data"))
+        done = data.run_pipeline([cmd], env=env, cwd=workdir, terminal_stderr=True,
+                                 timeout=self.args.timeout)
+        if not done.ok:
+            return Outcome("FAILED", done.seconds, done.memory, "no", done.error())
+        out = self.checked(done, sluiceway_target(route, workdir))
+        self.cleanup(workdir)
+        return out
+
     def peer(self, name: str, route: Route) -> Outcome:
         peer = self.peers[name]
         self.reset(route.dest)
@@ -317,7 +352,7 @@ def table_rows(rows: list[Row], routes: list[Route], source: data.Source) -> lis
         if route.limit == "pg-copy" and "pg-read" not in shown:
             lines.append(("floor", floor_rows.get("pg-read")))
             shown.add("pg-read")
-        lines += [("tool", by_key.get((route.key, t))) for t in ("sluiceway", "sling", "dlt")]
+        lines += [("tool", by_key.get((route.key, t))) for t in TOOLS]
         peer_s = {t: (by_key.get((route.key, t)) or Row("", "")).seconds
                   for t in ("sling", "dlt")}
         limit_s = limit.seconds if limit else None
@@ -403,6 +438,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"comma list of {', '.join(ROUTES)}")
     parser.add_argument("--repeat", type=int, default=1, help="runs per tool; median reported")
     parser.add_argument("--skip-peers", action="store_true", help="do not run Sling and dlt")
+    parser.add_argument("--tools", default=",".join(TOOL_KEYS),
+                        help=f"comma list of {', '.join(TOOL_KEYS)} (default: all)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the databases and output files afterwards")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
@@ -457,7 +494,8 @@ def main(argv: list[str] | None = None) -> int:
     def row(route: str, tool: str, setting: str = "") -> Row:
         return rows.setdefault((route, tool), Row(route, tool, setting))
 
-    floors = [k for k in FLOORS if any(r.limit == k for r in routes)]
+    tools = {t.strip() for t in args.tools.split(",")}
+    floors = [k for k in FLOORS if any(r.limit == k for r in routes)] if "limits" in tools else []
     if "pg-copy" in floors:
         floors.insert(floors.index("pg-copy") + 1, "pg-read")
     steps: list[tuple[Row, Callable[[], Outcome]]] = []
@@ -467,14 +505,22 @@ def main(argv: list[str] | None = None) -> int:
             r.status, r.note = "skipped", "MariaDB not reachable"
             continue
         steps.append((r, functools.partial(bench.floor, key)))
+    ours = [("engine", "sluiceway", "full_refresh + overwrite, default Options()",
+             bench.sluiceway),
+            ("cli", CLI_TOOL, "sluiceway run pipeline.yaml, at a terminal", bench.sluiceway_cli)]
     for route in routes:
         needs_mysql = "mysql" in (route.source, route.dest)
-        r = row(route.key, "sluiceway", "full_refresh + overwrite, default Options()")
-        if needs_mysql and not mysql_ok:
-            r.status, r.note = "skipped", "MariaDB not reachable"
-        else:
-            steps.append((r, functools.partial(bench.sluiceway, route)))
+        for key, tool, setting, method in ours:
+            if key not in tools:
+                continue
+            r = row(route.key, tool, setting)
+            if needs_mysql and not mysql_ok:
+                r.status, r.note = "skipped", "MariaDB not reachable"
+            else:
+                steps.append((r, functools.partial(method, route)))
         for name, peer in peer_info.items():
+            if name not in tools:
+                continue
             r = row(route.key, name, peer.setting)
             if peer.missing:
                 r.status, r.note = "not installed", peer.missing
