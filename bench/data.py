@@ -175,10 +175,6 @@ class Finished:
     timed_out: bool = False
 
     @property
-    def peak_rss_mb(self) -> float | None:
-        return self.memory.peak_mb
-
-    @property
     def ok(self) -> bool:
         return not self.timed_out and all(c == 0 for c in self.codes)
 

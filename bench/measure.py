@@ -35,14 +35,6 @@ class Memory:
     hwm_mb: float | None
     processes: int
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"peak_rss_mb": _round(self.peak_mb), "hwm_sum_mb": _round(self.hwm_mb),
-                "processes": self.processes}
-
-
-def _round(v: float | None) -> float | None:
-    return None if v is None else round(v, 1)
-
 
 def high_water_kb(pid: int) -> int | None:
     """``VmHWM`` of a live process in KiB (Linux), ``None`` when unreadable."""
