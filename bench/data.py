@@ -16,12 +16,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import IO, Any
+
+from bench.measure import Memory, TreeSampler
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 MY_HOST, MY_PORT, MY_USER = "127.0.0.1", 3306, "root"
-#: the databases' names (override to keep two benchmarks on one server apart)
-SRC_DB = os.environ.get("SW_BENCH_SRC_DB", "sw_bench_src")
-DST_DB = os.environ.get("SW_BENCH_DST_DB", "sw_bench_dst")
+#: databases are named ``<prefix>_src`` and ``<prefix>_dst``; set ``SW_BENCH_DB_PREFIX`` so that
+#: two benchmarks on one server do not drop each other's databases
+DB_PREFIX = os.environ.get("SW_BENCH_DB_PREFIX", "sw_bench")
+if not re.fullmatch(r"[a-z_][a-z0-9_]{0,50}", DB_PREFIX):
+    raise SystemExit(f"SW_BENCH_DB_PREFIX={DB_PREFIX!r}: use lower-case letters, digits and _")
+SRC_DB = f"{DB_PREFIX}_src"
+DST_DB = f"{DB_PREFIX}_dst"
 TABLE = "events"
 #: bump when the generator below changes, so that an old source table is rebuilt
 GENERATION = 1
@@ -162,7 +169,7 @@ class Finished:
 
     seconds: float
     codes: list[int]
-    peak_rss_mb: float
+    memory: Memory
     stderr: str
     stdout: str = ""
     timed_out: bool = False
@@ -184,26 +191,31 @@ def run_pipeline(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     capture_stdout: bool = False,
+    terminal_stderr: bool = False,
     timeout: float = 3600.0,
 ) -> Finished:
     """Run ``cmds[0] | cmds[1] | ...`` through real OS pipes and time it.
 
-    The peak RSS is the largest sum of the resident sets of every process of the run (the
-    pipeline's processes and all their descendants), sampled every 50 ms with psutil. Without
-    psutil it falls back to the largest ``wait4`` high-water mark, which Linux inflates to
-    this process's own RSS when it spawns the child (the high-water mark survives exec).
+    Memory is this run's own process tree (the pipeline's processes and all their
+    descendants), sampled by :class:`bench.measure.TreeSampler`; never ``wait4``'s
+    ``ru_maxrss``, which carries this process's own RSS into every child it spawns.
+
+    ``terminal_stderr`` gives the last process a pseudo-terminal as its stderr (read and
+    kept here), so that a command draws its progress as it would for a user at a terminal.
     """
     procs: list[subprocess.Popen[bytes]] = []
     errs = [tempfile.TemporaryFile() for _ in cmds]
     out = tempfile.TemporaryFile() if capture_stdout else None
+    terminal = _Terminal(errs[-1]) if terminal_stderr else None
     started = time.perf_counter()
     upstream = None
     try:
         for i, cmd in enumerate(cmds):
             last = i == len(cmds) - 1
             sink = (out if out is not None else subprocess.DEVNULL) if last else subprocess.PIPE
+            err: Any = terminal.slave if terminal is not None and last else errs[i]
             proc = subprocess.Popen(cmd, stdin=upstream or subprocess.DEVNULL, stdout=sink,
-                                    stderr=errs[i], env=env, cwd=cwd)
+                                    stderr=err, env=env, cwd=cwd)
             if upstream is not None:
                 upstream.close()  # only the two ends of the pipe may hold it open
             upstream = proc.stdout
@@ -212,6 +224,9 @@ def run_pipeline(
         for proc in procs:
             proc.kill()
         raise
+    finally:
+        if terminal is not None:
+            terminal.started()
     timed_out = threading.Event()
 
     def kill_all() -> None:
@@ -222,18 +237,16 @@ def run_pipeline(
 
     timer = threading.Timer(timeout, kill_all)
     timer.start()
-    sampler = _TreeSampler([p.pid for p in procs])
-    rss_kb = 0
+    sampler = TreeSampler([p.pid for p in procs])
     try:
         for proc in procs:
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            rss_kb = max(rss_kb, usage.ru_maxrss)
+            proc.wait()
     finally:
         timer.cancel()
-        sampled = sampler.stop()
+        memory = sampler.stop()
     seconds = time.perf_counter() - started
-    peak_mb = sampled / 2**20 if sampled is not None else rss_kb / 1024
+    if terminal is not None:
+        terminal.drain()
     stderr = ""
     for err in errs:
         err.seek(0)
@@ -244,63 +257,36 @@ def run_pipeline(
         out.seek(0)
         stdout = out.read().decode(errors="replace")
         out.close()
-    return Finished(seconds, [p.returncode for p in procs], peak_mb, stderr, stdout,
+    return Finished(seconds, [p.returncode for p in procs], memory, stderr, stdout,
                     timed_out.is_set())
 
 
-class _TreeSampler:
-    """Samples the summed RSS of some processes and their descendants in a thread."""
+class _Terminal:
+    """A pseudo-terminal whose output is copied into ``sink`` by a thread."""
 
-    interval = 0.05
-
-    def __init__(self, pids: list[int]) -> None:
-        try:
-            import psutil
-        except ImportError:
-            self.peak: int | None = None
-            return
-        self._psutil = psutil
-        self.peak = 0
-        self._roots = []
-        for pid in pids:
-            try:
-                self._roots.append(psutil.Process(pid))
-            except psutil.Error:
-                pass
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+    def __init__(self, sink: IO[bytes]) -> None:
+        self._sink = sink
+        self._master, self.slave = os.openpty()
+        self._thread = threading.Thread(target=self._copy, name="pty-reader", daemon=True)
         self._thread.start()
 
-    def _run(self) -> None:
+    def started(self) -> None:
+        """The child holds the slave now; once it exits, reading the master ends."""
+        os.close(self.slave)
+
+    def _copy(self) -> None:
         while True:
-            self._sample()
-            if self._done.wait(self.interval):
-                return
-
-    def _sample(self) -> None:
-        error = self._psutil.Error
-        total, seen = 0, set()
-        for root in self._roots:
             try:
-                family = [root, *root.children(recursive=True)]
-            except error:
-                continue
-            for proc in family:
-                if proc.pid in seen:
-                    continue
-                seen.add(proc.pid)
-                try:
-                    total += proc.memory_info().rss
-                except error:
-                    pass
-        self.peak = max(self.peak or 0, total)
+                chunk = os.read(self._master, 1 << 16)
+            except OSError:  # EIO: every holder of the slave side has closed it
+                return
+            if not chunk:
+                return
+            self._sink.write(chunk)
 
-    def stop(self) -> int | None:
-        if self.peak is None:
-            return None
-        self._done.set()
+    def drain(self) -> None:
         self._thread.join()
-        return self.peak
+        os.close(self._master)
 
 
 # --------------------------------------------------------------------------- checksums

@@ -29,9 +29,15 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import data, peers  # noqa: E402
+from bench.measure import Memory, high_water_kb  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PEER_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
+NO_MEMORY = Memory(None, None, 0)
+#: the tools of a route, in report order: the engine in a child process, then the command
+CLI_TOOL = "sluiceway run"
+#: what --tools chooses from: the limit rows, the engine in a child, the command, the peers
+TOOL_KEYS = ("limits", "engine", "cli", "sling", "dlt", "duckdb")
 SKIPPED_EXIT = 3  # the Sluiceway child's exit code when a connector is not importable yet
 
 
@@ -73,7 +79,7 @@ class Outcome:
 
     status: str  # ok | FAILED | skipped
     seconds: float = 0.0
-    rss_mb: float = 0.0
+    memory: Memory = NO_MEMORY
     verified: str = "n/a"  # yes | no | n/a
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -89,6 +95,7 @@ class Row:
     status: str = "ok"  # ok | FAILED | skipped | not installed
     runs: list[float] = field(default_factory=list)
     rss_mb: list[float] = field(default_factory=list)
+    hwm_mb: list[float] = field(default_factory=list)
     verified: str = "n/a"
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -102,7 +109,10 @@ class Row:
             self.status, self.note = "skipped", out.note
             return
         self.runs.append(out.seconds)
-        self.rss_mb.append(out.rss_mb)
+        if out.memory.peak_mb is not None:
+            self.rss_mb.append(out.memory.peak_mb)
+        if out.memory.hwm_mb is not None:
+            self.hwm_mb.append(out.memory.hwm_mb)
         self.extra.update(out.extra)
         if out.status != "ok":
             self.status, self.verified = "FAILED", out.verified
@@ -178,8 +188,25 @@ def child(route_key: str, workdir: Path, readers: int | None = None) -> int:
     st = result.streams[0]
     print(json.dumps({"status": result.status, "records": st.records, "arrow_bytes": st.bytes,
                       "discover_seconds": round(discovered - started, 3),
-                      "sync_seconds": round(done - discovered, 3), "error": st.error}))
+                      "sync_seconds": round(done - discovered, 3),
+                      "own_hwm_mb": round((high_water_kb(os.getpid()) or 0) / 1024, 1),
+                      "error": st.error}))
     return 0 if result.ok else 1
+
+
+def pipeline_file(route: Route, workdir: Path) -> Path:
+    """The route as a pipeline file for ``sluiceway run`` (full refresh + overwrite)."""
+    import yaml
+
+    src_cfg, dst_cfg = sluiceway_configs(route, workdir)
+    body = {"name": f"bench-{route.key}",
+            "source": {"connector": route.source, "config": src_cfg},
+            "destination": {"connector": route.dest, "config": dst_cfg},
+            "streams": [{"name": data.TABLE, "sync_mode": "full_refresh",
+                         "destination_sync_mode": "overwrite"}]}
+    path = workdir / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(body, sort_keys=False))
+    return path
 
 
 # --------------------------------------------------------------------------- the runs
@@ -209,15 +236,15 @@ class Bench:
     def timed(self, job: peers.Job) -> Outcome:
         done = data.run_pipeline(job.cmds, env=job.env, cwd=job.cwd, timeout=self.args.timeout)
         if not done.ok:
-            return Outcome("FAILED", done.seconds, done.peak_rss_mb, "no", done.error())
+            return Outcome("FAILED", done.seconds, done.memory, "no", done.error())
         return self.checked(done, job.target)
 
     def checked(self, done: data.Finished, target: data.Target) -> Outcome:
         """The run's outcome once its result is compared with the source."""
         ok, why = data.verify(target, self.source.expected)
         if not ok:
-            return Outcome("FAILED", done.seconds, done.peak_rss_mb, "no", why)
-        return Outcome("ok", done.seconds, done.peak_rss_mb, "yes")
+            return Outcome("FAILED", done.seconds, done.memory, "no", why)
+        return Outcome("ok", done.seconds, done.memory, "yes")
 
     # floors ------------------------------------------------------------------------------
     def floor(self, key: str) -> Outcome:
@@ -241,8 +268,8 @@ class Bench:
             cmd = data.mariadb(src, "--batch", "--quick", "-e", f"SELECT * FROM {data.TABLE}")
         done = data.run_pipeline([cmd], timeout=self.args.timeout)
         if not done.ok:
-            return Outcome("FAILED", done.seconds, done.peak_rss_mb, "no", done.error())
-        return Outcome("ok", done.seconds, done.peak_rss_mb, "n/a")
+            return Outcome("FAILED", done.seconds, done.memory, "no", done.error())
+        return Outcome("ok", done.seconds, done.memory, "n/a")
 
     # tools -------------------------------------------------------------------------------
     def sluiceway(self, route: Route, readers: int | None = None,
@@ -266,9 +293,24 @@ class Bench:
             return Outcome("skipped", note=str(report.get("error")))
         if not done.ok:
             why = report.get("error") or done.error()
-            return Outcome("FAILED", done.seconds, done.peak_rss_mb, "no", str(why), report)
+            return Outcome("FAILED", done.seconds, done.memory, "no", str(why), report)
         out = self.checked(done, job.target)
         out.extra = {k: v for k, v in report.items() if k not in ("status", "error")}
+        self.cleanup(workdir)
+        return out
+
+    def sluiceway_cli(self, route: Route) -> Outcome:
+        """``sluiceway run pipeline.yaml`` as a user runs it at a terminal (progress drawn)."""
+        self.reset(route.dest)
+        workdir = self.fresh_dir(f"{route.key}-sluiceway-run")
+        cmd = [sys.executable, "-m", "sluiceway.cli.main", "run",
+               str(pipeline_file(route, workdir))]
+        env = dict(os.environ, SLUICEWAY_DATA_DIR=str(workdir / "data"))
+        done = data.run_pipeline([cmd], env=env, cwd=workdir, terminal_stderr=True,
+                                 timeout=self.args.timeout)
+        if not done.ok:
+            return Outcome("FAILED", done.seconds, done.memory, "no", done.error())
+        out = self.checked(done, sluiceway_target(route, workdir))
         self.cleanup(workdir)
         return out
 
@@ -338,6 +380,7 @@ def table_rows(rows: list[Row], routes: list[Route], source: data.Source) -> lis
                 "rows_per_s": source.rows / s if s else None,
                 "mb_per_s": source.text_bytes / 1e6 / s if s else None,
                 "peak_rss_mb": max(row.rss_mb) if row.rss_mb else None,
+                "hwm_sum_mb": max(row.hwm_mb) if row.hwm_mb else None,
                 "x_limit": s / limit_s if s and limit_s else None,
                 "verified": row.verified, "note": row.note, "extra": row.extra,
                 "kind": kind,
@@ -409,6 +452,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"comma list of {', '.join(ROUTES)}")
     parser.add_argument("--repeat", type=int, default=1, help="runs per tool; median reported")
     parser.add_argument("--skip-peers", action="store_true", help="do not run Sling and dlt")
+    parser.add_argument("--tools", default=",".join(TOOL_KEYS),
+                        help=f"comma list of {', '.join(TOOL_KEYS)} (default: all)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the databases and output files afterwards")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
@@ -471,7 +516,8 @@ def main(argv: list[str] | None = None) -> int:
     def row(route: str, tool: str, setting: str = "") -> Row:
         return rows.setdefault((route, tool), Row(route, tool, setting))
 
-    floors = [k for k in FLOORS if any(r.limit == k for r in routes)]
+    tools = {t.strip() for t in args.tools.split(",")}
+    floors = [k for k in FLOORS if any(r.limit == k for r in routes)] if "limits" in tools else []
     if "pg-copy" in floors:
         floors.insert(floors.index("pg-copy") + 1, "pg-read")
     steps: list[tuple[Row, Callable[[], Outcome]]] = []
@@ -488,14 +534,21 @@ def main(argv: list[str] | None = None) -> int:
         ] or [("sluiceway", None, None)]
         if args.baseline_src:
             runs.append(("sluiceway (baseline)", None, args.baseline_src))
-        for tool, n, src in runs:
-            r = row(route.key, tool, "full_refresh + overwrite, default Options()")
+        if "engine" in tools:
+            for tool, n, src in runs:
+                r = row(route.key, tool, "full_refresh + overwrite, default Options()")
+                if needs_mysql and not mysql_ok:
+                    r.status, r.note = "skipped", "MariaDB not reachable"
+                else:
+                    steps.append((r, functools.partial(bench.sluiceway, route, n, src)))
+        if "cli" in tools:
+            r = row(route.key, CLI_TOOL, "sluiceway run pipeline.yaml, at a terminal")
             if needs_mysql and not mysql_ok:
                 r.status, r.note = "skipped", "MariaDB not reachable"
             else:
-                steps.append((r, functools.partial(bench.sluiceway, route, n, src)))
+                steps.append((r, functools.partial(bench.sluiceway_cli, route)))
         for name, peer in peer_info.items():
-            if route.key not in peers.PEER_ROUTES.get(name, (route.key,)):
+            if name not in tools or route.key not in peers.PEER_ROUTES.get(name, (route.key,)):
                 continue
             r = row(route.key, name, peer.setting)
             if peer.missing:

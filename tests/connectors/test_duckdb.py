@@ -546,3 +546,22 @@ def test_postgres_incremental_dedup_into_duckdb_follows_updates(
     assert second.streams[0].records == 3
     assert _rows(cfg, "SELECT count(*), count(DISTINCT id) FROM ev") == [(51, 51)]
     assert _rows(cfg, "SELECT v FROM ev WHERE id IN (7, 51) ORDER BY id") == [("b",), ("new",)]
+
+
+def test_a_wide_table_loads_although_a_fixed_pool_would_refuse_it(tmp_path: Path) -> None:
+    # 80 columns at 20k rows a commit need ~80 MB of DuckDB's pool; a fixed 32 MB failed
+    # with "could not allocate block"
+    columns, rows = 80, 20_000
+    schema = pa.schema([pa.field(f"c{i}", pa.int64() if i % 2 else pa.string())
+                        for i in range(columns)])
+    ints = pa.array(range(rows), pa.int64())
+    texts = pa.array([f"value {j} of a wide row" for j in range(rows)])
+    batch = pa.record_batch([ints if i % 2 else texts for i in range(columns)], schema=schema)
+    cs = ConfiguredStream(Stream("wide", schema), sync_id="w" * 32)
+    cfg = {"path": str(tmp_path / "wide.duckdb")}
+    messages: list[Message] = [RecordBatch("wide", batch), State("wide", {"n": 1}),
+                               RecordBatch("wide", batch), State("wide", {"n": 2})]
+    echoed = list(DuckDBDestination().write(cfg, ConfiguredCatalog((cs,)), messages))
+    assert [m.data for m in echoed if isinstance(m, State)] == [{"n": 1}, {"n": 2}]
+    assert _rows(cfg, "SELECT count(*), sum(c1), count(DISTINCT c0) FROM wide") == [
+        (2 * rows, 2 * sum(range(rows)), rows)]

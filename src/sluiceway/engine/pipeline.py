@@ -18,7 +18,7 @@ from typing import Any
 
 from sluiceway.connectors.base import Destination, Source
 from sluiceway.core.errors import Cancelled, SluicewayError
-from sluiceway.core.memory import limit_malloc_arenas
+from sluiceway.core.memory import tune_malloc
 from sluiceway.engine.buffer import ByteQueue, Closed
 from sluiceway.engine.checkpoint import StateStore
 from sluiceway.protocol.catalog import (
@@ -99,7 +99,7 @@ def run(
 ) -> SyncResult:
     """Sync every stream of ``catalog``; never raises for a stream's failure (see stats)."""
     opts = options or Options()
-    limit_malloc_arenas()
+    tune_malloc()
     commit_rows = destination.capabilities.commit_rows
     if commit_rows is not None:
         source.checkpoint_rows = min(source.checkpoint_rows, commit_rows)

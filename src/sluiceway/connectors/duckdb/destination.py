@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -42,6 +43,53 @@ from sluiceway.protocol.spec import ConnectorSpec, validate_config
 
 #: the table where States are recorded with the data they cover (see ``save_state``)
 STATE_TABLE = "_sluiceway_state"
+
+
+#: DuckDB's buffer pool must hold, for each column of a table being loaded, the blocks of its
+#: open row group and of the commit: about 1 MB a column at 100k rows a commit (11 columns
+#: load in 12 MB, 50 need 48 MB, 200 need 192 MB; a fixed 32 MB refused 50 columns and more,
+#: "could not allocate block"). The limit is this much per column plus a base, and never
+#: below the 32 MB a connection starts with (a merge or a swap needs its own room).
+POOL_BASE_MB = 8.0
+POOL_COLUMN_MB = 1.25
+POOL_MIN_MB = 32.0
+
+
+class _Pools:
+    """The memory limit of each database file this process loads into. Connections to one
+    file share one DuckDB instance and so one limit: it is the sum of what each open
+    session's widest table needs, set whenever that sum changes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._needs: dict[str, dict[int, float]] = {}
+
+    def need(self, session: _Session, columns: int) -> None:
+        mb = max(POOL_MIN_MB, POOL_BASE_MB + POOL_COLUMN_MB * columns)
+        with self._lock:
+            needs = self._needs.setdefault(session.path, {})
+            if needs.get(id(session), 0.0) >= mb:
+                return
+            needs[id(session)] = mb
+            self._set(session, sum(needs.values()))
+
+    def release(self, session: _Session) -> None:
+        with self._lock:
+            needs = self._needs.get(session.path, {})
+            if needs.pop(id(session), None) is None:
+                return
+            if needs:
+                self._set(session, max(POOL_MIN_MB, sum(needs.values())))
+            else:
+                del self._needs[session.path]
+
+    @staticmethod
+    def _set(session: _Session, mb: float) -> None:
+        with contextlib.suppress(duckdb.Error):  # a closed or failed session: nothing to size
+            session.con.execute(f"SET memory_limit = '{int(mb + 0.999)}MB'")
+
+
+_POOLS = _Pools()
 
 
 def _load_threads() -> int:
@@ -115,6 +163,7 @@ class DuckDBDestination(SqlDestination):
         return session
 
     def close(self, session: _Session) -> None:
+        _POOLS.release(session)
         try:
             session.con.execute("ROLLBACK")
         except duckdb.Error:  # no transaction open
@@ -194,6 +243,7 @@ class DuckDBDestination(SqlDestination):
     def load(self, session: _Session, target: StreamTarget, batch: pa.RecordBatch) -> None:
         batch = _loadable(batch)
         names = list(batch.schema.names)
+        _POOLS.need(session, len(names) + 1)
         if _has_seq(target):
             start = session.next_seq.get(target.table)
             if start is None:
