@@ -47,13 +47,15 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_driver_error_keeps_its_bracketed_text(tmp_path: Path) -> None:
+def test_a_connection_error_is_printed_whole(tmp_path: Path) -> None:
+    port = _closed_port()
     config = tmp_path / "pg.json"
-    config.write_text(json.dumps({"host": "127.0.0.1", "port": _closed_port(),
+    config.write_text(json.dumps({"host": "127.0.0.1", "port": port,
                                   "database": "x", "username": "postgres", "password": ""}))
     done = _sluiceway(tmp_path, "check", "postgres", str(config))
     assert done.returncode == 2
-    assert "[libpq]" in done.stderr, done.stderr
+    assert f"cannot connect to PostgreSQL at 127.0.0.1:{port}: connection refused" in \
+        done.stderr, done.stderr
 
 
 def test_error_of_our_own_keeps_brackets_and_is_not_rewrapped(tmp_path: Path) -> None:
