@@ -71,6 +71,8 @@ class Workspace(Base):
     updated_at: Mapped[float | None] = mapped_column(Float, onupdate=now)
     # --- added by migration 0210: the space's worker allocation (None: the whole pool)
     workers: Mapped[int | None] = mapped_column(Integer)
+    #: the pool's slot numbers pinned to the space (None: any slot)
+    worker_slots: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class ConnectorDefinition(Base):

@@ -16,11 +16,13 @@ from sluiceway.api.alumio import (
     tokens,
     users,
     variables,
+    workers,
 )
 from sluiceway.api.alumio.render import PREFIXES, render
 
 
 def install(app: FastAPI) -> None:
     errors.register(PREFIXES, render)
-    for module in (spaces, users, tokens, audit_trail, variables, ai, platform_info):
+    for module in (spaces, users, tokens, audit_trail, variables, ai, platform_info,
+                   workers):
         app.include_router(module.router, prefix="/api/v1", tags=["platform"])
