@@ -12,12 +12,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, exists, func, or_, select, text, update
+from sqlalchemy import ColumnElement, CursorResult, exists, func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from sluiceway.core.settings import Settings
 from sluiceway.store.db import Database, now
-from sluiceway.store.models import Attempt, AttemptLog, Job
+from sluiceway.store.models import Attempt, AttemptLog, Job, Workspace
 
 #: job statuses in which a job still holds its unicity key
 ACTIVE = ("pending", "running", "incomplete")
@@ -112,7 +112,7 @@ def claim(db: Database, worker: str, pid: int | None, lease_seconds: float) -> A
         q = (select(Job)
              .where(Job.status.in_(RUNNABLE), Job.scheduled_at <= t,
                     Job.cancel_requested.is_(False),
-                    or_(Job.config_type.not_in(EXCLUSIVE), ~busy))
+                    or_(Job.config_type.not_in(EXCLUSIVE), ~busy), _space_has_room())
              .order_by(Job.priority.desc(), Job.id)
              .limit(1))
         if _is_pg(s):
@@ -126,6 +126,8 @@ def claim(db: Database, worker: str, pid: int | None, lease_seconds: float) -> A
             if s.scalar(select(exists().where(Job.scope == job.scope, Job.status == "running",
                                               Job.config_type.in_(EXCLUSIVE)))):
                 return None
+        if _is_pg(s) and not _room_after_lock(s, job.workspace_id):
+            return None
         last = s.scalar(select(func.max(Attempt.number)).where(Attempt.job_id == job.id))
         attempt = Attempt(job_id=job.id, number=int(last or 0) + 1, status="running",
                           worker=worker, pid=pid, heartbeat_at=t,
@@ -135,6 +137,29 @@ def claim(db: Database, worker: str, pid: int | None, lease_seconds: float) -> A
         s.add(attempt)
         s.flush()
         return attempt
+
+
+def _space_has_room() -> ColumnElement[bool]:
+    """The job's space runs fewer jobs than its worker allocation (``NULL``: no cap)."""
+    running = aliased(Job)
+    count = (select(func.count()).where(running.workspace_id == Job.workspace_id,
+                                        running.status == "running")
+             .correlate(Job).scalar_subquery())
+    cap = (select(Workspace.workers).where(Workspace.id == Job.workspace_id)
+           .correlate(Job).scalar_subquery())
+    return or_(cap.is_(None), count < cap)
+
+
+def _room_after_lock(s: Session, workspace_id: str) -> bool:
+    """On PostgreSQL two claimers may each have picked a job of a capped space: one at a
+    time counts again (SQLite claims are serialised already)."""
+    cap = s.scalar(select(Workspace.workers).where(Workspace.id == workspace_id))
+    if cap is None:
+        return True
+    s.execute(select(func.pg_advisory_xact_lock(func.hashtext("space:" + workspace_id))))
+    running = s.scalar(select(func.count()).where(Job.workspace_id == workspace_id,
+                                                  Job.status == "running"))
+    return int(running or 0) < cap
 
 
 def set_pid(db: Database, attempt_id: int, pid: int | None) -> None:

@@ -1,9 +1,11 @@
 """Workers per space (#15-18): how many of the job pool's workers a space may use at once,
 and which of the pool's slots (numbered 1 to ``workers``) are pinned to it.
 
-A new space may use the whole pool (no cap). Allocations are stored here; the job system's
-claim does not read them yet (see README, "Not finished yet"). Checks and discovers never
-count against them. For system administrators; every change is audited.
+A new space may use the whole pool (no cap). The job ledger's claim obeys the count: a space
+allocated ``n`` never runs more than ``n`` jobs at once (0 pauses it). Pinned slots set the
+count; which local worker process runs a job is not bound to its slot number. Checks and
+discovers never count against an allocation. For system administrators; every change is
+audited.
 """
 
 from __future__ import annotations
