@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, CursorResult, exists, func, or_, select, text, update
+from sqlalchemy import CursorResult, exists, func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from sluiceway.core.settings import Settings
@@ -112,7 +112,8 @@ def claim(db: Database, worker: str, pid: int | None, lease_seconds: float) -> A
         q = (select(Job)
              .where(Job.status.in_(RUNNABLE), Job.scheduled_at <= t,
                     Job.cancel_requested.is_(False),
-                    or_(Job.config_type.not_in(EXCLUSIVE), ~busy), _space_has_room())
+                    or_(Job.config_type.not_in(EXCLUSIVE), ~busy),
+                    Job.workspace_id.not_in(_full_spaces(s)))
              .order_by(Job.priority.desc(), Job.id)
              .limit(1))
         if _is_pg(s):
@@ -139,15 +140,14 @@ def claim(db: Database, worker: str, pid: int | None, lease_seconds: float) -> A
         return attempt
 
 
-def _space_has_room() -> ColumnElement[bool]:
-    """The job's space runs fewer jobs than its worker allocation (``NULL``: no cap)."""
-    running = aliased(Job)
-    count = (select(func.count()).where(running.workspace_id == Job.workspace_id,
-                                        running.status == "running")
-             .correlate(Job).scalar_subquery())
-    cap = (select(Workspace.workers).where(Workspace.id == Job.workspace_id)
-           .correlate(Job).scalar_subquery())
-    return or_(cap.is_(None), count < cap)
+def _full_spaces(s: Session) -> list[str]:
+    """Spaces that run as many jobs as their worker allocation allows (no allocation: no
+    cap, never full)."""
+    running = (select(func.count()).where(Job.workspace_id == Workspace.id,
+                                          Job.status == "running")
+               .correlate(Workspace).scalar_subquery())
+    return list(s.scalars(select(Workspace.id).where(Workspace.workers.is_not(None),
+                                                     Workspace.workers <= running)))
 
 
 def _room_after_lock(s: Session, workspace_id: str) -> bool:
