@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, aliased
 
 from sluiceway.core.settings import Settings
 from sluiceway.store.db import Database, now
-from sluiceway.store.models import Attempt, AttemptLog, Job
+from sluiceway.store.models import Attempt, AttemptLog, Job, Workspace
 
 #: job statuses in which a job still holds its unicity key
 ACTIVE = ("pending", "running", "incomplete")
@@ -122,7 +122,8 @@ def claim(db: Database, worker: str, pid: int | None, lease_seconds: float) -> A
         q = (select(Job)
              .where(Job.status.in_(RUNNABLE), Job.scheduled_at <= t,
                     Job.cancel_requested.is_(False),
-                    or_(Job.config_type.not_in(EXCLUSIVE), ~busy))
+                    or_(Job.config_type.not_in(EXCLUSIVE), ~busy),
+                    Job.workspace_id.not_in(_full_spaces(s)))
              .order_by(Job.priority.desc(), Job.id)
              .limit(1))
         if _is_pg(s):
@@ -136,6 +137,8 @@ def claim(db: Database, worker: str, pid: int | None, lease_seconds: float) -> A
             if s.scalar(select(exists().where(Job.scope == job.scope, Job.status == "running",
                                               Job.config_type.in_(EXCLUSIVE)))):
                 return None
+        if _is_pg(s) and not _room_after_lock(s, job.workspace_id):
+            return None
         attempt = s.scalars(select(Attempt).where(Attempt.job_id == job.id,
                                                   Attempt.status == QUEUED)
                             .order_by(Attempt.number).limit(1)).first()
@@ -151,6 +154,28 @@ def claim(db: Database, worker: str, pid: int | None, lease_seconds: float) -> A
         job.status = "running"
         s.flush()
         return attempt
+
+
+def _full_spaces(s: Session) -> list[str]:
+    """Spaces that run as many jobs as their worker allocation allows (no allocation: no
+    cap, never full)."""
+    running = (select(func.count()).where(Job.workspace_id == Workspace.id,
+                                          Job.status == "running")
+               .correlate(Workspace).scalar_subquery())
+    return list(s.scalars(select(Workspace.id).where(Workspace.workers.is_not(None),
+                                                     Workspace.workers <= running)))
+
+
+def _room_after_lock(s: Session, workspace_id: str) -> bool:
+    """On PostgreSQL two claimers may each have picked a job of a capped space: one at a
+    time counts again (SQLite claims are serialised already)."""
+    cap = s.scalar(select(Workspace.workers).where(Workspace.id == workspace_id))
+    if cap is None:
+        return True
+    s.execute(select(func.pg_advisory_xact_lock(func.hashtext("space:" + workspace_id))))
+    running = s.scalar(select(func.count()).where(Job.workspace_id == workspace_id,
+                                                  Job.status == "running"))
+    return int(running or 0) < cap
 
 
 def set_pid(db: Database, attempt_id: int, pid: int | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,10 +51,13 @@ class ConnectorSpec:
         return found
 
 
-def validate_config(spec: ConnectorSpec, config: object) -> dict[str, Any]:
+def validate_config(spec: ConnectorSpec, config: object,
+                    skip: Collection[str] = ()) -> dict[str, Any]:
     """Check ``config`` against the spec; raise :class:`ConfigInvalid` naming every bad field.
 
     Returns the config with the spec's defaults filled in for missing top-level fields.
+    Fields at the dotted paths in ``skip`` (and below them) are not checked (a value that is
+    known only when the connector runs).
     """
     if not isinstance(config, dict):
         raise ConfigInvalid("invalid connector config",
@@ -70,6 +74,8 @@ def validate_config(spec: ConnectorSpec, config: object) -> dict[str, Any]:
             reason = err.message
         else:
             reason = err.message
+        if any(path == k or path.startswith(k + ".") for k in skip):
+            continue
         shown = MASK if _is_secret_path(spec, path) else err.instance
         if _is_secret_path(spec, path):
             reason = f"failed the '{err.validator}' rule"

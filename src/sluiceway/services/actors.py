@@ -17,13 +17,16 @@ from sluiceway.core.errors import (
     ConfigInvalid,
     ConnectorError,
     FieldError,
+    Forbidden,
     InvalidInput,
     SluicewayError,
     TooManyRequests,
 )
+from sluiceway.jobs.kinds.actors import space_variables, validated, with_variables
 from sluiceway.protocol.catalog import Catalog
 from sluiceway.protocol.spec import MASK, ConnectorSpec, mask_secrets, validate_config
 from sluiceway.secrets import SEALED, merge_masked, redact, seal, secret_values, unseal
+from sluiceway.secrets import variables as refs
 from sluiceway.services import audit, calls, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
@@ -57,14 +60,45 @@ def _view(a: Actor, d: ConnectorDefinition, p: Platform) -> ActorView:
                      mask_secrets(_spec(d), plain))
 
 
-def _validated(spec: ConnectorSpec, config: Any) -> dict[str, Any]:
+def _validated(spec: ConnectorSpec, config: Any, skip: set[str] | None = None,
+               ) -> dict[str, Any]:
     try:
-        return validate_config(spec, config)
+        return validate_config(spec, config, skip or ())
     except ConfigInvalid as exc:
-        raise ConfigInvalid("invalid connectionConfiguration", [
-            FieldError(f"connectionConfiguration.{e.path}" if e.path
-                       else "connectionConfiguration", e.reason, e.value)
-            for e in exc.errors]) from None
+        raise _prefixed(exc) from None
+
+
+def _prefixed(exc: ConfigInvalid) -> ConfigInvalid:
+    return ConfigInvalid("invalid connectionConfiguration", [
+        FieldError(f"connectionConfiguration.{e.path}" if e.path
+                   else "connectionConfiguration", e.reason, e.value) for e in exc.errors])
+
+
+def _checked(s: Session, p: Platform, caller: Caller, d: ConnectorDefinition,
+             spec: ConnectorSpec, config: Any, workspace_id: str) -> dict[str, Any]:
+    """The config to store, checked against the spec with the values of the ``${NAME}``
+    variables it refers to in place (a field whose variable does not exist yet is not
+    checked); the references themselves are stored. An encrypted variable without
+    ``allowedTargets`` is for administrators only; one with them only goes there."""
+    used = refs.names(config) if isinstance(config, dict) else set()
+    if not used:
+        return _confined(p, d, _validated(spec, config))
+    variables = space_variables(s, workspace_id, p.cipher, used)
+    for v in variables.values():
+        if v.encrypted and v.allowed_targets is None and not policy.allows(
+                caller, policy.MANAGE, workspace_id):
+            raise Forbidden(f"only an administrator may use the encrypted variable "
+                            f"${{{v.name}}} (it names no allowedTargets)")
+    resolved, missing = refs.resolve(config, variables, spec.connection_specification)
+    problems = refs.guard(config, resolved, variables)
+    if problems:
+        raise _prefixed(ConfigInvalid("invalid connectionConfiguration", problems))
+    try:
+        checked = validated(spec, config, resolved, variables, {e.path for e in missing})
+    except ConfigInvalid as exc:
+        raise _prefixed(exc) from None
+    stored = {**{k: v for k, v in checked.items() if k not in config}, **config}
+    return _confined(p, d, stored)
 
 
 _GLOB = set("*?[")
@@ -76,6 +110,10 @@ def _confined(p: Platform, d: ConnectorDefinition, config: dict[str, Any]) -> di
     raw = config.get("path")
     if not isinstance(raw, str) or d.docker_repository not in ("file", "duckdb", "sqlite"):
         return config
+    if refs.names(raw):
+        raise ConfigInvalid("invalid connectionConfiguration", [FieldError(
+            "connectionConfiguration.path", "a local path cannot come from a variable "
+            "(it is kept inside the allowed folders when saved)")])
     roots = p.settings.allowed_roots
     if raw == ":memory:":
         return config
@@ -102,7 +140,7 @@ def create(p: Platform, caller: Caller, kind: Kind, workspace_id: str, definitio
         spec = _spec(d)
         if isinstance(config, dict):
             config = merge_masked(spec, config, None)
-        plain = _confined(p, d, _validated(spec, config))
+        plain = _checked(s, p, caller, d, spec, config, workspace_id)
         a = Actor(workspace_id=workspace_id, definition_id=d.id, kind=kind,
                   name=name or d.name, config=seal(spec, plain, p.cipher))
         s.add(a)
@@ -205,7 +243,7 @@ def update_config(p: Platform, caller: Caller, kind: Kind, actor_id: str, config
         spec = _spec(d)
         if isinstance(config, dict):
             config = merge_masked(spec, config, unseal(a.config, p.cipher))
-        plain = _confined(p, d, _validated(spec, config))
+        plain = _checked(s, p, caller, d, spec, config, a.workspace_id)
         a.config = seal(spec, plain, p.cipher)
         a.name = name
         view = _view(a, d, p)
@@ -256,9 +294,22 @@ class Resolved:
 
 
 def resolve(s: Session, p: Platform, a: Actor) -> Resolved:
+    """The actor's config to run: unsealed, its ``${NAME}`` variables resolved (a missing
+    one is :class:`ConfigInvalid` naming it) and checked against the spec."""
     d = s.get_one(ConnectorDefinition, a.definition_id)
+    spec = _spec(d)
     plain = unseal(a.config, p.cipher)
-    return Resolved(d.docker_repository, plain, secret_values(_spec(d), plain))
+    variables = space_variables(s, a.workspace_id, p.cipher, refs.names(plain))
+    try:
+        resolved = with_variables(spec, plain, variables)
+    except ConfigInvalid as exc:
+        raise _prefixed(exc) from None
+    try:
+        config = validated(spec, plain, resolved, variables) if variables else resolved
+    except ConfigInvalid as exc:
+        raise _prefixed(exc) from None
+    return Resolved(d.docker_repository, config,
+                    secret_values(spec, config) + refs.secret_values(plain, variables))
 
 
 def check(p: Platform, caller: Caller, kind: Kind, actor_id: str) -> CheckResult:

@@ -69,6 +69,10 @@ class Workspace(Base):
     terms_agreed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[str | None] = mapped_column(String(320))
     updated_at: Mapped[float | None] = mapped_column(Float, onupdate=now)
+    # --- added by migration 0210: the space's worker allocation (None: the whole pool)
+    workers: Mapped[int | None] = mapped_column(Integer)
+    #: the pool's slot numbers pinned to the space (None: any slot)
+    worker_slots: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class ConnectorDefinition(Base):
@@ -328,3 +332,6 @@ class EnvironmentVariable(Base):
     encrypted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now, onupdate=now)
+    #: added by migration 0210: hosts or URL prefixes an encrypted value may be sent to
+    #: (``None``: only administrators may reference it)
+    allowed_targets: Mapped[list[Any] | None] = mapped_column(JSON)

@@ -8,11 +8,21 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from sluiceway.api import errors
-from sluiceway.api.alumio import audit_trail, spaces, tokens, users
+from sluiceway.api.alumio import (
+    ai,
+    audit_trail,
+    platform_info,
+    spaces,
+    tokens,
+    users,
+    variables,
+    workers,
+)
 from sluiceway.api.alumio.render import PREFIXES, render
 
 
 def install(app: FastAPI) -> None:
     errors.register(PREFIXES, render)
-    for module in (spaces, users, tokens, audit_trail):
+    for module in (spaces, users, tokens, audit_trail, variables, ai, platform_info,
+                   workers):
         app.include_router(module.router, prefix="/api/v1", tags=["platform"])

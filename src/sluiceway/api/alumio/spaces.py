@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sluiceway.api.alumio.render import iso, listing
 from sluiceway.api.deps import CallerDep, PlatformDep
-from sluiceway.services import criteria, policy, space_users, spaces
+from sluiceway.services import criteria, policy, space_users, spaces, workers
 
 router = APIRouter()
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=255)]
@@ -80,7 +80,13 @@ def list_spaces(p: PlatformDep, caller: CallerDep) -> dict[str, Any]:
 @router.post("/spaces")
 def create_space(body: SpaceCreate, p: PlatformDep, caller: CallerDep) -> dict[str, Any]:
     users = [(u.email, policy.strongest(u.roles).value) for u in body.users]
-    return {"object": space_json(spaces.create(p, caller, _input(body.object), users))}
+    engines = [(d.spaceIdentifier or body.object.identifier, d.workers)
+               for d in body.dataEngines]
+    workers.check_counts(p, engines, "dataEngines")
+    view = spaces.create(p, caller, _input(body.object), users)
+    if engines:
+        workers.allocate(p, caller, engines)
+    return {"object": space_json(view)}
 
 
 @router.put("/spaces")

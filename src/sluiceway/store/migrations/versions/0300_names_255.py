@@ -2,7 +2,7 @@
 face allows.
 
 Revision ID: 0300
-Revises: 0200
+Revises: 0210
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0300'
-down_revision = '0200'
+down_revision = '0210'
 
 _TABLES = ('connector_definitions', 'actors', 'connections')
 
