@@ -99,10 +99,15 @@ def mask_secrets(spec: ConnectorSpec, config: dict[str, Any]) -> dict[str, Any]:
     import copy
 
     out = copy.deepcopy(config)
-    for path in spec.secret_paths():
-        node: Any = out
+    mask_paths(out, spec.secret_paths())
+    return out
+
+
+def mask_paths(config: dict[str, Any], paths: list[tuple[str, ...]]) -> None:
+    """Replace, in place, the value at each of ``paths`` that ``config`` has by the mask."""
+    for path in paths:
+        node: Any = config
         for part in path[:-1]:
             node = node.get(part) if isinstance(node, dict) else None
         if isinstance(node, dict) and path and path[-1] in node:
             node[path[-1]] = MASK
-    return out

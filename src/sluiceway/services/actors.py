@@ -24,7 +24,13 @@ from sluiceway.core.errors import (
 )
 from sluiceway.jobs.kinds.actors import space_variables, validated, with_variables
 from sluiceway.protocol.catalog import Catalog
-from sluiceway.protocol.spec import MASK, ConnectorSpec, mask_secrets, validate_config
+from sluiceway.protocol.spec import (
+    MASK,
+    ConnectorSpec,
+    mask_paths,
+    mask_secrets,
+    validate_config,
+)
 from sluiceway.secrets import SEALED, merge_masked, redact, seal, secret_values, unseal
 from sluiceway.secrets import variables as refs
 from sluiceway.services import audit, calls, policy, scope
@@ -221,12 +227,7 @@ def _masked(stored: Any, paths: list[tuple[str, ...]]) -> Any:
         if len(stored) == 1 and SEALED in stored:
             return MASK
         out = {k: _masked(v, []) for k, v in stored.items()}
-        for path in paths:
-            node: Any = out
-            for part in path[:-1]:
-                node = node.get(part) if isinstance(node, dict) else None
-            if isinstance(node, dict) and path and path[-1] in node:
-                node[path[-1]] = MASK
+        mask_paths(out, paths)
         return out
     if isinstance(stored, list):
         return [_masked(v, []) for v in stored]

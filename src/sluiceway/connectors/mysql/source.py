@@ -595,14 +595,10 @@ class _Reader:
                 names=schema.names)
 
     def _stream(self, sql: str, schema: pa.Schema, batch_rows: int) -> Iterator[pa.RecordBatch]:
-        conn = connect(self.cfg, cursorclass=pymysql.cursors.SSCursor, conv=_ENCODERS)
+        conn = self.session()
         try:
             with translate(self.cfg):
                 cur = conn.cursor()
-                for stmt in ("SET SESSION net_write_timeout = 7200",
-                             "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-                             "START TRANSACTION WITH CONSISTENT SNAPSHOT"):
-                    cur.execute(stmt)
                 yield from self._fetch(cur, sql, schema, batch_rows)
                 cur.close()
                 conn.rollback()
