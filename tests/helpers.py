@@ -1,8 +1,11 @@
-"""Test helpers shared by modules: row checksums and a tiny pipeline runner."""
+"""Test helpers shared by modules: row checksums, a tiny pipeline runner and a wait for a
+condition."""
 
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Callable
 from typing import Any
 
 from sluiceway.connectors import registry
@@ -33,3 +36,13 @@ def sync(
     result = run(catalog, src, source_config, registry.destination(destination),
                  destination_config, store or MemoryStateStore(), Options())
     return result
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 60.0, what: str = "") -> None:
+    """Poll ``predicate`` until it holds; fail after ``timeout`` seconds (generous: a busy
+    machine may be slow, and a condition that holds returns at once)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        time.sleep(0.01)

@@ -50,7 +50,7 @@ class Api:
 def make_settings(tmp_path: Path, metadata_url: str, **kw: Any) -> Settings:
     values: dict[str, Any] = {
         "data_dir": tmp_path / "data", "database_url": metadata_url,
-        "admin_password": ADMIN[1], "lease_seconds": 3, "tick_seconds": 0.3,
+        "admin_password": ADMIN[1], "lease_seconds": 30, "tick_seconds": 0.3,
         "retry_backoff_seconds": 0.2, "check_timeout_seconds": 10}
     return Settings(**(values | kw))
 

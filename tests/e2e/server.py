@@ -31,7 +31,8 @@ class Server:
         self.log_path = tmp_path / f"server-{self.port}.log"
         environ = dict(os.environ, SLUICEWAY_DATA_DIR=str(self.data),
                        SLUICEWAY_ADMIN_PASSWORD=AUTH[1], SLUICEWAY_PORT=str(self.port),
-                       SLUICEWAY_TICK_SECONDS="0.5", SLUICEWAY_LEASE_SECONDS="10",
+                       SLUICEWAY_TICK_SECONDS="0.5", SLUICEWAY_LEASE_SECONDS="30",
+                       SLUICEWAY_HEARTBEAT_SECONDS="1",
                        SLUICEWAY_DATABASE_URL=metadata_url)
         environ.update(env)
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()

@@ -7,12 +7,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import httpx
 import pytest
+from sqlalchemy import CursorResult, select, update
 
+from sluiceway.store.db import Database
+from sluiceway.store.models import Attempt
 from tests.conftest import PG_HOST, PG_PORT, PG_USER
 from tests.e2e.server import Server
 
@@ -138,16 +141,34 @@ def _setup_pg_to_duckdb(client: httpx.Client, pg_database: dict[str, Any], mode:
     return str(conn["connectionId"])
 
 
+def _expire_leases(metadata_url: str, job_id: int) -> int:
+    """Run out the leases of the job's running attempts now, as the clock would have done
+    ``lease_seconds`` after the last heartbeat; returns how many there were."""
+    db = Database(metadata_url)
+    try:
+        with db.session() as s:
+            done = cast(CursorResult[Any], s.execute(update(Attempt)
+                             .where(Attempt.job_id == job_id, Attempt.status == "running")
+                             .values(lease_until=time.time() - 1)
+                             .execution_options(synchronize_session=False)))
+            return int(done.rowcount)
+    finally:
+        db.dispose()
+
+
 def test_a_server_killed_mid_sync_is_taken_over_and_the_rows_are_exact(
     tmp_path: Path, metadata_url: str, pg_database: dict[str, Any], pg_conn: Any,
 ) -> None:
     """The server and its workers die at once (SIGKILL); a new server notices the dead
     attempt when its lease runs out, retries it from the last checkpoint, and the
-    destination ends with exactly the source rows."""
+    destination ends with exactly the source rows.
+
+    The lease is the servers' usual 30 s, long enough that no live attempt loses it on a
+    busy machine; the test runs the dead attempt's lease out itself instead of waiting."""
     pg_conn.execute("CREATE TABLE events (id bigint PRIMARY KEY, payload text)")
     pg_conn.execute("INSERT INTO events SELECT g, repeat(md5(g::text), 8) "
                     "FROM generate_series(1, 400000) g")
-    env = {"SLUICEWAY_CHECKPOINT_ROWS": "20000", "SLUICEWAY_LEASE_SECONDS": "4",
+    env = {"SLUICEWAY_CHECKPOINT_ROWS": "20000", "SLUICEWAY_RETRY_BACKOFF_SECONDS": "0.5",
            "SLUICEWAY_BUFFER_BYTES": str(1024 * 1024)}
     first = Server(tmp_path, metadata_url, **env)
     try:
@@ -164,6 +185,7 @@ def test_a_server_killed_mid_sync_is_taken_over_and_the_rows_are_exact(
             time.sleep(0.05)
     finally:
         first.kill_all()
+    assert _expire_leases(metadata_url, job_id) == 1
     second = Server(tmp_path, metadata_url, **env)
     try:
         done = _wait(second.client, job_id, timeout=180)
@@ -175,6 +197,15 @@ def test_a_server_killed_mid_sync_is_taken_over_and_the_rows_are_exact(
         assert "resumed" in lines or "worker lost" in lines
     finally:
         second.stop()
+    db = Database(metadata_url)
+    try:
+        with db.session() as s:
+            first_error = s.scalars(select(Attempt.error).where(
+                Attempt.job_id == job_id, Attempt.number == 1)).one()
+    finally:
+        db.dispose()
+    assert first_error is not None
+    assert first_error.startswith("worker lost: no heartbeat since ")  # the reaper took it
     with duckdb.connect(str(second.data / "files" / "lake.duckdb"), read_only=True) as con:
         count, distinct, total = con.execute(
             "SELECT count(*), count(DISTINCT id), sum(id) FROM events").fetchone()

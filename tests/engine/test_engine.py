@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -16,6 +15,7 @@ from sluiceway.engine.buffer import ByteQueue, Closed
 from sluiceway.engine.checkpoint import FileStateStore, MemoryStateStore
 from sluiceway.engine.plan import StreamChoice, configure
 from sluiceway.protocol.catalog import Catalog, DestinationSyncMode, Stream, SyncMode
+from tests.helpers import wait_until
 
 
 @pytest.fixture
@@ -62,10 +62,11 @@ def test_byte_queue_blocks_the_producer_at_the_cap() -> None:
         done.set()
 
     threading.Thread(target=producer, daemon=True).start()
-    time.sleep(0.05)
+    wait_until(lambda: q.waiting_puts == 1, what="the producer to wait inside put")
     assert not done.is_set()
     assert q.get() == 1
-    assert done.wait(1)
+    assert done.wait(60)
+    assert q.waiting_puts == 0
     assert q.peak_bytes <= 100
     q.close()
     assert q.get() == 2

@@ -50,7 +50,7 @@ def _run_and_kill(tmp_path: Path, pipeline: Path) -> dict[str, Any]:
     before = state_file.read_text() if state_file.exists() else ""
     proc = subprocess.Popen(_cmd(pipeline), env=_env(tmp_path),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     seen: list[Any] = []
     last = before
     try:
@@ -73,7 +73,7 @@ def _run_and_kill(tmp_path: Path, pipeline: Path) -> dict[str, Any]:
 
 def _finish(tmp_path: Path, pipeline: Path) -> dict[str, Any]:
     done = subprocess.run(_cmd(pipeline), env=_env(tmp_path), capture_output=True,
-                          text=True, timeout=120, check=False)
+                          text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 

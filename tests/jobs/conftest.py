@@ -41,7 +41,10 @@ def make_settings(meta_url: str, tmp_path: Path, **overrides: Any) -> Settings:
         "file_roots": [tmp_path],  # the connectors' files of these tests live there
         "database_url": meta_url,
         "secret_key": SecretStr(Fernet.generate_key().decode()),
-        "lease_seconds": 3.0,
+        # a lease no busy machine outlasts; heartbeats frequent enough that progress and a
+        # cancel show at once. A test that needs a dead worker's lease gone moves it.
+        "lease_seconds": 30.0,
+        "heartbeat_seconds": 0.5,
         "tick_seconds": 0.3,
         "retry_backoff_seconds": 0.2,
         "workers": 2,
@@ -175,7 +178,7 @@ class World:
             return list(s.scalars(select(Attempt).where(Attempt.job_id == job_id)
                                   .order_by(Attempt.number)).all())
 
-    def wait_job(self, job_id: int, statuses: tuple[str, ...], timeout: float = 30.0) -> Job:
+    def wait_job(self, job_id: int, statuses: tuple[str, ...], timeout: float = 60.0) -> Job:
         deadline = time.monotonic() + timeout
         while True:
             job = self.job(job_id)

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 from cryptography.fernet import Fernet
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from sluiceway.core.settings import Settings
@@ -95,7 +97,7 @@ def test_closed_port_retries_with_backoff_then_fails(world: World, tmp_path: Pat
                             discover=False, streams=["public.items"])
     job_id = world.sync_job(conn, max_attempts=3)
     runner = InlineExecutor(world.settings, world.db)
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while world.job(job_id).status not in ("failed", "succeeded"):
         assert time.monotonic() < deadline
         runner.run_pending()
@@ -209,3 +211,27 @@ def test_settings_for_child_keeps_secret_values(settings: Settings) -> None:
     assert rebuilt.secret_key.get_secret_value() == settings.secret_key.get_secret_value()
     assert rebuilt.metadata_url == settings.metadata_url
     assert rebuilt.lease_seconds == settings.lease_seconds
+    assert rebuilt.heartbeat_interval == settings.heartbeat_interval
+
+
+@pytest.mark.parametrize(("lease", "heartbeat", "interval"), [
+    (30.0, None, 10.0),  # unset: a third of the lease
+    (30.0, 0.5, 0.5),
+    (10.0, 9.5, 9.5),
+])
+def test_heartbeat_interval_is_the_setting_or_a_third_of_the_lease(
+        lease: float, heartbeat: float | None, interval: float) -> None:
+    settings = Settings(lease_seconds=lease, heartbeat_seconds=heartbeat)
+    assert settings.heartbeat_interval == interval
+
+
+@pytest.mark.parametrize(("lease", "heartbeat", "reason"), [
+    (30.0, 30.0, "heartbeat_seconds must be less than lease_seconds"),
+    (10.0, 20.0, "heartbeat_seconds must be less than lease_seconds"),
+    (30.0, 0.0, "heartbeat_seconds\n.*more than 0 seconds"),
+    (30.0, -1.0, "heartbeat_seconds\n.*more than 0 seconds"),
+])
+def test_a_heartbeat_that_would_lose_the_lease_is_refused(
+        lease: float, heartbeat: float, reason: str) -> None:
+    with pytest.raises(ValidationError, match=reason):
+        Settings(lease_seconds=lease, heartbeat_seconds=heartbeat)

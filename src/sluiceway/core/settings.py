@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     retry_backoff_seconds: float = 5.0
     #: an attempt whose worker has not heartbeaten for this long is declared dead
     lease_seconds: float = 30.0
+    #: how often a running attempt renews its lease, stores its progress and log lines and
+    #: looks for a cancel; unset: a third of ``lease_seconds``. A lease long enough to ride
+    #: out a busy machine and a prompt cancel are two needs, hence two settings
+    heartbeat_seconds: float | None = None
     #: time limit of check_connection / discover_schema calls
     check_timeout_seconds: float = 60.0
     #: how often the scheduler and the reaper look at the ledger
@@ -115,12 +119,25 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 1024 bytes")
         return v
 
-    @field_validator("lease_seconds", "check_timeout_seconds", "tick_seconds")
+    @field_validator("lease_seconds", "check_timeout_seconds", "tick_seconds",
+                     "heartbeat_seconds")
     @classmethod
-    def _positive_seconds(cls, v: float) -> float:
-        if v <= 0:
+    def _positive_seconds(cls, v: float | None) -> float | None:
+        if v is not None and v <= 0:
             raise ValueError("must be more than 0 seconds")
         return v
+
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> Settings:
+        if self.heartbeat_seconds is not None and self.heartbeat_seconds >= self.lease_seconds:
+            raise ValueError("heartbeat_seconds must be less than lease_seconds, or every "
+                             "attempt would lose its lease between two heartbeats")
+        return self
+
+    @property
+    def heartbeat_interval(self) -> float:
+        """Seconds between two heartbeats of a running attempt."""
+        return self.heartbeat_seconds or self.lease_seconds / 3
 
     @property
     def state_dir(self) -> Path:

@@ -27,11 +27,17 @@ class ByteQueue(Generic[T]):
         self._closed = False
         self._cond = threading.Condition()
         self.peak_bytes = 0
+        #: ``put`` calls waiting for room now (the reader is being held back)
+        self.waiting_puts = 0
 
     def put(self, item: T, size: int) -> None:
         with self._cond:
             while self._items and self._bytes + size > self.cap and not self._closed:
-                self._cond.wait()
+                self.waiting_puts += 1
+                try:
+                    self._cond.wait()
+                finally:
+                    self.waiting_puts -= 1
             if self._closed:
                 raise Closed
             self._items.append((item, size))

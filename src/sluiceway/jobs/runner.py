@@ -44,8 +44,8 @@ def describe(exc: BaseException) -> str:
 
 
 class _Heartbeat(threading.Thread):
-    """Pushes the lease every ``lease_seconds / 3``, stores progress and flushes logs; sets
-    ``cancel`` when the ledger says to stop."""
+    """Pushes the lease every ``settings.heartbeat_interval``, stores progress and flushes
+    logs; sets ``cancel`` when the ledger says to stop."""
 
     def __init__(self, ctx: AttemptContext) -> None:
         super().__init__(name=f"heartbeat-{ctx.attempt_id}", daemon=True)
@@ -54,7 +54,7 @@ class _Heartbeat(threading.Thread):
 
     def run(self) -> None:
         ctx = self.ctx
-        every = ctx.settings.lease_seconds / 3
+        every = ctx.settings.heartbeat_interval
         while not self.done.wait(every):
             try:
                 stop = ledger.heartbeat(ctx.db, ctx.attempt_id, ctx.settings.lease_seconds,

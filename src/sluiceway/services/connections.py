@@ -205,7 +205,9 @@ def delete(p: Platform, caller: Caller, connection_id: str) -> None:
 
 
 def _trigger(p: Platform, caller: Caller, connection_id: str, config_type: str) -> Job:
-    with p.db.session() as s:
+    # claim(): on SQLite a plain session that reads first cannot become the writer of its
+    # audit row once another write (a job's heartbeat) committed in between
+    with p.db.claim() as s:
         c = scope.connection(s, caller, connection_id)
         policy.require(caller, policy.CHANGE, c.workspace_id)
         if c.status == "deprecated":
