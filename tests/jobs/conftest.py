@@ -38,7 +38,7 @@ def meta_url(metadata_url: str) -> str:
 def make_settings(meta_url: str, tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "data_dir": tmp_path / "data",
-        "file_roots": [tmp_path],  # the tests' DuckDB files sit beside the data directory
+        "file_roots": [tmp_path],  # the connectors' files of these tests live there
         "database_url": meta_url,
         "secret_key": SecretStr(Fernet.generate_key().decode()),
         # a lease no busy machine outlasts; heartbeats frequent enough that progress and a
