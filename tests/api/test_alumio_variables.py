@@ -8,27 +8,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from sluiceway.services import auth, tokens
-from sluiceway.services.platform import Platform
 from tests.api.conftest import ADMIN, Api, definition_id
+from tests.api.test_alumio_face import _bearer, _error
 
 V, E, A = "viewer@team.example", "editor@team.example", "admin@team.example"
 ROLE = {V: "ROLE_USER", E: "ROLE_EDITOR", A: "ROLE_ADMINISTRATOR"}
 URL = "/api/v1/environment/variables"
-
-
-def _bearer(client: TestClient, email: str) -> dict[str, str]:
-    p: Platform = client.app.state.platform  # type: ignore[attr-defined]
-    token, _ = tokens.create(p, auth.caller_for(p, email, "testclient"), "tests")
-    return {"Authorization": f"Bearer {token}"}
-
-
-def _error(r: Any, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    body: dict[str, Any] = r.json()
-    assert body["status"] == str(status)
-    assert set(body) == {"status", "context", "type", "title", "detail", "violations"}
-    return body
 
 
 @pytest.fixture
