@@ -311,7 +311,12 @@ class AuditEntry(Base):
 
     __tablename__ = "audit_entries"
     __table_args__ = (Index("ix_audit_entries_workspace_created", "workspace_id", "created_at"),
-                      Index("ix_audit_entries_created", "created_at"))
+                      Index("ix_audit_entries_created", "created_at"),
+                      # the installation-wide trail's filters, newest first (migration 0400)
+                      Index("ix_audit_entries_action_created", "action", "created_at"),
+                      Index("ix_audit_entries_category_created", "category", "created_at"),
+                      Index("ix_audit_entries_user_created", "user_name", "created_at"),
+                      Index("ix_audit_entries_space_created", "space", "created_at"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     created_at: Mapped[float] = mapped_column(Float, default=now)

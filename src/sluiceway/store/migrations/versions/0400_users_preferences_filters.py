@@ -1,6 +1,8 @@
 """The platform API's user settings and list indexes: a user's preferences and when they
 accepted the terms, a user's preferences per space, saved table filters, and the indexes the
-lists of one space need (a space's members, a user's tokens).
+lists need: a space's members, a user's tokens, and the installation-wide audit trail
+filtered by action, category, user or space (newest first, and its total by an index-only
+scan instead of reading every entry).
 
 Revision ID: 0400
 Revises: 0300
@@ -13,6 +15,13 @@ from alembic import op
 
 revision = '0400'
 down_revision = '0300'
+
+
+#: (index, column) of the audit trail's filters, each with created_at
+_AUDIT = (('ix_audit_entries_action_created', 'action'),
+          ('ix_audit_entries_category_created', 'category'),
+          ('ix_audit_entries_user_created', 'user_name'),
+          ('ix_audit_entries_space_created', 'space'))
 
 
 def upgrade() -> None:
@@ -38,9 +47,13 @@ def upgrade() -> None:
                                 ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_table_filters')))
     op.create_index('ix_table_filters_user_table', 'table_filters', ['user_id', 'table_key'])
+    for name, column in _AUDIT:
+        op.create_index(name, 'audit_entries', [column, 'created_at'])
 
 
 def downgrade() -> None:
+    for name, _ in _AUDIT:
+        op.drop_index(name, table_name='audit_entries')
     op.drop_index('ix_table_filters_user_table', table_name='table_filters')
     op.drop_table('table_filters')
     op.drop_index('ix_api_tokens_user_created', table_name='api_tokens')
