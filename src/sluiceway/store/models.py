@@ -229,6 +229,11 @@ class User(Base):
     created_at: Mapped[float] = mapped_column(Float, default=now)
     #: manages spaces and system administrators across the installation (migration 0200)
     system_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # --- added by migration 0400
+    #: the user's own settings (the platform API merges ``updatedPreferences`` into them)
+    preferences: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: when the user accepted the terms and conditions (None: not yet)
+    terms_accepted_at: Mapped[float | None] = mapped_column(Float)
 
 
 class Membership(Base):
@@ -237,12 +242,15 @@ class Membership(Base):
     users, tokens and variables; added by migration 0200); everything else answers 404."""
 
     __tablename__ = "memberships"
+    __table_args__ = (Index("ix_memberships_workspace_user", "workspace_id", "user_id"),)
 
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
                                          primary_key=True)
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"),
                                               primary_key=True)
     role: Mapped[str] = mapped_column(String(32), default="ROLE_USER")
+    #: the user's settings within this space (added by migration 0400)
+    preferences: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class ApiToken(Base):
@@ -250,6 +258,7 @@ class ApiToken(Base):
     ``revoked_at`` (added by migration 0100) authenticates no one."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user_created", "user_id", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -302,7 +311,12 @@ class AuditEntry(Base):
 
     __tablename__ = "audit_entries"
     __table_args__ = (Index("ix_audit_entries_workspace_created", "workspace_id", "created_at"),
-                      Index("ix_audit_entries_created", "created_at"))
+                      Index("ix_audit_entries_created", "created_at"),
+                      # the installation-wide trail's filters, newest first (migration 0400)
+                      Index("ix_audit_entries_action_created", "action", "created_at"),
+                      Index("ix_audit_entries_category_created", "category", "created_at"),
+                      Index("ix_audit_entries_user_created", "user_name", "created_at"),
+                      Index("ix_audit_entries_space_created", "space", "created_at"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     created_at: Mapped[float] = mapped_column(Float, default=now)
@@ -335,3 +349,21 @@ class EnvironmentVariable(Base):
     #: added by migration 0210: hosts or URL prefixes an encrypted value may be sent to
     #: (``None``: only administrators may reference it)
     allowed_targets: Mapped[list[Any] | None] = mapped_column(JSON)
+
+
+# --- added by migration 0400 -----------------------------------------------------------------
+
+class TableFilter(Base):
+    """A table filter a user saved (the platform API's ``/users/current/table_filters``):
+    a user's own, seen by no one else."""
+
+    __tablename__ = "table_filters"
+    __table_args__ = (Index("ix_table_filters_user_table", "user_id", "table_key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    table_key: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    filter: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now, onupdate=now)

@@ -1,7 +1,8 @@
 """The platform API (Alumio's, seed 002) under ``/api/v1``: spaces, space users, the current
-user, API tokens and the audit trail. Envelopes as the contract has them (``{object}``,
-``{metadata: {totalCount}, results}``, bare items); errors in its Error body. Thin routers over
-services; the policy and the audit writer live there."""
+user and their table filters, system administrators, API tokens and the audit trail.
+Envelopes as the contract has them (``{object}``, ``{metadata: {totalCount}, results}``, bare
+items); errors in its Error body. Thin routers over services; the policy and the audit writer
+live there."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from sluiceway.api.alumio import (
     audit_trail,
     platform_info,
     spaces,
+    system_administrators,
+    table_filters,
     tokens,
     users,
     variables,
@@ -23,6 +26,6 @@ from sluiceway.api.alumio.render import PREFIXES, render
 
 def install(app: FastAPI) -> None:
     errors.register(PREFIXES, render)
-    for module in (spaces, users, tokens, audit_trail, variables, ai, platform_info,
-                   workers):
+    for module in (spaces, users, table_filters, system_administrators, tokens, audit_trail,
+                   variables, ai, platform_info, workers):
         app.include_router(module.router, prefix="/api/v1", tags=["platform"])
