@@ -32,13 +32,12 @@ def serve(
     """Migrate the metadata DB, then serve the API with the local job workers."""
     import uvicorn
 
-    from sluiceway.api.app import create_app
+    from sluiceway import bootstrap
     from sluiceway.core.logs import logging_config
-    from sluiceway.services.platform import open_platform
 
     settings = _settings(host=host, port=port, log_format=log_format)
     try:
-        platform = open_platform(settings)
+        platform = bootstrap.open_platform(settings)
     except SluicewayError as exc:
         print_error("error", exc.message)
         raise typer.Exit(2) from None
@@ -48,6 +47,6 @@ def serve(
                   "SLUICEWAY_ADMIN_PASSWORD to choose it)", highlight=False)
     err.print(f"Sluiceway on http://{settings.host}:{settings.port}/api/v1 "
               f"(docs at /docs), data in {settings.data_dir}", highlight=False)
-    uvicorn.run(create_app(settings, platform=platform), host=settings.host,
+    uvicorn.run(bootstrap.create_app(settings, platform=platform), host=settings.host,
                 port=settings.port, log_level="info",
                 log_config=logging_config(settings.log_format))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from sluiceway.api import errors
 from sluiceway.api.alumio import (
     ai,
     audit_trail,
@@ -23,9 +22,10 @@ from sluiceway.api.alumio import (
 )
 from sluiceway.api.alumio.render import PREFIXES, render
 
+__all__ = ["PREFIXES", "install", "render"]
+
 
 def install(app: FastAPI) -> None:
-    errors.register(PREFIXES, render)
     for module in (spaces, users, table_filters, system_administrators, tokens, audit_trail,
                    variables, ai, platform_info, workers):
         app.include_router(module.router, prefix="/api/v1", tags=["platform"])
