@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 import traceback
 from typing import Any
 
@@ -26,6 +27,10 @@ from sluiceway.store.db import Database
 from sluiceway.store.models import Attempt, Job
 
 log = logging.getLogger(__name__)
+
+#: seconds between two looks for a cancel of a running attempt (a read; the heartbeat that
+#: writes the lease may be rarer), so that a stop reaches it on any machine within seconds
+CANCEL_POLL_SECONDS = 1.0
 
 
 def classify(exc: BaseException) -> tuple[str, bool]:
@@ -45,7 +50,8 @@ def describe(exc: BaseException) -> str:
 
 class _Heartbeat(threading.Thread):
     """Pushes the lease every ``settings.heartbeat_interval``, stores progress and flushes
-    logs; sets ``cancel`` when the ledger says to stop."""
+    logs; sets ``cancel`` when the ledger says to stop, which it also reads in between,
+    every :data:`CANCEL_POLL_SECONDS`."""
 
     def __init__(self, ctx: AttemptContext) -> None:
         super().__init__(name=f"heartbeat-{ctx.attempt_id}", daemon=True)
@@ -55,8 +61,15 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         ctx = self.ctx
         every = ctx.settings.heartbeat_interval
-        while not self.done.wait(every):
+        look = min(every, CANCEL_POLL_SECONDS)
+        next_beat = time.monotonic() + every
+        while not self.done.wait(look):
             try:
+                if time.monotonic() < next_beat - look / 2:
+                    if ledger.cancel_requested(ctx.db, ctx.job_id):
+                        ctx.cancel.set()
+                    continue
+                next_beat = time.monotonic() + every
                 stop = ledger.heartbeat(ctx.db, ctx.attempt_id, ctx.settings.lease_seconds,
                                         records=ctx.records, bytes_=ctx.bytes,
                                         progress=ctx.fraction)

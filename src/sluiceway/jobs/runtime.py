@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from sluiceway.core.settings import Settings
 from sluiceway.jobs import ledger
+from sluiceway.jobs.executors import for_settings
 from sluiceway.jobs.executors.base import Executor
-from sluiceway.jobs.executors.local import LocalExecutor
 from sluiceway.jobs.scheduler import Scheduler
 from sluiceway.store.db import Database
 from sluiceway.store.models import Workspace
@@ -24,7 +24,7 @@ class JobRuntime:
                  executor: Executor | None = None) -> None:
         self.settings = settings
         self.db = db
-        self.executor: Executor = executor or LocalExecutor(settings, db)
+        self.executor: Executor = executor or for_settings(settings, db)
         self.scheduler = Scheduler(settings, db)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
