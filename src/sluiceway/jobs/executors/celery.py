@@ -198,6 +198,8 @@ class CeleryExecutor:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_reap = 0.0
+        self._connection: Any = None
+        self._producer: Any = None
 
     def start(self) -> None:
         if self._thread is not None:
@@ -217,7 +219,32 @@ class CeleryExecutor:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        self.app.pool.force_close_all()
+        self._disconnect()
+
+    def _connect(self) -> Any:
+        """The publisher's own broker connection (kept; made again after a failure)."""
+        if self._producer is None:
+            self._connection = self.app.connection_for_write()
+            self._connection.ensure_connection(max_retries=1)
+            self._producer = self.app.amqp.Producer(self._connection)
+        return self._producer
+
+    def _keep_alive(self) -> None:
+        """Answer the broker's heartbeats of an idle publishing connection."""
+        if self._connection is None:
+            return
+        try:
+            self._connection.heartbeat_check()
+        except Exception:  # noqa: BLE001 - the next publish connects again
+            self._disconnect()
+
+    def _disconnect(self) -> None:
+        connection, self._connection, self._producer = self._connection, None, None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 - a broken connection closes as it can
+                log.debug("closing the broker connection failed", exc_info=True)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -225,6 +252,7 @@ class CeleryExecutor:
                 if time.monotonic() - self._last_reap >= self.settings.tick_seconds:
                     self._last_reap = time.monotonic()
                     ledger.reap(self.db, self.settings)
+                    self._keep_alive()
                 self.sweep()
             except Exception:  # noqa: BLE001 - a store or broker blip must not stop it
                 log.warning("job sweeper loop failed", exc_info=True)
@@ -236,16 +264,18 @@ class CeleryExecutor:
         jobs = ledger.take_publishable(self.db, now() - self.settings.republish_seconds)
         if not jobs:
             return 0
-        local = self.local_jobs(jobs)
         sent = 0
         try:
+            local = self.local_jobs(jobs)
+            producer = self._connect()
             for job in jobs:
                 queue = self.settings.local_queue if job.id in local else self.settings.queue
                 self.app.send_task(TASK, args=[job.id], queue=queue, routing_key=queue,
                                    priority=broker_priority(self.settings, job.priority),
-                                   retry=False)
+                                   producer=producer, retry=False)
                 sent += 1
         except Exception:
+            self._disconnect()
             ledger.unpublish(self.db, [j.id for j in jobs[sent:]])
             raise
         return sent
