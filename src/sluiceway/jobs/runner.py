@@ -8,6 +8,7 @@ attempt and the job is retried while attempts remain.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -84,6 +85,16 @@ class _Heartbeat(threading.Thread):
         self.join()
 
 
+def ran_on(host: str | None, pid: int | None, worker: str | None) -> str:
+    """Where an attempt runs, as its log and the job views say it: host, process, worker."""
+    out = host or "an unknown host"
+    if pid is not None:
+        out += f" (pid {pid})"
+    if worker:
+        out += f", worker {worker}"
+    return out
+
+
 def _kind(name: str) -> KindFn:
     fn = KINDS.get(name)
     if fn is None:
@@ -114,9 +125,10 @@ def _run(settings: Settings, db: Database, attempt_id: int) -> str:
         assert job is not None  # the foreign key holds it
         job_id, kind, scope, job_input = job.id, job.config_type, job.scope, dict(job.input)
         number = attempt.number
+        where = ran_on(attempt.host, os.getpid(), attempt.worker)
     ctx = AttemptContext(settings=settings, db=db, job_id=job_id, attempt_id=attempt_id,
                          scope=scope, input=job_input)
-    ctx.log("INFO", f"attempt {number} of job {job_id} ({kind} {scope}) started")
+    ctx.log("INFO", f"attempt {number} of job {job_id} ({kind} {scope}) started on {where}")
     beat = _Heartbeat(ctx)
     beat.start()
     output: dict[str, Any] | None = None
