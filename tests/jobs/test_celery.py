@@ -10,6 +10,7 @@ tests' jobs): its message loss is played by purging this test's queue.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -123,14 +124,15 @@ class Workers:
         self.tmp_path = tmp_path
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
-    def env(self, name: str) -> dict[str, str]:
+    def env(self, name: str, data_dir: Path | None = None) -> dict[str, str]:
         s = self.settings
         assert s.secret_key is not None
         assert s.database_url is not None
         assert s.broker
         environ = {k: v for k, v in os.environ.items() if not k.startswith("SLUICEWAY_")}
         environ.update(
-            PYTHONPATH=str(SRC), SLUICEWAY_DATA_DIR=str(self.tmp_path / name),
+            PYTHONPATH=str(SRC), SLUICEWAY_DATA_DIR=str(data_dir or self.tmp_path / name),
+            SLUICEWAY_FILE_ROOTS=json.dumps([str(p) for p in s.file_roots]),
             SLUICEWAY_DATABASE_URL=s.database_url, SLUICEWAY_BROKER_URL=s.broker,
             SLUICEWAY_SECRET_KEY=s.secret_key.get_secret_value(),
             SLUICEWAY_QUEUE=s.queue, SLUICEWAY_LOCAL_QUEUE=s.local_queue,
@@ -140,12 +142,13 @@ class Workers:
             SLUICEWAY_PARALLEL_STREAMS="1", SLUICEWAY_RETRY_BACKOFF_SECONDS="0.2")
         return environ
 
-    def start(self, name: str, concurrency: int = 1) -> subprocess.Popen[bytes]:
+    def start(self, name: str, concurrency: int = 1, queues: str | None = None,
+              data_dir: Path | None = None) -> subprocess.Popen[bytes]:
+        args = ["--concurrency", str(concurrency)] + (["--queues", queues] if queues else [])
         with (self.tmp_path / f"{name}.log").open("ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "sluiceway.cli.main", "worker",
-                 "--concurrency", str(concurrency)],
-                env=self.env(name), stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "sluiceway.cli.main", "worker", *args],
+                env=self.env(name, data_dir), stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)
         self.processes[name] = process
         wait_until(lambda: b" ready." in self.log(name) or process.poll() is not None, 60,
@@ -373,3 +376,20 @@ def test_a_broker_that_loses_its_messages_loses_no_job_and_runs_none_twice(
     assert _rows(pg_database, "during") == (300_000, 300_000)
     for k in range(4):
         assert _rows(pg_database, f"q{k}") == (5_000, 5_000)
+
+
+def test_jobs_with_local_files_run_on_the_servers_machine(
+        world: World, workers: Workers, server: JobRuntime, tmp_path: Path) -> None:
+    s = world.settings
+    workers.start("remote")  # its own data directory: another machine
+    workers.start("local", queues=f"{s.queue},{s.local_queue}", data_dir=s.data_dir)
+    conns = [world.connection(("sample", {"rows": 2_000, "streams": [f"f{k}"]}),
+                              ("duckdb", {"path": str(tmp_path / f"f{k}.duckdb")}))
+             for k in range(4)]
+    ids = [world.sync_job(c) for c in conns]
+    wait_until(lambda: _done(world, ids), 120, "every job to end")
+    local = workers.pids("local")
+    for job_id in ids:
+        [attempt] = world.attempts(job_id)
+        assert attempt.status == "succeeded", attempt.error
+        assert attempt.pid in local
