@@ -24,11 +24,8 @@ def worker(
     Needs the server's SLUICEWAY_DATABASE_URL (PostgreSQL), SLUICEWAY_BROKER_URL and
     SLUICEWAY_SECRET_KEY.
     """
-    try:
-        from sluiceway.services import runtime
-    except ImportError as exc:
-        print_error("error", f"the worker needs Celery: pip install 'sluiceway[celery]' ({exc})")
-        raise typer.Exit(2) from None
+    from sluiceway.services import runtime
+
     settings = _settings(executor="celery")
     names = [q.strip() for q in (queues or "").split(",") if q.strip()] or None
     try:

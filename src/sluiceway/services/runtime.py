@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from sluiceway.core import logs
 from sluiceway.core.settings import Settings
+from sluiceway.jobs import executors
 from sluiceway.jobs.runtime import JobRuntime
 from sluiceway.services.platform import Platform
 
@@ -22,7 +23,6 @@ def run_worker(settings: Settings, queues: Sequence[str] | None = None,
     """Run a ``sluiceway worker`` until it is stopped: a Celery worker of ``queues``
     (default: ``settings.queue``) that claims jobs in the ledger and runs them here.
     Raises :class:`~sluiceway.core.errors.InvalidInput` naming the setting it lacks."""
-    from sluiceway.jobs.executors import celery  # the optional ``celery`` extra
-
+    celery = executors.celery_module()
     logs.configure(settings.log_format)
     celery.run_worker(settings, list(queues or [settings.queue]), concurrency)
