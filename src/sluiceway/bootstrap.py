@@ -13,11 +13,13 @@ that only needs the platform starts without FastAPI and the API packages.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from sluiceway.core import logs
 from sluiceway.core.settings import Settings
+from sluiceway.jobs import executors
 from sluiceway.jobs.executors.base import Executor
-from sluiceway.jobs.executors.local import LocalExecutor
 from sluiceway.jobs.runtime import JobRuntime
 from sluiceway.services import platform as platforms
 from sluiceway.services.platform import Platform
@@ -34,8 +36,9 @@ def open_platform(settings: Settings | None = None) -> Platform:
 
 
 def executor(platform: Platform) -> Executor:
-    """What runs the attempts of this server's jobs: worker processes on this machine."""
-    return LocalExecutor(platform.settings, platform.db)
+    """What runs the attempts of this server's jobs: worker processes on this machine, or
+    Celery workers on many (``SLUICEWAY_EXECUTOR=celery``)."""
+    return executors.for_settings(platform.settings, platform.db)
 
 
 def job_runtime(platform: Platform) -> JobRuntime:
@@ -71,3 +74,13 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True,
     opened = platform or open_platform(settings)
     jobs = (lambda: job_runtime(opened)) if run_jobs else None
     return app.build(opened, error_renderers(), jobs=jobs)
+
+
+def run_worker(settings: Settings, queues: Sequence[str] | None = None,
+               concurrency: int | None = None) -> None:
+    """Run a ``sluiceway worker`` until it is stopped: a Celery worker of ``queues``
+    (default: ``settings.queue``) that claims jobs in the ledger and runs them here.
+    Raises :class:`~sluiceway.core.errors.InvalidInput` naming the setting it lacks."""
+    celery = executors.celery_module()
+    logs.configure(settings.log_format)
+    celery.run_worker(settings, list(queues or [settings.queue]), concurrency)

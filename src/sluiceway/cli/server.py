@@ -29,7 +29,8 @@ def serve(
     log_format: Annotated[Literal["text", "json"] | None, typer.Option(
         help="the server's log lines (job logs too): text, or JSON lines")] = None,
 ) -> None:
-    """Migrate the metadata DB, then serve the API with the local job workers."""
+    """Migrate the metadata DB, then serve the API and run jobs (in local worker processes,
+    or published to `sluiceway worker` processes with SLUICEWAY_EXECUTOR=celery)."""
     import uvicorn
 
     from sluiceway import bootstrap

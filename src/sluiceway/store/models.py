@@ -168,6 +168,9 @@ class Job(Base):
     scheduled_at: Mapped[float] = mapped_column(Float, default=now)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now, onupdate=now)
+    #: when the ``celery`` executor last published the job to the broker; None when no
+    #: message of it is known to wait (migration 0500)
+    published_at: Mapped[float | None] = mapped_column(Float)
 
 
 class Attempt(Base):
@@ -183,6 +186,8 @@ class Attempt(Base):
     number: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="running")
     worker: Mapped[str | None] = mapped_column(String(200))
+    #: the machine (host name) and process that ran the attempt (``host``: migration 0500)
+    host: Mapped[str | None] = mapped_column(String(255))
     pid: Mapped[int | None] = mapped_column(Integer)
     heartbeat_at: Mapped[float | None] = mapped_column(Float)
     lease_until: Mapped[float | None] = mapped_column(Float)
