@@ -32,9 +32,9 @@ def serve(
     """Migrate the metadata DB, then serve the API with the local job workers."""
     import uvicorn
 
-    from sluiceway.api.app import create_app
     from sluiceway.core.logs import logging_config
     from sluiceway.services.platform import open_platform
+    from sluiceway.web.app import create_app
 
     settings = _settings(host=host, port=port, log_format=log_format)
     try:
@@ -46,8 +46,8 @@ def serve(
         err.print("[bold]First start:[/] user [bold]admin[/], password "
                   f"[bold]{platform.generated_admin_password}[/] (shown once; set "
                   "SLUICEWAY_ADMIN_PASSWORD to choose it)", highlight=False)
-    err.print(f"Sluiceway on http://{settings.host}:{settings.port}/api/v1 "
-              f"(docs at /docs), data in {settings.data_dir}", highlight=False)
+    err.print(f"Sluiceway on http://{settings.host}:{settings.port}/ (the API at /api/v1, "
+              f"docs at /docs), data in {settings.data_dir}", highlight=False)
     uvicorn.run(create_app(settings, platform=platform), host=settings.host,
                 port=settings.port, log_level="info",
                 log_config=logging_config(settings.log_format))

@@ -335,3 +335,23 @@ class EnvironmentVariable(Base):
     #: added by migration 0210: hosts or URL prefixes an encrypted value may be sent to
     #: (``None``: only administrators may reference it)
     allowed_targets: Mapped[list[Any] | None] = mapped_column(JSON)
+
+
+# --- added by migration 0600 -----------------------------------------------------------------
+
+class WebSession(Base):
+    """A signed-in browser. ``id`` is the SHA-256 of the cookie's token (the token itself is
+    never stored); ``csrf`` is the token every form of the session must send back;
+    ``workspace_id`` the space the browser is looking at. A session idle past its limit, or
+    signed out, authenticates no one."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[str | None] = mapped_column(String(36))
+    address: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    last_seen_at: Mapped[float] = mapped_column(Float, default=now, index=True)

@@ -1,0 +1,60 @@
+"""The UI mounted on the API's app: ``/`` leads to it, its pages live under ``/ui``.
+
+Errors on UI paths are pages, not JSON: a request without a session is sent to the sign-in
+page, anything else shows what went wrong with its status (the same classification as the
+API, :mod:`sluiceway.api.errors`).
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from sluiceway.api import errors
+from sluiceway.api.app import create_app as create_api
+from sluiceway.core.settings import Settings
+from sluiceway.services.platform import Platform
+from sluiceway.web import templating
+from sluiceway.web.pages import account, actors, admin, connections, overview
+
+PREFIX = templating.PREFIX
+
+
+def _render_problem(request: Request, problem: errors.Problem) -> Response:
+    if problem.status == 401:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method != "GET":
+            target = "/"
+        return RedirectResponse(f"{PREFIX}/login?next={quote(target, safe='/')}", 303)
+    return templating.render(request, "error.html", {"problem": problem},
+                             status=problem.status, headers=problem.headers)
+
+
+def _static() -> Path:
+    return Path(str(files("sluiceway.web") / "static"))
+
+
+def install(app: FastAPI) -> None:
+    """Add the UI's routes, static files and error pages to ``app``."""
+    errors.register((PREFIX + "/",), _render_problem)
+    app.mount(f"{PREFIX}/static", StaticFiles(directory=_static()), name="ui-static")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse(f"{PREFIX}/", 303)
+
+    for module in (account, overview, actors, connections, admin):
+        app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
+
+
+def create_app(settings: Settings | None = None, *, run_jobs: bool = True,
+               platform: Platform | None = None) -> FastAPI:
+    """The API's app (:func:`sluiceway.api.app.create_app`) with the UI."""
+    app = create_api(settings, run_jobs=run_jobs, platform=platform)
+    install(app)
+    return app
