@@ -101,3 +101,27 @@ def add_user(p: Platform, email: str, password: str, role: policy.Role,
         ws = spaces.find(s, admin, space)
         spaces.put_member(s, ws.id, email, role)
     auth.set_password(p, email, password)
+
+
+def definition(p: Platform, kind: str, repository: str) -> str:
+    from sluiceway.services import definitions
+
+    admin = auth.caller_for(p, "admin")
+    return next(d.id for d in definitions.list_all(p, admin, kind)  # type: ignore[arg-type]
+                if d.docker_repository == repository)
+
+
+def sample_connection(p: Platform, name: str, space: str = "default") -> str:
+    """A connection from a small ``sample`` source to a DuckDB file, made by the admin."""
+    from sluiceway.services import actors, connections
+
+    admin = auth.caller_for(p, "admin")
+    with p.db.session() as s:
+        ws = spaces.find(s, admin, space).id
+    src = actors.create(p, admin, "source", ws, definition(p, "source", "sample"),
+                        {"rows": 50}, f"{name} events")
+    dst = actors.create(p, admin, "destination", ws, definition(p, "destination", "duckdb"),
+                        {"path": f"{name.replace(' ', '_')}.duckdb"}, f"{name} lake")
+    return connections.create(p, admin, source_id=src.id, destination_id=dst.id, name=name,
+                              sync_mode="full_refresh", streams=None, schedule=None,
+                              status="active").id
