@@ -48,7 +48,8 @@ def install(app: FastAPI) -> None:
     def root() -> RedirectResponse:
         return RedirectResponse(f"{PREFIX}/", 303)
 
-    for module in (account, overview, actors, connections, admin):
+    # the sources and destinations routes start with a path parameter: they come last
+    for module in (account, overview, connections, admin, actors):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
 
 
