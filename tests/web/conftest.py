@@ -17,6 +17,7 @@ from sluiceway.services import auth, policy, spaces
 from sluiceway.services.platform import Platform
 from sluiceway.web.app import create_app
 from tests.api.conftest import ADMIN
+from tests.web.browser import chromium
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -75,6 +76,13 @@ def web_client(web_settings: Settings) -> Iterator[TestClient]:
 def platform(web_client: TestClient) -> Platform:
     p: Platform = web_client.app.state.platform  # type: ignore[attr-defined]
     return p
+
+
+@pytest.fixture
+def chrome() -> Iterator[Any]:
+    """A headless Chromium (see :mod:`tests.web.browser`)."""
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture
