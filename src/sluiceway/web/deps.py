@@ -63,6 +63,14 @@ class Page:
             raise NotFound("you are in no space yet: ask an administrator to add you to one")
         return self.session.workspace_id
 
+    @property
+    def identifier(self) -> str:
+        """The identifier (slug) of the space shown."""
+        space = self.space
+        if space is None:
+            raise NotFound("you are in no space yet: ask an administrator to add you to one")
+        return space.identifier
+
     def can(self, action: policy.Action) -> bool:
         """Whether the policy lets the caller do ``action`` in the space shown (a page shows
         a button only then; the service refuses anyway)."""
