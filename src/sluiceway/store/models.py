@@ -139,6 +139,10 @@ class Connection(Base):
     next_run_at: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now, onupdate=now)
+    #: added by migration 0600: a cron schedule (five fields) and the time zone it reads in,
+    #: instead of ``schedule_units`` + ``schedule_time_unit``
+    schedule_cron: Mapped[str | None] = mapped_column(String(255))
+    schedule_timezone: Mapped[str | None] = mapped_column(String(64))
 
 
 class Job(Base):

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sluiceway.core.errors import FieldError, InvalidInput, NotFound
 from sluiceway.services import actors, catalogs, connections, jobs, policy
-from sluiceway.services.connections import TIME_UNITS, Schedule
+from sluiceway.services.connections import TIME_UNITS, AnySchedule, CronSchedule, Schedule
 from sluiceway.web import charts, templating
 from sluiceway.web.deps import Form, FormDep, Page, PageDep
 
@@ -38,14 +38,15 @@ def _discovered(page: Page, source_id: str) -> list[dict[str, Any]]:
 
 def _wizard(request: Request, page: Page, *, source: str, destination: str,
             streams: list[dict[str, Any]] | None, form: Form | None = None,
-            errors: list[FieldError] | None = None, status: int = 200) -> HTMLResponse:
+            errors: list[FieldError] | None = None, status: int = 200,
+            runs: list[float] | None = None) -> HTMLResponse:
     p, caller, ws = page.platform, page.caller, page.workspace_id
     return templating.render(request, "connection_new.html", {
         "page": page, "sources": actors.list_for(p, caller, "source", ws),
         "destinations": actors.list_for(p, caller, "destination", ws),
         "source": source, "destination": destination, "streams": streams,
-        "form": form or Form({}), "errors": errors or [], "time_units": TIME_UNITS},
-        status=status)
+        "form": form or Form({}), "errors": errors or [], "time_units": TIME_UNITS,
+        "runs": runs}, status=status)
 
 
 @router.get("/connections/new")
@@ -80,9 +81,13 @@ def chosen_streams(form: Form, discovered: list[dict[str, Any]]) -> list[dict[st
     return out
 
 
-def schedule_of(form: Form) -> Schedule | None:
-    if form.get("schedule", "manual") == "manual":
+def schedule_of(form: Form) -> AnySchedule:
+    """The schedule the form describes: only when started, an interval, or cron times."""
+    kind = form.get("schedule", "manual")
+    if kind == "manual":
         return None
+    if kind == "cron":
+        return CronSchedule(form.get("cron").strip(), form.get("timezone").strip() or "UTC")
     try:
         units = int(form.get("units"))
     except ValueError:
@@ -96,6 +101,10 @@ def create(request: Request, page: PageDep, form: FormDep) -> Response:
     source, destination = form.get("source"), form.get("destination")
     discovered = _discovered(page, source)
     try:
+        if form.has("preview"):  # the next five runs of the schedule, nothing created
+            runs = connections.next_runs(schedule_of(form))
+            return _wizard(request, page, source=source, destination=destination,
+                           streams=discovered, form=form, runs=runs)
         streams = chosen_streams(form, discovered)
         made = connections.create(
             page.platform, page.caller, source_id=source, destination_id=destination,
@@ -162,6 +171,18 @@ def _history(page: Page, connection_id: str, offset: int = 0
                      limit=HISTORY, offset=offset)
 
 
+@router.get("/schedule")
+def schedule_preview(request: Request, page: PageDep) -> HTMLResponse:
+    """The next five runs of the schedule in the query (the wizard's script shows them as
+    the schedule is typed)."""
+    form = Form({k: request.query_params.getlist(k) for k in request.query_params})
+    try:
+        runs, error = connections.next_runs(schedule_of(form)), None
+    except InvalidInput as exc:
+        runs, error = [], "; ".join(e.reason for e in exc.errors)
+    return templating.render(request, "schedule_runs.html", {"runs": runs, "error": error})
+
+
 @router.get("/connections/{connection_id}")
 def show(request: Request, page: PageDep, connection_id: str, offset: int = 0) -> HTMLResponse:
     c = connections.get(page.platform, page.caller, connection_id)
@@ -182,6 +203,8 @@ def show(request: Request, page: PageDep, connection_id: str, offset: int = 0) -
         "total": total, "offset": max(0, offset), "size": HISTORY,
         "charts": [chart_rows, chart_time] if done else [],
         "streams": [st for st in c.catalog.get("streams", []) if st.get("selected", True)],
+        "next_runs": connections.next_runs(connections.schedule_of(c))
+        if c.status == "active" else [],
         "can_change": page.can(policy.CHANGE)})
 
 

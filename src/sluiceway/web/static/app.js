@@ -42,3 +42,33 @@ function poll(element) {
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-poll]").forEach(poll);
 });
+
+// The wizard's schedule: the next five runs follow what is typed.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-schedule]").forEach((box) => {
+    const url = box.getAttribute("data-schedule");
+    let timer = null;
+    const refresh = async () => {
+      const query = new URLSearchParams();
+      box.querySelectorAll("input, select").forEach((input) => {
+        if (input.name && input.name !== "preview") {
+          query.set(input.name, input.value);
+        }
+      });
+      const response = await fetch(`${url}?${query}`, { credentials: "same-origin" });
+      if (response.ok) {
+        const holder = document.createElement("div");
+        holder.innerHTML = await response.text();
+        const target = box.querySelector("#schedule-runs");
+        if (target && holder.firstElementChild) {
+          target.replaceWith(holder.firstElementChild);
+        }
+      }
+    };
+    box.addEventListener("input", () => {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(refresh, 300);
+    });
+    box.addEventListener("change", refresh);
+  });
+});

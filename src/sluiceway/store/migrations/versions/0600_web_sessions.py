@@ -1,5 +1,6 @@
 """Browser sessions of the web UI: one row per signed-in browser, keyed by the SHA-256 of its
-cookie, with its CSRF token, the space it looks at and when it was last seen.
+cookie, with its CSRF token, the space it looks at and when it was last seen; and cron
+schedules of connections (an expression and its time zone).
 
 Revision ID: 0600
 Revises: 0300
@@ -32,9 +33,15 @@ def upgrade() -> None:
     with op.batch_alter_table('web_sessions') as batch:
         batch.create_index(batch.f('ix_web_sessions_user_id'), ['user_id'])
         batch.create_index(batch.f('ix_web_sessions_last_seen_at'), ['last_seen_at'])
+    with op.batch_alter_table('connections') as batch:
+        batch.add_column(sa.Column('schedule_cron', sa.String(length=255), nullable=True))
+        batch.add_column(sa.Column('schedule_timezone', sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('connections') as batch:
+        batch.drop_column('schedule_timezone')
+        batch.drop_column('schedule_cron')
     with op.batch_alter_table('web_sessions') as batch:
         batch.drop_index(batch.f('ix_web_sessions_last_seen_at'))
         batch.drop_index(batch.f('ix_web_sessions_user_id'))
