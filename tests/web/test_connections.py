@@ -146,3 +146,29 @@ def test_a_sync_runs_and_its_rows_and_log_are_shown(running: Browser) -> None:
     assert "succeeded: 50 records" in log
     shown = running.get(page).text
     assert "Rows per run (newest right) (highest 50)" in shown
+
+
+def test_the_wizard_takes_a_cron_schedule_and_shows_the_next_five_runs(
+        admin: Browser, platform: Platform) -> None:
+    src, dst = _pair(platform)
+    page = admin.get(f"/ui/connections/new?source={src}&destination={dst}").text
+    cron = {"schedule": "cron", "cron": "15 6 * * 1-5", "timezone": "Europe/Amsterdam"}
+    preview = admin.post("/ui/connections/new", _wizard_form(page, preview="on", **cron),
+                         200).text
+    runs = re.findall(r"<li>(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC)</li>", preview)
+    assert len(runs) == 5
+    assert all(r[11:16] in ("04:15", "05:15") for r in runs)  # 06:15 in Amsterdam
+    with platform.db.session() as s:
+        assert s.scalars(select(Connection)).first() is None  # a preview creates nothing
+    bad = admin.get("/ui/schedule?schedule=cron&cron=every+day&timezone=UTC").text
+    assert "must be a cron expression of five fields" in bad
+    assert "every 2 hours" not in bad
+    hint = admin.get("/ui/schedule?schedule=basic&units=2&time_unit=hours").text
+    assert hint.count("<li>") == 5
+    r = admin.post("/ui/connections/new", _wizard_form(page, sync_now=None, **cron))
+    with platform.db.session() as s:
+        c = s.scalars(select(Connection)).one()
+    assert (c.schedule_cron, c.schedule_timezone) == ("15 6 * * 1-5", "Europe/Amsterdam")
+    shown = admin.get(r.headers["location"]).text
+    assert "at cron times <code>15 6 * * 1-5</code> (Europe/Amsterdam)" in shown
+    assert "The next five runs" in shown
