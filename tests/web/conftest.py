@@ -79,6 +79,17 @@ def platform(web_client: TestClient) -> Platform:
 
 
 @pytest.fixture
+def running(web_settings: Settings) -> Iterator[Browser]:
+    """The admin, signed in on a server that runs its jobs."""
+    app = create_app(web_settings, run_jobs=True)
+    with TestClient(app) as c:
+        b = Browser(c)
+        b.sign_in(*ADMIN)
+        yield b
+    app.state.platform.close()
+
+
+@pytest.fixture
 def chrome() -> Iterator[Any]:
     """A headless Chromium (see :mod:`tests.web.browser`)."""
     with chromium() as b:

@@ -1,5 +1,6 @@
 """The UI in a real browser (headless Chromium against ``sluiceway serve``): a PostgreSQL
-table into DuckDB from sign-in to the log, a viewer's limits, sign-out; every main page
+table into DuckDB from sign-in to the log, an export downloaded, a viewer's limits,
+sign-out; every main page
 passes axe-core with no serious or critical violation and has no horizontal scroll at
 375 px. Screenshots of the main pages go to the test's temporary folder."""
 
@@ -114,6 +115,19 @@ def test_a_table_from_postgresql_into_duckdb_in_the_browser(
         page.goto(base + "/ui/account")
         _check(page, "account", shots)
 
+        page.goto(base + "/ui/exports")
+        page.select_option("#x-source", source)
+        page.fill("#x-stream", "customers")
+        page.select_option("#x-format", "csv")
+        page.click("button:has-text('Export')")
+        link = page.wait_for_selector("a:has-text('customers.csv')")  # swapped in live
+        with page.expect_download() as download:
+            link.click()
+        saved = tmp_path / "customers.csv"
+        download.value.save_as(saved)
+        assert len(saved.read_text().strip().splitlines()) == 501
+        _check(page, "exports", shots)
+
         settings = Settings(data_dir=tmp_path / "data", database_url=meta)
         p = open_platform(settings)
         try:
@@ -136,4 +150,4 @@ def test_a_table_from_postgresql_into_duckdb_in_the_browser(
         assert "/ui/login" in viewer.url
     finally:
         server.stop()
-    assert len(list(shots.glob("*.png"))) == 8
+    assert len(list(shots.glob("*.png"))) == 9

@@ -4,20 +4,14 @@ progress, job history and the log viewer; and what a viewer may not do."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from sluiceway.core.settings import Settings
 from sluiceway.services import actors, policy
 from sluiceway.services.auth import caller_for
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import AuditEntry, Connection, Job
-from sluiceway.web.app import create_app
-from tests.api.conftest import ADMIN
 from tests.helpers import wait_until
 from tests.web.conftest import Browser, add_user, csrf_of, definition, sample_connection
 
@@ -118,17 +112,6 @@ def test_a_viewer_sees_no_run_buttons_and_a_forged_sync_is_refused(
     browser.get("/ui/connections/new", 403)
     with platform.db.session() as s:
         assert s.scalars(select(Job)).first() is None
-
-
-@pytest.fixture
-def running(web_settings: Settings) -> Iterator[Browser]:
-    """A server that runs its jobs."""
-    app = create_app(web_settings, run_jobs=True)
-    with TestClient(app) as c:
-        b = Browser(c)
-        b.sign_in(*ADMIN)
-        yield b
-    app.state.platform.close()
 
 
 def test_a_sync_runs_and_its_rows_and_log_are_shown(running: Browser) -> None:

@@ -20,7 +20,7 @@ from sluiceway.api.app import create_app as create_api
 from sluiceway.core.settings import Settings
 from sluiceway.services.platform import Platform
 from sluiceway.web import templating
-from sluiceway.web.pages import account, actors, admin, connections, overview
+from sluiceway.web.pages import account, actors, admin, connections, exports, overview
 
 PREFIX = templating.PREFIX
 
@@ -49,7 +49,7 @@ def install(app: FastAPI) -> None:
         return RedirectResponse(f"{PREFIX}/", 303)
 
     # the sources and destinations routes start with a path parameter: they come last
-    for module in (account, overview, connections, admin, actors):
+    for module in (account, overview, connections, exports, admin, actors):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
 
 
