@@ -48,15 +48,18 @@ def job_runtime(platform: Platform) -> JobRuntime:
 
 def error_renderers() -> Renderers:
     """Each family's error body on its own paths; the Airbyte bodies on every other path
-    (``/api/v1`` and ``/v1`` are the Airbyte face's, but for the platform API's resources)."""
+    (``/api/v1`` and ``/v1`` are the Airbyte face's, but for the platform API's resources;
+    the web UI's are pages)."""
     from sluiceway.api import alumio
     from sluiceway.api.airbyte import errors as airbyte_errors
     from sluiceway.api.backups import errors as backup_errors
     from sluiceway.api.datasets import errors as dataset_errors
     from sluiceway.api.dumps import errors as dump_errors
     from sluiceway.api.errors import Renderers
+    from sluiceway.web import app as web
 
     return Renderers(default=airbyte_errors.render, families=(
+        (web.PREFIXES, web.render_problem),
         (backup_errors.PREFIXES, backup_errors.render),
         (dataset_errors.PREFIXES, dataset_errors.render),
         (dump_errors.PREFIXES, dump_errors.render),
@@ -70,10 +73,13 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True,
     starts with the app's lifespan when ``run_jobs`` is true (a server), and not at all for
     an API-only process."""
     from sluiceway.api import app
+    from sluiceway.web import app as web
 
     opened = platform or open_platform(settings)
     jobs = (lambda: job_runtime(opened)) if run_jobs else None
-    return app.build(opened, error_renderers(), jobs=jobs)
+    built = app.build(opened, error_renderers(), jobs=jobs)
+    web.install(built)
+    return built
 
 
 def run_worker(settings: Settings, queues: Sequence[str] | None = None,

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sluiceway.core.errors import (
@@ -57,7 +57,7 @@ class Problem:
     values: list[object] = field(default_factory=list)
 
 
-Renderer = Callable[[Request, Problem], JSONResponse]
+Renderer = Callable[[Request, Problem], Response]
 
 
 @dataclass(frozen=True)
@@ -75,12 +75,12 @@ class Renderers:
         return self.default
 
 
-def respond(request: Request, problem: Problem) -> JSONResponse:
+def respond(request: Request, problem: Problem) -> Response:
     """The problem in the body of the family that serves the request's path."""
     return _render(request, problem)
 
 
-def _render(request: Request, problem: Problem) -> JSONResponse:
+def _render(request: Request, problem: Problem) -> Response:
     renderers: Renderers = request.app.state.error_renderers
     return renderers.for_path(request.url.path)(request, problem)
 
@@ -143,7 +143,7 @@ def rendered(items: Iterable[T], render: Callable[[T], R], what: str) -> list[R]
     return out
 
 
-async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation(request: Request, exc: RequestValidationError) -> Response:
     errors, values = [], []
     for e in exc.errors():
         loc = [str(p) for p in e.get("loc", ()) if p != "body"]
@@ -155,11 +155,11 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
                                     values=values))
 
 
-async def _known(request: Request, exc: SluicewayError) -> JSONResponse:
+async def _known(request: Request, exc: SluicewayError) -> Response:
     return _render(request, classify(exc))
 
 
-async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http(request: Request, exc: StarletteHTTPException) -> Response:
     return _render(request, Problem(exc.status_code, str(exc.detail), "HTTPException",
                                     headers=dict(getattr(exc, "headers", None) or {})))
 

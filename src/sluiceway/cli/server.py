@@ -46,8 +46,8 @@ def serve(
         err.print("[bold]First start:[/] user [bold]admin[/], password "
                   f"[bold]{platform.generated_admin_password}[/] (shown once; set "
                   "SLUICEWAY_ADMIN_PASSWORD to choose it)", highlight=False)
-    err.print(f"Sluiceway on http://{settings.host}:{settings.port}/api/v1 "
-              f"(docs at /docs), data in {settings.data_dir}", highlight=False)
+    err.print(f"Sluiceway on http://{settings.host}:{settings.port}/ (the API at /api/v1, "
+              f"docs at /docs), data in {settings.data_dir}", highlight=False)
     uvicorn.run(bootstrap.create_app(settings, platform=platform), host=settings.host,
                 port=settings.port, log_level="info",
                 log_config=logging_config(settings.log_format))

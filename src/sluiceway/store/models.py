@@ -139,6 +139,10 @@ class Connection(Base):
     next_run_at: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now, onupdate=now)
+    #: added by migration 0600: a cron schedule (five fields) and the time zone it reads in,
+    #: instead of ``schedule_units`` + ``schedule_time_unit``
+    schedule_cron: Mapped[str | None] = mapped_column(String(255))
+    schedule_timezone: Mapped[str | None] = mapped_column(String(64))
 
 
 class Job(Base):
@@ -372,3 +376,23 @@ class TableFilter(Base):
     filter: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now, onupdate=now)
+
+
+# --- added by migration 0600 -----------------------------------------------------------------
+
+class WebSession(Base):
+    """A signed-in browser. ``id`` is the SHA-256 of the cookie's token (the token itself is
+    never stored); ``csrf`` is the token every form of the session must send back;
+    ``workspace_id`` the space the browser is looking at. A session idle past its limit, or
+    signed out, authenticates no one."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[str | None] = mapped_column(String(36))
+    address: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    last_seen_at: Mapped[float] = mapped_column(Float, default=now, index=True)
