@@ -240,6 +240,7 @@ def _done(world: World, ids: list[int]) -> bool:
                                                           .where(Job.id.in_(ids))))
 
 
+@pytest.mark.parametrize("broker", ["rabbitmq"], indirect=True)  # the default broker
 def test_twenty_connections_over_two_workers_one_killed(
         world: World, pg_database: dict[str, Any], workers: Workers,
         server: JobRuntime) -> None:
@@ -301,6 +302,7 @@ def test_a_killed_worker_is_taken_over_after_its_lease(
     assert _rows(pg_database, "big") == (rows, rows)
 
 
+@pytest.mark.parametrize("broker", ["redis"], indirect=True)  # the broker plays no part
 def test_cancel_reaches_a_worker_within_five_seconds(
         world: World, pg_database: dict[str, Any], workers: Workers,
         server: JobRuntime) -> None:
@@ -316,6 +318,7 @@ def test_cancel_reaches_a_worker_within_five_seconds(
     assert [a.status for a in world.attempts(job_id)] == ["cancelled"]
 
 
+@pytest.mark.parametrize("broker", ["redis"], indirect=True)  # the broker plays no part
 def test_a_space_capped_at_one_never_runs_two_and_defers_the_rest(
         world: World, pg_database: dict[str, Any], workers: Workers,
         server: JobRuntime) -> None:
@@ -378,6 +381,7 @@ def test_a_broker_that_loses_its_messages_loses_no_job_and_runs_none_twice(
         assert _rows(pg_database, f"q{k}") == (5_000, 5_000)
 
 
+@pytest.mark.parametrize("broker", ["redis"], indirect=True)  # the broker plays no part
 def test_jobs_with_local_files_run_on_the_servers_machine(
         world: World, workers: Workers, server: JobRuntime, tmp_path: Path) -> None:
     s = world.settings

@@ -100,8 +100,8 @@ def make_app(settings: Settings) -> Celery:
     app = Celery("sluiceway", broker=settings.broker, set_as_current=False)
     options: dict[str, Any] = {}
     if redis:
-        # a message not acknowledged this long is delivered again; the ledger decides
-        # whether that runs anything, so the lease is the clock that matters
+        # a message not acknowledged this long is delivered again, which does nothing while
+        # its job runs (the ledger decides); the lease, not this, notices a dead worker
         options = {"visibility_timeout": max(3600.0, settings.lease_seconds * 4),
                    "queue_order_strategy": "priority",
                    "priority_steps": list(range(MAX_PRIORITY + 1)), "sep": ":"}
