@@ -1,7 +1,8 @@
 """The platform API (Alumio's, seed 002) under ``/api/v1``: spaces, space users, the current
-user, API tokens and the audit trail. Envelopes as the contract has them (``{object}``,
-``{metadata: {totalCount}, results}``, bare items); errors in its Error body. Thin routers over
-services; the policy and the audit writer live there."""
+user, API tokens, the audit trail, variables, and configurations with their types. Envelopes
+as the contract has them (``{object}``, ``{metadata: {totalCount}, results}``, bare items);
+errors in its Error body. Thin routers over services; the policy and the audit writer live
+there."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sluiceway.api import errors
 from sluiceway.api.alumio import (
     ai,
     audit_trail,
+    configurations,
     platform_info,
     spaces,
     tokens,
@@ -24,5 +26,5 @@ from sluiceway.api.alumio.render import PREFIXES, render
 def install(app: FastAPI) -> None:
     errors.register(PREFIXES, render)
     for module in (spaces, users, tokens, audit_trail, variables, ai, platform_info,
-                   workers):
+                   workers, configurations):
         app.include_router(module.router, prefix="/api/v1", tags=["platform"])

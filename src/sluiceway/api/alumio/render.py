@@ -4,7 +4,9 @@ propertyPath, type}]}`` (``status`` a string), and the shapes every module share
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -13,7 +15,8 @@ from sluiceway.api.errors import Problem
 
 PREFIXES = tuple(f"/api/v1/{p}" for p in (
     "spaces", "users", "current_space", "tokens", "audit_trail", "environment", "ai/",
-    "application", "maintenance_windows", "environments", "statistics", "space_workers"))
+    "application", "maintenance_windows", "environments", "statistics", "space_workers",
+    "di/", "platforms"))
 
 _TYPES = {400: "validation_failed", 401: "unauthorized", 403: "forbidden",
           404: "not_found", 405: "method_not_allowed", 409: "conflict",
@@ -42,3 +45,19 @@ def iso(at: float | None) -> str | None:
 
 def listing(results: list[Any], total: int) -> dict[str, Any]:
     return {"metadata": {"totalCount": total}, "results": results}
+
+
+async def body_filter(request: Request) -> str | None:
+    """``filter`` from a form-encoded body (as the contract has it) or a JSON one."""
+    raw = await request.body()
+    if not raw:
+        return None
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return raw.decode("utf-8", "replace")
+        value = data.get("filter") if isinstance(data, dict) else None
+        return value if isinstance(value, str) or value is None else json.dumps(value)
+    values = parse_qs(raw.decode("utf-8", "replace")).get("filter")
+    return values[0] if values else None
