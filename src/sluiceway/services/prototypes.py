@@ -601,15 +601,45 @@ def run_test(prototype: Prototype, case: TestCase,
     return outcome(got)
 
 
-def run_tests(type_pattern: str = "*", identifier_pattern: str = "*") -> list[TestOutcome]:
+def run_tests(type_pattern: str = "*", identifier_pattern: str = "*",
+              per_prototype: int | None = None) -> list[TestOutcome]:
+    """The test cases of every prototype whose type and identifier match the globs (at most
+    ``per_prototype`` of each)."""
     out: list[TestOutcome] = []
     for t in catalogue():
         if not matches(type_pattern, t.identifier):
             continue
         for p in t.prototypes:
             if matches(identifier_pattern, p.identifier):
-                out.extend(run_test(p, case) for case in p.tests)
+                out.extend(run_test(p, case) for case in p.tests[:per_prototype])
     return out
+
+
+@dataclass(frozen=True)
+class IntegrationPlatform:
+    """A system Sluiceway can read from or write to (a connector, by name)."""
+
+    identifier: str
+    name: str
+    vendor: str
+    categories: tuple[str, ...]
+    incoming: bool
+    outgoing: bool
+
+
+_CATEGORIES = {"file": ("files",), "sample": ("testing",)}
+
+
+def platforms() -> list[IntegrationPlatform]:
+    names: dict[str, list[registry.Entry]] = {}
+    for e in registry.entries():
+        if e.name not in _NOT_OFFERED:
+            names.setdefault(e.name, []).append(e)
+    return [IntegrationPlatform(name, found[0].title, found[0].title,
+                                _CATEGORIES.get(name, ("database",)),
+                                any(e.kind == "source" for e in found),
+                                any(e.kind == "destination" for e in found))
+            for name, found in sorted(names.items())]
 
 
 # --- documentation --------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sluiceway.api.alumio import (
     ai,
     audit_trail,
     configurations,
+    di_types,
     platform_info,
     spaces,
     tokens,
@@ -26,5 +27,5 @@ from sluiceway.api.alumio.render import PREFIXES, render
 def install(app: FastAPI) -> None:
     errors.register(PREFIXES, render)
     for module in (spaces, users, tokens, audit_trail, variables, ai, platform_info,
-                   workers, configurations):
+                   workers, configurations, di_types):
         app.include_router(module.router, prefix="/api/v1", tags=["platform"])
