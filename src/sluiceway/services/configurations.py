@@ -207,7 +207,7 @@ def _prototype_of(row: Configuration | ConfigurationRevision) -> prototypes.Prot
     return prototypes.get_prototype(row.type, str(row.object.get("prototype")))
 
 
-def _shown_object(row: Configuration | ConfigurationRevision) -> dict[str, Any]:
+def shown_object(row: Configuration | ConfigurationRevision) -> dict[str, Any]:
     try:
         proto = _prototype_of(row)
     except NotFound:
@@ -220,7 +220,7 @@ def _shown_object(row: Configuration | ConfigurationRevision) -> dict[str, Any]:
 
 def _view(c: Configuration, tags: Iterable[str] = ()) -> ConfigurationView:
     return ConfigurationView(c.type, c.identifier, c.name, c.description or "",
-                             _shown_object(c), dict(c.context) if c.context else None,
+                             shown_object(c), dict(c.context) if c.context else None,
                              c.owner, bool(c.removable), bool(c.resettable), bool(c.disabled),
                              tuple(c.labels or ()), tuple(tags), c.editor, c.revision,
                              c.created_at, c.updated_at)
@@ -228,7 +228,7 @@ def _view(c: Configuration, tags: Iterable[str] = ()) -> ConfigurationView:
 
 def _revision_view(r: ConfigurationRevision) -> RevisionView:
     return RevisionView(r.type, r.identifier, r.ulid, r.name, r.editor, r.description or "",
-                        _shown_object(r), r.created_at, bool(r.disabled), tuple(r.labels or ()))
+                        shown_object(r), r.created_at, bool(r.disabled), tuple(r.labels or ()))
 
 
 def _tags(s: Session, caller: Caller, workspace_id: str,
@@ -324,7 +324,7 @@ def _next_ulid(s: Session, c: Configuration) -> str:
     return str(made)
 
 
-def _save(s: Session, c: Configuration, caller: Caller) -> None:
+def save_revision(s: Session, c: Configuration, caller: Caller) -> None:
     """Record ``c``'s state as its newest revision."""
     c.editor = caller.username
     c.updated_at = now()
@@ -339,7 +339,7 @@ def _save(s: Session, c: Configuration, caller: Caller) -> None:
 def _audit(s: Session, caller: Caller, c: Configuration, action: str, verb: str,
            **extra: Any) -> None:
     request = {"type": c.type, "identifier": c.identifier, "name": c.name,
-               "object": _shown_object(c), **extra}
+               "object": shown_object(c), **extra}
     audit.record(s, caller, f"configuration.{action}", "configuration",
                  f"configuration {c.type}/{c.identifier} {verb}", request=request,
                  workspace_id=c.workspace_id)
@@ -376,7 +376,7 @@ def get(p: Platform, caller: Caller, workspace_id: str, type_: str,
 
 # --- changes -----------------------------------------------------------------------------------
 
-def _valid_object(type_: str, obj: Any, stored: dict[str, Any] | None,
+def checked_object(type_: str, obj: Any, stored: dict[str, Any] | None,
                   p: Platform) -> tuple[prototypes.Prototype, dict[str, Any]]:
     """The object to store: checked, masks merged with the stored secrets, sealed."""
     t = prototypes.check_type(type_)
@@ -399,7 +399,7 @@ def create(p: Platform, caller: Caller, workspace_id: str,
            given: ConfigurationInput) -> ConfigurationView:
     policy.require(caller, policy.CHANGE, workspace_id)
     _refuse(_check(given, full=True))
-    proto, obj = _valid_object(given.type, given.object, None, p)
+    proto, obj = checked_object(given.type, given.object, None, p)
     with p.db.claim() as s:
         identifier = given.identifier or _free_identifier(s, workspace_id, given.type,
                                                           given.name or "")
@@ -414,7 +414,7 @@ def create(p: Platform, caller: Caller, workspace_id: str,
             owner=given.owner, removable=bool(given.removable),
             resettable=bool(given.resettable), disabled=bool(given.disabled),
             labels=list(given.labels or []), created_at=now())
-        _save(s, c, caller)
+        save_revision(s, c, caller)
         s.add(c)
         try:
             s.flush()
@@ -458,9 +458,9 @@ def update(p: Platform, caller: Caller, workspace_id: str, given: ConfigurationI
         c = find(s, workspace_id, given.type, str(given.identifier))
         proto, obj = (None, None)
         if given.object is not None:
-            proto, obj = _valid_object(given.type, given.object, dict(c.object), p)
+            proto, obj = checked_object(given.type, given.object, dict(c.object), p)
         _apply(c, given, obj, proto, full=full)
-        _save(s, c, caller)
+        save_revision(s, c, caller)
         s.flush()
         _audit(s, caller, c, "update", "replaced" if full else "updated")
         return _views(s, caller, workspace_id, [c])[0]
@@ -472,7 +472,7 @@ def set_status(p: Platform, caller: Caller, workspace_id: str, type_: str, ident
     with p.db.claim() as s:
         c = find(s, workspace_id, type_, identifier)
         c.disabled = disabled
-        _save(s, c, caller)
+        save_revision(s, c, caller)
         s.flush()
         _audit(s, caller, c, "disable" if disabled else "enable",
                "disabled" if disabled else "enabled")
@@ -486,7 +486,7 @@ def set_labels(p: Platform, caller: Caller, workspace_id: str, type_: str, ident
     with p.db.claim() as s:
         c = find(s, workspace_id, type_, identifier)
         c.labels = list(dict.fromkeys(labels))
-        _save(s, c, caller)
+        save_revision(s, c, caller)
         s.flush()
         _audit(s, caller, c, "labels", "labelled", labels=c.labels)
         return list(c.labels)
@@ -620,7 +620,7 @@ def restore(p: Platform, caller: Caller, workspace_id: str, type_: str, identifi
         c.name, c.description = old.name, old.description
         c.object, c.prototype = copy.deepcopy(old.object), str(old.object.get("prototype"))
         c.disabled, c.labels = old.disabled, list(old.labels or [])
-        _save(s, c, caller)
+        save_revision(s, c, caller)
         if fresh:
             s.add(c)
         s.flush()

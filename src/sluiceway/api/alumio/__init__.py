@@ -12,6 +12,7 @@ from sluiceway.api import errors
 from sluiceway.api.alumio import (
     ai,
     audit_trail,
+    configuration_transfer,
     configurations,
     di_types,
     platform_info,
@@ -27,5 +28,6 @@ from sluiceway.api.alumio.render import PREFIXES, render
 def install(app: FastAPI) -> None:
     errors.register(PREFIXES, render)
     for module in (spaces, users, tokens, audit_trail, variables, ai, platform_info,
-                   workers, configurations, di_types):
+                   workers, configurations, configuration_transfer,
+                   di_types):
         app.include_router(module.router, prefix="/api/v1", tags=["platform"])

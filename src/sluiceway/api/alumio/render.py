@@ -30,11 +30,18 @@ def render(_: Request, p: Problem) -> JSONResponse:
     # connector that failed stays 422
     connector = p.kind in ("ConnectorError", "ConnectionFailed", "Retryable")
     status = 400 if p.status == 422 and not connector else p.status
-    body = {"status": str(status), "context": {}, "type": _TYPES.get(status, "error"),
-            "title": _TITLES.get(status, "Error"), "detail": p.message,
-            "violations": [{"title": e.reason, "propertyPath": e.path or "body",
-                            "type": "invalid"} for e in p.errors]}
-    return JSONResponse(status_code=status, content=body, headers=p.headers or None)
+    violations = [{"title": e.reason, "propertyPath": e.path or "body", "type": "invalid"}
+                  for e in p.errors]
+    return JSONResponse(status_code=status, content=error_body(status, p.message, violations),
+                        headers=p.headers or None)
+
+
+def error_body(status: int, detail: str, violations: list[dict[str, Any]],
+               context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The family's Error body."""
+    return {"status": str(status), "context": context or {},
+            "type": _TYPES.get(status, "error"), "title": _TITLES.get(status, "Error"),
+            "detail": detail, "violations": violations}
 
 
 def iso(at: float | None) -> str | None:
