@@ -85,7 +85,7 @@ def type_prototypes(type: str, _: CallerDep, filter: FilterParam = None,  # noqa
             "prototypes": _prototypes(t, filter), "defaultPrototype": _default(t)}
 
 
-@router.get("/di/prototypes/tests")
+@router.get("/di/prototypes/tests", responses={500: {"description": "A test case failed"}})
 def prototype_tests(_: CallerDep, type: Annotated[str, Query()] = "*",  # noqa: A002
                     identifier: Annotated[str, Query()] = "*",
                     show_succeeded: Annotated[bool, Query(alias="show-succeeded")] = False,
