@@ -628,3 +628,37 @@ def restore(p: Platform, caller: Caller, workspace_id: str, type_: str, identifi
         new = s.get(ConfigurationRevision, c.revision)
         assert new is not None
         return _revision_view(new)
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Invalid:
+    """A stored configuration that its prototype no longer accepts, and why."""
+
+    type: str
+    identifier: str
+    error: str
+    violations: tuple[FieldError, ...]
+
+
+def validate_stored(p: Platform, caller: Caller, workspace_id: str,
+                    type_: str | None = None) -> list[Invalid]:
+    """Check every stored configuration (of ``type_``) against its prototype as it is now;
+    the ones that fail, with their violations."""
+    policy.require(caller, policy.READ, workspace_id)
+    if type_ is not None:
+        prototypes.get_type(type_)
+    out = []
+    with p.db.session() as s:
+        rows = list(s.scalars(_base(workspace_id, type_).order_by(Configuration.type,
+                                                                 Configuration.identifier)))
+    for c in rows:
+        obj = {"prototype": c.object.get("prototype"),
+               "parameters": unseal(dict(c.object.get("parameters") or {}), p.cipher)}
+        try:
+            prototypes.validate(c.type, obj)
+        except InvalidInput as exc:
+            out.append(Invalid(c.type, c.identifier, exc.message.split(":")[0],
+                               tuple(exc.errors)))
+    return out

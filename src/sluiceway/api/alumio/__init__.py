@@ -12,6 +12,7 @@ from sluiceway.api import errors
 from sluiceway.api.alumio import (
     ai,
     audit_trail,
+    configuration_graph,
     configuration_transfer,
     configurations,
     di_types,
@@ -29,5 +30,5 @@ def install(app: FastAPI) -> None:
     errors.register(PREFIXES, render)
     for module in (spaces, users, tokens, audit_trail, variables, ai, platform_info,
                    workers, configurations, configuration_transfer,
-                   di_types):
+                   configuration_graph, di_types):
         app.include_router(module.router, prefix="/api/v1", tags=["platform"])
