@@ -407,7 +407,23 @@ def _others() -> list[Type]:
         Type("scheduler-entry", "Scheduler entry", "What runs when.", (cron,), "cron"),
         Type("http-client", "HTTP client", "How to call an HTTP API.", (client,),
              "http-client"),
+        Type("transformer-test", "Transformer test", "An entity and what a transformer "
+             "(its owner) makes of it.", (_transformer_test(),), "transformer-test"),
     ]
+
+
+def _transformer_test() -> Prototype:
+    schema = {"$schema": SCHEMA, **_obj({
+        "entity": {"description": "the entity given to the transformer"},
+        "expected": {"description": "the entity the transformer must give back"},
+        "skipped": _text("instead of expected: the reason the transformer must skip the "
+                         "entity with", maxLength=2000),
+    }, ["entity"])}
+    return Prototype("transformer-test", "transformer-test", "Transformer test",
+                     "A test case of the transformer that owns it (a relation of that "
+                     "transformer).", schema,
+                     (TestCase("renames", {"entity": {"nm": "Ada"},
+                                           "expected": {"name": "Ada"}}),))
 
 
 @cache

@@ -17,6 +17,7 @@ from sluiceway.api.alumio import (
     configurations,
     di_types,
     platform_info,
+    relations,
     spaces,
     tokens,
     users,
@@ -30,5 +31,5 @@ def install(app: FastAPI) -> None:
     errors.register(PREFIXES, render)
     for module in (spaces, users, tokens, audit_trail, variables, ai, platform_info,
                    workers, configurations, configuration_transfer,
-                   configuration_graph, di_types):
+                   configuration_graph, di_types, relations):
         app.include_router(module.router, prefix="/api/v1", tags=["platform"])

@@ -1,15 +1,19 @@
-"""The dependency graph (#37-40) and the validation reports (#54-55) of configurations."""
+"""The dependency graph (#37-40), the validation reports (#54-55) and tests (#65-66) of
+configurations. A test runs a transformer (saved or not) on a posted ``entity``, or a saved
+one on the ``transformer-test`` configurations it owns; other types answer 501."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from sluiceway.api.deps import CallerDep, PlatformDep
+from sluiceway.api.errors import Problem, respond
 from sluiceway.services import configuration_graph as graph
+from sluiceway.services import configuration_tests as trials
 from sluiceway.services import configurations, criteria, spaces
 
 router = APIRouter()
@@ -97,3 +101,57 @@ def validate_registered(p: PlatformDep, caller: CallerDep, type: TypeParam = Non
     is invalid."""
     found = configurations.validate_stored(p, caller, _ws(p, caller, space), type)
     return JSONResponse(status_code=400 if found else 200, content=_report(found))
+
+
+class UnsavedTest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    #: the configuration's ``{prototype, parameters}``
+    object: dict[str, Any]
+    entity: Any = None
+
+
+class StoredTest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    entity: Any = None
+
+
+def _run_json(r: trials.Trial) -> dict[str, Any]:
+    response: dict[str, Any] = {}
+    if r.skipped is not None:
+        response["skipped"] = r.skipped
+    if r.error is not None:
+        response["error"] = r.error
+    if r.cases:
+        response["tests"] = [{"identifier": c.identifier, "name": c.name, "passed": c.passed,
+                              "result": c.got, "reason": c.reason} for c in r.cases]
+        response["passed"] = all(c.passed for c in r.cases)
+    return {"type": r.type, "specification": r.specification, "object": r.object,
+            "tester": r.tester, "response": response}
+
+
+_NOT_TESTABLE: dict[int | str, dict[str, Any]] = {
+    501: {"description": "this type cannot be tested yet"}}
+
+
+@router.post("/di/test/{type}", responses=_NOT_TESTABLE, response_model=None)
+def try_unsaved(type: str, body: UnsavedTest, request: Request, p: PlatformDep,  # noqa: A002
+                 caller: CallerDep, space: SpaceParam = None) -> dict[str, Any] | JSONResponse:
+    try:
+        run = trials.run_unsaved(p, caller, _ws(p, caller, space), type, body.object,
+                                 body.entity)
+    except trials.NotTestable as exc:
+        return respond(request, Problem(501, exc.message, "NotImplemented"))
+    return _run_json(run)
+
+
+@router.post("/di/test/{type}/{identifier}", responses=_NOT_TESTABLE, response_model=None)
+def try_stored(type: str, identifier: str, request: Request, p: PlatformDep,  # noqa: A002
+                caller: CallerDep, body: StoredTest | None = None,
+                space: SpaceParam = None) -> dict[str, Any] | JSONResponse:
+    given = body is not None and "entity" in body.model_fields_set
+    try:
+        run = trials.run_stored(p, caller, _ws(p, caller, space), type, identifier,
+                                body.entity if body else None, given=given)
+    except trials.NotTestable as exc:
+        return respond(request, Problem(501, exc.message, "NotImplemented"))
+    return _run_json(run)
