@@ -169,3 +169,37 @@ def test_viewers_neither_import_nor_export(client: TestClient) -> None:
     _error(client.post(f"{DI}/export/transformer", headers=viewer), 403)
     _error(client.post(f"{DI}/import", headers=viewer | NDJSON, content=_lines(RENAME),
                        params={"space": "default"}), 404)
+
+
+def _alumio_schema(name: str) -> Any:
+    """A validator of one schema of the Alumio reference extract; skips when it is absent."""
+    import yaml
+    from jsonschema import Draft202012Validator
+
+    from tests.api.openapi_contract import reference_dir
+
+    folder = reference_dir()
+    if folder is None or not (folder / "alumio-api.yaml").is_file():
+        pytest.skip("alumio-api.yaml not found (the reference lives outside the repository; "
+                    "set SLUICEWAY_REFERENCE_DIR to its folder)")
+    doc = yaml.safe_load((folder / "alumio-api.yaml").read_text(encoding="utf-8"))
+    return Draft202012Validator({"$ref": f"#/components/schemas/{name}",
+                                 "components": doc["components"]})
+
+
+def test_the_confirmed_operations_answer_the_reference_shapes(client: TestClient) -> None:
+    made = client.post(f"{DI}/configurations", auth=ADMIN, json=RENAME)
+    put = client.put(f"{DI}/configurations", auth=ADMIN, json=RENAME | {"name": "Renamed"})
+    patch = client.patch(f"{DI}/configurations", auth=ADMIN,
+                         json={"type": "transformer", "identifier": "rename-fields",
+                               "disabled": True})
+    for r in (made, put, patch):
+        assert r.status_code == 200, r.text
+        _alumio_schema("DiObjectConfigurationResult").validate(r.json())
+    history = client.get(f"{DI}/configurations/transformer/rename-fields/history", auth=ADMIN)
+    _alumio_schema("DiConfigurationHistoryListResult").validate(history.json())
+    result = _import(client, _lines(ROUTE), "default")
+    _alumio_schema("DiImportResult").validate(result)
+    bad = client.put(f"{DI}/configurations", auth=ADMIN, json=RENAME | {"object": {}})
+    assert bad.status_code == 400
+    _alumio_schema("Error").validate(bad.json())

@@ -81,12 +81,14 @@ class Restore(BaseModel):
 
 
 def configuration_json(v: service.ConfigurationView) -> dict[str, Any]:
-    return {"type": v.type, "identifier": v.identifier, "name": v.name,
-            "description": v.description, "object": v.object, "context": v.context or {},
-            "owner": v.owner, "removable": v.removable, "resettable": v.resettable,
-            "disabled": v.disabled, "createdAt": iso(v.created_at),
-            "updatedAt": iso(v.updated_at), "editor": v.editor, "label": list(v.labels),
-            "tag": list(v.tags)}
+    out = {"type": v.type, "identifier": v.identifier, "name": v.name,
+           "description": v.description, "object": v.object, "context": v.context or {},
+           "removable": v.removable, "resettable": v.resettable, "disabled": v.disabled,
+           "createdAt": iso(v.created_at), "updatedAt": iso(v.updated_at),
+           "editor": v.editor, "label": list(v.labels), "tag": list(v.tags)}
+    if v.owner is not None:  # a string when present, as the contract has it
+        out["owner"] = v.owner
+    return out
 
 
 def revision_json(v: service.RevisionView) -> dict[str, Any]:
