@@ -56,6 +56,22 @@ def test_a_transformer_owns_its_tests_and_runs_them(client: TestClient) -> None:
                        json=_case("x", {})), 404)
     _ok(client.delete(f"{REL}/wrong", auth=ADMIN))
     assert _ok(client.get(REL, auth=ADMIN))["metadata"]["totalCount"] == 1
+    # the owner takes its relations with it
+    _ok(client.delete(f"{DI}/configurations/transformer/rename-fields", auth=ADMIN))
+    assert _ok(client.get(f"{DI}/configurations", auth=ADMIN))["metadata"]["totalCount"] == 0
+
+
+def test_a_space_that_holds_configurations_is_not_deleted(client: TestClient) -> None:
+    r = client.put("/api/v1/spaces", auth=ADMIN,
+                   json={"identifier": "lab", "name": "Lab", "purpose": "dev"})
+    assert r.status_code == 200, r.text
+    _ok(client.post(f"{DI}/configurations", auth=ADMIN, params={"space": "lab"}, json={
+        "type": "storage", "identifier": "seen", "name": "Seen",
+        "object": {"prototype": "storage", "parameters": {"ttlSeconds": 60}}}))
+    err = _error(client.delete("/api/v1/spaces/lab", auth=ADMIN), 409)
+    assert "1 configurations" in err["detail"]
+    _ok(client.delete(f"{DI}/configurations/storage/seen", auth=ADMIN, params={"space": "lab"}))
+    _ok(client.delete("/api/v1/spaces/lab", auth=ADMIN))
 
 
 def test_an_unsaved_transformer_runs_on_a_posted_entity(client: TestClient) -> None:

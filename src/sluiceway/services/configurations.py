@@ -519,13 +519,23 @@ def _refuse_used(s: Session, workspace_id: str, targets: Sequence[tuple[str, str
                        "delete those first")
 
 
+def _owned(s: Session, workspace_id: str, owners: Iterable[str]) -> list[Configuration]:
+    """The relations (such as tests) the configurations ``owners`` own: deleted with them."""
+    return list(s.scalars(select(Configuration).where(
+        Configuration.workspace_id == workspace_id, Configuration.owner.in_(set(owners)))))
+
+
 def delete(p: Platform, caller: Caller, workspace_id: str, type_: str, identifier: str) -> None:
+    """Delete a configuration with the relations it owns; 409 while another names it."""
     policy.require(caller, policy.CHANGE, workspace_id)
     with p.db.claim() as s:
         c = find(s, workspace_id, type_, identifier)
         _refuse_used(s, workspace_id, [(type_, identifier)])
-        _audit(s, caller, c, "delete", "deleted")
-        s.delete(c)
+        owned = [r for r in _owned(s, workspace_id, [identifier]) if r is not c]
+        _audit(s, caller, c, "delete", "deleted",
+               owned=[f"{r.type}/{r.identifier}" for r in owned])
+        for r in (*owned, c):
+            s.delete(r)
 
 
 def delete_matching(p: Platform, caller: Caller, workspace_id: str, type_: str,
@@ -544,7 +554,9 @@ def delete_matching(p: Platform, caller: Caller, workspace_id: str, type_: str,
                      f"{len(rows)} configurations of type {type_} deleted by filter",
                      request={"type": type_, "identifiers": [r.identifier for r in rows]},
                      workspace_id=workspace_id)
-        for r in rows:
+        owned = [r for r in _owned(s, workspace_id, [r.identifier for r in rows])
+                 if r not in rows]
+        for r in (*owned, *rows):
             s.delete(r)
         return len(rows)
 
