@@ -396,3 +396,74 @@ class WebSession(Base):
     address: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[float] = mapped_column(Float, default=now)
     last_seen_at: Mapped[float] = mapped_column(Float, default=now, index=True)
+
+
+# --- added by migration 0700 -----------------------------------------------------------------
+
+class Configuration(Base):
+    """A typed configuration of a space (the Alumio face's ``/di/configurations``): a type,
+    an identifier unique within the type and space, and ``object`` (``{prototype,
+    parameters}``, secret fields of the prototype sealed). ``revision`` is the ULID of the
+    history entry that holds this state."""
+
+    __tablename__ = "configurations"
+    __table_args__ = (UniqueConstraint("workspace_id", "type", "identifier",
+                                       name="uq_configurations_workspace_type_identifier"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(64))
+    identifier: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    prototype: Mapped[str] = mapped_column(String(64))
+    object: Mapped[dict[str, Any]] = mapped_column(JSON)
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    removable: Mapped[bool] = mapped_column(Boolean, default=False)
+    resettable: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    labels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    editor: Mapped[str | None] = mapped_column(String(320))
+    revision: Mapped[str] = mapped_column(String(26))
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class ConfigurationRevision(Base):
+    """One saved state of a configuration, keyed by a ULID; never changed once written (a
+    restore writes a new one). Kept by type and identifier, so a configuration's history
+    outlives its deletion."""
+
+    __tablename__ = "configuration_revisions"
+    __table_args__ = (Index("ix_configuration_revisions_object", "workspace_id", "type",
+                            "identifier", "ulid"),)
+
+    ulid: Mapped[str] = mapped_column(String(26), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(64))
+    identifier: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    object: Mapped[dict[str, Any]] = mapped_column(JSON)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    labels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    editor: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class ConfigurationFavourite(Base):
+    """A user's favourite configuration in a space."""
+
+    __tablename__ = "configuration_favourites"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id", "type", "identifier",
+                                       name="uq_configuration_favourites_user_object"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(64))
+    identifier: Mapped[str] = mapped_column(String(255))
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
