@@ -319,3 +319,52 @@ def test_the_web_backend_listing_shows_a_changed_source_at_once(api: Api,
         [wb] = api("/web_backend/connections/list", body)["connections"]
         assert wb["source"]["name"] == name
         assert wb["source"]["connectionConfiguration"]["rows"] == 7
+
+
+@pytest.mark.parametrize(("sent", "kind", "data", "seed"), [
+    ({"scheduleType": "cron", "scheduleData": {"cron": {
+        "cronExpression": "0 6 * * 1-5", "cronTimeZone": "Europe/Amsterdam"}}},
+     "cron", {"cron": {"cronExpression": "0 6 * * 1-5", "cronTimeZone": "Europe/Amsterdam"}},
+     None),
+    ({"scheduleType": "basic", "scheduleData": {"basicSchedule": {
+        "units": 2, "timeUnit": "hours"}}},
+     "basic", {"basicSchedule": {"units": 2, "timeUnit": "hours"}},
+     {"units": 2, "timeUnit": "hours"}),
+    ({"schedule": {"units": 1, "timeUnit": "days"}},
+     "basic", {"basicSchedule": {"units": 1, "timeUnit": "days"}},
+     {"units": 1, "timeUnit": "days"}),
+    ({"scheduleType": "manual"}, "manual", None, None),
+], ids=["cron", "basic", "seed-schedule", "manual"])
+def test_connections_take_schedule_type_and_data_as_later_versions(
+        api: Api, workspace_id: str, sent: dict[str, Any], kind: str,
+        data: dict[str, Any] | None, seed: dict[str, Any] | None) -> None:
+    src = _sample_source(api, workspace_id)
+    dst = _duckdb_destination(api, workspace_id)
+    made = api("/connections/create", _dagster_managed_body(
+        api, src["sourceId"], sourceId=src["sourceId"], destinationId=dst["destinationId"],
+        **{"scheduleType": None, **sent}))
+    assert made["scheduleType"] == kind
+    assert made.get("scheduleData") == data
+    assert made.get("schedule") == seed
+    again = api("/connections/get", {"connectionId": made["connectionId"]})
+    assert (again["scheduleType"], again.get("scheduleData")) == (kind, data)
+
+
+@pytest.mark.parametrize(("sent", "path"), [
+    ({"scheduleType": "cron", "scheduleData": {"cron": {"cronExpression": "every day"}}},
+     "scheduleData.cron.cronExpression"),
+    ({"scheduleType": "cron", "scheduleData": {"cron": {
+        "cronExpression": "0 6 * * *", "cronTimeZone": "Mars/Olympus"}}},
+     "scheduleData.cron.cronTimeZone"),
+    ({"scheduleType": "cron"}, "scheduleData.cron"),
+    ({"scheduleType": "basic"}, "scheduleData.basicSchedule"),
+], ids=["bad-expression", "bad-zone", "cron-without-data", "basic-without-data"])
+def test_a_bad_cron_schedule_names_the_field(api: Api, workspace_id: str,
+                                             sent: dict[str, Any], path: str) -> None:
+    src = _sample_source(api, workspace_id)
+    dst = _duckdb_destination(api, workspace_id)
+    body = _dagster_managed_body(api, src["sourceId"], sourceId=src["sourceId"],
+                                 destinationId=dst["destinationId"],
+                                 **{"scheduleType": None, **sent})
+    r = _raw(api, "/connections/create", {k: v for k, v in body.items() if v is not None}, 422)
+    assert path in [e["propertyPath"] for e in r["validationErrors"]]

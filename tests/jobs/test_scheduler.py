@@ -133,3 +133,23 @@ def _ts(year: int, month: int, day: int, hour: int = 0) -> float:
 ])
 def test_next_slot(anchor: float, units: int, unit: str, after: float, want: float) -> None:
     assert next_slot(anchor, units, unit, after) == want
+
+
+def test_a_cron_schedule_fires_at_its_times_in_its_time_zone(world: World,
+                                                            tmp_path: Path) -> None:
+    conn = _conn(world, tmp_path, schedule=None)
+    with world.db.session() as s:
+        s.execute(update(Connection).where(Connection.id == conn).values(
+            schedule_cron="30 6 * * *", schedule_timezone="Europe/Amsterdam"))
+    sched = Scheduler(world.settings, world.db)
+    amsterdam = dt.timezone(dt.timedelta(hours=2))  # summer time on that day
+    t = dt.datetime(2027, 7, 1, 12, 0, tzinfo=amsterdam).timestamp()
+    assert sched.tick(t) == []  # a new series starts at its first time, not now
+    first = dt.datetime(2027, 7, 2, 6, 30, tzinfo=amsterdam).timestamp()
+    assert _next_run(world.db, conn) == first
+    assert sched.tick(first - 1) == []
+    fired = sched.tick(first)
+    assert len(fired) == 1
+    assert _next_run(world.db, conn) == first + 24 * HOUR
+    assert sched.tick(first + 5) == []
+    assert _jobs(world.db, conn) == 1

@@ -4,9 +4,11 @@ Classification (status by class, never by message) happens here once:
 ``InvalidInput`` 422 (``BadQuery`` 400, ``RangeNotSatisfiable`` 416, ``TooLarge`` 413),
 ``NotFound`` 404, ``Conflict`` 409, ``Forbidden`` 403, ``TooManyRequests`` 429 (with
 Retry-After), ``ConnectorError`` 422, another ``SluicewayError`` 500,
-HTTP errors as they are. A family registers the path prefixes it serves and a
-:data:`Renderer`; paths of no family get the Airbyte bodies. Secrets never reach a body:
-services redact connector messages and spec validation masks secret values.
+HTTP errors as they are. Which body answers a path is data: :class:`Renderers`, built by
+the composition root (each family's path prefixes and :data:`Renderer`, and the renderer of
+every other path) and installed on the app; nothing registers itself by being imported.
+Secrets never reach a body: services redact connector messages and spec validation masks
+secret values.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sluiceway.core.errors import (
@@ -55,27 +57,32 @@ class Problem:
     values: list[object] = field(default_factory=list)
 
 
-Renderer = Callable[[Request, Problem], JSONResponse]
-_FAMILIES: list[tuple[tuple[str, ...], Renderer]] = []
+Renderer = Callable[[Request, Problem], Response]
 
 
-def register(prefixes: tuple[str, ...], renderer: Renderer) -> None:
-    _FAMILIES.append((prefixes, renderer))
+@dataclass(frozen=True)
+class Renderers:
+    """The error body of each path: the first family whose prefixes start it, else
+    ``default``."""
+
+    default: Renderer
+    families: tuple[tuple[tuple[str, ...], Renderer], ...] = ()
+
+    def for_path(self, path: str) -> Renderer:
+        for prefixes, renderer in self.families:
+            if path.startswith(prefixes):
+                return renderer
+        return self.default
 
 
-def respond(request: Request, problem: Problem) -> JSONResponse:
+def respond(request: Request, problem: Problem) -> Response:
     """The problem in the body of the family that serves the request's path."""
     return _render(request, problem)
 
 
-def _render(request: Request, problem: Problem) -> JSONResponse:
-    path = request.url.path
-    for prefixes, renderer in _FAMILIES:
-        if path.startswith(prefixes):
-            return renderer(request, problem)
-    from sluiceway.api.airbyte.errors import render
-
-    return render(request, problem)
+def _render(request: Request, problem: Problem) -> Response:
+    renderers: Renderers = request.app.state.error_renderers
+    return renderers.for_path(request.url.path)(request, problem)
 
 
 def classify(exc: BaseException) -> Problem:
@@ -136,7 +143,7 @@ def rendered(items: Iterable[T], render: Callable[[T], R], what: str) -> list[R]
     return out
 
 
-async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation(request: Request, exc: RequestValidationError) -> Response:
     errors, values = [], []
     for e in exc.errors():
         loc = [str(p) for p in e.get("loc", ()) if p != "body"]
@@ -148,16 +155,18 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
                                     values=values))
 
 
-async def _known(request: Request, exc: SluicewayError) -> JSONResponse:
+async def _known(request: Request, exc: SluicewayError) -> Response:
     return _render(request, classify(exc))
 
 
-async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http(request: Request, exc: StarletteHTTPException) -> Response:
     return _render(request, Problem(exc.status_code, str(exc.detail), "HTTPException",
                                     headers=dict(getattr(exc, "headers", None) or {})))
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, renderers: Renderers) -> None:
+    """Answer every error of ``app`` in the body ``renderers`` choose for its path."""
+    app.state.error_renderers = renderers
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(SluicewayError, _known)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]

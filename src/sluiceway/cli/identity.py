@@ -39,11 +39,10 @@ RoleOpt = Annotated[str, typer.Option(
 
 
 def _platform() -> Platform:
-    from sluiceway.core.settings import Settings
-    from sluiceway.services.platform import open_platform
+    from sluiceway import bootstrap
 
     try:
-        return open_platform(Settings())
+        return bootstrap.open_platform()
     except ValueError as exc:  # pydantic's ValidationError: a setting is wrong
         typer.echo(f"error: invalid settings: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -1,6 +1,8 @@
 """Fire the syncs of scheduled connections.
 
-A connection fires when its ``next_run_at`` has come (or is unset: then at once). Firing is a
+A connection with a basic schedule (``units`` + ``timeUnit``) fires when its ``next_run_at``
+has come (or is unset: then at once); one with a cron schedule fires at the expression's
+times in its time zone (unset: its first time is set, not fired). Firing is a
 compare-and-set of ``next_run_at`` from the value read to the next slot, in the same
 transaction as the enqueue: of two schedulers (or a scheduler and its restart) only the one
 whose update matched a row enqueues. The next slot is the first of the series after now, so
@@ -13,8 +15,10 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, select, update
+from croniter import croniter
+from sqlalchemy import CursorResult, or_, select, update
 
 from sluiceway.core.settings import Settings
 from sluiceway.jobs import ledger
@@ -64,6 +68,13 @@ def next_slot(anchor: float, units: int, unit: str, after: float) -> float:
     return slot
 
 
+def cron_times(expression: str, timezone: str, after: float, count: int = 1) -> list[float]:
+    """The next ``count`` times after ``after`` of a cron expression read in ``timezone``
+    (an IANA name; daylight saving time as that zone has it)."""
+    it = croniter(expression, dt.datetime.fromtimestamp(after, ZoneInfo(timezone)))
+    return [float(it.get_next(float)) for _ in range(count)]
+
+
 class Scheduler:
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings
@@ -75,25 +86,34 @@ class Scheduler:
         with self.db.session() as s:
             rows = s.execute(select(Connection.id, Connection.workspace_id,
                                     Connection.schedule_units, Connection.schedule_time_unit,
-                                    Connection.next_run_at)
-                             .where(Connection.status == "active",
-                                    Connection.schedule_units.is_not(None),
-                                    Connection.schedule_time_unit.is_not(None))).all()
+                                    Connection.next_run_at, Connection.schedule_cron,
+                                    Connection.schedule_timezone)
+                             .where(Connection.status == "active", or_(
+                                 Connection.schedule_cron.is_not(None),
+                                 Connection.schedule_units.is_not(None)
+                                 & Connection.schedule_time_unit.is_not(None)))).all()
         fired: list[int] = []
-        for conn_id, workspace_id, units, unit_name, old in rows:
-            unit = _unit(unit_name)
-            if unit is None or units is None or units < 1:
-                continue
+        for conn_id, workspace_id, units, unit_name, old, cron, zone in rows:
             if old is not None and old > t:
                 continue
-            nxt = next_slot(t if old is None else old, int(units), unit, t)
+            if cron:
+                if old is None:  # a new cron series starts at its first slot, not now
+                    self._fire(conn_id, workspace_id, None,
+                               cron_times(cron, zone or "UTC", t)[0], enqueue=False)
+                    continue
+                nxt = cron_times(cron, zone or "UTC", t)[0]
+            else:
+                unit = _unit(unit_name)
+                if unit is None or units is None or units < 1:
+                    continue
+                nxt = next_slot(t if old is None else old, int(units), unit, t)
             job_id = self._fire(conn_id, workspace_id, old, nxt)
             if job_id is not None:
                 fired.append(job_id)
         return fired
 
     def _fire(self, conn_id: str, workspace_id: str, old: float | None,
-              nxt: float) -> int | None:
+              nxt: float, *, enqueue: bool = True) -> int | None:
         with self.db.claim() as s:
             same = (Connection.next_run_at.is_(None) if old is None
                     else Connection.next_run_at == old)
@@ -102,8 +122,8 @@ class Scheduler:
                 .where(Connection.id == conn_id, Connection.status == "active", same)
                 .values(next_run_at=nxt)
                 .execution_options(synchronize_session=False)))
-            if done.rowcount != 1:
-                return None  # another scheduler fired it
+            if done.rowcount != 1 or not enqueue:
+                return None  # another scheduler fired it (or only the series was started)
             job, created = ledger.enqueue_new(
                 s, workspace_id=workspace_id, config_type="sync", scope=conn_id,
                 max_attempts=self.settings.job_attempts, unicity=sync_unicity(conn_id))

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from croniter import croniter
 from sqlalchemy import Select, exists, func, select
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import aliased, defer
 
 from sluiceway.core.errors import FieldError, InvalidInput, SluicewayError
-from sluiceway.jobs import ledger
+from sluiceway.jobs import ledger, scheduler
 from sluiceway.services import actors, audit, catalogs, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
-from sluiceway.store.models import Connection, Job
+from sluiceway.store.models import Actor, Connection, ConnectorDefinition, Job
 
 TIME_UNITS = ("minutes", "hours", "days", "weeks", "months")
 #: the longest time between two runs of a schedule, in days (about a century)
@@ -38,8 +41,66 @@ class Schedule:
     time_unit: str
 
 
-def _check_schedule(schedule: Schedule | None) -> None:
+@dataclass(frozen=True)
+class CronSchedule:
+    """Runs at the times of a cron expression (five fields) read in an IANA time zone."""
+
+    expression: str
+    timezone: str = "UTC"
+
+
+#: what a connection runs by: an interval, cron times, or nothing (only when started)
+AnySchedule = Schedule | CronSchedule | None
+CRON_PATH = "scheduleData.cron"
+
+
+def _check_cron(schedule: CronSchedule) -> None:
+    errors = []
+    expression = schedule.expression.strip()
+    if len(expression.split()) != 5 or not croniter.is_valid(expression):
+        errors.append(FieldError(f"{CRON_PATH}.cronExpression", "must be a cron expression "
+                                 "of five fields (minute hour day month weekday), like "
+                                 "'0 6 * * 1-5'", schedule.expression))
+    try:
+        ZoneInfo(schedule.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors.append(FieldError(f"{CRON_PATH}.cronTimeZone", "must be an IANA time zone, "
+                                 "like 'UTC' or 'Europe/Amsterdam'", schedule.timezone))
+    if errors:
+        raise InvalidInput("invalid schedule", errors)
+
+
+def next_runs(schedule: AnySchedule, count: int = 5, after: float | None = None
+              ) -> list[float]:
+    """The next ``count`` times a schedule runs after ``after`` (default now), checked first;
+    none for a connection that runs only when started."""
+    _check_schedule(schedule)
+    t = time.time() if after is None else after
+    if isinstance(schedule, CronSchedule):
+        return scheduler.cron_times(schedule.expression.strip(), schedule.timezone, t, count)
     if schedule is None:
+        return []
+    out: list[float] = []
+    for _ in range(count):
+        t = scheduler.next_slot(t, schedule.units, schedule.time_unit, t)
+        out.append(t)
+    return out
+
+
+def schedule_of(c: Connection) -> AnySchedule:
+    """The schedule a stored connection runs by."""
+    if c.schedule_cron:
+        return CronSchedule(c.schedule_cron, c.schedule_timezone or "UTC")
+    if c.schedule_units is not None and c.schedule_time_unit is not None:
+        return Schedule(c.schedule_units, c.schedule_time_unit)
+    return None
+
+
+def _check_schedule(schedule: AnySchedule) -> None:
+    if schedule is None:
+        return
+    if isinstance(schedule, CronSchedule):
+        _check_cron(schedule)
         return
     errors = []
     if schedule.units < 1:
@@ -55,10 +116,15 @@ def _check_schedule(schedule: Schedule | None) -> None:
         raise InvalidInput("invalid schedule", errors)
 
 
-def _apply_schedule(c: Connection, schedule: Schedule | None) -> None:
-    new = (schedule.units, schedule.time_unit) if schedule else (None, None)
-    if (c.schedule_units, c.schedule_time_unit) != new:
-        c.schedule_units, c.schedule_time_unit = new
+def _apply_schedule(c: Connection, schedule: AnySchedule) -> None:
+    basic = (schedule.units, schedule.time_unit) if isinstance(schedule, Schedule) else (
+        None, None)
+    cron = (schedule.expression.strip(), schedule.timezone) if isinstance(
+        schedule, CronSchedule) else (None, None)
+    if (c.schedule_units, c.schedule_time_unit) != basic or (
+            c.schedule_cron, c.schedule_timezone) != cron:
+        c.schedule_units, c.schedule_time_unit = basic
+        c.schedule_cron, c.schedule_timezone = cron
         c.next_run_at = None  # the scheduler starts the new series
 
 
@@ -71,7 +137,7 @@ def _discovered(p: Platform, caller: Caller, source_id: str) -> dict[str, Any] |
 
 def create(p: Platform, caller: Caller, *, source_id: str, destination_id: str,
            name: str | None, sync_mode: str, streams: list[dict[str, Any]] | None,
-           schedule: Schedule | None, status: str, where: str = "syncSchema",
+           schedule: AnySchedule, status: str, where: str = "syncSchema",
            paths: Mapping[str, str] = catalogs.SEED_PATHS) -> Connection:
     """``where`` and ``paths`` say how the client wrote the streams (for error paths)."""
     with p.db.session() as s:
@@ -129,6 +195,50 @@ def list_for(p: Platform, caller: Caller, workspace_id: str, *,
             .order_by(Connection.created_at, Connection.id), with_catalog)))
 
 
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A connection of a long listing: what its rendering and its actors' renderings depend
+    on (each actor's ``updated_at``, definition id and definition name), and its sync
+    state (when its last sync succeeded, epoch s, and whether one runs)."""
+
+    id: str
+    updated_at: float
+    source_id: str
+    destination_id: str
+    source_stamp: tuple[float, str, str]
+    destination_stamp: tuple[float, str, str]
+    last_sync: float | None
+    running: bool
+
+
+def listing(p: Platform, caller: Caller, workspace_id: str) -> list[Listed]:
+    """The workspace's connections, oldest first, in one query: their stamps, their
+    actors' stamps and their sync state (``web_backend/connections/list`` renders
+    the rest from what it kept)."""
+    src, dst = aliased(Actor), aliased(Actor)
+    src_def, dst_def = aliased(ConnectorDefinition), aliased(ConnectorDefinition)
+    syncs = (Job.config_type == "sync", Job.scope == Connection.id)
+    last = (select(func.max(Job.updated_at)).where(*syncs, Job.status == "succeeded")
+            .correlate(Connection).scalar_subquery())
+    running = exists().where(*syncs, Job.status == "running").correlate(Connection)
+    query = (select(Connection.id, Connection.updated_at, Connection.source_id,
+                    Connection.destination_id, src.updated_at, src.definition_id, src_def.name,
+                    dst.updated_at, dst.definition_id, dst_def.name, last, running)
+             .join(src, src.id == Connection.source_id)
+             .join(src_def, src_def.id == src.definition_id)
+             .join(dst, dst.id == Connection.destination_id)
+             .join(dst_def, dst_def.id == dst.definition_id)
+             .where(Connection.workspace_id == workspace_id, Connection.status != "deprecated")
+             .order_by(Connection.created_at, Connection.id))
+    with p.db.session() as s:
+        scope.workspace(s, caller, workspace_id)
+        return [Listed(cid, updated, source_id, destination_id, (s_at, s_def, s_name),
+                       (d_at, d_def, d_name), float(at) if at is not None else None,
+                       bool(busy))
+                for (cid, updated, source_id, destination_id, s_at, s_def, s_name, d_at,
+                     d_def, d_name, at, busy) in s.execute(query)]
+
+
 def by_ids(p: Platform, caller: Caller, connection_ids: Sequence[str]
            ) -> dict[str, Connection]:
     """Connections the caller can see, catalogs included, by id."""
@@ -157,7 +267,7 @@ def page_for(p: Platform, caller: Caller, workspace_ids: Sequence[str], *, limit
 
 
 def update(p: Platform, caller: Caller, connection_id: str, *,
-           streams: list[dict[str, Any]] | None, schedule: Schedule | None, status: str,
+           streams: list[dict[str, Any]] | None, schedule: AnySchedule, status: str,
            sync_mode: str | None = None, where: str = "syncSchema",
            paths: Mapping[str, str] = catalogs.SEED_PATHS) -> Connection:
     """``streams`` None keeps the stored selection."""

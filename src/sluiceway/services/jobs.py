@@ -161,3 +161,11 @@ def log_since(p: Platform, job_id: int, after: int = 0) -> JobLog:
                          .order_by(AttemptLog.id)).all()
         return JobLog(job.id, job.status, [LogLine(log.id, number, log.at, log.level, log.line)
                                            for log, number in rows])
+
+
+def log_for(p: Platform, caller: Caller, job_id: int, after: int = 0) -> JobLog:
+    """:func:`log_since` for a caller: the job must be a sync or reset of a connection the
+    caller sees."""
+    with p.db.session() as s:
+        _connection_job(s, caller, job_id)
+    return log_since(p, job_id, after)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sluiceway.core.errors import Conflict, NotFound
-from sluiceway.services import audit, criteria, policy, spaces
+from sluiceway.services import audit, auth, criteria, policy, spaces
 from sluiceway.services.caller import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import Membership, User, Workspace
@@ -125,3 +125,10 @@ def remove_member(p: Platform, caller: Caller, space: str, email: str) -> None:
         audit.record(s, caller, "space_user.delete", "user",
                      f"user {email!r} removed from space {ws.slug!r}",
                      request={"email": email}, workspace_id=ws.id)
+
+
+def set_password(p: Platform, caller: Caller, email: str, password: str) -> None:
+    """Give a user a password (a member added here has none yet): system administrators only,
+    as a user may be in spaces the caller does not manage."""
+    policy.require(caller, policy.SYSTEM)
+    auth.set_password(p, email, password, by=caller)

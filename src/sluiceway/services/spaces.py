@@ -18,6 +18,7 @@ from sluiceway.services.platform import Platform
 from sluiceway.store.models import (
     Actor,
     Artifact,
+    Configuration,
     Connection,
     ConnectorDefinition,
     EnvironmentVariable,
@@ -206,6 +207,8 @@ def holdings(s: Session, ws_id: str) -> dict[str, int]:
             ConnectorDefinition.workspace_id == ws_id)),
         "variables": s.scalar(select(func.count()).where(
             EnvironmentVariable.workspace_id == ws_id)),
+        "configurations": s.scalar(select(func.count()).where(
+            Configuration.workspace_id == ws_id)),
     }
     return {k: int(v or 0) for k, v in counts.items() if v}
 

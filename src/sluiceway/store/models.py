@@ -139,6 +139,10 @@ class Connection(Base):
     next_run_at: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now, onupdate=now)
+    #: added by migration 0600: a cron schedule (five fields) and the time zone it reads in,
+    #: instead of ``schedule_units`` + ``schedule_time_unit``
+    schedule_cron: Mapped[str | None] = mapped_column(String(255))
+    schedule_timezone: Mapped[str | None] = mapped_column(String(64))
 
 
 class Job(Base):
@@ -168,6 +172,9 @@ class Job(Base):
     scheduled_at: Mapped[float] = mapped_column(Float, default=now)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now, onupdate=now)
+    #: when the ``celery`` executor last published the job to the broker; None when no
+    #: message of it is known to wait (migration 0500)
+    published_at: Mapped[float | None] = mapped_column(Float)
 
 
 class Attempt(Base):
@@ -183,6 +190,8 @@ class Attempt(Base):
     number: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="running")
     worker: Mapped[str | None] = mapped_column(String(200))
+    #: the machine (host name) and process that ran the attempt (``host``: migration 0500)
+    host: Mapped[str | None] = mapped_column(String(255))
     pid: Mapped[int | None] = mapped_column(Integer)
     heartbeat_at: Mapped[float | None] = mapped_column(Float)
     lease_until: Mapped[float | None] = mapped_column(Float)
@@ -367,3 +376,94 @@ class TableFilter(Base):
     filter: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now, onupdate=now)
+
+
+# --- added by migration 0600 -----------------------------------------------------------------
+
+class WebSession(Base):
+    """A signed-in browser. ``id`` is the SHA-256 of the cookie's token (the token itself is
+    never stored); ``csrf`` is the token every form of the session must send back;
+    ``workspace_id`` the space the browser is looking at. A session idle past its limit, or
+    signed out, authenticates no one."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[str | None] = mapped_column(String(36))
+    address: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    last_seen_at: Mapped[float] = mapped_column(Float, default=now, index=True)
+
+
+# --- added by migration 0700 -----------------------------------------------------------------
+
+class Configuration(Base):
+    """A typed configuration of a space (the Alumio face's ``/di/configurations``): a type,
+    an identifier unique within the type and space, and ``object`` (``{prototype,
+    parameters}``, secret fields of the prototype sealed). ``revision`` is the ULID of the
+    history entry that holds this state."""
+
+    __tablename__ = "configurations"
+    __table_args__ = (UniqueConstraint("workspace_id", "type", "identifier",
+                                       name="uq_configurations_workspace_type_identifier"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(64))
+    identifier: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    prototype: Mapped[str] = mapped_column(String(64))
+    object: Mapped[dict[str, Any]] = mapped_column(JSON)
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    removable: Mapped[bool] = mapped_column(Boolean, default=False)
+    resettable: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    labels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    editor: Mapped[str | None] = mapped_column(String(320))
+    revision: Mapped[str] = mapped_column(String(26))
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class ConfigurationRevision(Base):
+    """One saved state of a configuration, keyed by a ULID; never changed once written (a
+    restore writes a new one). Kept by type and identifier, so a configuration's history
+    outlives its deletion."""
+
+    __tablename__ = "configuration_revisions"
+    __table_args__ = (Index("ix_configuration_revisions_object", "workspace_id", "type",
+                            "identifier", "ulid"),)
+
+    ulid: Mapped[str] = mapped_column(String(26), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(64))
+    identifier: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    object: Mapped[dict[str, Any]] = mapped_column(JSON)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    labels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    editor: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class ConfigurationFavourite(Base):
+    """A user's favourite configuration in a space."""
+
+    __tablename__ = "configuration_favourites"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id", "type", "identifier",
+                                       name="uq_configuration_favourites_user_object"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(64))
+    identifier: Mapped[str] = mapped_column(String(255))
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)

@@ -9,13 +9,35 @@ from sluiceway.api.airbyte import schemas as m
 from sluiceway.api.deps import CallerDep, PlatformDep
 from sluiceway.core.errors import FieldError, InvalidInput
 from sluiceway.services import connections, jobs
-from sluiceway.services.connections import Schedule
+from sluiceway.services.connections import AnySchedule, CronSchedule, Schedule
 
 router = APIRouter(tags=["connection"])
 
 
-def _schedule(s: m.ConnectionSchedule | None) -> Schedule | None:
+def _basic(s: m.ConnectionSchedule | None) -> Schedule | None:
     return Schedule(s.units, s.timeUnit.value) if s is not None else None
+
+
+def _schedule(body: m.ConnectionCreate | m.ConnectionUpdate) -> AnySchedule:
+    """v1's ``schedule``, or later versions' ``scheduleType`` with ``scheduleData``."""
+    kind, data = body.scheduleType, body.scheduleData
+    if kind is None:
+        if data is not None and data.cron is not None:
+            kind = m.ScheduleType.cron
+        else:
+            return _basic(body.schedule or (data.basicSchedule if data else None))
+    if kind is m.ScheduleType.manual:
+        return None
+    if kind is m.ScheduleType.cron:
+        if data is None or data.cron is None:
+            raise InvalidInput("invalid schedule", [FieldError(
+                "scheduleData.cron", "is required when scheduleType is cron")])
+        return CronSchedule(data.cron.cronExpression, data.cron.cronTimeZone)
+    basic = (data.basicSchedule if data is not None else None) or body.schedule
+    if basic is None:
+        raise InvalidInput("invalid schedule", [FieldError(
+            "scheduleData.basicSchedule", "is required when scheduleType is basic")])
+    return _basic(basic)
 
 
 @router.post("/connections/create", response_model=m.ConnectionRead,
@@ -32,7 +54,7 @@ def create_connection(body: m.ConnectionCreate, p: PlatformDep,
     return convert.connection(connections.create(
         p, caller, source_id=str(body.sourceId), destination_id=str(body.destinationId),
         name=body.name, sync_mode=mode, streams=chosen.streams,
-        schedule=_schedule(body.schedule), status=body.status.value, where=chosen.where,
+        schedule=_schedule(body), status=body.status.value, where=chosen.where,
         paths=chosen.paths))
 
 
@@ -46,7 +68,7 @@ def update_connection(body: m.ConnectionUpdate, p: PlatformDep,
     chosen = convert.selection(body.syncSchema, body.syncCatalog, m.SyncMode(current.sync_mode))
     return convert.connection(connections.update(
         p, caller, str(body.connectionId), streams=chosen.streams,
-        schedule=_schedule(body.schedule), status=body.status.value, where=chosen.where,
+        schedule=_schedule(body), status=body.status.value, where=chosen.where,
         paths=chosen.paths))
 
 

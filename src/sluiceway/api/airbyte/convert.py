@@ -283,11 +283,17 @@ def connection_json(c: Any) -> dict[str, Any]:
         "connectionId": c.id, "name": c.name, "sourceId": c.source_id,
         "destinationId": c.destination_id, "syncMode": c.sync_mode,
         "syncSchema": source_schema_json(c.catalog)}
+    kind, data = "manual", None
     if c.schedule_units is not None and c.schedule_time_unit is not None:
         out["schedule"] = {"units": c.schedule_units, "timeUnit": c.schedule_time_unit}
+        kind, data = "basic", {"basicSchedule": out["schedule"]}
+    elif getattr(c, "schedule_cron", None):
+        kind, data = "cron", {"cron": {"cronExpression": c.schedule_cron,
+                                       "cronTimeZone": c.schedule_timezone or "UTC"}}
     out.update(status=c.status, syncCatalog=sync_catalog_json(c.catalog), prefix="",
-               namespaceDefinition="destination", operationIds=[],
-               scheduleType="basic_schedule" if "schedule" in out else "manual")
+               namespaceDefinition="destination", operationIds=[], scheduleType=kind)
+    if data is not None:
+        out["scheduleData"] = data
     return out
 
 

@@ -248,6 +248,25 @@ class ConnectionSchedule(Body):
     timeUnit: TimeUnit
 
 
+class ScheduleType(enum.StrEnum):
+    """Later versions' ``scheduleType`` (``basic_schedule`` is read as ``basic``)."""
+
+    manual = "manual"
+    basic = "basic"
+    basic_schedule = "basic_schedule"
+    cron = "cron"
+
+
+class CronScheduleData(Body):
+    cronExpression: str = Field(max_length=255)
+    cronTimeZone: str = Field(default="UTC", max_length=64)
+
+
+class ScheduleData(Body):
+    basicSchedule: ConnectionSchedule | None = None
+    cron: CronScheduleData | None = None
+
+
 class ConnectionCreate(Body):
     name: Name | None = None
     sourceId: UUID
@@ -258,6 +277,8 @@ class ConnectionCreate(Body):
     schedule: ConnectionSchedule | None = None
     status: ConnectionStatus
     #: beyond v1 (as later versions have them)
+    scheduleType: ScheduleType | None = None
+    scheduleData: ScheduleData | None = None
     syncCatalog: AirbyteCatalog | None = None
     prefix: str | None = None
     namespaceDefinition: NamespaceDefinitionType | None = None
@@ -274,6 +295,8 @@ class ConnectionUpdate(Body):
     schedule: ConnectionSchedule | None = None
     status: ConnectionStatus
     #: beyond v1 (as later versions have them)
+    scheduleType: ScheduleType | None = None
+    scheduleData: ScheduleData | None = None
     syncCatalog: AirbyteCatalog | None = None
     prefix: str | None = None
     namespaceDefinition: NamespaceDefinitionType | None = None
@@ -418,6 +441,7 @@ class ConnectionRead(BaseModel):
     namespaceFormat: str | None = None
     operationIds: list[str] | None = None
     scheduleType: str | None = None
+    scheduleData: ScheduleData | None = None
 
 
 class ConnectionReadList(BaseModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from sluiceway.api.deps import CallerDep
@@ -31,18 +31,18 @@ class CronPrompt(BaseModel):
     prompt: Annotated[str, Field(min_length=1, max_length=255)]
 
 
-def _not_implemented(request: Request) -> JSONResponse:
+def _not_implemented(request: Request) -> Response:
     return respond(request, Problem(501, assistant.NO_PROVIDER, "NotImplemented"))
 
 
 @router.post("/ai/javascript_code", responses={501: {"description": "no model provider"}})
-def javascript_code(body: CodePrompt, request: Request, _: CallerDep) -> JSONResponse:
+def javascript_code(body: CodePrompt, request: Request, _: CallerDep) -> Response:
     return _not_implemented(request)
 
 
 @router.post("/ai/transformer_tester_data",
              responses={501: {"description": "no model provider"}})
-def transformer_tester_data(body: DataPrompt, request: Request, _: CallerDep) -> JSONResponse:
+def transformer_tester_data(body: DataPrompt, request: Request, _: CallerDep) -> Response:
     return _not_implemented(request)
 
 

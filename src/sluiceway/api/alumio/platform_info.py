@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
 from sluiceway.api.alumio.render import listing
@@ -58,7 +58,7 @@ def application_environment(p: PlatformDep, caller: CallerDep) -> dict[str, Any]
 @router.put("/application/update_cycle",
             responses={501: {"description": "a self-hosted server has no update cycle"}})
 def update_cycle(body: UpdateCycle, request: Request, p: PlatformDep,
-                 caller: CallerDep) -> JSONResponse:
+                 caller: CallerDep) -> Response:
     installation.set_update_cycle(p, caller, body.updateCycle)
     return respond(request, Problem(501, installation.UPDATE_CYCLE_NOT_HERE, "NotImplemented"))
 

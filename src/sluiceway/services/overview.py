@@ -1,0 +1,144 @@
+"""A space at a glance: its connections with their last run and next run, failing ones first,
+and what the syncs moved per day.
+
+What enters: the caller, a space, a page. What leaves: :class:`Overview` views (no rows of the
+store). Each page costs a few indexed queries whatever the number of connections and jobs:
+the latest job per connection is an index lookup (``ix_jobs_scope``), attempts are summed
+for the page's jobs only, and the days are grouped by the database.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Integer, ScalarSelect, case, cast, func, select
+from sqlalchemy.orm import Session, aliased
+
+from sluiceway.services import policy
+from sluiceway.services.caller import Caller
+from sluiceway.services.platform import Platform
+from sluiceway.store.models import Actor, Attempt, Connection, Job
+
+RUNS = ("sync", "reset_connection")
+ACTIVE = ("pending", "running", "incomplete")
+DAYS = 30
+_DAY = 86_400
+
+
+@dataclass(frozen=True)
+class ConnectionSummary:
+    id: str
+    name: str
+    status: str  # active | inactive
+    source: str
+    destination: str
+    next_run_at: float | None
+    #: the latest sync or reset: its job id, status, start, duration (s), rows and bytes
+    job_id: int | None
+    job_status: str | None
+    started_at: float | None
+    seconds: float | None
+    rows: int | None
+    bytes: int | None
+
+    @property
+    def failing(self) -> bool:
+        return self.job_status == "failed"
+
+    @property
+    def running(self) -> bool:
+        return self.job_status in ACTIVE
+
+
+@dataclass(frozen=True)
+class Day:
+    start: float  # epoch s of the day's midnight (UTC)
+    rows: int
+    seconds: float
+    runs: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    connections: list[ConnectionSummary]
+    total: int
+    page: int
+    size: int
+    days: list[Day]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+
+def _latest_job() -> ScalarSelect[int]:
+    return (select(func.max(Job.id))
+            .where(Job.config_type.in_(RUNS), Job.scope == Connection.id)
+            .correlate(Connection).scalar_subquery())
+
+
+def overview(p: Platform, caller: Caller, workspace_id: str, *, page: int = 1,
+             size: int = 50, search: str = "") -> Overview:
+    """The space's connections (``search`` in their names), failing first, then running,
+    then by name; ``page`` counts from 1."""
+    policy.require(caller, policy.READ, workspace_id)
+    page, size = max(1, page), min(max(1, size), 500)
+    src, dst = aliased(Actor), aliased(Actor)
+    latest = _latest_job()
+    where = [Connection.workspace_id == workspace_id, Connection.status != "deprecated"]
+    if search:
+        where.append(func.lower(Connection.name).contains(search.lower(), autoescape=True))
+    rank = case((Job.status == "failed", 0), (Job.status.in_(ACTIVE), 1), else_=2)
+    q = (select(Connection.id, Connection.name, Connection.status, Connection.next_run_at,
+                src.name, dst.name, Job.id, Job.status, Job.created_at, Job.updated_at)
+         .join(src, src.id == Connection.source_id)
+         .join(dst, dst.id == Connection.destination_id)
+         .outerjoin(Job, Job.id == latest)
+         .where(*where).order_by(rank, Connection.name, Connection.id)
+         .limit(size).offset((page - 1) * size))
+    with p.db.session() as s:
+        total = s.scalar(select(func.count()).select_from(Connection).where(*where)) or 0
+        rows = s.execute(q).all()
+        job_ids = [r[6] for r in rows if r[6] is not None]
+        stats: dict[int, tuple[float | None, float | None, int, int]] = {}
+        if job_ids:
+            for jid, began, ended, n, b in s.execute(
+                    select(Attempt.job_id, func.min(Attempt.created_at),
+                           func.max(Attempt.ended_at), func.sum(Attempt.records_synced),
+                           func.sum(Attempt.bytes_synced))
+                    .where(Attempt.job_id.in_(job_ids)).group_by(Attempt.job_id)):
+                stats[jid] = (began, ended, int(n or 0), int(b or 0))
+        days = _days(s, workspace_id)
+    out = []
+    for cid, name, status, next_run, sname, dname, job_id, jstatus, created, updated in rows:
+        first, last, n, b = stats.get(job_id, (None, None, 0, 0)) if job_id else (
+            None, None, 0, 0)
+        started: float | None = first if first is not None else created
+        end: float | None = time.time() if jstatus in ACTIVE else (last or updated)
+        seconds = (end - started) if started is not None and end is not None else None
+        out.append(ConnectionSummary(
+            cid, name, status, sname, dname, next_run, job_id, jstatus, started, seconds,
+            n if job_id else None, b if job_id else None))
+    return Overview(out, int(total), page, size, days)
+
+
+def _days(s: Session, workspace_id: str) -> list[Day]:
+    """Rows moved, run time, runs and failed runs per UTC day over the last :data:`DAYS`
+    days (every day listed, empty ones too), from the syncs' attempts."""
+    today = int(time.time() // _DAY)
+    first = today - DAYS + 1
+    day = cast(Attempt.created_at / _DAY, Integer)
+    ended = func.coalesce(Attempt.ended_at, Attempt.updated_at)
+    q = (select(day, func.sum(Attempt.records_synced), func.sum(ended - Attempt.created_at),
+                func.count(Attempt.id),
+                func.sum(case((Attempt.status == "failed", 1), else_=0)))
+         .join(Job, Job.id == Attempt.job_id)
+         .where(Job.workspace_id == workspace_id, Job.config_type == "sync",
+                Attempt.created_at >= first * _DAY)
+         .group_by(day))
+    found = {int(d): (int(n or 0), float(sec or 0.0), int(runs), int(failed or 0))
+             for d, n, sec, runs, failed in s.execute(q)}
+    return [Day(float(d * _DAY), *found.get(d, (0, 0.0, 0, 0)))
+            for d in range(first, today + 1)]

@@ -1,0 +1,66 @@
+"""Exports: one stream of a source into a file (CSV, JSON lines, Parquet ...), its progress
+and its download (a signed link, as the API gives it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from sluiceway.core.errors import FieldError, InvalidInput
+from sluiceway.services import actors, artifacts, datasets, listing, policy
+from sluiceway.web import templating
+from sluiceway.web.deps import Form, FormDep, Page, PageDep
+
+router = APIRouter()
+UI = templating.PREFIX
+FORMAT_CHOICES = ("csv", "tsv", "jsonl", "json", "parquet", "xlsx")
+PAGE = 50
+PENDING = ("pending", "writing")
+
+
+def _rows(page: Page) -> tuple[list[dict[str, Any]], int]:
+    query = listing.Query(page_size=PAGE, count=True, filters=(listing.Filter(
+        "project_id", "eq", page.workspace_id, "project_id"),))
+    found, total = datasets.list_exports(page.platform, page.caller, query)
+    rows = [{"a": a, "stream": (a.meta or {}).get("stream", ""),
+             "link": (f"/exports/{a.id}/download?"
+                      f"{artifacts.signed_query(page.platform, a.id)}")
+             if a.phase == "completed" else None} for a in found]
+    return rows, int(total or 0)
+
+
+def _list(request: Request, page: Page, template: str, *, form: Form | None = None,
+          errors: list[FieldError] | None = None, status: int = 200) -> HTMLResponse:
+    rows, total = _rows(page)
+    return templating.render(request, template, {
+        "page": page, "rows": rows, "total": total, "formats": FORMAT_CHOICES,
+        "sources": actors.list_for(page.platform, page.caller, "source", page.workspace_id),
+        "form": form or Form({}), "errors": errors or [],
+        "live": any(r["a"].phase in PENDING for r in rows),
+        "can_change": page.can(policy.CHANGE)}, status=status)
+
+
+@router.get("/exports")
+def exports(request: Request, page: PageDep) -> HTMLResponse:
+    return _list(request, page, "exports.html")
+
+
+@router.get("/exports/list")
+def export_list(request: Request, page: PageDep) -> HTMLResponse:
+    """The list alone, swapped in while an export is being written."""
+    return _list(request, page, "export_rows.html")
+
+
+@router.post("/exports")
+def create(request: Request, page: PageDep, form: FormDep) -> Response:
+    columns = [c.strip() for c in form.get("columns").split(",") if c.strip()]
+    try:
+        datasets.create_export(page.platform, page.caller, datasets.ExportRequest(
+            project_id=page.workspace_id, source_id=form.get("source") or None,
+            destination_id=None, stream=form.get("stream").strip(), columns=columns or None,
+            filter=None, format=form.get("format", "csv")))
+    except InvalidInput as exc:
+        return _list(request, page, "exports.html", form=form, errors=exc.errors, status=422)
+    return RedirectResponse(f"{UI}/exports", 303)

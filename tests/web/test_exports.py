@@ -1,0 +1,57 @@
+"""Exports in the UI: one stream into a file, its progress, and a download link that works
+without signing in (a signed link, as the API gives)."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from sluiceway.services import policy
+from sluiceway.services.auth import caller_for
+from sluiceway.services.platform import Platform
+from tests.helpers import wait_until
+from tests.web.conftest import Browser, add_user, definition, new_browser
+
+
+def _source(p: Platform) -> str:
+    from sluiceway.services import actors
+
+    admin = caller_for(p, "admin")
+    ws = next(iter(admin.workspace_ids))
+    return actors.create(p, admin, "source", ws, definition(p, "source", "sample"),
+                         {"rows": 40}, "events").id
+
+
+def test_an_export_runs_and_downloads(running: Browser) -> None:
+    p: Platform = running.client.app.state.platform  # type: ignore[attr-defined]
+    src = _source(p)
+    running.post("/ui/exports", {"source": src, "stream": "events", "columns": "id, user_id",
+                                 "format": "csv"}, csrf_from="/ui/exports")
+    wait_until(lambda: 'data-live="false"' in running.get("/ui/exports/list").text,
+               what="the export to be written")
+    rows = running.get("/ui/exports/list").text
+    assert ">completed<" in rows
+    link = re.search(r'<a href="(/exports/[^"]+)" download>events\.csv</a>', rows)
+    assert link is not None
+    anonymous = TestClient(running.client.app)
+    r = anonymous.get(link.group(1).replace("&amp;", "&"))
+    assert r.status_code == 200, r.text
+    lines = r.text.strip().splitlines()
+    assert lines[0] == '"id","user_id"'
+    assert len(lines) == 41
+
+
+def test_a_bad_export_names_the_field_and_a_viewer_has_no_form(
+        admin: Browser, platform: Platform) -> None:
+    src = _source(platform)
+    r = admin.post("/ui/exports", {"source": src, "stream": "events", "format": "rar"}, 422,
+                   csrf_from="/ui/exports")
+    assert "format: unknown format" in r.text
+    add_user(platform, "viewer@example.com", "viewer-password", policy.Role.VIEWER)
+    viewer = new_browser(admin.client)
+    viewer.sign_in("viewer@example.com", "viewer-password")
+    page = viewer.get("/ui/exports").text
+    assert 'action="/ui/exports"' not in page
+    viewer.post("/ui/exports", {"source": src, "stream": "events", "format": "csv"}, 403,
+                csrf_from="/ui/exports")

@@ -1,0 +1,73 @@
+"""The overview: a space's connections with their last and next run, failing ones first, and
+what the syncs moved per day."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from sluiceway.services import policy
+from sluiceway.services.platform import Platform
+from sluiceway.store.models import Attempt, Job
+from tests.web.conftest import Browser, add_user, new_browser, sample_connection
+
+
+def _run(p: Platform, connection_id: str, status: str, rows: int, nbytes: int,
+         started: float, seconds: float) -> None:
+    with p.db.session() as s:
+        job = Job(workspace_id=_space(p, connection_id), config_type="sync",
+                  scope=connection_id, status=status, created_at=started,
+                  updated_at=started + seconds)
+        s.add(job)
+        s.flush()
+        s.add(Attempt(job_id=job.id, number=1, status=status, records_synced=rows,
+                      bytes_synced=nbytes, created_at=started, ended_at=started + seconds))
+
+
+def _space(p: Platform, connection_id: str) -> str:
+    from sluiceway.store.models import Connection
+
+    with p.db.session() as s:
+        return s.get_one(Connection, connection_id).workspace_id
+
+
+def test_failing_connections_come_first_with_their_last_run(admin: Browser,
+                                                           platform: Platform) -> None:
+    ok = sample_connection(platform, "a fine one")
+    bad = sample_connection(platform, "b broken one")
+    sample_connection(platform, "c never run")
+    now = time.time()
+    _run(platform, ok, "succeeded", 1234, 5_600_000, now - 100, 60)
+    _run(platform, bad, "succeeded", 10, 100, now - 3 * 86400, 5)
+    _run(platform, bad, "failed", 0, 0, now - 50, 2)
+    page = admin.get("/ui/").text
+    names = re.findall(r'/ui/connections/[0-9a-f-]+">([^<]+)</a>', page)
+    assert names == ["b broken one", "a fine one", "c never run"]
+    fine = page[page.index("a fine one"):page.index("c never run")]
+    assert "succeeded" in fine
+    assert "1,234" in fine
+    assert "5.6 MB" in fine
+    assert "1 min 0 s" in fine
+    assert "never run" in page
+    assert "Rows moved per day, last 30 days (highest 1,234)" in page
+    assert page.count("<rect ") == 60  # two charts of 30 days
+
+
+def test_the_overview_pages_and_searches_on_the_server(admin: Browser,
+                                                       platform: Platform) -> None:
+    for n in range(3):
+        sample_connection(platform, f"orders {n}")
+    page = admin.get("/ui/?q=ORDERS 1").text
+    assert "orders 1" in page
+    assert "orders 0" not in page
+    assert "1 connection," in page
+
+
+def test_a_viewer_sees_no_create_button(browser: Browser, platform: Platform) -> None:
+    add_user(platform, "viewer@example.com", "viewer-password", policy.Role.VIEWER)
+    browser.sign_in("viewer@example.com", "viewer-password")
+    assert "New connection" not in browser.get("/ui/").text
+    editor = new_browser(browser.client)
+    add_user(platform, "editor@example.com", "editor-password", policy.Role.EDITOR)
+    editor.sign_in("editor@example.com", "editor-password")
+    assert "New connection" in editor.get("/ui/").text
