@@ -45,7 +45,7 @@ import psycopg  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
-from sluiceway.api.app import create_app  # noqa: E402
+from sluiceway.bootstrap import create_app  # noqa: E402
 from sluiceway.core.settings import Settings  # noqa: E402
 from sluiceway.services import audit, auth, tokens  # noqa: E402
 from sluiceway.services.platform import Platform  # noqa: E402
