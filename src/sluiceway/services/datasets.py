@@ -303,7 +303,7 @@ class Upload:
         if errors:
             raise InvalidInput("invalid import", errors)
         self.p, self.caller, self.req, self.format = p, caller, req, fmt
-        with p.db.session() as s:
+        with p.db.claim() as s:
             ws = scope.workspace(s, caller, req.project_id)
             actor = scope.actor(s, caller, "destination", req.destination_id)
             if actor.workspace_id != ws.id:
@@ -337,7 +337,7 @@ class Upload:
 
     def abort(self) -> None:
         self._ctx.__exit__(RuntimeError, RuntimeError("upload aborted"), None)
-        with self.p.db.session() as s:
+        with self.p.db.claim() as s:
             a = s.get(Artifact, self.artifact_id)
             if a is not None:
                 s.delete(a)

@@ -83,7 +83,7 @@ def create(p: Platform, caller: Caller, kind: Kind, name: str, repository: str,
     owner = _owner(caller, kind)
     if owner is not None:
         policy.require(caller, policy.CHANGE, owner)
-    with p.db.session() as s:
+    with p.db.claim() as s:
         if _clash(s, kind, name, owner):
             raise InvalidInput(f"invalid {kind} definition", [FieldError(
                 "name", f"a {kind} definition named {name!r} exists already", name)])
@@ -103,7 +103,7 @@ def update(p: Platform, caller: Caller, kind: Kind, definition_id: str,
            image_tag: str) -> ConnectorDefinition:
     """Only the image tag may change (as the API allows); built-ins follow the server, and
     a shared definition is the admin's to change."""
-    with p.db.session() as s:
+    with p.db.claim() as s:
         d = scope.definition(s, caller, kind, definition_id)
         if d.workspace_id is not None:
             policy.require(caller, policy.CHANGE, d.workspace_id)

@@ -39,7 +39,7 @@ def list_for(p: Platform, caller: Caller) -> list[Workspace]:
 
 def update(p: Platform, caller: Caller, workspace_id: str, email: str | None,
            flags: dict[str, bool]) -> Workspace:
-    with p.db.session() as s:
+    with p.db.claim() as s:
         ws = scope.workspace(s, caller, workspace_id)
         policy.require(caller, policy.MANAGE, ws.id)
         if email is not None:
@@ -59,7 +59,7 @@ def create(p: Platform, caller: Caller, name: str, email: str | None = None,
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     if not slug:
         raise InvalidInput("invalid workspace", [FieldError("name", "needs a letter or digit")])
-    with p.db.session() as s:
+    with p.db.claim() as s:
         if s.scalars(select(Workspace).where(Workspace.slug == slug)).first() is not None:
             raise Conflict(f"a workspace with slug {slug!r} already exists")
         ws = Workspace(name=name, slug=slug, email=email,
