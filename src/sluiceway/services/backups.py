@@ -477,7 +477,8 @@ def delete_export(p: Platform, caller: Caller, backup_id: str) -> None:
 
 
 def export_file(p: Platform, backup_id: str, *, caller: Caller | None = None,
-                expires: int | None = None, signature: str | None = None) -> Artifact:
+                expires: int | None = None, signature: str | None = None
+                ) -> artifacts.ArtifactView:
     """The export artifact to download: for a caller, or for a signed link (no login)."""
     with p.db.session() as s:
         if caller is not None:
