@@ -153,7 +153,7 @@ def create(p: Platform, caller: Caller, workspace_id: str,
         raise InvalidInput("invalid environment variable", [FieldError(
             "allowedTargets", "only an encrypted variable carries allowed targets")])
     value = given.value or ""
-    with p.db.session() as s:
+    with p.db.claim() as s:
         if s.scalars(select(EnvironmentVariable.id).where(
                 EnvironmentVariable.workspace_id == workspace_id,
                 EnvironmentVariable.name == given.name)).first():
@@ -178,7 +178,7 @@ def update(p: Platform, caller: Caller, workspace_id: str, name: str,
     is never shown)."""
     _check(given, creating=False)
     policy.require(caller, policy.READ, workspace_id)
-    with p.db.session() as s:
+    with p.db.claim() as s:
         v = _find(s, workspace_id, name)
         encrypted = v.encrypted if given.encrypted is None else bool(given.encrypted)
         policy.require(caller, _needs(v.encrypted or encrypted), workspace_id)
@@ -207,7 +207,7 @@ def update(p: Platform, caller: Caller, workspace_id: str, name: str,
 
 def delete(p: Platform, caller: Caller, workspace_id: str, name: str) -> None:
     policy.require(caller, policy.READ, workspace_id)
-    with p.db.session() as s:
+    with p.db.claim() as s:
         v = _find(s, workspace_id, name)
         policy.require(caller, _needs(v.encrypted), workspace_id)
         audit.record(s, caller, "variable.delete", "environment",
