@@ -17,6 +17,7 @@ from sluiceway.services.configurations import (
     as_bool,
     audit_change,
     find,
+    flush_new,
     save_revision,
     shown_object,
 )
@@ -93,7 +94,7 @@ def restore(p: Platform, caller: Caller, workspace_id: str, type_: str, identifi
         save_revision(s, c, caller)
         if fresh:
             s.add(c)
-        s.flush()
+        flush_new(s, f"configuration {type_}/{identifier}")
         audit_change(s, caller, c, "restore", f"restored from revision {ulid}", ulid=ulid)
         new = s.get(ConfigurationRevision, c.revision)
         assert new is not None

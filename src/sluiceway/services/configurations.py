@@ -224,6 +224,15 @@ def views_of(s: Session, caller: Caller, workspace_id: str,
     return [_view(r, tags.get((r.type, r.identifier), ())) for r in rows]
 
 
+def flush_new(s: Session, what: str) -> None:
+    """Flush; a row another request made at the same moment is a :class:`Conflict`."""
+    try:
+        s.flush()
+    except IntegrityError:
+        raise Conflict(f"{what} was made by another request at the same time; try "
+                       "again") from None
+
+
 def find(s: Session, workspace_id: str, type_: str, identifier: str) -> Configuration:
     c = s.scalars(select(Configuration).where(
         Configuration.workspace_id == workspace_id, Configuration.type == type_,
@@ -391,10 +400,7 @@ def create(p: Platform, caller: Caller, workspace_id: str,
             labels=list(given.labels or []), created_at=now())
         save_revision(s, c, caller)
         s.add(c)
-        try:
-            s.flush()
-        except IntegrityError:
-            raise Conflict(f"configuration {given.type}/{identifier} exists already") from None
+        flush_new(s, f"configuration {given.type}/{identifier}")
         audit_change(s, caller, c, "create", "created")
         return views_of(s, caller, workspace_id, [c])[0]
 
@@ -554,7 +560,7 @@ def toggle_favourite(p: Platform, caller: Caller, workspace_id: str, type_: str,
                                        type=type_, identifier=identifier, tags=["favourite"],
                                        created_at=now(), updated_at=now())
             s.add(f)
-            s.flush()
+            flush_new(s, f"the favourite {type_}/{identifier}")
             on = True
         else:
             s.delete(f)
