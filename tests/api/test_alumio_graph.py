@@ -63,6 +63,10 @@ def test_the_graph_follows_references_and_variables(client: TestClient) -> None:
     assert [(d["type"], d["identifier"]) for d in dependants] == [
         ("incoming-configuration", "orders-in"), ("transformer", "all-steps"),
         ("transformer", "rename-fields")]
+    used = client.get("/api/v1/environment/variables/ROWS/usages", auth=ADMIN).json()
+    assert used["results"] == [{"type": "incoming-configuration", "identifier": "orders-in",
+                                "name": "Orders in", "propertyPaths": [
+                                    "object.parameters.configuration.rows"]}]
     _error(client.get(f"{DI}/resolve/transformer/nope", auth=ADMIN), 404)
     _error(client.get(f"{DI}/resolve/transformer/rename-fields", auth=ADMIN,
                       params={"direction": "sideways"}), 400)

@@ -26,7 +26,12 @@ from sluiceway.secrets import variables as refs
 from sluiceway.services import audit, criteria, policy
 from sluiceway.services.caller import Caller
 from sluiceway.services.platform import Platform
-from sluiceway.store.models import Actor, ConnectorDefinition, EnvironmentVariable
+from sluiceway.store.models import (
+    Actor,
+    Configuration,
+    ConnectorDefinition,
+    EnvironmentVariable,
+)
 
 #: names a configuration can refer to as ``${NAME}`` (the seed allows more; those warn)
 REFERABLE = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -220,7 +225,7 @@ def delete(p: Platform, caller: Caller, workspace_id: str, name: str) -> None:
 
 @dataclass(frozen=True)
 class Usage:
-    type: str  # source | destination
+    type: str  # source | destination | a configuration's type
     identifier: str
     name: str
     paths: tuple[str, ...]
@@ -254,7 +259,8 @@ def _configs(s: Session, p: Platform, workspace_id: str,
 
 
 def usages(p: Platform, caller: Caller, workspace_id: str, name: str) -> list[Usage]:
-    """The configurations that refer to ``${name}`` (also when the space lacks it)."""
+    """The sources, destinations and ``/di`` configurations that refer to ``${name}`` (also
+    when the space lacks it)."""
     policy.require(caller, policy.READ, workspace_id)
     with p.db.session() as s:
         out = []
@@ -263,6 +269,14 @@ def usages(p: Platform, caller: Caller, workspace_id: str, name: str) -> list[Us
                           if name in names)
             if paths:
                 out.append(Usage(a.kind, a.id, a.name, paths))
+        for c in s.scalars(select(Configuration).where(
+                Configuration.workspace_id == workspace_id)
+                .order_by(Configuration.type, Configuration.identifier)):
+            parameters = (c.object or {}).get("parameters")
+            paths = tuple(f"object.parameters.{path}" for path, names
+                          in refs.references(parameters).items() if name in names)
+            if paths:
+                out.append(Usage(c.type, c.identifier, c.name, paths))
         return out
 
 
