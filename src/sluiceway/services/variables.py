@@ -23,7 +23,7 @@ from sluiceway.connectors import registry
 from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sluiceway.secrets import unseal
 from sluiceway.secrets import variables as refs
-from sluiceway.services import audit, criteria, policy
+from sluiceway.services import audit, criteria, policy, prototypes
 from sluiceway.services.caller import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import (
@@ -300,33 +300,53 @@ def _suggest(path: str, taken: set[str]) -> str:
     return name
 
 
+def _configuration_leaves(s: Session, p: Platform, workspace_id: str,
+                          ) -> list[tuple[str, str, str, dict[str, Any], set[str], str]]:
+    """(type, identifier, name, plain parameters, secret paths, path prefix) of each ``/di``
+    configuration of the space."""
+    out = []
+    for c in s.scalars(select(Configuration).where(Configuration.workspace_id == workspace_id)
+                       .order_by(Configuration.type, Configuration.identifier)):
+        try:
+            proto = prototypes.get_prototype(c.type, str((c.object or {}).get("prototype")))
+        except NotFound:
+            continue
+        plain = unseal(dict((c.object or {}).get("parameters") or {}), p.cipher)
+        secret = {".".join(path) for path in proto.spec.secret_paths()}
+        out.append((c.type, c.identifier, c.name, plain, secret, "object.parameters."))
+    return out
+
+
 def candidates(p: Platform, caller: Caller, workspace_id: str) -> list[Candidate]:
-    """Literal values of the space's configurations that look like secrets (a secret field
-    of the spec, or a key named like one) or that repeat across configurations."""
+    """Literal values of the space's configurations (sources, destinations and ``/di``
+    configurations) that look like secrets (a secret field of the spec, or a key named like
+    one) or that repeat across configurations."""
     policy.require(caller, policy.CHANGE, workspace_id)
     with p.db.session() as s:
         found: dict[str, list[Match]] = defaultdict(list)
         secret: set[str] = set()
         taken = {n for n in s.scalars(select(EnvironmentVariable.name).where(
             EnvironmentVariable.workspace_id == workspace_id))}
-        for a, d, config in _configs(s, p, workspace_id):
-            secret_paths = _secret_paths(d)
+        every = [(a.kind, a.id, a.name, config, _secret_paths(d), "")
+                 for a, d, config in _configs(s, p, workspace_id)]
+        every += _configuration_leaves(s, p, workspace_id)
+        for kind, identifier, name, config, secret_paths, prefix in every:
             for parts, value in refs.leaves(config):
                 if not isinstance(value, str) or len(value) < 4 or "${" in value:
                     continue
                 if value.isdigit() or value.lower() in ("true", "false", "null"):
                     continue
                 path = ".".join(parts)
-                found[value].append(Match(a.kind, a.id, a.name, path))
+                found[value].append(Match(kind, identifier, name, prefix + path))
                 if path in secret_paths or (parts and _SECRET_KEY.search(parts[-1])):
                     secret.add(value)
         out = []
         for value, matches in found.items():
-            actors = {m.identifier for m in matches}
+            holders = {(m.type, m.identifier) for m in matches}
             if value in secret:
                 out.append(Candidate(_suggest(matches[0].path, taken), "secret",
                                      tuple(matches)))
-            elif len(actors) > 1:
+            elif len(holders) > 1:
                 out.append(Candidate(_suggest(matches[0].path, taken), "repeated",
                                      tuple(matches)))
         return out
