@@ -251,6 +251,27 @@ def test_a_system_administrator_lists_every_airbyte_workspace(client: TestClient
         seen = client.post("/api/v1/workspaces/list", json={},
                            headers=team[who]).json()["workspaces"]
         assert [w["slug"] for w in seen] == ["team-a"]
+    # ...and acts as an administrator there on the Airbyte face too, not a member though
+    made = client.post("/api/v1/sources/create", headers=team[E], json={
+        "workspaceId": team_a, "sourceDefinitionId": _sample_definition(client),
+        "connectionConfiguration": {"rows": 3}, "name": "team source"})
+    assert made.status_code == 200, made.text
+    source_id = made.json()["sourceId"]
+    listed = client.post("/api/v1/sources/list", json={"workspaceId": team_a}, auth=ADMIN)
+    assert [s["sourceId"] for s in listed.json()["sources"]] == [source_id]
+    renamed = client.post("/api/v1/sources/update", auth=ADMIN, json={
+        "sourceId": source_id, "connectionConfiguration": {"rows": 4}, "name": "renamed"})
+    assert renamed.status_code == 200, renamed.text
+    for who in (V, E, A):  # the team still sees only its own space
+        other = client.post("/api/v1/workspaces/get", json={"workspaceId": every[0][
+            "workspaceId"]}, headers=team[who])
+        assert other.status_code == 404
+
+
+def _sample_definition(client: TestClient) -> str:
+    listed = client.post("/api/v1/source_definitions/list", json={}, auth=ADMIN).json()
+    return str(next(d["sourceDefinitionId"] for d in listed["sourceDefinitions"]
+                    if d["dockerRepository"] == "sample"))
 
 
 # --- the role matrix of these operations ---------------------------------------------------

@@ -26,4 +26,7 @@ class Caller:
         return self.system_admin
 
     def can_see(self, workspace_id: str) -> bool:
-        return workspace_id in self.workspace_ids
+        """Whether the caller may read the space's objects: a member, or a system
+        administrator, who acts as an administrator in every space on every face
+        (listings across spaces still show only the spaces one is a member of)."""
+        return self.system_admin or workspace_id in self.workspace_ids
