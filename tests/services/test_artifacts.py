@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from sluiceway.core.errors import Forbidden, NotFound
-from sluiceway.services import actors, artifacts, auth, datasets, dumps, listing
+from sluiceway.services import actors, artifacts, auth, datasets, dumps, jobs, listing
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import ConnectorDefinition, Workspace
 
@@ -79,3 +79,17 @@ def test_a_dump_is_a_view_with_the_ledgers_status(platform: Platform,
     shown = dumps.get(platform, admin, source_id, made.id)
     assert (shown.status, shown.error) == ("pending", None)  # not the family's "scheduled"
     assert shown.artifact == artifacts.get(platform, admin, made.id, kind="dump")
+
+
+def test_the_export_job_is_a_frozen_record_in_the_ledgers_words(platform: Platform,
+                                                                 admin: auth.Caller) -> None:
+    ws, source_id = _sample_source(platform, admin)
+    made, job = datasets.create_export(platform, admin, datasets.ExportRequest(
+        ws, source_id, None, "users", None, None, "csv"))
+    assert isinstance(job, jobs.JobRecord)
+    assert (job.config_type, job.status, job.scope, made.job_id) == (
+        "export", "pending", made.id, job.id)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        job.status = "running"  # type: ignore[misc]
+    row = datasets.get_job(platform, admin, job.id)
+    assert (row.job, row.retry_count) == (job, 0)

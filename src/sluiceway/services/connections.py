@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased, defer
 
 from sluiceway.core.errors import FieldError, InvalidInput, SluicewayError
 from sluiceway.jobs import ledger, scheduler
-from sluiceway.services import actors, audit, catalogs, policy, scope
+from sluiceway.services import actors, audit, catalogs, jobs, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import Actor, Connection, ConnectorDefinition, Job
@@ -314,7 +314,8 @@ def delete(p: Platform, caller: Caller, connection_id: str) -> None:
             ledger.request_cancel(s, job)
 
 
-def _trigger(p: Platform, caller: Caller, connection_id: str, config_type: str) -> Job:
+def _trigger(p: Platform, caller: Caller, connection_id: str,
+             config_type: str) -> jobs.JobRecord:
     # claim(): on SQLite a plain session that reads first cannot become the writer of its
     # audit row once another write (a job's heartbeat) committed in between
     with p.db.claim() as s:
@@ -327,18 +328,18 @@ def _trigger(p: Platform, caller: Caller, connection_id: str, config_type: str) 
         audit.record(s, caller, f"connection.{config_type}", "connection",
                      f"{config_type} of connection {c.name!r} requested",
                      request={"id": c.id}, workspace_id=c.workspace_id)
-    return ledger.enqueue_in(p.db, workspace_id=workspace_id, config_type=config_type,
-                             scope=connection_id, max_attempts=p.settings.job_attempts,
-                             unicity=f"{'sync' if config_type == 'sync' else 'reset'}:"
-                                     f"{connection_id}")
+    return jobs.record(ledger.enqueue_in(
+        p.db, workspace_id=workspace_id, config_type=config_type, scope=connection_id,
+        max_attempts=p.settings.job_attempts,
+        unicity=f"{'sync' if config_type == 'sync' else 'reset'}:{connection_id}"))
 
 
-def sync(p: Platform, caller: Caller, connection_id: str) -> Job:
+def sync(p: Platform, caller: Caller, connection_id: str) -> jobs.JobRecord:
     """Queue a sync, or return the one already queued or running for this connection."""
     return _trigger(p, caller, connection_id, "sync")
 
 
-def reset(p: Platform, caller: Caller, connection_id: str) -> Job:
+def reset(p: Platform, caller: Caller, connection_id: str) -> jobs.JobRecord:
     """Queue a reset: clear the connection's state and empty its destination tables."""
     return _trigger(p, caller, connection_id, "reset_connection")
 

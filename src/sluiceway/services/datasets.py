@@ -16,6 +16,7 @@ from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sluiceway.jobs import ledger
 from sluiceway.services import artifacts, audit, listing, policy, scope
 from sluiceway.services.auth import Caller
+from sluiceway.services.jobs import JobRecord, record
 from sluiceway.services.platform import Platform
 from sluiceway.store.db import now
 from sluiceway.store.models import Actor, Artifact, Attempt, Job
@@ -71,7 +72,7 @@ def _filename(stream: str, fmt: Format, given: str | None) -> str:
 
 
 def create_export(p: Platform, caller: Caller, req: ExportRequest
-                  ) -> tuple[artifacts.ArtifactView, Job]:
+                  ) -> tuple[artifacts.ArtifactView, JobRecord]:
     errors = []
     if (req.source_id is None) == (req.destination_id is None):
         errors.append(FieldError("source_id", "give exactly one of source_id or destination_id"))
@@ -136,7 +137,7 @@ def create_export(p: Platform, caller: Caller, req: ExportRequest
                                  if req.password else None})
         if not made:  # an active export holds the unicity key: that one is the answer
             s.delete(art)
-            return artifacts.view(s.get_one(Artifact, job.scope)), job
+            return artifacts.view(s.get_one(Artifact, job.scope)), record(job)
         art.job_id = job.id
         audit.record(s, caller, "export.create", "export",
                      f"export of {kind} {actor.name!r} stream {req.stream!r} requested",
@@ -145,7 +146,7 @@ def create_export(p: Platform, caller: Caller, req: ExportRequest
                               "filter": req.filter, "password": req.password},
                      workspace_id=ws.id)
         s.flush()
-        return artifacts.view(art), job
+        return artifacts.view(art), record(job)
 
 
 def list_exports(p: Platform, caller: Caller, query: listing.Query
@@ -213,7 +214,7 @@ def _expand_status(query: listing.Query) -> listing.Query:
 
 @dataclass(frozen=True)
 class JobRow:
-    job: Job
+    job: JobRecord
     retry_count: int
 
 
@@ -223,7 +224,7 @@ def _rows(s: Session, jobs: list[Job]) -> list[JobRow]:
     counts = dict(s.execute(select(Attempt.job_id, func.count(Attempt.id))
                             .where(Attempt.job_id.in_([j.id for j in jobs]))
                             .group_by(Attempt.job_id)).all())
-    return [JobRow(j, max(int(counts.get(j.id, 0)) - 1, 0)) for j in jobs]
+    return [JobRow(record(j), max(int(counts.get(j.id, 0)) - 1, 0)) for j in jobs]
 
 
 def list_jobs(p: Platform, caller: Caller, query: listing.Query
@@ -343,7 +344,7 @@ class Upload:
             if a is not None:
                 s.delete(a)
 
-    def finish(self) -> tuple[artifacts.ArtifactView, Job]:
+    def finish(self) -> tuple[artifacts.ArtifactView, JobRecord]:
         self._ctx.__exit__(None, None, None)
         with self.p.db.claim() as s:
             a = s.get_one(Artifact, self.artifact_id)
@@ -360,7 +361,7 @@ class Upload:
                                         "filename": a.filename})
             a.job_id = job.id
             s.flush()
-            return artifacts.view(a), job
+            return artifacts.view(a), record(job)
 
 
 def get_import(p: Platform, caller: Caller, import_id: str) -> artifacts.ArtifactView:

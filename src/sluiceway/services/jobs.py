@@ -7,6 +7,7 @@ connection jobs has no way to show it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,14 +24,61 @@ CONNECTION_JOBS = ("sync", "reset_connection")
 
 
 @dataclass(frozen=True)
+class JobRecord:
+    """A job as it leaves the services: ``status`` and ``config_type`` are the ledger's."""
+
+    id: int
+    workspace_id: str
+    config_type: str
+    scope: str
+    status: str
+    priority: int
+    unicity: str | None
+    progress: float
+    error: str | None
+    #: what the job's kind answered (a copy)
+    output: dict[str, Any] | None
+    scheduled_at: float
+    created_at: float
+    updated_at: float
+
+
+def record(j: Job) -> JobRecord:
+    return JobRecord(id=j.id, workspace_id=j.workspace_id, config_type=j.config_type,
+                     scope=j.scope, status=j.status, priority=j.priority, unicity=j.unicity,
+                     progress=float(j.progress or 0.0), error=j.error,
+                     output=dict(j.output) if j.output is not None else None,
+                     scheduled_at=j.scheduled_at, created_at=j.created_at,
+                     updated_at=j.updated_at)
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    number: int
+    status: str
+    records_synced: int
+    bytes_synced: int
+    created_at: float
+    updated_at: float
+    ended_at: float | None
+
+
+def _attempt(a: Attempt) -> AttemptRecord:
+    return AttemptRecord(number=a.number, status=a.status,
+                         records_synced=int(a.records_synced or 0),
+                         bytes_synced=int(a.bytes_synced or 0), created_at=a.created_at,
+                         updated_at=a.updated_at, ended_at=a.ended_at)
+
+
+@dataclass(frozen=True)
 class AttemptView:
-    attempt: Attempt
+    attempt: AttemptRecord
     log_lines: list[str]
 
 
 @dataclass(frozen=True)
 class JobView:
-    job: Job
+    job: JobRecord
     attempts: list[AttemptView]
 
 
@@ -43,8 +91,8 @@ def _view(s: Session, job: Job, with_logs: bool) -> JobView:
         if with_logs:
             lines = [f"{_iso(log.at)} {log.level} {log.line}" for log in s.scalars(
                 select(AttemptLog).where(AttemptLog.attempt_id == a.id).order_by(AttemptLog.id))]
-        views.append(AttemptView(a, lines))
-    return JobView(job, views)
+        views.append(AttemptView(_attempt(a), lines))
+    return JobView(record(job), views)
 
 
 def _iso(at: float) -> str:
@@ -67,7 +115,7 @@ def get(p: Platform, caller: Caller, job_id: int) -> JobView:
         return _view(s, _connection_job(s, caller, job_id), with_logs=True)
 
 
-def view(p: Platform, job: Job) -> JobView:
+def view(p: Platform, job: JobRecord) -> JobView:
     """The view of a job the caller was just handed (for instance by a trigger)."""
     with p.db.session() as s:
         return _view(s, s.get_one(Job, job.id), with_logs=True)
@@ -95,8 +143,8 @@ def page(p: Platform, caller: Caller, config_types: list[str], scope_id: str, *,
         if jobs:
             for a in s.scalars(select(Attempt).where(Attempt.job_id.in_(list(attempts)))
                                .order_by(Attempt.job_id, Attempt.number)):
-                attempts[a.job_id].append(AttemptView(a, []))
-        return [JobView(j, attempts[j.id]) for j in jobs], total
+                attempts[a.job_id].append(AttemptView(_attempt(a), []))
+        return [JobView(record(j), attempts[j.id]) for j in jobs], total
 
 
 _SCOPES = {"sync": "connection", "reset_connection": "connection",

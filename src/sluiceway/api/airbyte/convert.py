@@ -17,7 +17,7 @@ from sluiceway.core.errors import FieldError, InvalidInput
 from sluiceway.services import catalogs
 from sluiceway.services.actors import ActorView
 from sluiceway.services.definitions import DefinitionView
-from sluiceway.services.jobs import JobView
+from sluiceway.services.jobs import AttemptRecord, JobRecord, JobView
 from sluiceway.services.workspaces import WorkspaceView
 
 _UNCLEAN = re.compile(r"[^0-9a-zA-Z_]+")
@@ -301,7 +301,7 @@ def connection(c: Any) -> m.ConnectionRead:
     return m.ConnectionRead.model_validate(connection_json(c))
 
 
-def job(j: Any) -> m.JobRead:
+def job(j: JobRecord) -> m.JobRead:
     return m.JobRead(id=j.id, configType=m.JobConfigType(j.config_type), configId=j.scope,
                      createdAt=int(j.created_at), updatedAt=int(j.updated_at),
                      status=m.JobStatus(j.status))
@@ -312,7 +312,7 @@ def job(j: Any) -> m.JobRead:
 ATTEMPT_STATUS = {"queued": "running", "running": "running", "succeeded": "succeeded"}
 
 
-def attempt(a: Any) -> m.AttemptRead:
+def attempt(a: AttemptRecord) -> m.AttemptRead:
     status = ATTEMPT_STATUS.get(a.status, "failed")
     return m.AttemptRead(id=a.number - 1, status=m.AttemptStatus(status),
                          createdAt=int(a.created_at), updatedAt=int(a.updated_at),
