@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from sluiceway.api.app import create_app
+from sluiceway.bootstrap import create_app
 from sluiceway.core.settings import Settings
 from tests.api.openapi_contract import Contract, contract_or_none, load_contract
 

@@ -230,7 +230,10 @@ def _source(client: TestClient, ws: str, owner: dict[str, str] | None = None) ->
     return str(r.json()["sourceId"])
 
 
-OPERATIONS = ["airbyte sources/create", "datasets exports/export", "alumio space users"]
+OPERATIONS = ["airbyte sources/create", "datasets exports/export", "alumio space users",
+              "alumio configurations create", "alumio configurations list"]
+_CONFIG = {"type": "transformer", "identifier": "mine", "name": "Mine",
+           "object": {"prototype": "remove", "parameters": {"keys": ["x"]}}}
 
 
 def _call(client: TestClient, op: str, space: str, ws: str, headers: dict[str, str],
@@ -242,13 +245,21 @@ def _call(client: TestClient, op: str, space: str, ws: str, headers: dict[str, s
     if op == "datasets exports/export":
         return client.post("/exports/export", headers=headers, json={
             "project_id": ws, "source_id": _source(client, ws, owner), "stream": "events"})
+    if op == "alumio configurations create":
+        return client.post("/api/v1/di/configurations", headers=headers,
+                           params={"space": space}, json=_CONFIG)
+    if op == "alumio configurations list":
+        return client.get("/api/v1/di/configurations", headers=headers,
+                          params={"space": space})
     return client.post(f"/api/v1/spaces/{space}/users", headers=headers,
                        json={"email": "new@team.example", "roles": ["ROLE_USER"]})
 
 
 ALLOWED = {"airbyte sources/create": {V: 403, E: 200, A: 200},
            "datasets exports/export": {V: 403, E: 202, A: 202},
-           "alumio space users": {V: 403, E: 403, A: 200}}
+           "alumio space users": {V: 403, E: 403, A: 200},
+           "alumio configurations create": {V: 403, E: 200, A: 200},
+           "alumio configurations list": {V: 200, E: 200, A: 200}}
 
 
 @pytest.mark.parametrize("op", OPERATIONS)

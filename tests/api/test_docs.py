@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from sluiceway.api.app import create_app
+from sluiceway.bootstrap import create_app
 from tests.api.conftest import make_settings
 
 

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from sluiceway.api.app import create_app
+from sluiceway.bootstrap import create_app
 from sluiceway.core.settings import Settings
 from sluiceway.jobs import ledger
 from sluiceway.store.models import Artifact, Workspace

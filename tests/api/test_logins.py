@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sluiceway.api.app import create_app
+from sluiceway.bootstrap import create_app
 from sluiceway.services import auth
 from sluiceway.services.logins import Logins
 from sluiceway.services.platform import Platform, open_platform

@@ -25,7 +25,7 @@ from hypothesis.stateful import run_state_machine_as_test
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 
-from sluiceway.api.app import create_app
+from sluiceway.bootstrap import create_app
 from tests.api.conftest import ADMIN, make_settings
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(":".join(ADMIN).encode()).decode()}

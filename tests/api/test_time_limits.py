@@ -14,7 +14,7 @@ import psutil
 import pytest
 from fastapi.testclient import TestClient
 
-from sluiceway.api.app import create_app
+from sluiceway.bootstrap import create_app
 from tests.api.conftest import Api, definition_id, make_settings
 from tests.api.openapi_contract import contract_or_none
 

@@ -74,3 +74,59 @@ def test_the_command_line_obeys_the_same_policy_and_names_bad_input(tmp_path: Pa
     bad_filter = _sluiceway(tmp_path, "audit", "list", "--filter", '{"where": {"colour": 1}}')
     assert bad_filter.returncode == 2
     assert "colour" in bad_filter.stderr
+
+
+def test_users_and_system_administrators_from_the_command_line(tmp_path: Path) -> None:
+    assert _sluiceway(tmp_path, "spaces", "create", "team-a").returncode == 0
+    added = _sluiceway(tmp_path, "users", "add", "ed@team.example", "--space", "team-a",
+                       "--role", "editor")
+    assert added.returncode == 0, added.stderr
+    assert "as ROLE_EDITOR" in added.stderr
+    boss = _sluiceway(tmp_path, "users", "add", "boss@team.example", "--space", "team-a",
+                      "--role", "ROLE_ADMINISTRATOR")
+    assert boss.returncode == 0, boss.stderr
+    # a space administrator manages the space's users, as on the platform API
+    viewer = _sluiceway(tmp_path, "users", "add", "vi@team.example", "--space", "team-a",
+                        "--as", "boss@team.example")
+    assert viewer.returncode == 0, viewer.stderr
+    refused = _sluiceway(tmp_path, "users", "add", "x@team.example", "--space", "team-a",
+                         "--as", "ed@team.example")
+    assert refused.returncode == 2
+    assert "may not do this" in refused.stderr
+    bad_role = _sluiceway(tmp_path, "users", "add", "x@team.example", "--space", "team-a",
+                          "--role", "owner")
+    assert bad_role.returncode == 2
+    assert "unknown role 'owner'" in bad_role.stderr
+    roles = _sluiceway(tmp_path, "users", "set-role", "vi@team.example", "--space", "team-a",
+                       "--role", "editor")
+    assert roles.returncode == 0, roles.stderr
+    members = _sluiceway(tmp_path, "users", "list", "--space", "team-a")
+    assert [line.split() for line in members.stdout.splitlines()[1:]] == [
+        ["boss@team.example", "ROLE_ADMINISTRATOR"], ["ed@team.example", "ROLE_EDITOR"],
+        ["vi@team.example", "ROLE_EDITOR"]]
+    assert _sluiceway(tmp_path, "users", "remove", "vi@team.example", "--space",
+                      "team-a").returncode == 0
+    everyone = _sluiceway(tmp_path, "users", "list")
+    rows = {line.split()[0]: line.split()[1:] for line in everyone.stdout.splitlines()[1:]}
+    assert rows["admin"][:2] == ["yes", "set"]
+    assert rows["ed@team.example"] == ["no", "none", "team-a:ROLE_EDITOR"]
+    assert rows["vi@team.example"] == ["no", "none", "-"]
+    assert _sluiceway(tmp_path, "users", "list", "--as", "boss@team.example").returncode == 2
+    last = _sluiceway(tmp_path, "users", "system-admins", "remove", "admin")
+    assert last.returncode == 2
+    assert "last system administrator" in last.stderr
+    assert _sluiceway(tmp_path, "users", "system-admins", "add",
+                      "ops@team.example").returncode == 0
+    assert _sluiceway(tmp_path, "users", "system-admins", "list").stdout.split() == [
+        "admin", "ops@team.example"]
+    gone = _sluiceway(tmp_path, "users", "system-admins", "remove", "admin",
+                      "--as", "ops@team.example")
+    assert gone.returncode == 0, gone.stderr
+    assert _sluiceway(tmp_path, "users", "system-admins", "list", "--as",
+                      "ops@team.example").stdout.split() == ["ops@team.example"]
+    trail = _sluiceway(tmp_path, "audit", "list", "--as", "ops@team.example", "--filter",
+                       '{"where": {"category": "user"}, "order": "createdAt asc"}')
+    actions = [line.split()[4] for line in trail.stdout.splitlines()[1:]]
+    assert actions == ["space_user.create"] * 3 + [
+        "space_user.update", "space_user.delete", "system_administrator.create",
+        "system_administrator.delete"]

@@ -99,6 +99,14 @@ def test_the_servers_own_systems_are_refused(host: str, port: int, system: Any,
         check_target(host, port, system=system, database=database, using=rules)
 
 
+def test_the_default_broker_of_the_celery_executor_is_refused() -> None:
+    rules = NetworkPolicy.from_settings(Settings(
+        executor="celery", database_url="postgresql+psycopg://postgres@db.internal:5432/meta",
+        network_allow=["127.0.0.0/8"]))
+    with pytest.raises(TargetRefused, match="the server's message broker"):
+        check_target("127.0.0.1", 5672, system="PostgreSQL", database="x", using=rules)
+
+
 @pytest.fixture
 def policy() -> Iterator[None]:
     """The process's policy back as it was after the test."""

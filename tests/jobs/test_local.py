@@ -115,7 +115,7 @@ def test_cancel_of_a_running_sync_is_prompt_and_keeps_old_rows(
 def test_runtime_fires_a_schedule_and_runs_it(world: World, tmp_path: Path) -> None:
     dst = {"path": str(tmp_path / "dest.duckdb")}
     conn = world.connection(("sample", {"rows": 500}), ("duckdb", dst), schedule=(1, "hours"))
-    runtime = JobRuntime(world.settings, world.db)
+    runtime = JobRuntime(world.settings, world.db, LocalExecutor(world.settings, world.db))
     runtime.start()
     try:
         def jobs() -> list[Any]:

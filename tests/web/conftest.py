@@ -12,10 +12,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from sluiceway.bootstrap import create_app
 from sluiceway.core.settings import Settings
 from sluiceway.services import auth, policy, spaces
 from sluiceway.services.platform import Platform
-from sluiceway.web.app import create_app
 from tests.api.conftest import ADMIN
 from tests.web.browser import chromium
 

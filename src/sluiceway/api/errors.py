@@ -4,9 +4,11 @@ Classification (status by class, never by message) happens here once:
 ``InvalidInput`` 422 (``BadQuery`` 400, ``RangeNotSatisfiable`` 416, ``TooLarge`` 413),
 ``NotFound`` 404, ``Conflict`` 409, ``Forbidden`` 403, ``TooManyRequests`` 429 (with
 Retry-After), ``ConnectorError`` 422, another ``SluicewayError`` 500,
-HTTP errors as they are. A family registers the path prefixes it serves and a
-:data:`Renderer`; paths of no family get the Airbyte bodies. Secrets never reach a body:
-services redact connector messages and spec validation masks secret values.
+HTTP errors as they are. Which body answers a path is data: :class:`Renderers`, built by
+the composition root (each family's path prefixes and :data:`Renderer`, and the renderer of
+every other path) and installed on the app; nothing registers itself by being imported.
+Secrets never reach a body: services redact connector messages and spec validation masks
+secret values.
 """
 
 from __future__ import annotations
@@ -56,12 +58,21 @@ class Problem:
 
 
 Renderer = Callable[[Request, Problem], Response]
-_FAMILIES: list[tuple[tuple[str, ...], Renderer]] = []
 
 
-def register(prefixes: tuple[str, ...], renderer: Renderer) -> None:
-    if (prefixes, renderer) not in _FAMILIES:
-        _FAMILIES.append((prefixes, renderer))
+@dataclass(frozen=True)
+class Renderers:
+    """The error body of each path: the first family whose prefixes start it, else
+    ``default``."""
+
+    default: Renderer
+    families: tuple[tuple[tuple[str, ...], Renderer], ...] = ()
+
+    def for_path(self, path: str) -> Renderer:
+        for prefixes, renderer in self.families:
+            if path.startswith(prefixes):
+                return renderer
+        return self.default
 
 
 def respond(request: Request, problem: Problem) -> Response:
@@ -70,13 +81,8 @@ def respond(request: Request, problem: Problem) -> Response:
 
 
 def _render(request: Request, problem: Problem) -> Response:
-    path = request.url.path
-    for prefixes, renderer in _FAMILIES:
-        if path.startswith(prefixes):
-            return renderer(request, problem)
-    from sluiceway.api.airbyte.errors import render
-
-    return render(request, problem)
+    renderers: Renderers = request.app.state.error_renderers
+    return renderers.for_path(request.url.path)(request, problem)
 
 
 def classify(exc: BaseException) -> Problem:
@@ -158,7 +164,9 @@ async def _http(request: Request, exc: StarletteHTTPException) -> Response:
                                     headers=dict(getattr(exc, "headers", None) or {})))
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, renderers: Renderers) -> None:
+    """Answer every error of ``app`` in the body ``renderers`` choose for its path."""
+    app.state.error_renderers = renderers
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(SluicewayError, _known)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]

@@ -29,12 +29,11 @@ SpaceOpt = Annotated[str, typer.Option("--space", help="the space's identifier")
 
 
 def _open(as_user: str) -> tuple[Platform, Caller]:
-    from sluiceway.core.settings import Settings
+    from sluiceway import bootstrap
     from sluiceway.services import auth
-    from sluiceway.services.platform import open_platform
 
     try:
-        p = open_platform(Settings())
+        p = bootstrap.open_platform()
     except ValueError as exc:  # pydantic's ValidationError: a setting is wrong
         typer.echo(f"error: invalid settings: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -1,6 +1,9 @@
-"""``sluiceway users ...`` and ``sluiceway tokens ...``: users, passwords and API tokens.
+"""``sluiceway users ...`` and ``sluiceway tokens ...``: users, their roles in spaces, system
+administrators, passwords and API tokens.
 
-The command line acts as ``admin`` (its audit entries say ``cli`` as the address). Only
+The command line acts as ``admin`` (its audit entries say ``cli`` as the address); the
+commands about spaces and system administrators take ``--as EMAIL`` to act as another user,
+through the same services and policy as the platform API. Only
 typer is imported here at first; each command imports the services it runs, so that
 ``sluiceway --help`` stays fast. Exit codes: 0 success, 2 bad input (an unknown user, a
 short password, an expiry that cannot be read).
@@ -14,20 +17,32 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from sluiceway.cli.alumio import AsUser, SpaceOpt, _open, _table
+from sluiceway.cli.alumio import _fail as _fail_named
+
 if TYPE_CHECKING:
     from sluiceway.core.errors import SluicewayError
     from sluiceway.services.platform import Platform
 
 users = typer.Typer(no_args_is_help=True, help="Manage users.")
 tokens = typer.Typer(no_args_is_help=True, help="Manage API tokens.")
+system_admins = typer.Typer(no_args_is_help=True,
+                            help="Manage system administrators (they manage every space).")
+users.add_typer(system_admins, name="system-admins")
+
+#: short names a role may be given by on the command line
+ROLE_NAMES = {"viewer": "ROLE_USER", "editor": "ROLE_EDITOR",
+              "administrator": "ROLE_ADMINISTRATOR"}
+RoleOpt = Annotated[str, typer.Option(
+    "--role", help="viewer, editor or administrator (or ROLE_USER, ROLE_EDITOR, "
+                   "ROLE_ADMINISTRATOR)")]
 
 
 def _platform() -> Platform:
-    from sluiceway.core.settings import Settings
-    from sluiceway.services.platform import open_platform
+    from sluiceway import bootstrap
 
     try:
-        return open_platform(Settings())
+        return bootstrap.open_platform()
     except ValueError as exc:  # pydantic's ValidationError: a setting is wrong
         typer.echo(f"error: invalid settings: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -149,3 +164,127 @@ def revoke_token(token_id: str) -> None:
         _fail(exc)
     typer.echo(f"token {view.id} ({view.name}, of {view.username}) revoked "
                f"{_when(view.revoked_at)}", err=True)
+
+
+# --- users in spaces and system administrators (acting as --as) ------------------------------
+
+@users.command("list")
+def list_users(
+    space: Annotated[str | None, typer.Option(
+        "--space", help="the users of this space (default: every user, for system "
+                        "administrators)")] = None,
+    as_user: AsUser = "admin",
+) -> None:
+    """List users: a space's members with their roles, or every user with their spaces."""
+    from sluiceway.core.errors import SluicewayError
+    from sluiceway.services import criteria, directory, space_users
+
+    try:
+        p, caller = _open(as_user)
+        if space is not None:
+            members, total = space_users.list_members(
+                p, caller, space, criteria.Criteria(limit=criteria.MAX_LIMIT))
+            shown = len(members)
+            _table([("email", "role")] + [(m.email, m.role.value) for m in members])
+        else:
+            everyone, total = directory.list_users(p, caller)
+            _table([("email", "system admin", "password", "spaces")]
+                   + [(u.email, "yes" if u.system_admin else "no",
+                       "set" if u.has_password else "none",
+                       ", ".join(f"{slug}:{role}" for slug, role in u.spaces) or "-")
+                      for u in everyone])
+            shown = len(everyone)
+    except SluicewayError as exc:
+        _fail_named(exc)
+    typer.echo(f"{shown} of {total} users", err=True)
+
+
+def _role(name: str) -> str:
+    return ROLE_NAMES.get(name.lower(), name)
+
+
+@users.command("add")
+def add_user(email: str, space: SpaceOpt, role: RoleOpt = "viewer",
+             as_user: AsUser = "admin") -> None:
+    """Add a user to a space with a role (a new user has no password until one is set)."""
+    from sluiceway.core.errors import SluicewayError
+    from sluiceway.services import space_users
+
+    try:
+        p, caller = _open(as_user)
+        view = space_users.add_member(p, caller, space, email, [_role(role)])
+    except SluicewayError as exc:
+        _fail_named(exc)
+    typer.echo(f"user {view.email} added to space {view.space} as {view.role.value}",
+               err=True)
+
+
+@users.command("set-role")
+def set_role(email: str, space: SpaceOpt, role: RoleOpt, as_user: AsUser = "admin") -> None:
+    """Change a user's role in a space."""
+    from sluiceway.core.errors import SluicewayError
+    from sluiceway.services import space_users
+
+    try:
+        p, caller = _open(as_user)
+        view = space_users.update_member(p, caller, space, email, email, [_role(role)])
+    except SluicewayError as exc:
+        _fail_named(exc)
+    typer.echo(f"user {view.email} is {view.role.value} of space {view.space}", err=True)
+
+
+@users.command("remove")
+def remove_user(email: str, space: SpaceOpt, as_user: AsUser = "admin") -> None:
+    """Remove a user from a space (the user keeps their other spaces)."""
+    from sluiceway.core.errors import SluicewayError
+    from sluiceway.services import space_users
+
+    try:
+        p, caller = _open(as_user)
+        space_users.remove_member(p, caller, space, email)
+    except SluicewayError as exc:
+        _fail_named(exc)
+    typer.echo(f"user {email} removed from space {space}", err=True)
+
+
+@system_admins.command("list")
+def list_system_admins(as_user: AsUser = "admin") -> None:
+    """List the system administrators."""
+    from sluiceway.core.errors import SluicewayError
+    from sluiceway.services import criteria, directory
+
+    try:
+        p, caller = _open(as_user)
+        admins, _ = directory.list_admins(p, caller, criteria.Criteria(limit=criteria.MAX_LIMIT))
+    except SluicewayError as exc:
+        _fail_named(exc)
+    for a in admins:
+        typer.echo(a.email)
+
+
+@system_admins.command("add")
+def add_system_admin(email: str, as_user: AsUser = "admin") -> None:
+    """Make a user a system administrator (the user is made when new)."""
+    from sluiceway.core.errors import SluicewayError
+    from sluiceway.services import directory
+
+    try:
+        p, caller = _open(as_user)
+        directory.add_admin(p, caller, email)
+    except SluicewayError as exc:
+        _fail_named(exc)
+    typer.echo(f"{email} is a system administrator", err=True)
+
+
+@system_admins.command("remove")
+def remove_system_admin(email: str, as_user: AsUser = "admin") -> None:
+    """Take the system role from a user (never from the last system administrator)."""
+    from sluiceway.core.errors import SluicewayError
+    from sluiceway.services import directory
+
+    try:
+        p, caller = _open(as_user)
+        directory.remove_admin(p, caller, email)
+    except SluicewayError as exc:
+        _fail_named(exc)
+    typer.echo(f"{email} is no longer a system administrator", err=True)

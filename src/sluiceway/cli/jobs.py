@@ -23,12 +23,11 @@ def logs(
         "keep printing new lines until the job ends; exit 1 if it did not succeed"))] = False,
 ) -> None:
     """Print a job's log lines, every attempt's, oldest first."""
-    from sluiceway.core.settings import Settings
+    from sluiceway import bootstrap
     from sluiceway.services import jobs
-    from sluiceway.services.platform import open_platform
 
     try:
-        platform = open_platform(Settings())
+        platform = bootstrap.open_platform()
         after = 0
         while True:
             page = jobs.log_since(platform, job_id, after)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from sluiceway import __version__
-from sluiceway.cli import alumio, identity, jobs, server
+from sluiceway.cli import alumio, configurations, identity, jobs, server, worker
 from sluiceway.cli.output import print_error, stderr, stdout
 from sluiceway.core.errors import (
     ConnectionFailed,
@@ -32,12 +32,14 @@ if TYPE_CHECKING:
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Sluiceway: move tables between databases and files.")
 app.command()(server.serve)
+app.command()(worker.worker)
 app.add_typer(identity.users, name="users")
 app.add_typer(identity.tokens, name="tokens")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(alumio.spaces, name="spaces")
 app.add_typer(alumio.variables, name="variables")
 app.add_typer(alumio.audit, name="audit")
+app.add_typer(configurations.app, name="configurations")
 
 #: errors that mean "the input was wrong": exit code 2
 BAD_INPUT = (InvalidInput, ConnectionFailed, RecordRejected)

@@ -29,16 +29,16 @@ def serve(
     log_format: Annotated[Literal["text", "json"] | None, typer.Option(
         help="the server's log lines (job logs too): text, or JSON lines")] = None,
 ) -> None:
-    """Migrate the metadata DB, then serve the API with the local job workers."""
+    """Migrate the metadata DB, then serve the API and run jobs (in local worker processes,
+    or published to `sluiceway worker` processes with SLUICEWAY_EXECUTOR=celery)."""
     import uvicorn
 
+    from sluiceway import bootstrap
     from sluiceway.core.logs import logging_config
-    from sluiceway.services.platform import open_platform
-    from sluiceway.web.app import create_app
 
     settings = _settings(host=host, port=port, log_format=log_format)
     try:
-        platform = open_platform(settings)
+        platform = bootstrap.open_platform(settings)
     except SluicewayError as exc:
         print_error("error", exc.message)
         raise typer.Exit(2) from None
@@ -48,6 +48,6 @@ def serve(
                   "SLUICEWAY_ADMIN_PASSWORD to choose it)", highlight=False)
     err.print(f"Sluiceway on http://{settings.host}:{settings.port}/ (the API at /api/v1, "
               f"docs at /docs), data in {settings.data_dir}", highlight=False)
-    uvicorn.run(create_app(settings, platform=platform), host=settings.host,
+    uvicorn.run(bootstrap.create_app(settings, platform=platform), host=settings.host,
                 port=settings.port, log_level="info",
                 log_config=logging_config(settings.log_format))

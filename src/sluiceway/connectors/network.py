@@ -85,7 +85,7 @@ class NetworkPolicy:
     @classmethod
     def from_settings(cls, settings: Settings) -> NetworkPolicy:
         reserved = [r for r in (_reserved_metadata(settings.database_url),
-                                _reserved_broker(settings.broker_url)) if r is not None]
+                                _reserved_broker(settings.broker)) if r is not None]
         deny = tuple(ipaddress.ip_network(n) for n in settings.network_deny)
         allow = tuple(ipaddress.ip_network(n) for n in settings.network_allow)
         return cls(DEFAULT_DENY + deny, allow, tuple(reserved))
@@ -196,7 +196,7 @@ def _reserved_broker(url: str | None) -> Reserved | None:
     if not url:
         return None
     parts = urlsplit(url)
-    defaults = {"redis": 6379, "rediss": 6380, "amqp": 5672, "amqps": 5671}
+    defaults = {"redis": 6379, "rediss": 6380, "amqp": 5672, "amqps": 5671, "pyamqp": 5672}
     try:
         port = parts.port or defaults.get(parts.scheme.split("+")[0])
     except ValueError:

@@ -10,6 +10,10 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+#: the broker of the ``celery`` executor when ``broker_url`` is unset: RabbitMQ here
+DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
+BROKER_SCHEMES = ("amqp", "amqps", "pyamqp", "redis", "rediss")
+
 
 def _default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "sluiceway"
@@ -68,13 +72,30 @@ class Settings(BaseSettings):
     #: are answered 429
     check_concurrency_per_workspace: int = 2
 
+    # --- many machines (the ``celery`` executor) ------------------------------------------
+    #: where attempts run: ``local`` worker processes of the server, or ``celery`` workers
+    #: (``sluiceway worker``) on any machine that reaches the broker and the metadata DB
+    executor: Literal["local", "celery"] = "local"
+    #: the broker queue of jobs any worker may run
+    queue: str = "sluiceway"
+    #: the broker queue of jobs that read or write local files (exports, dumps, backups, the
+    #: file, SQLite and DuckDB connectors), consumed on the server's machine
+    local_queue: str = "sluiceway-local"
+    #: the artifact directory and the file roots are the same storage on every machine: jobs
+    #: that use local files may then run on any worker (checked at worker start)
+    shared_storage: bool = False
+    #: a job published this long ago and still waiting is published again (a broker may
+    #: lose messages); a second message of a job never runs it twice
+    republish_seconds: float = 60.0
+
     # --- where connectors may connect (see connectors/network.py for the rule) ---------
     #: networks connectors may not reach, added to the built-in list (link-local, 0.0.0.0,
     #: multicast); CIDRs, comma-separated or a JSON list
     network_deny: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: networks connectors may reach even inside a denied one (the longer prefix decides)
     network_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    #: message broker of a distributed executor; never a connector target
+    #: message broker of the ``celery`` executor (``amqp://`` RabbitMQ or ``redis://``);
+    #: unset: RabbitMQ on this machine. Never a connector target
     broker_url: str | None = None
     #: the largest request body (JSON) the API reads; a larger one answers 413
     max_body_bytes: int = 10 * 1024 * 1024
@@ -120,7 +141,7 @@ class Settings(BaseSettings):
         return v
 
     @field_validator("lease_seconds", "check_timeout_seconds", "tick_seconds",
-                     "heartbeat_seconds")
+                     "heartbeat_seconds", "republish_seconds")
     @classmethod
     def _positive_seconds(cls, v: float | None) -> float | None:
         if v is not None and v <= 0:
@@ -133,6 +154,29 @@ class Settings(BaseSettings):
             raise ValueError("heartbeat_seconds must be less than lease_seconds, or every "
                              "attempt would lose its lease between two heartbeats")
         return self
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_scheme(cls, v: str | None) -> str | None:
+        if v is not None and v.split("://", 1)[0] not in BROKER_SCHEMES:
+            schemes = ", ".join(f"{s}://" for s in BROKER_SCHEMES)
+            raise ValueError(f"must start with one of {schemes} (RabbitMQ or Redis)")
+        return v
+
+    @model_validator(mode="after")
+    def _celery_needs_a_shared_database(self) -> Settings:
+        if self.executor == "celery" and self.metadata_url.startswith("sqlite"):
+            raise ValueError("executor 'celery' needs a PostgreSQL metadata database that "
+                             "every machine reaches: set SLUICEWAY_DATABASE_URL to "
+                             "postgresql://... (a SQLite file cannot be shared)")
+        return self
+
+    @property
+    def broker(self) -> str | None:
+        """The broker the ``celery`` executor uses (None with the ``local`` executor)."""
+        if self.broker_url is not None:
+            return self.broker_url
+        return DEFAULT_BROKER if self.executor == "celery" else None
 
     @property
     def heartbeat_interval(self) -> float:

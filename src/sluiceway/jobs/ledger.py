@@ -14,6 +14,7 @@ a job to run), so one job is never handed to two workers.
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from collections.abc import Sequence
 from typing import Any, TypeVar, cast
 
@@ -109,23 +110,35 @@ def enqueue_in(db: Database, **kw: Any) -> Job:
 EXCLUSIVE = ("sync", "reset_connection")
 
 
-def claim(db: Database, worker: str, pid: int | None, lease_seconds: float) -> Attempt | None:
+def _runnable_now(s: Session, t: float) -> Any:
+    """Jobs a worker may start at ``t``: due, not cancelled, their connection not busy with
+    another sync or reset, their space below its worker allocation."""
+    other = aliased(Job)
+    busy = exists().where(other.scope == Job.scope, other.status == "running",
+                          other.config_type.in_(EXCLUSIVE))
+    return (select(Job)
+            .where(Job.status.in_(RUNNABLE), Job.scheduled_at <= t,
+                   Job.cancel_requested.is_(False),
+                   or_(Job.config_type.not_in(EXCLUSIVE), ~busy),
+                   Job.workspace_id.not_in(_full_spaces(s)))
+            .order_by(Job.priority.desc(), Job.id))
+
+
+def claim(db: Database, worker: str, pid: int | None, lease_seconds: float, *,
+          job_id: int | None = None, host: str | None = None) -> Attempt | None:
     """Start the next attempt of the most urgent due job, or None when none is due.
 
-    Highest ``priority`` first, then the oldest job. The job becomes ``running``.
+    Highest ``priority`` first, then the oldest job. The job becomes ``running``. With
+    ``job_id`` only that job is considered (a broker message named it): None then also when
+    it runs already, has ended, is not due yet, or its space or connection is busy.
+    ``host`` (default: this machine's name), ``worker`` and ``pid`` are recorded on the
+    attempt.
     """
     with db.claim() as s:
         t = now()
-        other = aliased(Job)
-        busy = exists().where(other.scope == Job.scope, other.status == "running",
-                              other.config_type.in_(EXCLUSIVE))
-        q = (select(Job)
-             .where(Job.status.in_(RUNNABLE), Job.scheduled_at <= t,
-                    Job.cancel_requested.is_(False),
-                    or_(Job.config_type.not_in(EXCLUSIVE), ~busy),
-                    Job.workspace_id.not_in(_full_spaces(s)))
-             .order_by(Job.priority.desc(), Job.id)
-             .limit(1))
+        q = _runnable_now(s, t).limit(1)
+        if job_id is not None:
+            q = q.where(Job.id == job_id)
         if _is_pg(s):
             q = q.with_for_update(skip_locked=True)
         job = s.scalars(q).first()
@@ -149,11 +162,54 @@ def claim(db: Database, worker: str, pid: int | None, lease_seconds: float) -> A
             s.add(attempt)
         attempt.status = "running"
         attempt.worker, attempt.pid = worker, pid
+        attempt.host = host or socket.gethostname()
         attempt.heartbeat_at, attempt.lease_until = t, t + lease_seconds
         attempt.updated_at = t
         job.status = "running"
         s.flush()
         return attempt
+
+
+def take_publishable(db: Database, republish_before: float, limit: int = 500,
+                     ) -> list[Job]:
+    """The jobs a distributed executor should hand to its broker now, most urgent first,
+    marked published (``published_at``) in the same transaction.
+
+    A job is publishable when a worker could claim it now (see :func:`claim`) and no message
+    of it is known to wait: never published, published before it became due again (a retry),
+    handed back by a worker that could not start it (:func:`unpublish`), or published before
+    ``republish_before`` (the broker may have lost the message). Publish, and on a failure
+    :func:`unpublish` what was not sent.
+    """
+    with db.claim() as s:
+        t = now()
+        q = (_runnable_now(s, t)
+             .where(or_(Job.published_at.is_(None), Job.published_at < Job.scheduled_at,
+                        Job.published_at < republish_before))
+             .limit(limit))
+        if _is_pg(s):
+            q = q.with_for_update(skip_locked=True, of=Job)
+        jobs = list(s.scalars(q))
+        for job in jobs:
+            job.published_at = t
+        s.flush()
+        return jobs
+
+
+def unpublish(db: Database, job_ids: Sequence[int]) -> None:
+    """No message of these jobs waits any more (not sent, or consumed by a worker that could
+    not start the job): the next :func:`take_publishable` looks at them again."""
+    if not job_ids:
+        return
+    with db.claim() as s:
+        s.execute(update(Job).where(Job.id.in_(list(job_ids)), Job.status.in_(RUNNABLE))
+                  .values(published_at=None).execution_options(synchronize_session=False))
+
+
+def cancel_requested(db: Database, job_id: int) -> bool:
+    """Whether a stop of the job was asked (a cheap read between two heartbeats)."""
+    with db.session() as s:
+        return bool(s.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
 
 def _full_spaces(s: Session) -> list[str]:

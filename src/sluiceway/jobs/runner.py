@@ -8,8 +8,10 @@ attempt and the job is retried while attempts remain.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
+import time
 import traceback
 from typing import Any
 
@@ -26,6 +28,10 @@ from sluiceway.store.db import Database
 from sluiceway.store.models import Attempt, Job
 
 log = logging.getLogger(__name__)
+
+#: seconds between two looks for a cancel of a running attempt (a read; the heartbeat that
+#: writes the lease may be rarer), so that a stop reaches it on any machine within seconds
+CANCEL_POLL_SECONDS = 1.0
 
 
 def classify(exc: BaseException) -> tuple[str, bool]:
@@ -45,7 +51,8 @@ def describe(exc: BaseException) -> str:
 
 class _Heartbeat(threading.Thread):
     """Pushes the lease every ``settings.heartbeat_interval``, stores progress and flushes
-    logs; sets ``cancel`` when the ledger says to stop."""
+    logs; sets ``cancel`` when the ledger says to stop, which it also reads in between,
+    every :data:`CANCEL_POLL_SECONDS`."""
 
     def __init__(self, ctx: AttemptContext) -> None:
         super().__init__(name=f"heartbeat-{ctx.attempt_id}", daemon=True)
@@ -55,8 +62,15 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         ctx = self.ctx
         every = ctx.settings.heartbeat_interval
-        while not self.done.wait(every):
+        look = min(every, CANCEL_POLL_SECONDS)
+        next_beat = time.monotonic() + every
+        while not self.done.wait(look):
             try:
+                if time.monotonic() < next_beat - look / 2:
+                    if ledger.cancel_requested(ctx.db, ctx.job_id):
+                        ctx.cancel.set()
+                    continue
+                next_beat = time.monotonic() + every
                 stop = ledger.heartbeat(ctx.db, ctx.attempt_id, ctx.settings.lease_seconds,
                                         records=ctx.records, bytes_=ctx.bytes,
                                         progress=ctx.fraction)
@@ -69,6 +83,16 @@ class _Heartbeat(threading.Thread):
     def stop(self) -> None:
         self.done.set()
         self.join()
+
+
+def ran_on(host: str | None, pid: int | None, worker: str | None) -> str:
+    """Where an attempt runs, as its log and the job views say it: host, process, worker."""
+    out = host or "an unknown host"
+    if pid is not None:
+        out += f" (pid {pid})"
+    if worker:
+        out += f", worker {worker}"
+    return out
 
 
 def _kind(name: str) -> KindFn:
@@ -101,9 +125,10 @@ def _run(settings: Settings, db: Database, attempt_id: int) -> str:
         assert job is not None  # the foreign key holds it
         job_id, kind, scope, job_input = job.id, job.config_type, job.scope, dict(job.input)
         number = attempt.number
+        where = ran_on(attempt.host, os.getpid(), attempt.worker)
     ctx = AttemptContext(settings=settings, db=db, job_id=job_id, attempt_id=attempt_id,
                          scope=scope, input=job_input)
-    ctx.log("INFO", f"attempt {number} of job {job_id} ({kind} {scope}) started")
+    ctx.log("INFO", f"attempt {number} of job {job_id} ({kind} {scope}) started on {where}")
     beat = _Heartbeat(ctx)
     beat.start()
     output: dict[str, Any] | None = None

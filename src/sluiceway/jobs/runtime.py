@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sluiceway.core.settings import Settings
 from sluiceway.jobs import ledger
 from sluiceway.jobs.executors.base import Executor
-from sluiceway.jobs.executors.local import LocalExecutor
 from sluiceway.jobs.scheduler import Scheduler
 from sluiceway.store.db import Database
 from sluiceway.store.models import Workspace
@@ -20,11 +19,10 @@ log = logging.getLogger(__name__)
 
 
 class JobRuntime:
-    def __init__(self, settings: Settings, db: Database,
-                 executor: Executor | None = None) -> None:
+    def __init__(self, settings: Settings, db: Database, executor: Executor) -> None:
         self.settings = settings
         self.db = db
-        self.executor: Executor = executor or LocalExecutor(settings, db)
+        self.executor = executor
         self.scheduler = Scheduler(settings, db)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

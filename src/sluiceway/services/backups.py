@@ -1,11 +1,14 @@
-"""Project backups (seed 003, the mittwald API v2 backup family): a workspace's whole
-configuration and a data dump of its destinations, exported for download, restored.
+"""Workspace backups: a workspace's whole configuration and a data dump of its
+destinations, exported for download, restored. (The backup family of the API, seed 003,
+renders them in ``sluiceway.api.backups``.)
 
 A backup is an ``Artifact`` of kind ``backup`` (its file: the tar the ``backup`` job writes,
 see :mod:`sluiceway.jobs.kinds.backup`); its description, export link and restore state live
-in ``meta``. Its status follows the artifact's phase: ``Creating``, ``Completed``,
-``Failed``. An export is an ``Artifact`` of kind ``backup_export`` named by the backup's
-``meta["export"]``; when the pruner has removed it, the backup shows its phase ``Expired``.
+in ``meta``. Its phase is the artifact's: ``pending`` and ``writing`` while it is being
+created, then ``completed`` or ``failed``. An export is an ``Artifact`` of kind
+``backup_export`` named by the backup's ``meta["export"]``; when the pruner has removed it,
+the export's phase is ``expired``. Inputs and errors name fields as the typed inputs here
+do (``expiration_time``, ``path_restore.source_paths[0]``); a face renames them.
 """
 
 from __future__ import annotations
@@ -39,13 +42,10 @@ from sluiceway.store.models import (
 KIND = "backup"
 EXPORT_KIND = "backup_export"
 EXPORT_FORMATS = {"tar": "application/x-tar", "zip": "application/zip"}
-SORT_ORDERS = ("oldestFirst", "newestFirst")
 MAX_LIMIT = listing.MAX_PAGE_SIZE
 MAX_EXPIRY_SECONDS = 366 * 24 * 3600.0  # "no more than one year in the future"
-_STATUS = {"pending": "Creating", "writing": "Creating", "completed": "Completed",
-           "failed": "Failed", "expired": "Expired"}
-_EXPORT_PHASE = {"pending": "Pending", "writing": "Exporting", "completed": "Completed",
-                 "failed": "Failed", "expired": "Expired"}
+#: the phases of a backup (its artifact's) and of an export while it is being made
+MAKING = ("pending", "writing")
 _CONNECTION_FIELDS = ("source_id", "destination_id", "name", "sync_mode", "catalog",
                       "schedule_units", "schedule_time_unit", "status")
 _WORKSPACE_FLAGS = ("name", "email", "initial_setup_complete", "onboarding_complete",
@@ -53,73 +53,177 @@ _WORKSPACE_FLAGS = ("name", "email", "initial_setup_complete", "onboarding_compl
 
 
 # --- views ------------------------------------------------------------------------------------
+# A backup's export and restore are kept in its artifact's ``meta`` (written by this module
+# and by the backup jobs, in the keys existing installations have); the views below are what
+# leaves this module.
 
 @dataclass(frozen=True)
-class BackupView:
-    """A backup row and its export row (None: no export, or the pruner removed it)."""
+class ExportView:
+    """A backup's export: ``phase`` is ``pending``, ``writing``, ``completed``, ``failed`` or
+    ``expired`` (the pruner removed the file, or its time is up)."""
 
-    backup: Artifact
-    export_row: Artifact | None
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        return dict(self.backup.meta or {})
-
-    @property
-    def status(self) -> str:
-        return _STATUS.get(self.backup.phase, self.backup.phase)
+    id: str
+    format: str
+    with_password: bool
+    phase: str
+    expires_at: float | None
+    #: the file's checksum once it is complete
+    sha256: str | None
 
     @property
-    def export(self) -> dict[str, Any] | None:
-        """``{id, format, withPassword, phase, expiresAt}`` or None."""
-        info = self.meta.get("export")
-        if not info:
-            return None
-        e = self.export_row
-        expired = e is None or e.phase == "expired" or (
-            e.expires_at is not None and e.expires_at < now())
-        phase = "Expired" if expired or e is None else _EXPORT_PHASE.get(e.phase, e.phase)
-        return {**info, "phase": phase,
-                "expiresAt": e.expires_at if e is not None else info.get("expiresAt"),
-                "sha256": e.sha256 if e is not None and phase == "Completed" else None}
+    def making(self) -> bool:
+        return self.phase in MAKING
 
-    @property
-    def restore(self) -> dict[str, Any] | None:
-        r = self.meta.get("restore")
-        return dict(r) if r else None
+
+@dataclass(frozen=True)
+class DatabaseRestore:
+    """One table of a backup (``<destinationId>/<table>``) into a destination."""
+
+    database_backup_dump: str
+    target_database_id: str
+
+
+@dataclass(frozen=True)
+class PathRestore:
+    """Files of a backup into a folder (inside an allowed file root)."""
+
+    source_paths: list[str]
+    target_restore_path: str | None = None
+    clear_target_path: bool = False
+
+
+@dataclass(frozen=True)
+class PathRestoreView:
+    source_paths: tuple[str, ...]
+    target_restore_path: str | None
+    #: the folder the files go to, as the caller may see it
+    determined_target_path: str
+    clear_target_path: bool
+
+
+@dataclass(frozen=True)
+class RestoreView:
+    """The last restore of a backup: ``phase`` is ``running`` or ``completed`` (``error``
+    says why when it failed)."""
+
+    phase: str
+    database_restores: tuple[DatabaseRestore, ...]
+    path_restore: PathRestoreView | None
+    restore_configuration: bool
+    error: str | None
 
     @property
     def running(self) -> bool:
-        export = self.export
-        restore = self.restore
-        return (self.status == "Creating"
-                or (export is not None and export["phase"] in ("Pending", "Exporting"))
-                or (restore is not None and restore.get("phase") == "running"))
+        return self.phase == "running"
+
+
+@dataclass(frozen=True)
+class BackupView:
+    """A backup: ``phase`` is its file's (``pending``, ``writing``, ``completed``,
+    ``failed``, ``expired``)."""
+
+    id: str
+    workspace_id: str
+    phase: str
+    description: str | None
+    requested_at: float
+    completed_at: float | None
+    expires_at: float | None
+    export: ExportView | None
+    restore: RestoreView | None
+    #: the tables it holds, as ``<destinationId>/<table>``
+    dumps: tuple[str, ...]
+
+    @property
+    def creating(self) -> bool:
+        return self.phase in MAKING
+
+    @property
+    def running(self) -> bool:
+        """Being created, exported or restored."""
+        return (self.creating or (self.export is not None and self.export.making)
+                or (self.restore is not None and self.restore.running))
 
     @property
     def deletable(self) -> bool:
         return not self.running
 
-    @property
-    def dumps(self) -> list[dict[str, Any]]:
-        return list(self.meta.get("dumps") or [])
+
+def _export_view(info: Mapping[str, Any] | None, e: Artifact | None) -> ExportView | None:
+    if not info:
+        return None
+    expired = e is None or e.phase == "expired" or (
+        e.expires_at is not None and e.expires_at < now())
+    phase = "expired" if expired or e is None else e.phase
+    expires = e.expires_at if e is not None else info.get("expiresAt")
+    return ExportView(id=str(info["id"]), format=str(info["format"]),
+                      with_password=bool(info.get("withPassword")), phase=phase,
+                      expires_at=float(expires) if expires is not None else None,
+                      sha256=e.sha256 if e is not None and phase == "completed" else None)
 
 
-def _views(s: Session, rows: list[Artifact]) -> list[BackupView]:
+def _restore_view(info: Mapping[str, Any] | None) -> RestoreView | None:
+    if not info:
+        return None
+    path = info.get("pathRestore")
+    return RestoreView(
+        phase=str(info.get("phase") or "running"),
+        database_restores=tuple(DatabaseRestore(str(d["databaseBackupDump"]),
+                                                str(d["targetDatabaseId"]))
+                                for d in info.get("databaseRestores") or []),
+        path_restore=PathRestoreView(
+            tuple(path.get("sourcePaths") or ()), path.get("targetRestorePath"),
+            str(path.get("determinedTargetPath")), bool(path.get("clearTargetPath")),
+        ) if path else None,
+        restore_configuration=bool(info.get("restoreConfiguration")),
+        error=info.get("error") or None)
+
+
+def _view(a: Artifact, export_row: Artifact | None) -> BackupView:
+    meta = dict(a.meta or {})
+    completed = meta.get("completedAt")
+    return BackupView(
+        id=a.id, workspace_id=a.workspace_id, phase=a.phase,
+        description=meta.get("description"), requested_at=a.created_at,
+        completed_at=float(completed) if completed is not None else None,
+        expires_at=a.expires_at, export=_export_view(meta.get("export"), export_row),
+        restore=_restore_view(meta.get("restore")),
+        dumps=tuple(str(d["dump"]) for d in meta.get("dumps") or []))
+
+
+@dataclass(frozen=True)
+class _Backup:
+    """A backup row, its export row (None: no export, or the pruner removed it) and its
+    view, inside this module's transactions."""
+
+    row: Artifact
+    export_row: Artifact | None
+    view: BackupView
+
+
+def _load(s: Session, rows: list[Artifact]) -> list[_Backup]:
     ids = [str((a.meta or {}).get("export", {}).get("id")) for a in rows
            if (a.meta or {}).get("export")]
     exports = {e.id: e for e in s.scalars(select(Artifact).where(Artifact.id.in_(ids)))} \
         if ids else {}
-    return [BackupView(a, exports.get(str((a.meta or {}).get("export", {}).get("id"))))
-            for a in rows]
+    out = []
+    for a in rows:
+        e = exports.get(str((a.meta or {}).get("export", {}).get("id")))
+        out.append(_Backup(a, e, _view(a, e)))
+    return out
 
 
-def _completed(s: Session, caller: Caller, backup_id: str, action: str) -> BackupView:
-    """The caller's backup, viewed, if it is complete (else 409: it cannot be ``action``)."""
-    view = _views(s, [_backup(s, caller, backup_id)])[0]
-    if view.status != "Completed":
-        raise Conflict(f"backup {backup_id} cannot be {action}: its status is {view.status}")
-    return view
+def _one(s: Session, caller: Caller, backup_id: str) -> _Backup:
+    return _load(s, [_backup(s, caller, backup_id)])[0]
+
+
+def _completed(s: Session, caller: Caller, backup_id: str, action: str) -> _Backup:
+    """The caller's backup if it is complete (else 409: it cannot be ``action``)."""
+    b = _one(s, caller, backup_id)
+    if b.view.phase != "completed":
+        raise Conflict(f"backup {backup_id} cannot be {action}: it is not complete (its "
+                       f"phase is {b.view.phase})")
+    return b
 
 
 def _backup(s: Session, caller: Caller, backup_id: str) -> Artifact:
@@ -131,82 +235,23 @@ def _backup(s: Session, caller: Caller, backup_id: str) -> Artifact:
 
 def get_backup(p: Platform, caller: Caller, backup_id: str) -> BackupView:
     with p.db.session() as s:
-        return _views(s, [_backup(s, caller, backup_id)])[0]
+        return _one(s, caller, backup_id).view
 
 
 # --- listing ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class ListQuery:
+    """Which backups of a workspace to list: ``search_term`` matches the id or the
+    description; ``limit`` is 1 to :data:`MAX_LIMIT`."""
+
     search_term: str | None = None
     with_exports_only: bool = False
-    sort_order: str = "oldestFirst"
+    newest_first: bool = False
     running_restores_only: bool = False
     running_backups_only: bool = False
     limit: int = 1000
     skip: int = 0
-
-    @property
-    def page(self) -> int:
-        return self.skip // self.limit + 1
-
-
-def _int(name: str, text: str, low: int, high: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise listing.BadQuery("invalid query", [FieldError(
-            name, "must be an integer", text)]) from None
-    if not low <= value <= high:
-        raise listing.BadQuery("invalid query", [FieldError(
-            name, f"must be between {low} and {high}", text)])
-    return value
-
-
-def _bool(name: str, text: str) -> bool:
-    if text.lower() not in ("true", "false", "1", "0"):
-        raise listing.BadQuery("invalid query", [FieldError(name, "must be true or false",
-                                                            text)])
-    return text.lower() in ("true", "1")
-
-
-def parse_list_query(params: Mapping[str, str]) -> ListQuery:
-    """The list parameters of the family; a bad value is refused naming the parameter.
-
-    ``limit`` is 1 to 10,000 (default 1000); ``skip`` wins over ``page`` (1-based; 0 is
-    taken as the first page, as the family's schema allows it)."""
-    errors: list[FieldError] = []
-    values: dict[str, Any] = {}
-
-    def take(name: str, fn: Any, *args: Any) -> None:
-        if name in params:
-            try:
-                values[name] = fn(name, params[name], *args)
-            except listing.BadQuery as exc:
-                errors.extend(exc.errors)
-
-    take("limit", _int, 1, MAX_LIMIT)
-    take("skip", _int, 0, 10**9)
-    take("page", _int, 0, 10**9)
-    for flag in ("withExportsOnly", "runningRestoresOnly", "runningBackupsOnly"):
-        take(flag, _bool)
-    order = params.get("sortOrder", "oldestFirst")
-    if order not in SORT_ORDERS:
-        errors.append(FieldError("sortOrder", f"must be one of {', '.join(SORT_ORDERS)}",
-                                 order))
-    if errors:
-        raise listing.BadQuery("invalid query", errors)
-    limit = int(values.get("limit", 1000))
-    if "skip" in values:
-        skip = int(values["skip"])
-    else:
-        skip = (max(int(values.get("page", 1)), 1) - 1) * limit
-    return ListQuery(search_term=params.get("searchTerm") or None,
-                     with_exports_only=bool(values.get("withExportsOnly", False)),
-                     sort_order=order,
-                     running_restores_only=bool(values.get("runningRestoresOnly", False)),
-                     running_backups_only=bool(values.get("runningBackupsOnly", False)),
-                     limit=limit, skip=skip)
 
 
 def list_backups(p: Platform, caller: Caller, project_id: str, q: ListQuery
@@ -217,52 +262,41 @@ def list_backups(p: Platform, caller: Caller, project_id: str, q: ListQuery
         rows = list(s.scalars(select(Artifact).where(
             Artifact.workspace_id == ws.id, Artifact.kind == KIND).order_by(
             Artifact.created_at, Artifact.id)))
-        views = _views(s, rows)
+        views = [b.view for b in _load(s, rows)]
     term = (q.search_term or "").lower()
     out = []
     for v in views:
-        if term and term not in v.backup.id.lower() and term not in str(
-                v.meta.get("description") or "").lower():
+        if term and term not in v.id.lower() and term not in (v.description or "").lower():
             continue
-        export = v.export
-        if q.with_exports_only and (export is None or export["phase"] == "Expired"):
+        if q.with_exports_only and (v.export is None or v.export.phase == "expired"):
             continue
-        restore = v.restore
-        if q.running_restores_only and (restore is None or restore.get("phase") != "running"):
+        if q.running_restores_only and (v.restore is None or not v.restore.running):
             continue
-        if q.running_backups_only and v.status != "Creating":
+        if q.running_backups_only and not v.creating:
             continue
         out.append(v)
-    if q.sort_order == "newestFirst":
+    if q.newest_first:
         out.reverse()
     return out[q.skip:q.skip + q.limit], len(out)
 
 
 # --- create, update, delete ---------------------------------------------------------------------
 
-def parse_time(field: str, text: str) -> float:
-    """Epoch seconds from an RFC 3339 time (UTC when it has no zone)."""
-    try:
-        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (ValueError, TypeError, AttributeError):
-        raise InvalidInput("invalid backup", [FieldError(
-            field, "must be a date-time such as 2030-01-31T12:00:00Z", text)]) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.timestamp()
-
-
-def _expiry(text: str | None, default: float) -> float:
-    if text is None:
+def _expiry(at: float | None, default: float) -> float:
+    if at is None:
         return now() + default
-    at = parse_time("expirationTime", text)
     if at <= now():
         raise InvalidInput("invalid backup", [FieldError(
-            "expirationTime", "must be in the future", text)])
+            "expiration_time", "must be in the future", _shown_time(at))])
     if at > now() + MAX_EXPIRY_SECONDS:
         raise InvalidInput("invalid backup", [FieldError(
-            "expirationTime", "must be no more than one year in the future", text)])
+            "expiration_time", "must be no more than one year in the future",
+            _shown_time(at))])
     return at
+
+
+def _shown_time(at: float) -> str:
+    return dt.datetime.fromtimestamp(at, dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _description(value: Any) -> str | None:
@@ -285,10 +319,10 @@ def _readable(s: Session, ws_id: str, only: list[str] | None) -> list[str]:
     errors = []
     for n, d in enumerate(only):
         if d not in connector:
-            errors.append(FieldError(f"destinationIds[{n}]",
+            errors.append(FieldError(f"destination_ids[{n}]",
                                      "is not a destination of this project", d))
         elif connector[d] not in READABLE_DESTINATIONS:
-            errors.append(FieldError(f"destinationIds[{n}]", f"a {connector[d]} destination "
+            errors.append(FieldError(f"destination_ids[{n}]", f"a {connector[d]} destination "
                                      "cannot be read back; readable ones: "
                                      + ", ".join(READABLE_DESTINATIONS), d))
     if errors:
@@ -297,11 +331,12 @@ def _readable(s: Session, ws_id: str, only: list[str] | None) -> list[str]:
 
 
 def create_backup(p: Platform, caller: Caller, project_id: str, *,
-                  description: str | None = None, expiration_time: str | None = None,
+                  description: str | None = None, expires_at: float | None = None,
                   destination_ids: list[str] | None = None) -> BackupView:
-    """Queue a ``backup`` job; the backup is ``Creating`` until it has run."""
+    """Queue a ``backup`` job; the backup is being created (``pending``) until it has run.
+    ``expires_at`` (epoch seconds) defaults to now plus the artifact lifetime."""
     description = _description(description)
-    expires = _expiry(expiration_time, p.settings.artifact_ttl_seconds)
+    expires = _expiry(expires_at, p.settings.artifact_ttl_seconds)
     with p.db.claim() as s:
         ws = scope.workspace(s, caller, project_id)
         policy.require(caller, policy.CHANGE, ws.id)
@@ -320,20 +355,20 @@ def create_backup(p: Platform, caller: Caller, project_id: str, *,
         s.flush()
         audit.record(s, caller, "backup.create", "backup", f"backup {art.id} queued",
                      request={"id": art.id, "description": description,
-                              "expirationTime": expiration_time, "destinationIds": dests},
+                              "expires_at": expires_at, "destination_ids": dests},
                      workspace_id=ws.id)
-        return _views(s, [art])[0]
+        return _load(s, [art])[0].view
 
 
 _UNSET: Any = object()
 
 
 def update_backup(p: Platform, caller: Caller, backup_id: str, *,
-                  description: Any = _UNSET, expiration_time: str | None = None) -> None:
-    """Change the description (None clears it) and/or the expiration time."""
+                  description: Any = _UNSET, expires_at: float | None = None) -> None:
+    """Change the description (None clears it) and/or the expiry (epoch seconds)."""
     desc = _description(description) if description is not _UNSET else _UNSET
-    expires = _expiry(expiration_time, 0.0) if expiration_time is not None else None
-    with p.db.session() as s:
+    expires = _expiry(expires_at, 0.0) if expires_at is not None else None
+    with p.db.claim() as s:
         a = _backup(s, caller, backup_id)
         policy.require(caller, policy.CHANGE, a.workspace_id)
         if desc is not _UNSET:
@@ -342,7 +377,7 @@ def update_backup(p: Platform, caller: Caller, backup_id: str, *,
             a.expires_at = expires
         audit.record(s, caller, "backup.update", "backup", f"backup {a.id} updated",
                      request={"id": a.id, "description": None if desc is _UNSET else desc,
-                              "expirationTime": expiration_time},
+                              "expires_at": expires_at},
                      workspace_id=a.workspace_id)
 
 
@@ -354,21 +389,21 @@ def _drop(p: Platform, s: Session, a: Artifact) -> None:
 def delete_backup(p: Platform, caller: Caller, backup_id: str) -> None:
     """Delete the backup, its file and its export; refused while it is not ``deletable``."""
     with p.db.claim() as s:
-        view = _views(s, [_backup(s, caller, backup_id)])[0]
-        policy.require(caller, policy.CHANGE, view.backup.workspace_id)
-        if not view.deletable:
+        b = _one(s, caller, backup_id)
+        policy.require(caller, policy.CHANGE, b.view.workspace_id)
+        if not b.view.deletable:
             raise Conflict(f"backup {backup_id} is not deletable while it is being created, "
                            "exported or restored")
-        if view.export_row is not None:
-            _drop(p, s, view.export_row)
+        if b.export_row is not None:
+            _drop(p, s, b.export_row)
         audit.record(s, caller, "backup.delete", "backup", f"backup {backup_id} deleted",
-                     request={"id": backup_id}, workspace_id=view.backup.workspace_id)
-        _drop(p, s, view.backup)
+                     request={"id": backup_id}, workspace_id=b.view.workspace_id)
+        _drop(p, s, b.row)
 
 
 def database_dumps(p: Platform, caller: Caller, backup_id: str) -> list[str]:
-    """The tables a backup holds, as ``<destinationId>/<table>`` (``databaseBackupDump``)."""
-    return [str(d["dump"]) for d in get_backup(p, caller, backup_id).dumps]
+    """The tables a backup holds, as ``<destinationId>/<table>``."""
+    return list(get_backup(p, caller, backup_id).dumps)
 
 
 # --- export -------------------------------------------------------------------------------------
@@ -388,19 +423,20 @@ def create_export(p: Platform, caller: Caller, backup_id: str, fmt: Any,
                                  "password; choose format zip"))
     if errors:
         raise InvalidInput("invalid export", errors)
+    password_hash = hash_password(password) if password else None  # slow: before the lock
     with p.db.claim() as s:
-        view = _completed(s, caller, backup_id, "exported")
-        policy.require(caller, policy.CHANGE, view.backup.workspace_id)
-        old = view.export
-        if old is not None and old["phase"] in ("Pending", "Exporting"):
+        found = _completed(s, caller, backup_id, "exported")
+        policy.require(caller, policy.CHANGE, found.view.workspace_id)
+        old = found.view.export
+        if old is not None and old.making:
             raise Conflict(f"backup {backup_id} is already being exported")
-        if view.export_row is not None:
-            _drop(p, s, view.export_row)
-        b = view.backup
+        if found.export_row is not None:
+            _drop(p, s, found.export_row)
+        b = found.row
         e = Artifact(workspace_id=b.workspace_id, kind=EXPORT_KIND, format=fmt,
                      mime_type=EXPORT_FORMATS[fmt], filename=f"backup-{b.id}.{fmt}",
                      created_by=caller.user_id, phase="pending",
-                     password_hash=hash_password(password) if password else None,
+                     password_hash=password_hash,
                      expires_at=now() + p.settings.artifact_ttl_seconds,
                      meta={"backup_id": b.id})
         s.add(e)
@@ -418,30 +454,31 @@ def create_export(p: Platform, caller: Caller, backup_id: str, fmt: Any,
                      request={"id": b.id, "format": fmt, "password": password},
                      workspace_id=b.workspace_id)
         s.flush()
-        return _views(s, [b])[0]
+        return _load(s, [b])[0].view
 
 
 def delete_export(p: Platform, caller: Caller, backup_id: str) -> None:
     with p.db.claim() as s:
-        view = _views(s, [_backup(s, caller, backup_id)])[0]
-        policy.require(caller, policy.CHANGE, view.backup.workspace_id)
-        export = view.export
+        b = _one(s, caller, backup_id)
+        policy.require(caller, policy.CHANGE, b.view.workspace_id)
+        export = b.view.export
         if export is None:
             raise NotFound(f"backup {backup_id} has no export", backup_id)
-        if export["phase"] in ("Pending", "Exporting"):
+        if export.making:
             raise Conflict(f"the export of backup {backup_id} is still being made")
-        if view.export_row is not None:
-            _drop(p, s, view.export_row)
-        meta = dict(view.backup.meta or {})
+        if b.export_row is not None:
+            _drop(p, s, b.export_row)
+        meta = dict(b.row.meta or {})
         meta.pop("export", None)
-        view.backup.meta = meta
+        b.row.meta = meta
         audit.record(s, caller, "backup.export_delete", "backup",
                      f"export of backup {backup_id} deleted", request={"id": backup_id},
-                     workspace_id=view.backup.workspace_id)
+                     workspace_id=b.view.workspace_id)
 
 
 def export_file(p: Platform, backup_id: str, *, caller: Caller | None = None,
-                expires: int | None = None, signature: str | None = None) -> Artifact:
+                expires: int | None = None, signature: str | None = None
+                ) -> artifacts.ArtifactView:
     """The export artifact to download: for a caller, or for a signed link (no login)."""
     with p.db.session() as s:
         if caller is not None:
@@ -465,28 +502,15 @@ def export_file(p: Platform, backup_id: str, *, caller: Caller | None = None,
 
 # --- restore ------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class DatabaseRestore:
-    database_backup_dump: str
-    target_database_id: str
-
-
-@dataclass(frozen=True)
-class PathRestore:
-    source_paths: list[str]
-    target_restore_path: str | None = None
-    clear_target_path: bool = False
-
-
 def _source_names(members: list[str], paths: list[str]) -> list[str]:
     """The backup's files that ``paths`` name (a file, or a folder: everything under it)."""
     if not paths:
         raise InvalidInput("invalid restore", [FieldError(
-            "pathRestore.sourcePaths", "must name at least one path of the backup")])
+            "path_restore.source_paths", "must name at least one path of the backup")])
     picked: dict[str, None] = {}
     errors = []
     for n, raw in enumerate(paths):
-        field = f"pathRestore.sourcePaths[{n}]"
+        field = f"path_restore.source_paths[{n}]"
         if not isinstance(raw, str) or "\x00" in raw or "\\" in raw:
             errors.append(FieldError(field, "must be a path of the backup"))
             continue
@@ -506,7 +530,7 @@ def _source_names(members: list[str], paths: list[str]) -> list[str]:
 
 def _target(p: Platform, backup_id: str, raw: str | None, clear: bool) -> tuple[Path, str]:
     """The folder files are restored to (inside an allowed file root) and how it is shown."""
-    field = "pathRestore.targetRestorePath"
+    field = "path_restore.target_restore_path"
     roots = p.settings.allowed_roots
     given = raw if raw is not None else f"backups/{backup_id}"
     if not isinstance(given, str) or not given.strip() or "\x00" in given:
@@ -540,7 +564,7 @@ def _restore_config(s: Session, ws_id: str, config: dict[str, Any]) -> None:
         raise NotFound(f"workspace {ws_id} not found", ws_id)
     if config.get("workspace", {}).get("id") != ws_id:
         raise InvalidInput("invalid restore", [FieldError(
-            "restoreConfiguration", "the backup belongs to another project")])
+            "restore_configuration", "the backup belongs to another project")])
     for name in _WORKSPACE_FLAGS:
         if name in config["workspace"]:
             setattr(ws, name, config["workspace"][name])
@@ -557,7 +581,7 @@ def _restore_config(s: Session, ws_id: str, config: dict[str, Any]) -> None:
                 .order_by(ConnectorDefinition.builtin.desc())).first()
         if d is None:
             raise InvalidInput("invalid restore", [FieldError(
-                "restoreConfiguration", f"no {item['kind']} definition for connector "
+                "restore_configuration", f"no {item['kind']} definition for connector "
                 f"{item['connector']!r} exists on this server")])
         a = s.get(Actor, item["id"])
         if a is not None and a.workspace_id != ws_id:
@@ -599,17 +623,17 @@ def restore(p: Platform, caller: Caller, backup_id: str, *,
     backup goes back to its own destination unless ``database_restores`` says otherwise."""
     if not database_restores and path_restore is None and not restore_configuration:
         raise InvalidInput("invalid restore", [FieldError(
-            "databaseRestores", "name what to restore: databaseRestores, pathRestore or "
-            "restoreConfiguration")])
+            "database_restores", "name what to restore: tables of the backup, paths of "
+            "the backup, or its configuration")])
     files = artifacts.store(p)
     with p.db.claim() as s:
-        view = _completed(s, caller, backup_id, "restored")
-        policy.require(caller, policy.CHANGE, view.backup.workspace_id)
-        restore_now = view.restore
-        if restore_now is not None and restore_now.get("phase") == "running":
+        found = _completed(s, caller, backup_id, "restored")
+        policy.require(caller, policy.CHANGE, found.view.workspace_id)
+        restore_now = found.view.restore
+        if restore_now is not None and restore_now.running:
             raise Conflict(f"backup {backup_id} is already being restored")
-        b = view.backup
-        dumps = {str(d["dump"]): d for d in view.dumps}
+        b = found.row
+        dumps = {str(d["dump"]): d for d in (b.meta or {}).get("dumps") or []}
         path_input: dict[str, Any] | None = None
         path_shown: dict[str, Any] | None = None
         if path_restore is not None:
@@ -632,7 +656,7 @@ def restore(p: Platform, caller: Caller, backup_id: str, *,
         for n, r in enumerate(database_restores or []):
             dump = dumps.get(r.database_backup_dump)
             if dump is None:
-                errors.append(FieldError(f"databaseRestores[{n}].databaseBackupDump",
+                errors.append(FieldError(f"database_restores[{n}].database_backup_dump",
                                          "is not a dump of this backup; dumps are: "
                                          + (", ".join(dumps) or "none"),
                                          r.database_backup_dump))
@@ -641,7 +665,7 @@ def restore(p: Platform, caller: Caller, backup_id: str, *,
             if (target_actor is None or target_actor.tombstone
                     or target_actor.kind != "destination"
                     or target_actor.workspace_id != b.workspace_id):
-                errors.append(FieldError(f"databaseRestores[{n}].targetDatabaseId",
+                errors.append(FieldError(f"database_restores[{n}].target_database_id",
                                          "is not a destination of this project",
                                          r.target_database_id))
                 continue
@@ -662,11 +686,17 @@ def restore(p: Platform, caller: Caller, backup_id: str, *,
             shown_restore["pathRestore"] = path_shown
         b.meta = {**(b.meta or {}), "restore": shown_restore}
         audit.record(s, caller, "backup.restore", "backup", f"restore of backup {b.id} queued",
-                     request={"id": b.id, **{k: v for k, v in shown_restore.items()
-                                             if k not in ("phase", "requestedAt")}},
+                     request={"id": b.id, "job_id": job.id, "database_restores": [
+                         {"database_backup_dump": t["dump"], "target_database_id":
+                          t["target_id"]} for t in tables],
+                         "path_restore": None if path_restore is None else {
+                             "source_paths": path_restore.source_paths,
+                             "target_restore_path": path_restore.target_restore_path,
+                             "clear_target_path": path_restore.clear_target_path},
+                         "restore_configuration": restore_configuration},
                      workspace_id=b.workspace_id)
         s.flush()
-        return _views(s, [b])[0]
+        return _load(s, [b])[0].view
 
 
 def restore_workspace(p: Platform, caller: Caller, backup_id: str, *,

@@ -7,9 +7,10 @@ copied); the parent waits ``check_timeout_seconds`` from the moment the child is
 then kills it, which closes its connections. The child's network policy carries the
 limit as a read timeout, so a driver gives up on its own first where it can.
 
-At most ``check_concurrency_per_workspace`` calls of one workspace run at once; one more
-is answered :class:`TooManyRequests` (HTTP 429) at once, so a workspace pointing checks at
-a silent host holds its own slots, never another workspace's.
+At most ``check_concurrency_per_workspace`` calls of one workspace run at once (the
+platform's :class:`~sluiceway.services.gate.WorkspaceGate`); one more is answered
+``TooManyRequests`` (HTTP 429) at once, so a workspace pointing checks at a silent host
+holds its own slots, never another workspace's.
 """
 
 from __future__ import annotations
@@ -22,13 +23,11 @@ import sys
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sluiceway.connectors import network, registry
-from sluiceway.core.errors import ConnectorError, FieldError, TooManyRequests
-
-if TYPE_CHECKING:
-    from sluiceway.services.platform import Platform
+from sluiceway.core.errors import ConnectorError, FieldError
+from sluiceway.services.platform import Platform
 
 #: how long a child may take to start (outside the call's own limit)
 START_SECONDS = 60.0
@@ -48,32 +47,6 @@ def _preload() -> None:
                 {m for m in list(sys.modules) if m.split(".")[0] == "sluiceway"}
                 | {e.impl_ref.partition(":")[0] for e in registry.entries()}))
             _preload_set = True
-
-
-class WorkspaceGate:
-    """Counts running calls per workspace; refuses one past the cap (one per server)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._running: dict[str, int] = {}
-
-    def enter(self, workspace_id: str, cap: int, retry_after: int) -> None:
-        with self._lock:
-            n = self._running.get(workspace_id, 0)
-            if n >= cap:
-                raise TooManyRequests(
-                    f"this workspace already runs {n} check or discover calls (the most at "
-                    f"once: SLUICEWAY_CHECK_CONCURRENCY_PER_WORKSPACE={cap}); retry after "
-                    f"{retry_after} seconds", retry_after)
-            self._running[workspace_id] = n + 1
-
-    def leave(self, workspace_id: str) -> None:
-        with self._lock:
-            n = self._running.get(workspace_id, 0) - 1
-            if n > 0:
-                self._running[workspace_id] = n
-            else:
-                self._running.pop(workspace_id, None)
 
 
 def warm() -> None:

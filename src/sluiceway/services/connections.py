@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from sqlalchemy import Select, exists, func, select
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import aliased, defer
 
 from sluiceway.core.errors import FieldError, InvalidInput, SluicewayError
 from sluiceway.jobs import ledger, scheduler
 from sluiceway.services import actors, audit, catalogs, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
-from sluiceway.store.models import Connection, Job
+from sluiceway.store.models import Actor, Connection, ConnectorDefinition, Job
 
 TIME_UNITS = ("minutes", "hours", "days", "weeks", "months")
 #: the longest time between two runs of a schedule, in days (about a century)
@@ -157,7 +157,7 @@ def create(p: Platform, caller: Caller, *, source_id: str, destination_id: str,
     else:
         catalog = catalogs.validate(catalogs.merge_declared(
             streams, _discovered(p, caller, source_id), where, paths), where, paths)
-    with p.db.session() as s:
+    with p.db.claim() as s:
         c = Connection(workspace_id=src.workspace_id, source_id=source_id,
                        destination_id=destination_id, name=name or default_name,
                        sync_mode=sync_mode, catalog=catalog, status=status)
@@ -193,6 +193,50 @@ def list_for(p: Platform, caller: Caller, workspace_id: str, *,
         return list(s.scalars(_without_catalog(select(Connection).where(
             Connection.workspace_id == workspace_id, Connection.status != "deprecated")
             .order_by(Connection.created_at, Connection.id), with_catalog)))
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A connection of a long listing: what its rendering and its actors' renderings depend
+    on (each actor's ``updated_at``, definition id and definition name), and its sync
+    state (when its last sync succeeded, epoch s, and whether one runs)."""
+
+    id: str
+    updated_at: float
+    source_id: str
+    destination_id: str
+    source_stamp: tuple[float, str, str]
+    destination_stamp: tuple[float, str, str]
+    last_sync: float | None
+    running: bool
+
+
+def listing(p: Platform, caller: Caller, workspace_id: str) -> list[Listed]:
+    """The workspace's connections, oldest first, in one query: their stamps, their
+    actors' stamps and their sync state (``web_backend/connections/list`` renders
+    the rest from what it kept)."""
+    src, dst = aliased(Actor), aliased(Actor)
+    src_def, dst_def = aliased(ConnectorDefinition), aliased(ConnectorDefinition)
+    syncs = (Job.config_type == "sync", Job.scope == Connection.id)
+    last = (select(func.max(Job.updated_at)).where(*syncs, Job.status == "succeeded")
+            .correlate(Connection).scalar_subquery())
+    running = exists().where(*syncs, Job.status == "running").correlate(Connection)
+    query = (select(Connection.id, Connection.updated_at, Connection.source_id,
+                    Connection.destination_id, src.updated_at, src.definition_id, src_def.name,
+                    dst.updated_at, dst.definition_id, dst_def.name, last, running)
+             .join(src, src.id == Connection.source_id)
+             .join(src_def, src_def.id == src.definition_id)
+             .join(dst, dst.id == Connection.destination_id)
+             .join(dst_def, dst_def.id == dst.definition_id)
+             .where(Connection.workspace_id == workspace_id, Connection.status != "deprecated")
+             .order_by(Connection.created_at, Connection.id))
+    with p.db.session() as s:
+        scope.workspace(s, caller, workspace_id)
+        return [Listed(cid, updated, source_id, destination_id, (s_at, s_def, s_name),
+                       (d_at, d_def, d_name), float(at) if at is not None else None,
+                       bool(busy))
+                for (cid, updated, source_id, destination_id, s_at, s_def, s_name, d_at,
+                     d_def, d_name, at, busy) in s.execute(query)]
 
 
 def by_ids(p: Platform, caller: Caller, connection_ids: Sequence[str]
@@ -237,7 +281,7 @@ def update(p: Platform, caller: Caller, connection_id: str, *,
     _check_schedule(schedule)
     catalog = stored if streams is None else catalogs.validate(
         catalogs.merge_declared(streams, stored, where, paths), where, paths)
-    with p.db.session() as s:
+    with p.db.claim() as s:
         c = scope.connection(s, caller, connection_id)
         c.catalog = catalog
         c.status = status

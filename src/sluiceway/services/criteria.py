@@ -12,10 +12,11 @@ names to :class:`Column` entries; the total before limit and offset comes with t
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from sluiceway.services.listing import BadQuery
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
+T = TypeVar("T")
 OPERATORS = ("eq", "neq", "gt", "gte", "lt", "lte", "inq", "nin", "like", "ilike", "between")
 
 
@@ -213,3 +215,37 @@ def where_clause(c: Criteria, columns: Mapping[str, Column]) -> ColumnElement[bo
 def order_by(c: Criteria, columns: Mapping[str, Column]) -> list[Any]:
     return [columns[name].column.desc() if desc else columns[name].column.asc()
             for name, desc in c.order]
+
+
+def _holds(node: Cond | Group, values: Mapping[str, Any]) -> bool:
+    if isinstance(node, Group):
+        parts = [_holds(p, values) for p in node.parts]
+        return all(parts) if node.kind == "and" else any(parts)
+    v, want = values.get(node.field), node.value
+    try:
+        if node.op in ("like", "ilike"):
+            pattern = _like(want).replace("%", "*").replace("_", "?")
+            text = "" if v is None else str(v)
+            if node.op == "ilike":
+                pattern, text = pattern.lower(), text.lower()
+            return fnmatch.fnmatchcase(text, pattern)
+        checks: dict[str, Callable[[], bool]] = {
+            "eq": lambda: v == want, "neq": lambda: v != want,
+            "gt": lambda: v is not None and v > want, "gte": lambda: v is not None and v >= want,
+            "lt": lambda: v is not None and v < want, "lte": lambda: v is not None and v <= want,
+            "inq": lambda: v in want, "nin": lambda: v not in want,
+            "between": lambda: v is not None and want[0] <= v <= want[1],
+        }
+        return bool(checks[node.op]())
+    except TypeError:
+        return False
+
+
+def select_from(items: Sequence[T], values: Callable[[T], Mapping[str, Any]],
+                c: Criteria) -> tuple[list[T], int]:
+    """:func:`apply` over a list in memory (a catalogue): the page and the total."""
+    found = [item for item in items if _holds(c.where, values(item))]
+    for name, desc in reversed(c.order):
+        found.sort(key=lambda item: (values(item).get(name) is None,
+                                     str(values(item).get(name))), reverse=desc)
+    return found[c.skip:c.skip + c.limit], len(found)

@@ -19,7 +19,7 @@ from sluiceway.artifacts import hash_password
 from sluiceway.connectors import network, registry
 from sluiceway.core.settings import Settings
 from sluiceway.secrets import Cipher
-from sluiceway.services.calls import WorkspaceGate
+from sluiceway.services.gate import WorkspaceGate
 from sluiceway.services.logins import Logins
 from sluiceway.store import migrate
 from sluiceway.store.db import Database

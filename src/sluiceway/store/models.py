@@ -172,6 +172,9 @@ class Job(Base):
     scheduled_at: Mapped[float] = mapped_column(Float, default=now)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now, onupdate=now)
+    #: when the ``celery`` executor last published the job to the broker; None when no
+    #: message of it is known to wait (migration 0500)
+    published_at: Mapped[float | None] = mapped_column(Float)
 
 
 class Attempt(Base):
@@ -181,7 +184,7 @@ class Attempt(Base):
     __tablename__ = "attempts"
     __table_args__ = (UniqueConstraint("job_id", "number"),
                       Index("ix_attempts_status_lease", "status", "lease_until"),
-                      # added by migration 0600: the overview's days, by when runs ended
+                      # added by migration 0610: the overview's days, by when runs ended
                       Index("ix_attempts_ended_at", "ended_at"))
 
     id: Mapped[int] = mapped_column(Id64, primary_key=True, autoincrement=True)
@@ -189,6 +192,8 @@ class Attempt(Base):
     number: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="running")
     worker: Mapped[str | None] = mapped_column(String(200))
+    #: the machine (host name) and process that ran the attempt (``host``: migration 0500)
+    host: Mapped[str | None] = mapped_column(String(255))
     pid: Mapped[int | None] = mapped_column(Integer)
     heartbeat_at: Mapped[float | None] = mapped_column(Float)
     lease_until: Mapped[float | None] = mapped_column(Float)
@@ -235,6 +240,11 @@ class User(Base):
     created_at: Mapped[float] = mapped_column(Float, default=now)
     #: manages spaces and system administrators across the installation (migration 0200)
     system_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # --- added by migration 0400
+    #: the user's own settings (the platform API merges ``updatedPreferences`` into them)
+    preferences: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: when the user accepted the terms and conditions (None: not yet)
+    terms_accepted_at: Mapped[float | None] = mapped_column(Float)
 
 
 class Membership(Base):
@@ -243,12 +253,15 @@ class Membership(Base):
     users, tokens and variables; added by migration 0200); everything else answers 404."""
 
     __tablename__ = "memberships"
+    __table_args__ = (Index("ix_memberships_workspace_user", "workspace_id", "user_id"),)
 
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
                                          primary_key=True)
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"),
                                               primary_key=True)
     role: Mapped[str] = mapped_column(String(32), default="ROLE_USER")
+    #: the user's settings within this space (added by migration 0400)
+    preferences: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class ApiToken(Base):
@@ -256,6 +269,7 @@ class ApiToken(Base):
     ``revoked_at`` (added by migration 0100) authenticates no one."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user_created", "user_id", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -308,7 +322,12 @@ class AuditEntry(Base):
 
     __tablename__ = "audit_entries"
     __table_args__ = (Index("ix_audit_entries_workspace_created", "workspace_id", "created_at"),
-                      Index("ix_audit_entries_created", "created_at"))
+                      Index("ix_audit_entries_created", "created_at"),
+                      # the installation-wide trail's filters, newest first (migration 0400)
+                      Index("ix_audit_entries_action_created", "action", "created_at"),
+                      Index("ix_audit_entries_category_created", "category", "created_at"),
+                      Index("ix_audit_entries_user_created", "user_name", "created_at"),
+                      Index("ix_audit_entries_space_created", "space", "created_at"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     created_at: Mapped[float] = mapped_column(Float, default=now)
@@ -343,6 +362,24 @@ class EnvironmentVariable(Base):
     allowed_targets: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
+# --- added by migration 0400 -----------------------------------------------------------------
+
+class TableFilter(Base):
+    """A table filter a user saved (the platform API's ``/users/current/table_filters``):
+    a user's own, seen by no one else."""
+
+    __tablename__ = "table_filters"
+    __table_args__ = (Index("ix_table_filters_user_table", "user_id", "table_key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    table_key: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    filter: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now, onupdate=now)
+
+
 # --- added by migration 0600 -----------------------------------------------------------------
 
 class WebSession(Base):
@@ -361,3 +398,74 @@ class WebSession(Base):
     address: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[float] = mapped_column(Float, default=now)
     last_seen_at: Mapped[float] = mapped_column(Float, default=now, index=True)
+
+
+# --- added by migration 0700 -----------------------------------------------------------------
+
+class Configuration(Base):
+    """A typed configuration of a space (the Alumio face's ``/di/configurations``): a type,
+    an identifier unique within the type and space, and ``object`` (``{prototype,
+    parameters}``, secret fields of the prototype sealed). ``revision`` is the ULID of the
+    history entry that holds this state."""
+
+    __tablename__ = "configurations"
+    __table_args__ = (UniqueConstraint("workspace_id", "type", "identifier",
+                                       name="uq_configurations_workspace_type_identifier"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(64))
+    identifier: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    prototype: Mapped[str] = mapped_column(String(64))
+    object: Mapped[dict[str, Any]] = mapped_column(JSON)
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    removable: Mapped[bool] = mapped_column(Boolean, default=False)
+    resettable: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    labels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    editor: Mapped[str | None] = mapped_column(String(320))
+    revision: Mapped[str] = mapped_column(String(26))
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class ConfigurationRevision(Base):
+    """One saved state of a configuration, keyed by a ULID; never changed once written (a
+    restore writes a new one). Kept by type and identifier, so a configuration's history
+    outlives its deletion."""
+
+    __tablename__ = "configuration_revisions"
+    __table_args__ = (Index("ix_configuration_revisions_object", "workspace_id", "type",
+                            "identifier", "ulid"),)
+
+    ulid: Mapped[str] = mapped_column(String(26), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(64))
+    identifier: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    object: Mapped[dict[str, Any]] = mapped_column(JSON)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    labels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    editor: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class ConfigurationFavourite(Base):
+    """A user's favourite configuration in a space."""
+
+    __tablename__ = "configuration_favourites"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id", "type", "identifier",
+                                       name="uq_configuration_favourites_user_object"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(64))
+    identifier: Mapped[str] = mapped_column(String(255))
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)

@@ -16,16 +16,13 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from sluiceway.api import errors
-from sluiceway.api.app import create_app as create_api
-from sluiceway.core.settings import Settings
-from sluiceway.services.platform import Platform
 from sluiceway.web import templating
 from sluiceway.web.pages import account, actors, admin, connections, exports, overview
 
 PREFIX = templating.PREFIX
 
 
-def _render_problem(request: Request, problem: errors.Problem) -> Response:
+def render_problem(request: Request, problem: errors.Problem) -> Response:
     if problem.status == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.method != "GET":
@@ -39,9 +36,13 @@ def _static() -> Path:
     return Path(str(files("sluiceway.web") / "static"))
 
 
+#: the UI's paths, whose errors are pages (:func:`render_problem`)
+PREFIXES = (PREFIX + "/",)
+
+
 def install(app: FastAPI) -> None:
-    """Add the UI's routes, static files and error pages to ``app``."""
-    errors.register((PREFIX + "/",), _render_problem)
+    """Add the UI's routes and static files to ``app`` (its error pages are among the
+    renderers the composition root gives the app)."""
     app.mount(f"{PREFIX}/static", StaticFiles(directory=_static()), name="ui-static")
 
     @app.get("/", include_in_schema=False)
@@ -51,11 +52,3 @@ def install(app: FastAPI) -> None:
     # the sources and destinations routes start with a path parameter: they come last
     for module in (account, overview, connections, exports, admin, actors):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
-
-
-def create_app(settings: Settings | None = None, *, run_jobs: bool = True,
-               platform: Platform | None = None) -> FastAPI:
-    """The API's app (:func:`sluiceway.api.app.create_app`) with the UI."""
-    app = create_api(settings, run_jobs=run_jobs, platform=platform)
-    install(app)
-    return app

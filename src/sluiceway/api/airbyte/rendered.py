@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Protocol, TypeVar
 
 from pydantic_core import to_json
@@ -89,7 +89,12 @@ def rendered_connections(p: Platform, caller: Caller, conns: Sequence[_C]
 
 
 def _rendered_actors(p: Platform, caller: Caller, ids: set[str]) -> dict[str, bytes]:
-    stamps = actors.stamps(p, caller, ids)
+    return _actors_as_stamped(p, caller, actors.stamps(p, caller, ids))
+
+
+def _actors_as_stamped(p: Platform, caller: Caller, stamps: Mapping[str, Hashable]
+                       ) -> dict[str, bytes]:
+    """Each actor's JSON, rendered again only where its stamp moved."""
     got = KEPT.take(("a:" + aid, stamp) for aid, stamp in stamps.items())
     missing = [aid for aid in stamps if "a:" + aid not in got]
     render: dict[str, Callable[[actors.ActorView], object]] = {
@@ -121,5 +126,24 @@ def web_backend_list(p: Platform, caller: Caller, conns: Sequence[ConnectionRow]
         if last is not None:
             extra += b',"lastSync":' + str(int(last)).encode()
         extra += b',"isSyncing":' + (b"true" if running else b"false") + b"}"
+        parts.append(body[:-1] + extra)
+    return b'{"connections":[' + b",".join(parts) + b"]}"
+
+
+def web_backend_listing(p: Platform, caller: Caller, listed: Sequence[connections.Listed]
+                        ) -> bytes:
+    """:func:`web_backend_list` of a whole workspace, from :func:`connections.listing`
+    (one query for the stamps and the sync states, where the page form takes three)."""
+    kept = rendered_connections(p, caller, listed)
+    stamps = {c.source_id: c.source_stamp for c, _ in kept}
+    stamps.update((c.destination_id, c.destination_stamp) for c, _ in kept)
+    shown = _actors_as_stamped(p, caller, stamps)
+    parts = []
+    for c, body in kept:
+        extra = (b',"source":' + shown[c.source_id] + b',"destination":'
+                 + shown[c.destination_id])
+        if c.last_sync is not None:
+            extra += b',"lastSync":' + str(int(c.last_sync)).encode()
+        extra += b',"isSyncing":' + (b"true" if c.running else b"false") + b"}"
         parts.append(body[:-1] + extra)
     return b'{"connections":[' + b",".join(parts) + b"]}"

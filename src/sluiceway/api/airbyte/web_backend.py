@@ -39,8 +39,8 @@ def _wb(p: Platform, caller: Caller, conns: list[Any]) -> list[dict[str, Any]]:
 def web_backend_list_connections_for_workspace(
     body: m.WorkspaceIdRequestBody, p: PlatformDep, caller: CallerDep,
 ) -> Response:
-    return convert.json_bytes(rendered.web_backend_list(p, caller, connections.list_for(
-        p, caller, str(body.workspaceId), with_catalog=False)))
+    return convert.json_bytes(rendered.web_backend_listing(p, caller, connections.listing(
+        p, caller, str(body.workspaceId))))
 
 
 @router.post("/web_backend/connections/list_paginated", response_model=m.WbConnectionReadList,

@@ -3,14 +3,12 @@ system administrators; exports as CSV (default) or NDJSON files."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from sluiceway.api.alumio.render import iso, listing
+from sluiceway.api.alumio.render import body_filter, iso, listing
 from sluiceway.api.deps import CallerDep, PlatformDep
 from sluiceway.services import audit, criteria, spaces
 
@@ -25,22 +23,6 @@ def entry_json(v: audit.EntryView) -> dict[str, Any]:
     return {"identifier": v.id, "user": v.user, "spaceIdentifier": v.space,
             "action": v.action, "category": v.category, "ipAddress": v.address,
             "message": v.message, "request": v.request, "createdAt": iso(v.created_at)}
-
-
-async def _form_filter(request: Request) -> str | None:
-    """``filter`` from a form-encoded body (as the contract has it) or a JSON one."""
-    raw = await request.body()
-    if not raw:
-        return None
-    if request.headers.get("content-type", "").startswith("application/json"):
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return raw.decode("utf-8", "replace")
-        value = data.get("filter") if isinstance(data, dict) else None
-        return value if isinstance(value, str) or value is None else json.dumps(value)
-    values = parse_qs(raw.decode("utf-8", "replace")).get("filter")
-    return values[0] if values else None
 
 
 def _space_id(p: PlatformDep, caller: CallerDep, space: str | None) -> str:
@@ -86,7 +68,7 @@ def _download(chunks: Any, fmt: str) -> StreamingResponse:
 async def export_current(request: Request, p: PlatformDep, caller: CallerDep,
                          space: SpaceParam = None, format: FormatParam = "csv",  # noqa: A002
                          ) -> StreamingResponse:
-    c = criteria.parse(await _form_filter(request), audit.COLUMNS)
+    c = criteria.parse(await body_filter(request), audit.COLUMNS)
     ws = spaces.current(p, caller, space).id
     return _download(audit.export(p, caller, c, format, ws, iso), format)
 
@@ -94,5 +76,5 @@ async def export_current(request: Request, p: PlatformDep, caller: CallerDep,
 @router.post("/audit_trail/export")
 async def export_all(request: Request, p: PlatformDep, caller: CallerDep,
                      format: FormatParam = "csv") -> StreamingResponse:  # noqa: A002
-    c = criteria.parse(await _form_filter(request), audit.COLUMNS)
+    c = criteria.parse(await body_filter(request), audit.COLUMNS)
     return _download(audit.export(p, caller, c, format, None, iso), format)

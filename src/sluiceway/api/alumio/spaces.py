@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sluiceway.api.alumio.render import iso, listing
 from sluiceway.api.deps import CallerDep, PlatformDep
-from sluiceway.services import criteria, policy, space_users, spaces, workers
+from sluiceway.services import criteria, policy, space_sync, space_users, spaces, workers
 
 router = APIRouter()
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=255)]
@@ -104,6 +104,11 @@ def get_space(identifier: str, p: PlatformDep, caller: CallerDep) -> dict[str, A
 def delete_space(identifier: str, p: PlatformDep, caller: CallerDep) -> dict[str, Any]:
     spaces.delete_space(p, caller, identifier)
     return {"message": f"Space {identifier} deleted"}
+
+
+@router.post("/spaces/{identifier}/retry_sync")
+def retry_sync(identifier: str, p: PlatformDep, caller: CallerDep) -> dict[str, Any]:
+    return {"message": space_sync.retry_sync(p, caller, identifier)}
 
 
 @router.post("/spaces/{space}/assign_users")

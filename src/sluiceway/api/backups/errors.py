@@ -1,4 +1,4 @@
-"""The backup family's error bodies, registered for its paths.
+"""The backup family's error bodies.
 
 Invalid input answers 400 with ``{type: "ValidationError", message, validationErrors:
 [{message, path, type, context}]}`` (``path`` in JavaScript property notation, such as
@@ -12,7 +12,6 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from sluiceway.api import errors
 from sluiceway.api.errors import Problem
 
 PREFIXES = ("/v2/projects/", "/v2/project-backups")
@@ -45,6 +44,3 @@ def render(_: Request, p: Problem) -> JSONResponse:
     else:
         body = {"type": _TYPES.get(status, "Error"), "message": p.message}
     return JSONResponse(body, status_code=status, headers=p.headers or None)
-
-
-errors.register(PREFIXES, render)

@@ -19,7 +19,6 @@ destination), and ``GET /v2/project-backups/{projectBackupId}/export/download`` 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
@@ -27,12 +26,12 @@ from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field
 
 from sluiceway.api import downloads, errors
+from sluiceway.api.backups import render
+from sluiceway.api.backups.query import field_names, list_query, time
 from sluiceway.api.deps import PlatformDep, get_caller
 from sluiceway.api.inputs import Description, RequestModel
-from sluiceway.services import artifacts, backups
+from sluiceway.services import backups
 from sluiceway.services.auth import Caller, authenticate_token
-from sluiceway.services.backups import BackupView
-from sluiceway.services.platform import Platform
 
 router = APIRouter(tags=["backups"])
 
@@ -101,87 +100,46 @@ class RestoreRequest(_Body):
         "databaseRestores says otherwise"))
 
 
-def _iso(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-def _url(request: Request, path: str) -> str:
-    return str(request.base_url).rstrip("/") + path
-
-
-def render(request: Request, p: Platform, v: BackupView) -> dict[str, Any]:
-    """A ProjectBackup object."""
-    b, meta = v.backup, v.meta
-    out: dict[str, Any] = {"id": b.id, "projectId": b.workspace_id, "status": v.status,
-                           "deletable": v.deletable, "requestedAt": _iso(b.created_at)}
-    if meta.get("description") is not None:
-        out["description"] = meta["description"]
-    if meta.get("completedAt") is not None:
-        out["createdAt"] = _iso(float(meta["completedAt"]))
-    if b.expires_at is not None:
-        out["expiresAt"] = _iso(b.expires_at)
-    export = v.export
-    if export is not None:
-        shown: dict[str, Any] = {"format": export["format"],
-                                 "withPassword": bool(export["withPassword"]),
-                                 "phase": export["phase"]}
-        if export.get("expiresAt") is not None:
-            shown["expiresAt"] = _iso(float(export["expiresAt"]))
-        if export["phase"] == "Completed":
-            shown["downloadURL"] = _url(request, f"/v2/project-backups/{b.id}/export/download"
-                                        f"?{artifacts.signed_query(p, export['id'])}")
-            shown["sha256Checksum"] = export["sha256"]
-        out["export"] = shown
-    restore = v.restore
-    if restore is not None:
-        r: dict[str, Any] = {"phase": restore.get("phase", "running"),
-                             "databaseRestores": restore.get("databaseRestores") or []}
-        if restore.get("pathRestore"):
-            r["pathRestore"] = restore["pathRestore"]
-        r["restoreConfiguration"] = bool(restore.get("restoreConfiguration"))
-        if restore.get("error"):
-            r["error"] = restore["error"]
-        out["restore"] = r
-    return out
-
-
 @router.get("/v2/projects/{projectId}/backups")
 def list_backups(projectId: str, request: Request, p: PlatformDep,
                  caller: CallerDep) -> Response:
     """searchTerm, withExportsOnly, sortOrder (oldestFirst|newestFirst), runningRestoresOnly,
     runningBackupsOnly, limit (1-10000, default 1000), skip, page (skip wins)."""
-    q = backups.parse_list_query(dict(request.query_params))
+    page = list_query(dict(request.query_params))
+    q = page.query
     rows, total = backups.list_backups(p, caller, projectId, q)
-    return JSONResponse(errors.rendered(rows, lambda v: render(request, p, v), "backup"), headers={
+    items = errors.rendered(rows, lambda v: render.backup(request, p, v), "backup")
+    return JSONResponse(items, headers={
         "X-Pagination-Limit": str(q.limit), "X-Pagination-Skip": str(q.skip),
-        "X-Pagination-Page": str(q.page), "X-Pagination-TotalCount": str(total)})
+        "X-Pagination-Page": str(page.page), "X-Pagination-TotalCount": str(total)})
 
 
 @router.post("/v2/projects/{projectId}/backups", status_code=201)
 def create_backup(projectId: str, body: BackupCreate, request: Request,
                   p: PlatformDep, caller: CallerDep) -> Response:
-    v = backups.create_backup(p, caller, projectId, description=body.description,
-                              expiration_time=body.expirationTime,
-                              destination_ids=body.destinationIds)
-    return JSONResponse(render(request, p, v), status_code=201)
+    expires = time("expirationTime", body.expirationTime)
+    with field_names():
+        v = backups.create_backup(p, caller, projectId, description=body.description,
+                                  expires_at=expires, destination_ids=body.destinationIds)
+    return JSONResponse(render.backup(request, p, v), status_code=201)
 
 
 @router.get("/v2/project-backups/{projectBackupId}")
 def get_backup(projectBackupId: str, request: Request, p: PlatformDep,
                caller: CallerDep) -> Response:
-    return JSONResponse(render(request, p, backups.get_backup(p, caller, projectBackupId)))
+    return JSONResponse(render.backup(request, p,
+                                      backups.get_backup(p, caller, projectBackupId)))
 
 
 @router.patch("/v2/project-backups/{projectBackupId}", status_code=204)
 def update_backup(projectBackupId: str, p: PlatformDep, caller: CallerDep,
                   body: BackupUpdate | None = None) -> Response:
     if body is not None:
-        kw: dict[str, Any] = {"expiration_time": body.expirationTime}
+        kw: dict[str, Any] = {"expires_at": time("expirationTime", body.expirationTime)}
         if "description" in body.model_fields_set:
             kw["description"] = body.description
-        backups.update_backup(p, caller, projectBackupId, **kw)
+        with field_names():
+            backups.update_backup(p, caller, projectBackupId, **kw)
     else:
         backups.get_backup(p, caller, projectBackupId)
     return Response(status_code=204)
@@ -190,7 +148,8 @@ def update_backup(projectBackupId: str, p: PlatformDep, caller: CallerDep,
 @router.patch("/v2/project-backups/{projectBackupId}/description", status_code=204)
 def update_description(projectBackupId: str, body: DescriptionUpdate,
                        p: PlatformDep, caller: CallerDep) -> Response:
-    backups.update_backup(p, caller, projectBackupId, description=body.description)
+    with field_names():
+        backups.update_backup(p, caller, projectBackupId, description=body.description)
     return Response(status_code=204)
 
 
@@ -210,7 +169,8 @@ def database_dumps(projectBackupId: str, p: PlatformDep,
 @router.post("/v2/project-backups/{projectBackupId}/export", status_code=204)
 def create_export(projectBackupId: str, body: ExportCreate, p: PlatformDep,
                   caller: CallerDep) -> Response:
-    backups.create_export(p, caller, projectBackupId, body.format, body.password)
+    with field_names():
+        backups.create_export(p, caller, projectBackupId, body.format, body.password)
     return Response(status_code=204)
 
 
@@ -245,6 +205,7 @@ def restore(projectBackupId: str, body: RestoreRequest, p: PlatformDep,
     if body.databaseRestores is not None:
         dbs = [backups.DatabaseRestore(r.databaseBackupDump, r.targetDatabaseId)
                for r in body.databaseRestores]
-    backups.restore(p, caller, projectBackupId, database_restores=dbs, path_restore=path,
-                    restore_configuration=body.restoreConfiguration)
+    with field_names():
+        backups.restore(p, caller, projectBackupId, database_restores=dbs, path_restore=path,
+                        restore_configuration=body.restoreConfiguration)
     return Response(status_code=204)

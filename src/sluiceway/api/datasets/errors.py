@@ -1,11 +1,11 @@
-"""The dataset family's error bodies (JSON:API ``{errors: [...]}``), registered for its paths."""
+"""The dataset family's error bodies (JSON:API ``{errors: [...]}``)."""
 
 from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from sluiceway.api import errors, jsonapi
+from sluiceway.api import jsonapi
 from sluiceway.api.errors import Problem
 
 PREFIXES = ("/exports", "/jobs", "/imports")
@@ -19,6 +19,3 @@ def render(_: Request, p: Problem) -> JSONResponse:
                                       detail=p.message, code=p.kind)
     response.headers.update(p.headers)
     return response
-
-
-errors.register(PREFIXES, render)

@@ -1,7 +1,7 @@
-"""The dump family's error body ``{status, message, location, url}``, registered for
-``/apis``: ``location`` is the offending field or parameter (``body.steps[0].type``,
-``path.apiId``), ``url`` the request's path. The seed lists 400 for bad input, so invalid
-input (422 elsewhere) answers 400 here."""
+"""The dump family's error body ``{status, message, location, url}`` for ``/apis``:
+``location`` is the offending field or parameter (``body.steps[0].type``, ``path.apiId``),
+``url`` the request's path. The seed lists 400 for bad input, so invalid input (422
+elsewhere) answers 400 here."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from sluiceway.api import errors
 from sluiceway.api.errors import Problem
 
 PREFIXES = ("/apis",)
@@ -41,6 +40,3 @@ def render(request: Request, p: Problem) -> JSONResponse:
         body["location"] = location
     body["url"] = request.url.path
     return JSONResponse(status_code=status, content=body, headers=p.headers or None)
-
-
-errors.register(PREFIXES, render)

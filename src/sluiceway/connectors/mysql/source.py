@@ -33,10 +33,12 @@ either.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -106,6 +108,8 @@ _CHECKS_SQL = ("SELECT TABLE_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CO
 _JSON_CHECK = re.compile(r"json_valid\(`((?:[^`]|``)+)`\)", re.IGNORECASE)
 #: pymysql converters without decoders: every value arrives as its text (or bytes)
 _ENCODERS = {k: v for k, v in pymysql.converters.conversions.items() if not isinstance(k, int)}
+log = logging.getLogger(__name__)
+
 _SESSION = ["SET NAMES utf8mb4", "SET time_zone = '+00:00'"]
 
 
@@ -472,6 +476,8 @@ class _Reader:
                  info: TableInfo, *, fast: bool) -> None:
         self.source, self.cfg, self.cs, self.info, self.fast = source, cfg, cs, info, fast
         self.table = f"{quote_ident(cfg['database'])}.{quote_ident(info.name)}"
+        #: whether connectorx statements carry the zero-date guard (set on the first refusal)
+        self.guard_dates = False
 
     def scan(self, where: list[str], key: list[str], after: list[Any] | None, *,
              chunkable: bool) -> Iterator[tuple[pa.RecordBatch, list[Any]]]:
@@ -480,19 +486,22 @@ class _Reader:
         extra = [k for k in key if k not in schema.names]
         fields = [*schema, *(to_arrow(self.info.column(k)) for k in extra)]
         read_schema = pa.schema(fields, metadata=schema.metadata)
-        select = ", ".join(f"{select_expr(self.info.column(f.name), f)} AS {quote_ident(f.name)}"
-                           for f in read_schema)
+        def select(guard_dates: bool) -> str:
+            return ", ".join(f"{select_expr(self.info.column(f.name), f, guard_dates=guard_dates)}"
+                             f" AS {quote_ident(f.name)}" for f in read_schema)
+
         key_cols = [self.info.column(k) for k in key]
         # the table's columns, not the outputs of the same names (a DECIMAL read as text
         # would order as text, and an expression hides the index)
         order = (" ORDER BY " + ", ".join(f"{self.table}.{quote_ident(k)}" for k in key)
                  if key else "")
 
-        def sql(after_vals: list[Any] | None, limit: int | None) -> str:
+        def sql(after_vals: list[Any] | None, limit: int | None,
+                guard_dates: bool = True) -> str:
             conds = list(where)
             if after_vals is not None:
                 conds.append(self._after(key_cols, after_vals))
-            text = f"SELECT {select} FROM {self.table}"
+            text = f"SELECT {select(guard_dates)} FROM {self.table}"
             text += (" WHERE " + " AND ".join(conds)) if conds else ""
             return text + order + (f" LIMIT {limit}" if limit else "")
 
@@ -505,7 +514,7 @@ class _Reader:
         if self.fast and chunkable:
             while True:
                 limit = self._rows(size)
-                table = self._connectorx(sql(after, limit))
+                table = self._connectorx(partial(sql, after, limit))
                 for raw in table.to_batches():
                     if raw.num_rows:
                         batch, after = emit(raw)
@@ -515,7 +524,8 @@ class _Reader:
                 size = table.nbytes / table.num_rows
         if self.fast and self.info.kind != "VIEW" and (
                 self.info.data_length <= self.source.max_unchunked_bytes):
-            raws: Iterator[pa.RecordBatch] = iter(self._connectorx(sql(after, None)).to_batches())
+            raws: Iterator[pa.RecordBatch] = iter(
+                self._connectorx(partial(sql, after, None)).to_batches())
         else:
             raws = self._stream(sql(after, None), read_schema, min(65_536, self._rows(size)))
         step = self.source.checkpoint_rows
@@ -576,12 +586,26 @@ class _Reader:
         rows = int(self.source.chunk_bytes / max(bytes_per_row, 1.0))
         return max(1, min(self.source.checkpoint_rows, rows))
 
-    def _connectorx(self, sql: str) -> pa.Table:
+    def _connectorx(self, sql: Callable[[bool], str]) -> pa.Table:
+        """``sql(guard_dates)``'s rows: first without the zero-date guard (connectorx refuses a
+        zero or invalid date with a panic rather than misread it); once a statement meets
+        one, that statement and every later one of this read carry the guard."""
         import connectorx as cx
 
         uri = connectorx_uri(self.cfg, checked_addresses(self.cfg)[0])
         with translate(self.cfg):
-            return cx.read_sql(uri, sql, return_type="arrow", pre_execution_query=_SESSION)
+            if not self.guard_dates:
+                try:
+                    return cx.read_sql(uri, sql(False), return_type="arrow",
+                                       pre_execution_query=_SESSION)
+                except BaseException as exc:  # pyo3's PanicException is a BaseException
+                    if not _refused_date(exc):
+                        raise
+                    log.info("%s holds zero or invalid dates: reading it with the date guard",
+                             self.table)
+                    self.guard_dates = True
+            return cx.read_sql(uri, sql(True), return_type="arrow",
+                               pre_execution_query=_SESSION)
 
     def _fetch(self, cur: Any, sql: str, schema: pa.Schema,
                batch_rows: int) -> Iterator[pa.RecordBatch]:
@@ -607,3 +631,8 @@ class _Reader:
                 conn.close()
             except pymysql.err.Error:  # already closed by the server
                 pass
+
+
+def _refused_date(exc: BaseException) -> bool:
+    """Whether connectorx gave up on a date it cannot represent (a zero or invalid date)."""
+    return type(exc).__name__ == "PanicException" and "convert the value `Date(" in str(exc)

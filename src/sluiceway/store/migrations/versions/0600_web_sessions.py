@@ -1,7 +1,6 @@
 """Browser sessions of the web UI: one row per signed-in browser, keyed by the SHA-256 of its
-cookie, with its CSRF token, the space it looks at and when it was last seen; cron
-schedules of connections (an expression and its time zone); and an index of attempts by
-when they ended (the overview's figures per day).
+cookie, with its CSRF token, the space it looks at and when it was last seen; and cron
+schedules of connections (an expression and its time zone).
 
 Revision ID: 0600
 Revises: 0300
@@ -13,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0600'
-down_revision = '0300'
+down_revision = '0500'
 
 
 def upgrade() -> None:
@@ -37,11 +36,9 @@ def upgrade() -> None:
     with op.batch_alter_table('connections') as batch:
         batch.add_column(sa.Column('schedule_cron', sa.String(length=255), nullable=True))
         batch.add_column(sa.Column('schedule_timezone', sa.String(length=64), nullable=True))
-    op.create_index('ix_attempts_ended_at', 'attempts', ['ended_at'])
 
 
 def downgrade() -> None:
-    op.drop_index('ix_attempts_ended_at', table_name='attempts')
     with op.batch_alter_table('connections') as batch:
         batch.drop_column('schedule_timezone')
         batch.drop_column('schedule_cron')
