@@ -127,7 +127,7 @@ def definition(p: Platform, kind: str, repository: str) -> str:
 
     admin = auth.caller_for(p, "admin")
     return next(d.id for d in definitions.list_all(p, admin, kind)  # type: ignore[arg-type]
-                if d.docker_repository == repository)
+                if d.connector == repository)
 
 
 def sample_connection(p: Platform, name: str, space: str = "default") -> str:

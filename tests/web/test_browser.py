@@ -6,6 +6,7 @@ passes axe-core with no serious or critical violation and has no horizontal scro
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,16 @@ from tests.web.browser import fits, serious_violations
 from tests.web.conftest import add_user
 
 TIMEOUT = 60_000  # ms: a busy machine may be slow to run the sync
+#: where to refresh the screenshots README shows (docs/ui), when set:
+#: SLUICEWAY_README_SCREENSHOTS=docs/ui python -m pytest tests/web/test_browser.py
+README_SHOTS = os.environ.get("SLUICEWAY_README_SCREENSHOTS")
+
+
+def _readme_shot(page: Any, name: str) -> None:
+    if README_SHOTS:
+        Path(README_SHOTS).mkdir(parents=True, exist_ok=True)
+        page.set_viewport_size({"width": 1280, "height": 720})
+        page.screenshot(path=str(Path(README_SHOTS) / f"{name}.png"))
 
 
 def _check(page: Any, name: str, shots: Path) -> None:
@@ -98,9 +109,11 @@ def test_a_table_from_postgresql_into_duckdb_in_the_browser(
         page.fill("#s0-pk", "id")
         page.fill("#w-name", "crm to lake")
         _check(page, "new-connection", shots)
+        _readme_shot(page, "new-connection")
         page.click("button:has-text('Create connection')")  # "Sync now" is ticked
         page.wait_for_url(re.compile(r".*/ui/connections/[0-9a-f-]{36}$"))
         page.evaluate("window.stayed = true")  # gone if the page reloads
+        _readme_shot(page, "connection")  # while the sync runs
         page.wait_for_selector("#job-status:has-text('succeeded')")
         assert page.evaluate("window.stayed === true")
         assert page.inner_text("#job-rows") == "500"
@@ -112,6 +125,7 @@ def test_a_table_from_postgresql_into_duckdb_in_the_browser(
         page.goto(base + "/ui/")
         assert "crm to lake" in page.inner_text("table")
         _check(page, "overview", shots)
+        _readme_shot(page, "overview")
         page.goto(base + "/ui/account")
         _check(page, "account", shots)
 

@@ -71,3 +71,10 @@ def test_a_viewer_sees_no_create_button(browser: Browser, platform: Platform) ->
     add_user(platform, "editor@example.com", "editor-password", policy.Role.EDITOR)
     editor.sign_in("editor@example.com", "editor-password")
     assert "New connection" in editor.get("/ui/").text
+
+
+def test_the_chart_shows_a_run_as_soon_as_it_ended(admin: Browser, platform: Platform) -> None:
+    conn = sample_connection(platform, "events")
+    assert "(highest 0)" in admin.get("/ui/").text
+    _run(platform, conn, "succeeded", 777, 1000, time.time() - 30, 20)
+    assert "Rows moved per day, last 30 days (highest 777)" in admin.get("/ui/").text

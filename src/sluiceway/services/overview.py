@@ -4,7 +4,7 @@ and what the syncs moved per day.
 What enters: the caller, a space, a page. What leaves: :class:`Overview` views (no rows of the
 store). Each page costs a few queries: the latest job per connection comes from one grouped
 pass over the space's jobs, attempts are summed for the page's jobs only, and the days are
-grouped by the database and reused for :data:`DAYS_TTL` seconds.
+grouped by the database and reused until another attempt ends.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from sluiceway.services.platform import Platform
 from sluiceway.store.models import Actor, Attempt, Connection, Job
 
 RUNS = ("sync", "reset_connection")
-#: how long the per-day figures of a space are reused (they cover 30 days: a minute late is
-#: fine, and the aggregate over every attempt of a month is the page's dearest query)
-DAYS_TTL = 60.0
-_days_cache: dict[tuple[str, str], tuple[float, list[Day]]] = {}
+#: the per-day figures of a space are reused until an attempt ends somewhere (the aggregate
+#: over every run of a month is the page's dearest query), for at most this long
+DAYS_TTL = 300.0
+_days_cache: dict[tuple[str, str], tuple[float, float | None, list[Day]]] = {}
 _days_lock = threading.Lock()
 ACTIVE = ("pending", "running", "incomplete")
 DAYS = 30
@@ -129,33 +129,37 @@ def overview(p: Platform, caller: Caller, workspace_id: str, *, page: int = 1,
 
 
 def _cached_days(p: Platform, s: Session, workspace_id: str) -> list[Day]:
+    """:func:`_days`, reused while no attempt ended since (``ix_attempts_ended_at`` makes
+    the check one index lookup) and the UTC day is the same."""
     key = (p.db.url, workspace_id)
     t = time.monotonic()
+    last_end = s.scalar(select(func.max(Attempt.ended_at)))
     with _days_lock:
         hit = _days_cache.get(key)
-    if hit is not None and hit[0] > t:
-        return hit[1]
+    if hit is not None and hit[0] > t and hit[1] == last_end and \
+            hit[2][-1].start == float(int(time.time() // _DAY) * _DAY):
+        return hit[2]
     days = _days(s, workspace_id)
     with _days_lock:
         if len(_days_cache) > 10_000:
             _days_cache.clear()
-        _days_cache[key] = (t + DAYS_TTL, days)
+        _days_cache[key] = (t + DAYS_TTL, last_end, days)
     return days
 
 
 def _days(s: Session, workspace_id: str) -> list[Day]:
     """Rows moved, run time, runs and failed runs per UTC day over the last :data:`DAYS`
-    days (every day listed, empty ones too), from the syncs' attempts."""
+    days (every day listed, empty ones too), from the syncs' attempts by the day they
+    ended."""
     today = int(time.time() // _DAY)
     first = today - DAYS + 1
-    day = cast(Attempt.created_at / _DAY, Integer)
-    ended = func.coalesce(Attempt.ended_at, Attempt.updated_at)
-    q = (select(day, func.sum(Attempt.records_synced), func.sum(ended - Attempt.created_at),
-                func.count(Attempt.id),
+    day = cast(Attempt.ended_at / _DAY, Integer)
+    q = (select(day, func.sum(Attempt.records_synced),
+                func.sum(Attempt.ended_at - Attempt.created_at), func.count(Attempt.id),
                 func.sum(case((Attempt.status == "failed", 1), else_=0)))
          .join(Job, Job.id == Attempt.job_id)
          .where(Job.workspace_id == workspace_id, Job.config_type == "sync",
-                Attempt.created_at >= first * _DAY)
+                Attempt.ended_at >= first * _DAY)
          .group_by(day))
     found = {int(d): (int(n or 0), float(sec or 0.0), int(runs), int(failed or 0))
              for d, n, sec, runs, failed in s.execute(q)}

@@ -183,7 +183,9 @@ class Attempt(Base):
 
     __tablename__ = "attempts"
     __table_args__ = (UniqueConstraint("job_id", "number"),
-                      Index("ix_attempts_status_lease", "status", "lease_until"))
+                      Index("ix_attempts_status_lease", "status", "lease_until"),
+                      # added by migration 0610: the overview's days, by when runs ended
+                      Index("ix_attempts_ended_at", "ended_at"))
 
     id: Mapped[int] = mapped_column(Id64, primary_key=True, autoincrement=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
