@@ -17,6 +17,9 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from sluiceway.core.errors import FieldError
+from sluiceway.services.listing import BadQuery
+
 #: the metadata columns of names (workspaces, definitions, sources, destinations, connections)
 #: hold 255 characters
 MAX_NAME = 255
@@ -81,3 +84,24 @@ class RequestModel(BaseModel):
         if isinstance(value, BaseModel):
             return value  # a nested model checks its own fields
         return check_text(value)
+
+
+def int_param(name: str, text: str, low: int, high: int) -> int:
+    """A query parameter's integer between ``low`` and ``high``, or :class:`BadQuery`
+    naming the parameter."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadQuery("invalid query", [FieldError(name, "must be an integer", text)]
+                       ) from None
+    if not low <= value <= high:
+        raise BadQuery("invalid query", [FieldError(
+            name, f"must be between {low} and {high}", text)])
+    return value
+
+
+def bool_param(name: str, text: str) -> bool:
+    """A query parameter's boolean (``true``/``false``/``1``/``0``), or :class:`BadQuery`."""
+    if text.lower() not in ("true", "false", "1", "0"):
+        raise BadQuery("invalid query", [FieldError(name, "must be true or false", text)])
+    return text.lower() in ("true", "1")

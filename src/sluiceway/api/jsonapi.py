@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from sluiceway.api.inputs import bool_param, int_param
 from sluiceway.core.errors import FieldError
 from sluiceway.services.listing import MAX_PAGE_SIZE, BadQuery, Filter, Query
 
@@ -18,22 +19,6 @@ _FILTER = re.compile(r"^filter\[([A-Za-z0-9_]+?)(?:__(in|gte|lte))?\]$")
 _KNOWN = {"page[number]", "page[size]", "sort", "count", "fields", "included"}
 
 
-def _int(name: str, text: str, low: int, high: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadQuery("invalid query", [FieldError(name, "must be an integer", text)]
-                           ) from None
-    if not low <= value <= high:
-        raise BadQuery("invalid query", [FieldError(
-            name, f"must be between {low} and {high}", text)])
-    return value
-
-
-def _bool(name: str, text: str) -> bool:
-    if text.lower() not in ("true", "false", "1", "0"):
-        raise BadQuery("invalid query", [FieldError(name, "must be true or false", text)])
-    return text.lower() in ("true", "1")
 
 
 def parse_query(request: Request, *, allowed_extra: Iterable[str] = ()) -> Query:
@@ -47,11 +32,11 @@ def parse_query(request: Request, *, allowed_extra: Iterable[str] = ()) -> Query
     for name, value in request.query_params.multi_items():
         try:
             if name == "page[number]":
-                page_number = _int(name, value, 1, 10**9)
+                page_number = int_param(name, value, 1, 10**9)
             elif name == "page[size]":
-                page_size = _int(name, value, 1, MAX_PAGE_SIZE)
+                page_size = int_param(name, value, 1, MAX_PAGE_SIZE)
             elif name == "count":
-                count = _bool(name, value)
+                count = bool_param(name, value)
             elif name == "sort":
                 for part in filter(None, (p.strip() for p in value.split(","))):
                     sort.append((part.lstrip("-"), part.startswith("-")))

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sluiceway.api.inputs import bool_param, int_param
 from sluiceway.core.errors import FieldError, InvalidInput
 from sluiceway.services import backups
 from sluiceway.services.listing import BadQuery
@@ -30,22 +31,6 @@ class Page:
         return self.query.skip // self.query.limit + 1
 
 
-def _int(name: str, text: str, low: int, high: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadQuery("invalid query", [FieldError(name, "must be an integer", text)]) \
-            from None
-    if not low <= value <= high:
-        raise BadQuery("invalid query", [FieldError(
-            name, f"must be between {low} and {high}", text)])
-    return value
-
-
-def _bool(name: str, text: str) -> bool:
-    if text.lower() not in ("true", "false", "1", "0"):
-        raise BadQuery("invalid query", [FieldError(name, "must be true or false", text)])
-    return text.lower() in ("true", "1")
 
 
 def list_query(params: Mapping[str, str]) -> Page:
@@ -63,11 +48,11 @@ def list_query(params: Mapping[str, str]) -> Page:
             except BadQuery as exc:
                 errors.extend(exc.errors)
 
-    take("limit", _int, 1, backups.MAX_LIMIT)
-    take("skip", _int, 0, 10**9)
-    take("page", _int, 0, 10**9)
+    take("limit", int_param, 1, backups.MAX_LIMIT)
+    take("skip", int_param, 0, 10**9)
+    take("page", int_param, 0, 10**9)
     for flag in _FLAGS:
-        take(flag, _bool)
+        take(flag, bool_param)
     order = params.get("sortOrder", "oldestFirst")
     if order not in SORT_ORDERS:
         errors.append(FieldError("sortOrder", f"must be one of {', '.join(SORT_ORDERS)}",
