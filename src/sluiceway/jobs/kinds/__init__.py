@@ -15,6 +15,7 @@ from sluiceway.jobs.kinds import (
     import_file,
     prune_artifacts,
     reset_connection,
+    route,
     sync,
 )
 
@@ -27,6 +28,7 @@ KINDS: dict[str, KindFn] = {
     "import": import_file.run,
     "prune_artifacts": prune_artifacts.run,
     "dump": dump.run,
+    "route": route.run,
     "backup": backup.run, "backup_export": backup_export.run, "backup_restore": backup_restore.run,
 }
 

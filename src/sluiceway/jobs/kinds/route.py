@@ -1,0 +1,240 @@
+"""``route``: entities from a route's incoming, through its transformers, upserted into its
+outgoing; every entity is recorded as a task.
+
+Input: ``workspace_id``, ``route`` (its identifier) and ``mode``: ``run`` reads the incoming's
+stream, ``retry`` runs again the entities of the route's tasks in status ``retry`` (as they
+were read; the transformers and the outgoing as they are now).
+
+Entities go in chunks: each is transformed on its own (a transformer that fails fails that
+entity's task, a filter that drops it skips it), then the chunk is written in one upsert on the
+outgoing's key. When that write fails, the chunk is written entity by entity so that only the
+entities the destination refuses fail. Tasks are recorded after the write has committed, in one
+bulk statement per chunk: a task is ``finished`` only when its entity is in the destination.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import insert, select, update
+
+from sluiceway.artifacts.formats import json_safe
+from sluiceway.connectors import registry
+from sluiceway.connectors.base import Destination
+from sluiceway.core.errors import Cancelled, Retryable, SluicewayError, UnknownStream
+from sluiceway.engine.plan import StreamChoice, configure
+from sluiceway.jobs.context import AttemptContext
+from sluiceway.jobs.kinds.route_parts import RouteParts, load_route
+from sluiceway.protocol.catalog import (
+    ConfiguredCatalog,
+    ConfiguredStream,
+    DestinationSyncMode,
+    Stream,
+)
+from sluiceway.protocol.messages import Message, RecordBatch, State
+from sluiceway.store.db import now
+from sluiceway.store.models import Task, new_id
+from sluiceway.transforms import entities
+
+#: entities written (and tasks recorded) together
+CHUNK = 1000
+#: the task statuses a run leaves
+OUTCOMES = ("finished", "failed", "skipped")
+
+
+@dataclass
+class Outcome:
+    status: str
+    error: str | None = None
+
+
+@dataclass
+class Counts:
+    read: int = 0
+    finished: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    def add(self, status: str) -> None:
+        setattr(self, status, getattr(self, status) + 1)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"read": self.read, "finished": self.finished, "failed": self.failed,
+                "skipped": self.skipped}
+
+
+def _check_cancel(ctx: AttemptContext) -> None:
+    if ctx.cancel.is_set():
+        raise Cancelled("route run cancelled")
+
+
+def _identifier(parts: RouteParts, entity: Any) -> str | None:
+    keys = parts.incoming.keys or parts.outgoing.keys
+    values = [entities.get(entity, k, None) for k in keys]
+    if not values or all(v is None for v in values):
+        return None
+    return "|".join("" if v is None else str(v) for v in values)[:1000]
+
+
+def _write(dest: Destination, parts: RouteParts, rows: list[dict[str, Any]]) -> None:
+    """One upsert of ``rows`` into the outgoing's table, committed when this returns."""
+    table = pa.Table.from_pylist(rows)
+    out = parts.outgoing
+    stream = ConfiguredStream(
+        stream=Stream(out.stream, table.schema),
+        destination_sync_mode=DestinationSyncMode.append_dedup,
+        primary_key=tuple((k,) for k in out.keys), sync_id=new_id().replace("-", ""))
+    messages: list[Message] = [RecordBatch(out.stream, b) for b in table.to_batches()]
+    messages.append(State(out.stream, {}))
+    for _ in dest.write(out.config, ConfiguredCatalog((stream,)), messages):
+        pass
+
+
+#: what a failed write of an entity can raise (a destination's refusal, or Arrow's when the
+#: chunk's values do not share a type)
+_WRITE_ERRORS = (SluicewayError, pa.ArrowException, ValueError, TypeError)
+
+
+def _process(dest: Destination, parts: RouteParts, batch: list[Any]) -> list[Outcome]:
+    """Transform and write one chunk; the outcome of each entity, in order."""
+    outcomes: list[Outcome] = []
+    pending: list[tuple[int, dict[str, Any]]] = []
+    for i, entity in enumerate(batch):
+        try:
+            got = parts.transform(entity)
+        except SluicewayError as exc:
+            outcomes.append(Outcome("failed", f"transformer: {exc}"))
+            continue
+        if isinstance(got, entities.Skipped):
+            outcomes.append(Outcome("skipped", got.reason))
+            continue
+        if not isinstance(got, dict):
+            outcomes.append(Outcome("failed", "the transformers gave no object to write"))
+            continue
+        missing = [k for k in parts.outgoing.keys if got.get(k) is None]
+        if missing:
+            outcomes.append(Outcome("failed", f"the outgoing's key {missing[0]!r} is missing "
+                                              "from the entity"))
+            continue
+        outcomes.append(Outcome("finished"))
+        pending.append((i, got))
+    if not pending:
+        return outcomes
+    try:
+        _write(dest, parts, [row for _, row in pending])
+    except Retryable:
+        raise
+    except _WRITE_ERRORS:
+        for i, row in pending:  # find the entities the destination refuses
+            try:
+                _write(dest, parts, [row])
+            except Retryable:
+                raise
+            except _WRITE_ERRORS as exc:
+                outcomes[i] = Outcome("failed", f"outgoing: {exc}")
+    return outcomes
+
+
+def _log(outcome: Outcome, t: float) -> list[dict[str, Any]]:
+    if outcome.error is None:
+        return []
+    level = "error" if outcome.status == "failed" else "info"
+    return [{"level": level, "message": outcome.error, "at": t}]
+
+
+def _record_new(ctx: AttemptContext, parts: RouteParts, workspace_id: str, batch: list[Any],
+                outcomes: list[Outcome]) -> None:
+    t = now()
+    rows = [{"workspace_id": workspace_id, "route": parts.identifier,
+             "entity_type": parts.incoming.stream, "entity_identifier": _identifier(parts, e),
+             "status": o.status, "entity": e, "error": o.error, "log": _log(o, t),
+             "attempts": 1, "job_id": ctx.job_id, "created_at": t, "updated_at": t}
+            for e, o in zip(batch, outcomes, strict=True)]
+    with ctx.db.session() as s, s.begin():
+        s.execute(insert(Task), rows)
+
+
+def _record_retried(ctx: AttemptContext, ids: list[int], outcomes: list[Outcome]) -> None:
+    t = now()
+    with ctx.db.session() as s, s.begin():
+        for task_id, o in zip(ids, outcomes, strict=True):
+            task = s.get(Task, task_id)
+            if task is None:  # deleted meanwhile
+                continue
+            task.status, task.error, task.job_id, task.updated_at = (
+                o.status, o.error, ctx.job_id, t)
+            task.attempts = (task.attempts or 0) + 1
+            task.log = [*(task.log or []), {"level": "info", "message": "retried", "at": t},
+                        *_log(o, t)]
+
+
+def _read(ctx: AttemptContext, parts: RouteParts) -> Iterator[list[Any]]:
+    """The incoming's entities in chunks of at most :data:`CHUNK`."""
+    source = registry.source(parts.incoming.connector, ctx.settings.allowed_roots)
+    catalog = source.discover(parts.incoming.config)
+    if catalog.get(parts.incoming.stream) is None:
+        raise UnknownStream(parts.incoming.stream, [s.name for s in catalog.streams])
+    configured = configure(catalog, [StreamChoice(parts.incoming.stream)])
+    for msg in source.read(parts.incoming.config, configured, None):
+        if not isinstance(msg, RecordBatch):
+            continue
+        rows = msg.batch.to_pylist()
+        for start in range(0, len(rows), CHUNK):
+            yield [json_safe(r) for r in rows[start:start + CHUNK]]
+
+
+def _retry_chunks(ctx: AttemptContext, workspace_id: str, route: str,
+                  ) -> Iterator[tuple[list[int], list[Any]]]:
+    after = 0
+    while True:
+        with ctx.db.session() as s:
+            rows = s.execute(select(Task.id, Task.entity).where(
+                Task.workspace_id == workspace_id, Task.route == route,
+                Task.status == "retry", Task.id > after).order_by(Task.id).limit(CHUNK)).all()
+        if not rows:
+            return
+        after = rows[-1][0]
+        with ctx.db.session() as s, s.begin():  # claimed by this run
+            s.execute(update(Task).where(Task.id.in_([r[0] for r in rows]),
+                                         Task.status == "retry")
+                      .values(status="processing", updated_at=now()))
+        yield [int(r[0]) for r in rows], [r[1] for r in rows]
+
+
+def run(ctx: AttemptContext) -> dict[str, Any]:
+    inp = ctx.input
+    workspace_id, route = str(inp["workspace_id"]), str(inp["route"])
+    mode = str(inp.get("mode") or "run")
+    parts = load_route(ctx, workspace_id, route)
+    dest = registry.destination(parts.outgoing.connector, ctx.settings.allowed_roots)
+    ctx.log("INFO", f"route {route!r}: {parts.incoming.connector} stream "
+                    f"{parts.incoming.stream!r} -> {parts.outgoing.connector} table "
+                    f"{parts.outgoing.stream!r}" + (" (retry of its tasks)"
+                                                     if mode == "retry" else ""))
+    counts = Counts()
+    if mode == "retry":
+        for ids, batch in _retry_chunks(ctx, workspace_id, route):
+            outcomes = _process(dest, parts, batch)
+            _record_retried(ctx, ids, outcomes)
+            _count(ctx, counts, outcomes)
+            _check_cancel(ctx)
+    else:
+        for batch in _read(ctx, parts):
+            outcomes = _process(dest, parts, batch)
+            _record_new(ctx, parts, workspace_id, batch, outcomes)
+            _count(ctx, counts, outcomes)
+            _check_cancel(ctx)
+    ctx.log("INFO", f"route {route!r}: {counts.read} entities, {counts.finished} finished, "
+                    f"{counts.failed} failed, {counts.skipped} skipped")
+    ctx.stats = counts.as_dict()
+    return {"route": route, "mode": mode, **counts.as_dict()}
+
+
+def _count(ctx: AttemptContext, counts: Counts, outcomes: list[Outcome]) -> None:
+    counts.read += len(outcomes)
+    for o in outcomes:
+        counts.add(o.status)
+    ctx.progress(counts.read, 0)
