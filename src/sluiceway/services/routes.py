@@ -75,7 +75,7 @@ def list_all_spaces(p: Platform, caller: Caller,
         rows, total = criteria.apply(s, select(Configuration).where(Configuration.type == ROUTE),
                                      configurations.COLUMNS, c, Configuration.id)
         slugs = dict(s.execute(select(Workspace.id, Workspace.slug).where(
-            Workspace.id.in_({r.workspace_id for r in rows}))).tuples().all())
+            Workspace.id.in_({r.workspace_id for r in rows}))).all())
         return [RouteView(r.identifier, r.name, r.type, slugs.get(r.workspace_id, ""),
                           r.disabled, r.created_at, r.updated_at) for r in rows], total
 
@@ -193,14 +193,14 @@ def list_processes(p: Platform, caller: Caller, workspace_id: str, c: criteria.C
         q = q.where(criteria.where_clause(c, PROCESS_COLUMNS))
         total = len(s.execute(q.with_only_columns(Attempt.id)).all())
         rows = s.execute(q.order_by(*criteria.order_by(c, PROCESS_COLUMNS), Attempt.id)
-                         .limit(c.limit).offset(c.skip)).tuples().all()
+                         .limit(c.limit).offset(c.skip)).all()
         return [_process(a, j) for a, j in rows], total
 
 
 def get_process(p: Platform, caller: Caller, workspace_id: str, identifier: int) -> ProcessView:
     policy.require(caller, policy.READ, workspace_id)
     with p.db.session() as s:
-        row = s.execute(_processes(workspace_id).where(Attempt.id == identifier)).tuples().first()
+        row = s.execute(_processes(workspace_id).where(Attempt.id == identifier)).first()
         if row is None:
             raise NotFound(f"process {identifier} not found", str(identifier))
         return _process(*row)
@@ -222,7 +222,7 @@ def cancel_processes(p: Platform, caller: Caller, workspace_id: str, c: criteria
         q = _processes(workspace_id).where(criteria.where_clause(c, PROCESS_COLUMNS))
         q = q.where(Attempt.status.in_((ledger.QUEUED,) if only_queued
                                        else (ledger.QUEUED, "running")))
-        rows = s.execute(q.order_by(Attempt.id).limit(c.limit)).tuples().all()
+        rows = s.execute(q.order_by(Attempt.id).limit(c.limit)).all()
         for _, job in rows:
             ledger.request_cancel(s, job)
         ids = [a.id for a, _ in rows]

@@ -272,13 +272,13 @@ def statistics(p: Platform, caller: Caller, workspace_id: str, since: float | No
         if route is not None:
             q = q.where(Task.route == route)
         counts: dict[str, dict[str, int]] = {}
-        for r, status, n in s.execute(q).tuples():
+        for r, status, n in s.execute(q):
             counts.setdefault(r, dict.fromkeys(STATS, 0))
             if status in STATS:
                 counts[r][status] = int(n)
         names = dict(s.execute(select(Configuration.identifier, Configuration.name).where(
             Configuration.workspace_id == workspace_id,
-            Configuration.type == routes.ROUTE)).tuples().all())
+            Configuration.type == routes.ROUTE)).all())
         if route is not None and route in names:
             counts.setdefault(route, dict.fromkeys(STATS, 0))
         return [RouteStats(r, names.get(r, r), counts[r]) for r in sorted(counts)]

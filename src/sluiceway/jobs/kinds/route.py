@@ -82,6 +82,10 @@ def _identifier(parts: RouteParts, entity: Any) -> str | None:
 def _write(dest: Destination, parts: RouteParts, rows: list[dict[str, Any]]) -> None:
     """One upsert of ``rows`` into the outgoing's table, committed when this returns."""
     table = pa.Table.from_pylist(rows)
+    # a column that is null in every row has no type to give the table: it is left out
+    # (a new row gets NULL there; a row that is replaced keeps its value)
+    table = table.select([i for i, f in enumerate(table.schema)
+                          if not pa.types.is_null(f.type)])
     out = parts.outgoing
     stream = ConfiguredStream(
         stream=Stream(out.stream, table.schema),
@@ -153,13 +157,13 @@ def _record_new(ctx: AttemptContext, parts: RouteParts, workspace_id: str, batch
              "status": o.status, "entity": e, "error": o.error, "log": _log(o, t),
              "attempts": 1, "job_id": ctx.job_id, "created_at": t, "updated_at": t}
             for e, o in zip(batch, outcomes, strict=True)]
-    with ctx.db.session() as s, s.begin():
+    with ctx.db.session() as s:
         s.execute(insert(Task), rows)
 
 
 def _record_retried(ctx: AttemptContext, ids: list[int], outcomes: list[Outcome]) -> None:
     t = now()
-    with ctx.db.session() as s, s.begin():
+    with ctx.db.session() as s:
         for task_id, o in zip(ids, outcomes, strict=True):
             task = s.get(Task, task_id)
             if task is None:  # deleted meanwhile
@@ -197,7 +201,7 @@ def _retry_chunks(ctx: AttemptContext, workspace_id: str, route: str,
         if not rows:
             return
         after = rows[-1][0]
-        with ctx.db.session() as s, s.begin():  # claimed by this run
+        with ctx.db.session() as s:  # claimed by this run
             s.execute(update(Task).where(Task.id.in_([r[0] for r in rows]),
                                          Task.status == "retry")
                       .values(status="processing", updated_at=now()))
