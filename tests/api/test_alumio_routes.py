@@ -149,6 +149,9 @@ def test_a_route_run_records_each_entity_as_a_task_and_a_retry_after_the_fix_fin
                            headers=team[V]))
     assert stats["results"] == [{"identifier": "orders", "name": "orders", "stats": {
         "new": 0, "processing": 0, "skipped": 2, "finished": 6, "failed": 0}}]
+    per_space = _ok(client.get("/api/v1/statistics/spaces", auth=ADMIN))["results"]
+    assert {r["spaceIdentifier"]: (r["finished"], r["skipped"]) for r in per_space} == {
+        "default": (0, 0), "team-a": (6, 2)}
 
 
 def test_tasks_are_skipped_resolved_pruned_and_repaired_by_filter(
