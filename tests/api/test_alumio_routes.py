@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from sluiceway.store.models import AuditEntry, Task
+from sluiceway.store.models import AuditEntry, Job, Task
 from tests.api.conftest import ADMIN
 from tests.api.test_alumio_face import _bearer, _error, _platform
 from tests.api.test_datasets import run_jobs
@@ -330,3 +330,20 @@ def test_entities_postgresql_refuses_fail_alone_and_the_others_are_upserted_once
     assert "check" in detail["error"].lower()
     rows = pg_conn.execute("SELECT code, id, qty FROM orders_out ORDER BY id").fetchall()
     assert rows == [("AB-1", 1, 3), ("EF-4", 4, 2)]
+
+
+def test_an_attempt_after_a_dead_worker_keeps_one_task_per_entity(
+        client: TestClient, team: dict[str, dict[str, str]], route: Path) -> None:
+    _ok(_publish(client, team[E]))
+    assert run_jobs(client) == 1
+    p = _platform(client)
+    with p.db.session() as s:  # as if the worker died after writing order 4, before its task
+        four = s.scalars(select(Task).where(Task.entity_identifier == "4")).one()
+        job = s.get_one(Job, four.job_id)
+        s.delete(four)
+        job.status, job.scheduled_at = "incomplete", 0.0
+    assert run_jobs(client) == 1  # the job's second attempt
+    tasks = _tasks(client, team[V])
+    assert [(t["entityIdentifier"], t["status"]) for t in tasks] == [
+        ("1", "finished"), ("2", "failed"), ("3", "skipped"), ("4", "finished")]
+    assert _rows(route) == [(1, "ab-1", 3, "AB-1"), (4, "ef-4", 2, "EF-4")]

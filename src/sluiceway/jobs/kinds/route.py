@@ -190,6 +190,17 @@ def _read(ctx: AttemptContext, parts: RouteParts) -> Iterator[list[Any]]:
             yield [json_safe(r) for r in rows[start:start + CHUNK]]
 
 
+def _recorded(ctx: AttemptContext, workspace_id: str, route: str) -> set[str | None]:
+    """The entities an earlier attempt of this job recorded (a worker that died after
+    recording them): the retried attempt leaves them alone, so each keeps one task. Entities
+    without an identifier cannot be told apart and run again."""
+    with ctx.db.session() as s:
+        found = set(s.scalars(select(Task.entity_identifier).where(
+            Task.workspace_id == workspace_id, Task.route == route,
+            Task.job_id == ctx.job_id, Task.entity_identifier.is_not(None))))
+    return found
+
+
 def _retry_chunks(ctx: AttemptContext, workspace_id: str, route: str,
                   ) -> Iterator[tuple[list[int], list[Any]]]:
     after = 0
@@ -226,7 +237,12 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
             _count(ctx, counts, outcomes)
             _check_cancel(ctx)
     else:
+        done = _recorded(ctx, workspace_id, route)
         for batch in _read(ctx, parts):
+            if done:
+                batch = [e for e in batch if _identifier(parts, e) not in done]
+                if not batch:
+                    continue
             outcomes = _process(dest, parts, batch)
             _record_new(ctx, parts, workspace_id, batch, outcomes)
             _count(ctx, counts, outcomes)
