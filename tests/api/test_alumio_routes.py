@@ -19,6 +19,7 @@ from sluiceway.store.models import AuditEntry, Job, Task
 from tests.api.conftest import ADMIN
 from tests.api.test_alumio_face import _bearer, _error, _platform
 from tests.api.test_datasets import run_jobs
+from tests.helpers import wait_until
 
 V, E = "viewer@team.example", "editor@team.example"
 ROLE = {V: "ROLE_USER", E: "ROLE_EDITOR"}
@@ -347,3 +348,26 @@ def test_an_attempt_after_a_dead_worker_keeps_one_task_per_entity(
     assert [(t["entityIdentifier"], t["status"]) for t in tasks] == [
         ("1", "finished"), ("2", "failed"), ("3", "skipped"), ("4", "finished")]
     assert _rows(route) == [(1, "ab-1", 3, "AB-1"), (4, "ef-4", 2, "EF-4")]
+
+
+def test_the_routes_retry_policy_runs_failed_entities_again_until_its_attempts_are_spent(
+        client: TestClient, team: dict[str, dict[str, str]], route: Path) -> None:
+    _ok(client.put(URL, headers=team[E], json={
+        "type": "route-configuration", "identifier": "orders", "name": "orders",
+        "object": {"prototype": "route", "parameters": {
+            "incoming": "orders-in", "outgoing": "orders-out",
+            "transformers": ["make-code", "positive"],
+            "retry": {"maxAttempts": 3, "intervalSeconds": 1}}}}))
+    _ok(_publish(client, team[E]))
+    assert run_jobs(client) == 1
+    assert [(t["status"], t["attempts"]) for t in _tasks(client, team[V], status="retry")] == [
+        ("retry", 1)]
+    for attempts in (2, 3):  # each retry waits for the interval
+        wait_until(lambda: run_jobs(client) == 1, timeout=30, what="the scheduled retry")
+        two = _tasks(client, team[V], entityIdentifier="2")[0]
+        assert two["attempts"] == attempts
+    assert two["status"] == "failed"  # attempts spent: no more retries
+    assert run_jobs(client) == 0
+    processes = _ok(client.get("/api/v1/queue/processes", params={"space": "team-a"},
+                               headers=team[V]))
+    assert [p["arguments"]["mode"] for p in processes["results"]] == ["retry", "retry", "run"]

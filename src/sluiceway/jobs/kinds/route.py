@@ -16,16 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
-from sqlalchemy import insert, select, update
+from sqlalchemy import CursorResult, insert, select, update
 
 from sluiceway.artifacts.formats import json_safe
 from sluiceway.connectors import registry
 from sluiceway.connectors.base import Destination
 from sluiceway.core.errors import Cancelled, Retryable, SluicewayError, UnknownStream
 from sluiceway.engine.plan import StreamChoice, configure
+from sluiceway.jobs import ledger
 from sluiceway.jobs.context import AttemptContext
 from sluiceway.jobs.kinds.route_parts import RouteParts, load_route
 from sluiceway.protocol.catalog import (
@@ -249,8 +250,33 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
             _check_cancel(ctx)
     ctx.log("INFO", f"route {route!r}: {counts.read} entities, {counts.finished} finished, "
                     f"{counts.failed} failed, {counts.skipped} skipped")
+    if counts.failed and parts.max_attempts:
+        _schedule_retry(ctx, parts, workspace_id)
     ctx.stats = counts.as_dict()
     return {"route": route, "mode": mode, **counts.as_dict()}
+
+
+def _schedule_retry(ctx: AttemptContext, parts: RouteParts, workspace_id: str) -> None:
+    """The route's retry policy: the tasks this run failed that have attempts left go to
+    ``retry``, and one run of them is queued after the policy's interval."""
+    t = now()
+    with ctx.db.claim() as s:
+        moved = cast(CursorResult[Any], s.execute(
+            update(Task).where(Task.workspace_id == workspace_id,
+                               Task.route == parts.identifier, Task.job_id == ctx.job_id,
+                               Task.status == "failed", Task.attempts < parts.max_attempts)
+            .values(status="retry", updated_at=t)
+            .execution_options(synchronize_session=False))).rowcount
+        if moved:
+            ledger.enqueue(s, workspace_id=workspace_id, config_type="route", scope=ctx.scope,
+                           input={"workspace_id": workspace_id, "route": parts.identifier,
+                                  "mode": "retry"},
+                           max_attempts=ctx.settings.job_attempts,
+                           unicity=f"route-retry:{ctx.job_id}",
+                           scheduled_at=t + parts.interval_seconds)
+    if moved:
+        ctx.log("INFO", f"{moved} failed task(s) retried in {parts.interval_seconds} s "
+                        "(the route's retry policy)")
 
 
 def _count(ctx: AttemptContext, counts: Counts, outcomes: list[Outcome]) -> None:
