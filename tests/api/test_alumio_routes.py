@@ -182,13 +182,16 @@ def test_tasks_are_skipped_resolved_pruned_and_repaired_by_filter(
 
 def test_waiting_tasks_move_to_finished_or_failed_with_messages(
         client: TestClient, team: dict[str, dict[str, str]], route: Path) -> None:
+    _ok(client.patch(URL, headers=team[E], json={
+        "type": "route-configuration", "identifier": "orders", "object": {
+            "prototype": "route", "parameters": {
+                "incoming": "orders-in", "outgoing": "orders-out",
+                "transformers": ["make-code", "positive"], "waitingStatus": True}}}))
     _ok(_publish(client, team[E]))
     run_jobs(client)
-    p = _platform(client)
-    with p.db.session() as s:
-        for t in s.scalars(select(Task)):
-            t.status = "waiting"
-        ids = sorted(s.scalars(select(Task.id)))
+    assert [t["status"] for t in _tasks(client, team[V])] == [
+        "waiting", "failed", "skipped", "waiting"]
+    ids = sorted(t["identifier"] for t in _tasks(client, team[V], status="waiting"))
     got = _ok(client.post("/api/v1/tasks/waiting/transition?space=team-a", headers=team[E],
                           json={"tasks": [{"identifiers": ids[:1], "status": "failed",
                                            "messages": [{"level": "critical",
@@ -199,7 +202,9 @@ def test_waiting_tasks_move_to_finished_or_failed_with_messages(
     assert logs[-1]["message"] == "refused"
     body = {"filter": json.dumps({"where": {"identifier": {"inq": ids[1:]}}})}
     assert _ok(client.post("/api/v1/tasks/waiting/finish?space=team-a", headers=team[E],
-                           json=body))["numberOfTasks"] == 3
+                           json=body))["numberOfTasks"] == 1
+    assert [t["status"] for t in _tasks(client, team[V])] == [
+        "failed", "failed", "skipped", "finished"]
     _error(client.post("/api/v1/tasks/waiting/transition?space=team-a", headers=team[E],
                        json={"tasks": []}), 400)
 

@@ -42,8 +42,8 @@ from sluiceway.transforms import entities
 
 #: entities written (and tasks recorded) together
 CHUNK = 1000
-#: the task statuses a run leaves
-OUTCOMES = ("finished", "failed", "skipped")
+#: the task statuses a run leaves (``waiting``: a route with ``waitingStatus``)
+OUTCOMES = ("finished", "waiting", "failed", "skipped")
 
 
 @dataclass
@@ -56,6 +56,7 @@ class Outcome:
 class Counts:
     read: int = 0
     finished: int = 0
+    waiting: int = 0
     failed: int = 0
     skipped: int = 0
 
@@ -63,8 +64,8 @@ class Counts:
         setattr(self, status, getattr(self, status) + 1)
 
     def as_dict(self) -> dict[str, int]:
-        return {"read": self.read, "finished": self.finished, "failed": self.failed,
-                "skipped": self.skipped}
+        return {"read": self.read, "finished": self.finished, "waiting": self.waiting,
+                "failed": self.failed, "skipped": self.skipped}
 
 
 def _check_cancel(ctx: AttemptContext) -> None:
@@ -124,7 +125,7 @@ def _process(dest: Destination, parts: RouteParts, batch: list[Any]) -> list[Out
             outcomes.append(Outcome("failed", f"the outgoing's key {missing[0]!r} is missing "
                                               "from the entity"))
             continue
-        outcomes.append(Outcome("finished"))
+        outcomes.append(Outcome("waiting" if parts.waiting else "finished"))
         pending.append((i, got))
     if not pending:
         return outcomes

@@ -51,6 +51,8 @@ class RouteParts:
     #: the route's retry policy: attempts per entity (0: no automatic retry) and interval
     max_attempts: int
     interval_seconds: int
+    #: entities written wait for an acknowledgement (``waiting``) instead of ``finished``
+    waiting: bool = False
 
 
 def _configuration(s: Session, workspace_id: str, type_: str, identifier: str,
@@ -149,4 +151,4 @@ def load_route(ctx: AttemptContext, workspace_id: str, identifier: str) -> Route
         raise Fatal(f"the outgoing {outgoing.identifier!r} names no key to upsert on")
     return RouteParts(identifier, incoming, outgoing, _chain(steps),
                       int(retry.get("maxAttempts") or 0),
-                      int(retry.get("intervalSeconds") or 60))
+                      int(retry.get("intervalSeconds") or 60), bool(p.get("waitingStatus")))
