@@ -15,6 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from sluiceway.jobs.runtime import enqueue_prune
+from sluiceway.store.db import now
 from sluiceway.store.models import AuditEntry, Job, Task
 from tests.api.conftest import ADMIN
 from tests.api.test_alumio_face import _bearer, _error, _platform
@@ -376,3 +378,18 @@ def test_the_routes_retry_policy_runs_failed_entities_again_until_its_attempts_a
     processes = _ok(client.get("/api/v1/queue/processes", params={"space": "team-a"},
                                headers=team[V]))
     assert [p["arguments"]["mode"] for p in processes["results"]] == ["retry", "retry", "run"]
+
+
+def test_tasks_past_their_retention_are_pruned_by_a_job(
+        client: TestClient, team: dict[str, dict[str, str]], route: Path) -> None:
+    _ok(_publish(client, team[E]))
+    run_jobs(client)
+    p = _platform(client)
+    days = p.settings.task_retention_days
+    with p.db.session() as s:
+        old = s.scalars(select(Task).where(Task.entity_identifier.in_(["1", "2"]))).all()
+        for t in old:
+            t.updated_at = now() - days * 86400 - 60
+    assert enqueue_prune(p.settings, p.db) is not None
+    run_jobs(client)
+    assert [t["entityIdentifier"] for t in _tasks(client, team[V])] == ["3", "4"]

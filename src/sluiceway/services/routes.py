@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from sluiceway.core.errors import FieldError, InvalidInput, NotFound
@@ -147,11 +147,11 @@ def publish(p: Platform, caller: Caller, workspace_id: str,
 # --- processes -------------------------------------------------------------------------------
 
 PROCESS_COLUMNS: dict[str, criteria.Column] = {
-    "identifier": criteria.Column(Attempt.id, int),
-    "jobId": criteria.Column(Attempt.job_id, int),
+    "identifier": criteria.Column(Attempt.id, criteria.as_row_id),
+    "jobId": criteria.Column(Attempt.job_id, criteria.as_row_id),
     "status": criteria.Column(Attempt.status, lambda v: _ATTEMPT_STATUS.get(
         str(v), (str(v),))[0]),
-    "priority": criteria.Column(Job.priority, int),
+    "priority": criteria.Column(Job.priority, criteria.as_row_id),
     "createdAt": criteria.Column(Attempt.created_at, criteria.as_time),
     "startedAt": criteria.Column(Attempt.heartbeat_at, criteria.as_time),
     "finishedAt": criteria.Column(Attempt.ended_at, criteria.as_time),
@@ -191,7 +191,8 @@ def list_processes(p: Platform, caller: Caller, workspace_id: str, c: criteria.C
         if job_id is not None and s.scalar(q.with_only_columns(Job.id).limit(1)) is None:
             raise NotFound(f"job {job_id} not found", str(job_id))
         q = q.where(criteria.where_clause(c, PROCESS_COLUMNS))
-        total = len(s.execute(q.with_only_columns(Attempt.id)).all())
+        total = int(s.scalar(select(func.count()).select_from(
+            q.with_only_columns(Attempt.id).subquery())) or 0)
         rows = s.execute(q.order_by(*criteria.order_by(c, PROCESS_COLUMNS), Attempt.id)
                          .limit(c.limit).offset(c.skip)).all()
         return [_process(a, j) for a, j in rows], total

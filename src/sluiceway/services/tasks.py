@@ -37,12 +37,12 @@ def _status(value: Any) -> str:
 
 
 COLUMNS: dict[str, criteria.Column] = {
-    "identifier": criteria.Column(Task.id, int),
+    "identifier": criteria.Column(Task.id, criteria.as_row_id),
     "route": criteria.Column(Task.route, criteria.as_text),
     "status": criteria.Column(Task.status, _status),
     "entityType": criteria.Column(Task.entity_type, criteria.as_text),
     "entityIdentifier": criteria.Column(Task.entity_identifier, criteria.as_text),
-    "attempts": criteria.Column(Task.attempts, int),
+    "attempts": criteria.Column(Task.attempts, criteria.as_row_id),
     "createdAt": criteria.Column(Task.created_at, criteria.as_time),
     "updatedAt": criteria.Column(Task.updated_at, criteria.as_time),
 }

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from sluiceway.api.alumio.render import body_filter, iso, listing
+from sluiceway.api.alumio.render import RowId, body_filter, iso, listing
 from sluiceway.api.deps import CallerDep, PlatformDep
 from sluiceway.services import configurations, criteria, spaces, transformer_run
 from sluiceway.services import routes as service
@@ -92,14 +92,14 @@ def list_processes(p: PlatformDep, caller: CallerDep, filter: FilterParam = None
 
 
 @router.get("/queue/processes/{process}")
-def get_process(process: int, p: PlatformDep, caller: CallerDep,
+def get_process(process: RowId, p: PlatformDep, caller: CallerDep,
                 space: SpaceParam = None) -> dict[str, Any]:
     return {"object": process_json(service.get_process(p, caller, _ws(p, caller, space),
                                                        process))}
 
 
 @router.get("/queue/jobs/{job}")
-def job_processes(job: int, p: PlatformDep, caller: CallerDep,
+def job_processes(job: RowId, p: PlatformDep, caller: CallerDep,
                   space: SpaceParam = None) -> dict[str, Any]:
     views, total = service.list_processes(p, caller, _ws(p, caller, space),
                                           criteria.Criteria(limit=criteria.MAX_LIMIT), job)
@@ -137,14 +137,14 @@ async def stop_jobs(request: Request, p: PlatformDep, caller: CallerDep,
 
 
 @router.post("/queue/processes/{identifier}/kill")
-def kill_process(identifier: int, p: PlatformDep, caller: CallerDep,
+def kill_process(identifier: RowId, p: PlatformDep, caller: CallerDep,
                  space: SpaceParam = None) -> dict[str, Any]:
     service.cancel_process(p, caller, _ws(p, caller, space), identifier, "kill")
     return {"message": f"Process {identifier} is being killed"}
 
 
 @router.post("/queue/processes/{identifier}/stop")
-def stop_process(identifier: int, p: PlatformDep, caller: CallerDep,
+def stop_process(identifier: RowId, p: PlatformDep, caller: CallerDep,
                  space: SpaceParam = None) -> dict[str, Any]:
     service.cancel_process(p, caller, _ws(p, caller, space), identifier, "stop")
     return {"message": f"Process {identifier} is being stopped"}

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from sluiceway.api.alumio.render import body_filter, iso, listing
+from sluiceway.api.alumio.render import RowId, body_filter, iso, listing
 from sluiceway.api.deps import CallerDep, PlatformDep
 from sluiceway.core.errors import FieldError, InvalidInput
 from sluiceway.services import criteria, spaces
@@ -50,7 +50,7 @@ def list_tasks(p: PlatformDep, caller: CallerDep, filter: FilterParam = None,  #
 
 
 @router.get("/tasks/{identifier}")
-def get_task(identifier: int, p: PlatformDep, caller: CallerDep,
+def get_task(identifier: RowId, p: PlatformDep, caller: CallerDep,
              space: SpaceParam = None) -> dict[str, Any]:
     d = service.get_task(p, caller, _ws(p, caller, space), identifier)
     log = [{"level": m.get("level"), "message": m.get("message"), "createdAt": iso(m.get("at"))}
@@ -62,7 +62,7 @@ def get_task(identifier: int, p: PlatformDep, caller: CallerDep,
 
 
 @router.get("/tasks/{identifier}/entity_data")
-def entity_data(identifier: int, p: PlatformDep, caller: CallerDep,
+def entity_data(identifier: RowId, p: PlatformDep, caller: CallerDep,
                 space: SpaceParam = None) -> dict[str, Any]:
     return {"data": service.entity_data(p, caller, _ws(p, caller, space), identifier)}
 
@@ -142,7 +142,8 @@ class Message(BaseModel):
 
 class Transition(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    identifiers: Annotated[list[int], Field(min_length=1, max_length=1000)]
+    identifiers: Annotated[list[Annotated[int, Field(ge=1, le=2**63 - 1)]],
+                           Field(min_length=1, max_length=1000)]
     status: Literal["finished", "failed"]
     messages: Annotated[list[Message], Field(max_length=100)] = []
 
