@@ -393,3 +393,26 @@ def test_tasks_past_their_retention_are_pruned_by_a_job(
     assert enqueue_prune(p.settings, p.db) is not None
     run_jobs(client)
     assert [t["entityIdentifier"] for t in _tasks(client, team[V])] == ["3", "4"]
+
+
+def test_an_incoming_with_a_cursor_reads_from_where_the_last_run_stopped(
+        client: TestClient, team: dict[str, dict[str, str]], route: Path) -> None:
+    root = _files(client)
+    _ok(client.put(URL, headers=team[E], json={
+        "type": "incoming-configuration", "identifier": "orders-in", "name": "orders-in",
+        "object": {"prototype": "sqlite", "parameters": {
+            "configuration": {"path": str(root / "shop.db")}, "stream": "orders",
+            "identifierField": "id", "cursorField": "id"}}}))
+    _ok(_publish(client, team[E]))
+    run_jobs(client)
+    assert len(_tasks(client, team[V])) == 4
+    with sqlite3.connect(root / "shop.db") as db:
+        db.execute("INSERT INTO orders VALUES (5, 'gh-5', 1)")
+    _ok(_publish(client, team[E]))
+    run_jobs(client)
+    # the second run reads from the checkpoint on: order 4 (the cursor's last value, read
+    # again so that rows sharing it are never lost) and the new order 5
+    assert sorted(t["entityIdentifier"] for t in _tasks(client, team[V])) == [
+        "1", "2", "3", "4", "4", "5"]
+    assert (5, "gh-5", 1, "GH-5") in _rows(route)
+    assert len(_rows(route)) == 3

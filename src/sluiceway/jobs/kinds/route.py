@@ -34,10 +34,11 @@ from sluiceway.protocol.catalog import (
     ConfiguredStream,
     DestinationSyncMode,
     Stream,
+    SyncMode,
 )
 from sluiceway.protocol.messages import Message, RecordBatch, State
 from sluiceway.store.db import now
-from sluiceway.store.models import Task, new_id
+from sluiceway.store.models import Job, Task, new_id
 from sluiceway.transforms import entities
 
 #: entities written (and tasks recorded) together
@@ -177,14 +178,38 @@ def _record_retried(ctx: AttemptContext, ids: list[int], outcomes: list[Outcome]
                         *_log(o, t)]
 
 
-def _read(ctx: AttemptContext, parts: RouteParts) -> Iterator[list[Any]]:
-    """The incoming's entities in chunks of at most :data:`CHUNK`."""
-    source = registry.source(parts.incoming.connector, ctx.settings.allowed_roots)
-    catalog = source.discover(parts.incoming.config)
-    if catalog.get(parts.incoming.stream) is None:
-        raise UnknownStream(parts.incoming.stream, [s.name for s in catalog.streams])
-    configured = configure(catalog, [StreamChoice(parts.incoming.stream)])
-    for msg in source.read(parts.incoming.config, configured, None):
+def _last_state(ctx: AttemptContext) -> dict[str, Any] | None:
+    """Where the route's last finished run stopped reading (its cursor), if it kept one."""
+    with ctx.db.session() as s:
+        for output in s.scalars(select(Job.output).where(
+                Job.config_type == "route", Job.scope == ctx.scope, Job.status == "succeeded")
+                .order_by(Job.id.desc()).limit(50)):
+            if output and output.get("state") is not None:
+                return dict(output["state"])
+    return None
+
+
+def _read(ctx: AttemptContext, parts: RouteParts, position: dict[str, Any],
+          ) -> Iterator[list[Any]]:
+    """The incoming's entities in chunks of at most :data:`CHUNK`. With a cursor field the
+    read starts where the last finished run stopped; ``position["state"]`` is the source's
+    last State, set once the chunks before it were handed on (and so recorded)."""
+    incoming = parts.incoming
+    source = registry.source(incoming.connector, ctx.settings.allowed_roots)
+    catalog = source.discover(incoming.config)
+    if catalog.get(incoming.stream) is None:
+        raise UnknownStream(incoming.stream, [s.name for s in catalog.streams])
+    choice = StreamChoice(incoming.stream)
+    state = None
+    if incoming.cursor:
+        choice = StreamChoice(incoming.stream, sync_mode=SyncMode.incremental,
+                              cursor_field=(incoming.cursor,))
+        last = _last_state(ctx)
+        state = {incoming.stream: last} if last is not None else None
+    configured = configure(catalog, [choice])
+    for msg in source.read(incoming.config, configured, state):
+        if isinstance(msg, State) and incoming.cursor:
+            position["state"] = msg.data
         if not isinstance(msg, RecordBatch):
             continue
         rows = msg.batch.to_pylist()
@@ -232,6 +257,7 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
                     f"{parts.outgoing.stream!r}" + (" (retry of its tasks)"
                                                      if mode == "retry" else ""))
     counts = Counts()
+    position: dict[str, Any] = {}
     if mode == "retry":
         for ids, batch in _retry_chunks(ctx, workspace_id, route):
             outcomes = _process(dest, parts, batch)
@@ -240,7 +266,7 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
             _check_cancel(ctx)
     else:
         done = _recorded(ctx, workspace_id, route)
-        for batch in _read(ctx, parts):
+        for batch in _read(ctx, parts, position):
             if done:
                 batch = [e for e in batch if _identifier(parts, e) not in done]
                 if not batch:
@@ -254,7 +280,8 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
     if counts.failed and parts.max_attempts:
         _schedule_retry(ctx, parts, workspace_id)
     ctx.stats = counts.as_dict()
-    return {"route": route, "mode": mode, **counts.as_dict()}
+    return {"route": route, "mode": mode, **counts.as_dict(),
+            **({"state": position["state"]} if "state" in position else {})}
 
 
 def _schedule_retry(ctx: AttemptContext, parts: RouteParts, workspace_id: str) -> None:

@@ -40,6 +40,8 @@ class End:
     stream: str
     #: the incoming's entity identifier field, or the outgoing's upsert key
     keys: tuple[str, ...]
+    #: the incoming's cursor field (a run reads from where the last one ended), if any
+    cursor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,9 @@ def _end(ctx: AttemptContext, s: Session, workspace_id: str, kind: str, identifi
         spec = registry.entry(connector, kind).load_spec()  # type: ignore[arg-type]
         config = _resolved(ctx, s, workspace_id, spec, parameters.get("configuration") or {},
                            what)
-    return End(identifier, connector, config, stream, tuple(k for k in keys if k))
+    cursor = parameters.get("cursorField") if kind == "source" else None
+    return End(identifier, connector, config, stream, tuple(k for k in keys if k),
+               str(cursor) if cursor else None)
 
 
 def _transformer(ctx: AttemptContext, s: Session, workspace_id: str, identifier: str,
