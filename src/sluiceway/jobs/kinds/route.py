@@ -130,19 +130,25 @@ def _process(dest: Destination, parts: RouteParts, batch: list[Any]) -> list[Out
         pending.append((i, got))
     if not pending:
         return outcomes
+    _write_parts(dest, parts, pending, outcomes)
+    return outcomes
+
+
+def _write_parts(dest: Destination, parts: RouteParts, pending: list[tuple[int, dict[str, Any]]],
+                 outcomes: list[Outcome]) -> None:
+    """Write ``pending`` in one upsert; when the destination refuses it, each half on its
+    own, down to the single entities it refuses (their outcomes become ``failed``)."""
     try:
         _write(dest, parts, [row for _, row in pending])
     except Retryable:
         raise
-    except _WRITE_ERRORS:
-        for i, row in pending:  # find the entities the destination refuses
-            try:
-                _write(dest, parts, [row])
-            except Retryable:
-                raise
-            except _WRITE_ERRORS as exc:
-                outcomes[i] = Outcome("failed", f"outgoing: {exc}")
-    return outcomes
+    except _WRITE_ERRORS as exc:
+        if len(pending) == 1:
+            outcomes[pending[0][0]] = Outcome("failed", f"outgoing: {exc}")
+            return
+        half = len(pending) // 2
+        _write_parts(dest, parts, pending[:half], outcomes)
+        _write_parts(dest, parts, pending[half:], outcomes)
 
 
 def _log(outcome: Outcome, t: float) -> list[dict[str, Any]]:
