@@ -168,9 +168,16 @@ def test_tasks_are_skipped_resolved_pruned_and_repaired_by_filter(
     assert _ok(client.post("/api/v1/tasks/resolve?space=team-a", headers=team[E],
                            json=body))["numberOfTasks"] == 2
     assert [t["status"] for t in _tasks(client, team[V])] == [
-        "resolved", "skipped", "skipped", "resolved"]
+        "resolved", "skipped", "skipped", "resolved"]  # before the repair below
     assert _ok(client.post("/api/v1/tasks/repair?space=team-a", headers=team[E])) == {
         "count": 0, "newStatus": "new"}
+    p = _platform(client)
+    with p.db.session() as s:  # left in processing by a run that is over, two hours ago
+        stuck = s.scalars(select(Task).where(Task.entity_identifier == "3")).one()
+        stuck.status, stuck.updated_at = "processing", now() - 7200
+    assert _ok(client.post("/api/v1/tasks/repair?space=team-a&age=1%20hour&newStatus=failed",
+                           headers=team[E])) == {"count": 1, "newStatus": "failed"}
+    _error(client.post("/api/v1/tasks/repair?space=team-a&age=an%20age", headers=team[E]), 400)
     _error(client.post("/api/v1/tasks/prune?space=team-a&maxAge=soon&maxCount=1",
                        headers=team[E]), 400)
     assert _ok(client.post("/api/v1/tasks/prune?space=team-a&maxAge=1%20week&maxCount=1",
@@ -345,10 +352,11 @@ def test_an_attempt_after_a_dead_worker_keeps_one_task_per_entity(
     _ok(_publish(client, team[E]))
     assert run_jobs(client) == 1
     p = _platform(client)
-    with p.db.session() as s:  # as if the worker died after writing order 4, before its task
-        four = s.scalars(select(Task).where(Task.entity_identifier == "4")).one()
-        job = s.get_one(Job, four.job_id)
-        s.delete(four)
+    with p.db.session() as s:  # as if the worker died while it wrote orders 3 and 4
+        left = s.scalars(select(Task).where(Task.entity_identifier.in_(["3", "4"]))).all()
+        job = s.get_one(Job, left[0].job_id)
+        for task in left:
+            task.status = "processing"
         job.status, job.scheduled_at = "incomplete", 0.0
     assert run_jobs(client) == 1  # the job's second attempt
     tasks = _tasks(client, team[V])

@@ -5,11 +5,16 @@ Input: ``workspace_id``, ``route`` (its identifier) and ``mode``: ``run`` reads 
 stream, ``retry`` runs again the entities of the route's tasks in status ``retry`` (as they
 were read; the transformers and the outgoing as they are now).
 
-Entities go in chunks: each is transformed on its own (a transformer that fails fails that
+Entities go in chunks. A chunk is first recorded as tasks in ``processing`` (one bulk
+statement); each entity is transformed on its own (a transformer that fails fails that
 entity's task, a filter that drops it skips it), then the chunk is written in one upsert on the
-outgoing's key. When that write fails, the chunk is written entity by entity so that only the
-entities the destination refuses fail. Tasks are recorded after the write has committed, in one
-bulk statement per chunk: a task is ``finished`` only when its entity is in the destination.
+outgoing's key. When that write fails, each half of the chunk is written on its own, down to
+the single entities the destination refuses: only those fail. Then every task gets its outcome
+(one bulk statement): a task is ``finished`` only after its entity's write committed.
+
+A later attempt of the same job (its worker died) leaves alone the entities the dead attempt
+finished with, and runs again those it left in ``processing`` (the upsert keeps one row of
+each). With a cursor field, a run reads from where the route's last finished run stopped.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import pyarrow as pa
-from sqlalchemy import CursorResult, insert, select, update
+from sqlalchemy import CursorResult, delete, insert, select, update
 
 from sluiceway.artifacts.formats import json_safe
 from sluiceway.connectors import registry
@@ -158,30 +163,38 @@ def _log(outcome: Outcome, t: float) -> list[dict[str, Any]]:
     return [{"level": level, "message": outcome.error, "at": t}]
 
 
-def _record_new(ctx: AttemptContext, parts: RouteParts, workspace_id: str, batch: list[Any],
-                outcomes: list[Outcome]) -> None:
+def _open(ctx: AttemptContext, parts: RouteParts, workspace_id: str,
+          batch: list[Any]) -> list[int]:
+    """Record a chunk's entities as tasks in ``processing`` (one bulk statement); their ids."""
     t = now()
     rows = [{"workspace_id": workspace_id, "route": parts.identifier,
              "entity_type": parts.incoming.stream, "entity_identifier": _identifier(parts, e),
-             "status": o.status, "entity": e, "error": o.error, "log": _log(o, t),
-             "attempts": 1, "job_id": ctx.job_id, "created_at": t, "updated_at": t}
-            for e, o in zip(batch, outcomes, strict=True)]
+             "status": "processing", "entity": e, "error": None, "log": [], "attempts": 1,
+             "job_id": ctx.job_id, "created_at": t, "updated_at": t} for e in batch]
     with ctx.db.session() as s:
-        s.execute(insert(Task), rows)
+        return list(s.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True),
+                              rows))
 
 
-def _record_retried(ctx: AttemptContext, ids: list[int], outcomes: list[Outcome]) -> None:
+def _close(ctx: AttemptContext, ids: list[int], outcomes: list[Outcome], *,
+           retried: bool) -> None:
+    """Give each task its outcome (one bulk statement); a retried one counts an attempt."""
     t = now()
     with ctx.db.session() as s:
+        known = {row[0]: (row[1], row[2]) for row in s.execute(
+            select(Task.id, Task.log, Task.attempts).where(Task.id.in_(ids)))}
+        values = []
         for task_id, o in zip(ids, outcomes, strict=True):
-            task = s.get(Task, task_id)
-            if task is None:  # deleted meanwhile
+            if task_id not in known:  # deleted meanwhile
                 continue
-            task.status, task.error, task.job_id, task.updated_at = (
-                o.status, o.error, ctx.job_id, t)
-            task.attempts = (task.attempts or 0) + 1
-            task.log = [*(task.log or []), {"level": "info", "message": "retried", "at": t},
-                        *_log(o, t)]
+            log, attempts = known[task_id]
+            note = [{"level": "info", "message": "retried", "at": t}] if retried else []
+            values.append({"id": task_id, "status": o.status, "error": o.error,
+                           "job_id": ctx.job_id, "updated_at": t,
+                           "attempts": (attempts or 0) + (1 if retried else 0),
+                           "log": [*(log or []), *note, *_log(o, t)]})
+        if values:
+            s.execute(update(Task), values)
 
 
 def _last_state(ctx: AttemptContext) -> dict[str, Any] | None:
@@ -224,10 +237,13 @@ def _read(ctx: AttemptContext, parts: RouteParts, position: dict[str, Any],
 
 
 def _recorded(ctx: AttemptContext, workspace_id: str, route: str) -> set[str | None]:
-    """The entities an earlier attempt of this job recorded (a worker that died after
-    recording them): the retried attempt leaves them alone, so each keeps one task. Entities
-    without an identifier cannot be told apart and run again."""
+    """The entities an earlier attempt of this job finished with (its worker died later):
+    this attempt leaves them alone, so each keeps one task. The tasks that attempt left in
+    ``processing`` are dropped: their entities are read and run again. Entities without an
+    identifier cannot be told apart and run again."""
     with ctx.db.session() as s:
+        s.execute(delete(Task).where(Task.workspace_id == workspace_id, Task.route == route,
+                                     Task.job_id == ctx.job_id, Task.status == "processing"))
         found = set(s.scalars(select(Task.entity_identifier).where(
             Task.workspace_id == workspace_id, Task.route == route,
             Task.job_id == ctx.job_id, Task.entity_identifier.is_not(None))))
@@ -267,7 +283,7 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
     if mode == "retry":
         for ids, batch in _retry_chunks(ctx, workspace_id, route):
             outcomes = _process(dest, parts, batch)
-            _record_retried(ctx, ids, outcomes)
+            _close(ctx, ids, outcomes, retried=True)
             _count(ctx, counts, outcomes)
             _check_cancel(ctx)
     else:
@@ -277,8 +293,9 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
                 batch = [e for e in batch if _identifier(parts, e) not in done]
                 if not batch:
                     continue
+            ids = _open(ctx, parts, workspace_id, batch)
             outcomes = _process(dest, parts, batch)
-            _record_new(ctx, parts, workspace_id, batch, outcomes)
+            _close(ctx, ids, outcomes, retried=False)
             _count(ctx, counts, outcomes)
             _check_cancel(ctx)
     ctx.log("INFO", f"route {route!r}: {counts.read} entities, {counts.finished} finished, "
