@@ -252,6 +252,12 @@ def _recorded(ctx: AttemptContext, workspace_id: str, route: str) -> set[str | N
 
 def _retry_chunks(ctx: AttemptContext, workspace_id: str, route: str,
                   ) -> Iterator[tuple[list[int], list[Any]]]:
+    """The tasks to retry in chunks, each claimed (``processing``) by this job as it is
+    handed on; those an earlier attempt of the job claimed and left are taken again."""
+    with ctx.db.session() as s:
+        s.execute(update(Task).where(Task.workspace_id == workspace_id, Task.route == route,
+                                     Task.job_id == ctx.job_id, Task.status == "processing")
+                  .values(status="retry").execution_options(synchronize_session=False))
     after = 0
     while True:
         with ctx.db.session() as s:
@@ -264,7 +270,7 @@ def _retry_chunks(ctx: AttemptContext, workspace_id: str, route: str,
         with ctx.db.session() as s:  # claimed by this run
             s.execute(update(Task).where(Task.id.in_([r[0] for r in rows]),
                                          Task.status == "retry")
-                      .values(status="processing", updated_at=now()))
+                      .values(status="processing", job_id=ctx.job_id, updated_at=now()))
         yield [int(r[0]) for r in rows], [r[1] for r in rows]
 
 
