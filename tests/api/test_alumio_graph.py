@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -63,6 +64,24 @@ def test_the_graph_follows_references_and_variables(client: TestClient) -> None:
     assert [(d["type"], d["identifier"]) for d in dependants] == [
         ("incoming-configuration", "orders-in"), ("transformer", "all-steps"),
         ("transformer", "rename-fields")]
+    used = client.get("/api/v1/environment/variables/ROWS/usages", auth=ADMIN).json()
+    assert used["results"] == [{"type": "incoming-configuration", "identifier": "orders-in",
+                                "name": "Orders in", "propertyPaths": [
+                                    "object.parameters.configuration.rows"]}]
+    r = client.post(f"{DI}/configurations", auth=ADMIN, json={
+        "type": "outgoing-configuration", "identifier": "orders-out", "name": "Orders out",
+        "object": {"prototype": "postgres", "parameters": {
+            "stream": "orders", "key": ["id"], "configuration": {
+                "host": "db.example", "port": 5432, "database": "shop", "username": "sync",
+                "password": "literal-secret-9"}}}})
+    assert r.status_code == 200, r.text
+    found = client.get("/api/v1/environment/candidates", auth=ADMIN).json()["results"]
+    secret = next(c for c in found if c["reason"] == "secret")
+    assert secret["name"] == "PASSWORD"
+    assert secret["matches"] == [{"type": "outgoing-configuration", "metadata": {
+        "identifier": "orders-out", "name": "Orders out"}, "payload": {
+            "propertyPath": "object.parameters.configuration.password"}}]
+    assert "literal-secret-9" not in json.dumps(found)
     _error(client.get(f"{DI}/resolve/transformer/nope", auth=ADMIN), 404)
     _error(client.get(f"{DI}/resolve/transformer/rename-fields", auth=ADMIN,
                       params={"direction": "sideways"}), 400)

@@ -98,11 +98,11 @@ def test_a_restore_of_an_incomplete_backup_is_refused(platform: Platform,
 
 def test_the_list_pages_newest_first(platform: Platform, admin: auth.Caller) -> None:
     ws = _default(platform)
-    ids = [backups.create_backup(platform, admin, ws, description=f"b{n}").id
+    ids = [backups.create_backup(platform, admin, ws, description=f"night {n}").id
            for n in range(3)]
     page, total = backups.list_backups(platform, admin, ws, backups.ListQuery(
         newest_first=True, limit=2))
     assert total == 3
     assert [v.id for v in page] == ids[::-1][:2]
-    found, _ = backups.list_backups(platform, admin, ws, backups.ListQuery(search_term="B1"))
+    found, _ = backups.list_backups(platform, admin, ws, backups.ListQuery(search_term="NIGHT 1"))
     assert [v.id for v in found] == [ids[1]]

@@ -105,6 +105,16 @@ def test_a_session_idle_for_twelve_hours_is_over(admin: Browser, platform: Platf
         assert s.scalars(select(WebSession)).first() is None
 
 
+def test_a_sign_in_sweeps_sessions_that_ran_out(admin: Browser, platform: Platform) -> None:
+    with platform.db.session() as s:
+        s.execute(update(WebSession).values(last_seen_at=WebSession.last_seen_at
+                                            - IDLE_SECONDS - 1))
+    other = new_browser(admin.client)
+    other.sign_in(*ADMIN)
+    with platform.db.session() as s:
+        assert len(s.scalars(select(WebSession)).all()) == 1  # only the new one
+
+
 def test_changing_ones_own_password(admin: Browser, platform: Platform) -> None:
     other = new_browser(admin.client)
     other.sign_in(*ADMIN)

@@ -3,8 +3,6 @@ checksum and file name."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
@@ -12,7 +10,7 @@ from sluiceway.services import artifacts
 from sluiceway.services.platform import Platform
 
 
-def send(p: Platform, a: Any, request: Request) -> StreamingResponse:
+def send(p: Platform, a: artifacts.ArtifactView, request: Request) -> StreamingResponse:
     d = artifacts.download(p, a, request.headers.get("range"))
     headers = {
         "Accept-Ranges": "bytes",

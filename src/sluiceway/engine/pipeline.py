@@ -1,9 +1,10 @@
 """One entry point: :func:`run` moves the streams of a configured catalog.
 
 Per stream, a reader thread pulls messages from the source into a byte-capped
-:class:`~sluiceway.engine.buffer.ByteQueue`; the stream's worker hands them to the
-destination and saves each State the destination echoes (it echoes one only after the data
-before it is committed). Streams run in parallel up to ``parallel_streams``.
+:class:`~sluiceway.engine.buffer.ByteQueue`; the stream's worker hands them, through the
+options' transform if any, to the destination and saves each State the destination echoes
+(it echoes one only after the data before it is committed). Streams run in parallel up to
+``parallel_streams``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+
+import pyarrow as pa
 
 from sluiceway.connectors.base import Destination, Source
 from sluiceway.core.errors import Cancelled, SluicewayError
@@ -86,6 +89,9 @@ class Options:
     rejected: Callable[[str, str, str], None] | None = None
     #: told each stream's phase as it changes
     phase: PhaseFn | None = None
+    #: the transforms between the source and the destination (a row filter, say): told
+    #: (stream, batch) of what was read, answers the batch to write (an empty one is dropped)
+    transform: Callable[[str, pa.RecordBatch], pa.RecordBatch] | None = None
 
 
 def run(
@@ -219,6 +225,11 @@ def _sync_stream(
                 st.bytes += msg.nbytes
                 if opts.progress:
                     opts.progress(cs.name, st.records, st.bytes)
+                if opts.transform is not None:
+                    batch = opts.transform(cs.name, msg.batch)
+                    if not batch.num_rows:
+                        continue
+                    msg = RecordBatch(msg.stream, batch)
             elif isinstance(msg, Log) and opts.log:
                 opts.log(msg.level, msg.message)
             elif isinstance(msg, Estimate):

@@ -139,7 +139,7 @@ def _confined(p: Platform, d: ConnectorDefinition, config: dict[str, Any]) -> di
 
 def create(p: Platform, caller: Caller, kind: Kind, workspace_id: str, definition_id: str,
            config: Any, name: str | None) -> ActorView:
-    with p.db.session() as s:
+    with p.db.claim() as s:
         scope.workspace(s, caller, workspace_id)
         policy.require(caller, policy.CHANGE, workspace_id)
         d = scope.definition(s, caller, kind, definition_id, workspace_id)
@@ -237,7 +237,7 @@ def _masked(stored: Any, paths: list[tuple[str, ...]]) -> Any:
 def update_config(p: Platform, caller: Caller, kind: Kind, actor_id: str, config: Any,
                   name: str) -> ActorView:
     """Replace the config; a secret sent back as the mask keeps the stored secret."""
-    with p.db.session() as s:
+    with p.db.claim() as s:
         a = scope.actor(s, caller, kind, actor_id)
         policy.require(caller, policy.CHANGE, a.workspace_id)
         d = s.get_one(ConnectorDefinition, a.definition_id)
@@ -256,7 +256,7 @@ def update_config(p: Platform, caller: Caller, kind: Kind, actor_id: str, config
 
 def delete(p: Platform, caller: Caller, kind: Kind, actor_id: str) -> None:
     """Tombstone the actor; connections that use it are deprecated (they stop running)."""
-    with p.db.session() as s:
+    with p.db.claim() as s:
         a = scope.actor(s, caller, kind, actor_id)
         policy.require(caller, policy.CHANGE, a.workspace_id)
         a.tombstone = True

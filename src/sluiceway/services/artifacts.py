@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
 
 from sluiceway.artifacts import (
     ArtifactStore,
@@ -24,8 +26,8 @@ from sluiceway.services.platform import Platform
 from sluiceway.store.db import now
 from sluiceway.store.models import Artifact
 
-__all__ = ["RangeNotSatisfiable", "by_signature", "check_password", "download", "get",
-           "signed_query", "store"]
+__all__ = ["ArtifactView", "RangeNotSatisfiable", "by_signature", "check_password",
+           "download", "get", "signed_query", "store", "view"]
 
 #: (artifact id, size, sha256) verified in this process: a file is hashed once, not on every
 #: ranged read of a large download
@@ -37,12 +39,48 @@ def store(p: Platform) -> ArtifactStore:
     return ArtifactStore(p.settings.artifacts_dir)
 
 
-def get(p: Platform, caller: Caller, artifact_id: str, kind: str | None = None) -> Artifact:
+@dataclass(frozen=True)
+class ArtifactView:
+    """A file of an export, a dump, a backup or an import, as it leaves the services:
+    ``phase`` is ``pending``, ``writing``, ``completed``, ``failed`` or ``expired``;
+    ``meta`` holds what its kind keeps (an export's stream, an import's table and counts);
+    ``protected`` says whether it needs a password (the hash never leaves)."""
+
+    id: str
+    kind: str
+    workspace_id: str
+    job_id: int | None
+    created_by: str | None
+    filename: str
+    mime_type: str
+    format: str
+    size: int | None
+    sha256: str | None
+    phase: str
+    error: str | None
+    created_at: float
+    updated_at: float
+    expires_at: float | None
+    protected: bool
+    meta: Mapping[str, Any]
+
+
+def view(a: Artifact) -> ArtifactView:
+    return ArtifactView(
+        id=a.id, kind=a.kind, workspace_id=a.workspace_id, job_id=a.job_id,
+        created_by=a.created_by, filename=a.filename, mime_type=a.mime_type, format=a.format,
+        size=a.size, sha256=a.sha256, phase=a.phase, error=a.error, created_at=a.created_at,
+        updated_at=a.updated_at, expires_at=a.expires_at,
+        protected=a.password_hash is not None, meta=MappingProxyType(dict(a.meta or {})))
+
+
+def get(p: Platform, caller: Caller, artifact_id: str,
+        kind: str | None = None) -> ArtifactView:
     with p.db.session() as s:
         a = s.get(Artifact, artifact_id)
         if a is None or not caller.can_see(a.workspace_id) or (kind and a.kind != kind):
             raise NotFound(f"{kind or 'artifact'} {artifact_id} not found", artifact_id)
-        return a
+        return view(a)
 
 
 def _link_key(p: Platform) -> bytes:
@@ -55,7 +93,7 @@ def signed_query(p: Platform, artifact_id: str, seconds: int | None = None) -> s
 
 
 def by_signature(p: Platform, artifact_id: str, expires: int | None, signature: str | None,
-                 *, kind: str | None = None, field: str = "signature") -> Artifact:
+                 *, kind: str | None = None, field: str = "signature") -> ArtifactView:
     """The artifact a signed link names, when the link is whole, its signature holds, it has
     not expired and (with ``kind``) it names an artifact of that kind."""
     if expires is None or signature is None:
@@ -67,12 +105,12 @@ def by_signature(p: Platform, artifact_id: str, expires: int | None, signature: 
         a = s.get(Artifact, artifact_id)
         if a is None or (kind is not None and a.kind != kind):
             raise NotFound(f"artifact {artifact_id} not found", artifact_id)
-        return a
+        return view(a)
 
 
 @dataclass(frozen=True)
 class Download:
-    artifact: Artifact
+    artifact: ArtifactView
     start: int
     end: int  # inclusive
     partial: bool
@@ -83,17 +121,20 @@ class Download:
         return self.end - self.start + 1
 
 
-def check_password(a: Artifact, password: str | None) -> None:
+def check_password(p: Platform, a: ArtifactView, password: str | None) -> None:
     """A password-protected file is only handed to whoever knows its password."""
-    if a.password_hash is None:
+    if not a.protected:
         return
     if not password:
         raise Forbidden(f"{a.filename} is protected: send its password", "password")
-    if not verify_password(password, a.password_hash):
+    with p.db.session() as s:
+        row = s.get(Artifact, a.id)
+        stored = row.password_hash if row is not None else None
+    if stored is None or not verify_password(password, stored):
         raise Forbidden(f"wrong password for {a.filename}", "password")
 
 
-def download(p: Platform, a: Artifact, range_header: str | None) -> Download:
+def download(p: Platform, a: ArtifactView, range_header: str | None) -> Download:
     """Open a completed artifact for sending: its checksum verified, the range applied."""
     if a.phase == "expired" or (a.expires_at is not None and a.expires_at < now()):
         raise NotFound(f"{a.filename} has expired", a.id)

@@ -19,7 +19,7 @@ import secrets as pysecrets
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from sluiceway.artifacts import hash_password
@@ -98,10 +98,23 @@ def authenticate_token(p: Platform, token: str) -> Caller | None:
         if row is None or row.revoked_at is not None or (
                 row.expires_at is not None and row.expires_at <= t):
             return None
-        if row.last_used_at is None or t - row.last_used_at >= LAST_USED_EVERY:
-            row.last_used_at = t
+        token_id = row.id
+        stale = row.last_used_at is None or t - row.last_used_at >= LAST_USED_EVERY
         user = s.get(User, row.user_id)
-        return _caller(s, user) if user is not None else None
+        caller = _caller(s, user) if user is not None else None
+    if caller is not None and stale:
+        touch_token(p, token_id, t)
+    return caller
+
+
+def touch_token(p: Platform, token_id: str, t: float) -> None:
+    """Keep that a token was used at ``t`` (at most every :data:`LAST_USED_EVERY` seconds):
+    a write of its own, so that authenticating (a read) never turns into a write."""
+    with p.db.claim() as s:
+        s.execute(update(ApiToken).where(
+            ApiToken.id == token_id, or_(ApiToken.last_used_at.is_(None),
+                                         ApiToken.last_used_at <= t - LAST_USED_EVERY),
+        ).values(last_used_at=t))
 
 
 # --- users ----------------------------------------------------------------------------------
@@ -120,14 +133,15 @@ def create_user(p: Platform, username: str, password: str, workspace_slug: str, 
     if not username:
         raise InvalidInput("invalid user", [FieldError("username", "is required")])
     _checked_password(password)
-    with p.db.session() as s:
+    password_hash = hash_password(password)  # slow on purpose: not while holding the lock
+    with p.db.claim() as s:
         if s.scalars(select(User).where(User.username == username)).first() is not None:
             raise Conflict(f"user {username!r} already exists")
         ws = s.scalars(select(Workspace).where(Workspace.slug == workspace_slug)).first()
         if ws is None:
             ws = Workspace(name=workspace_slug, slug=workspace_slug)
             s.add(ws)
-        user = User(username=username, password_hash=hash_password(password))
+        user = User(username=username, password_hash=password_hash)
         s.add(user)
         s.flush()
         s.add(Membership(user_id=user.id, workspace_id=ws.id, role="ROLE_ADMINISTRATOR"))
@@ -144,7 +158,7 @@ def set_password(p: Platform, username: str, password: str, *,
     check names the old stored hash, so it no longer matches, in any process)."""
     _checked_password(password)
     new_hash = hash_password(password)
-    with p.db.session() as s:
+    with p.db.claim() as s:
         _user(s, username).password_hash = new_hash
         if by is not None:
             audit.record(s, by, "user.set_password", "user",
@@ -210,7 +224,7 @@ def create_token(p: Platform, username: str, name: str,
                  expires_at: float | None = None, *, by: Caller | None = None) -> str:
     """A new bearer token for ``username``; the plain token is returned once, never stored."""
     token = TOKEN_PREFIX + pysecrets.token_urlsafe(32)
-    with p.db.session() as s:
+    with p.db.claim() as s:
         user = _user(s, username)
         row = ApiToken(user_id=user.id, name=name, token_hash=_token_hash(token),
                        expires_at=expires_at)
@@ -238,7 +252,7 @@ def list_tokens(p: Platform, username: str | None = None) -> list[TokenView]:
 def revoke_token(p: Platform, token_id: str, *, by: Caller | None = None) -> TokenView:
     """Revoke a token by its id (as :func:`list_tokens` shows it); revoking twice keeps the
     first time."""
-    with p.db.session() as s:
+    with p.db.claim() as s:
         t = s.get(ApiToken, token_id)
         if t is None:
             raise NotFound(f"token {token_id} does not exist", token_id)

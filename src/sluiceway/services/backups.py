@@ -368,7 +368,7 @@ def update_backup(p: Platform, caller: Caller, backup_id: str, *,
     """Change the description (None clears it) and/or the expiry (epoch seconds)."""
     desc = _description(description) if description is not _UNSET else _UNSET
     expires = _expiry(expires_at, 0.0) if expires_at is not None else None
-    with p.db.session() as s:
+    with p.db.claim() as s:
         a = _backup(s, caller, backup_id)
         policy.require(caller, policy.CHANGE, a.workspace_id)
         if desc is not _UNSET:
@@ -423,6 +423,7 @@ def create_export(p: Platform, caller: Caller, backup_id: str, fmt: Any,
                                  "password; choose format zip"))
     if errors:
         raise InvalidInput("invalid export", errors)
+    password_hash = hash_password(password) if password else None  # slow: before the lock
     with p.db.claim() as s:
         found = _completed(s, caller, backup_id, "exported")
         policy.require(caller, policy.CHANGE, found.view.workspace_id)
@@ -435,7 +436,7 @@ def create_export(p: Platform, caller: Caller, backup_id: str, fmt: Any,
         e = Artifact(workspace_id=b.workspace_id, kind=EXPORT_KIND, format=fmt,
                      mime_type=EXPORT_FORMATS[fmt], filename=f"backup-{b.id}.{fmt}",
                      created_by=caller.user_id, phase="pending",
-                     password_hash=hash_password(password) if password else None,
+                     password_hash=password_hash,
                      expires_at=now() + p.settings.artifact_ttl_seconds,
                      meta={"backup_id": b.id})
         s.add(e)
@@ -476,7 +477,8 @@ def delete_export(p: Platform, caller: Caller, backup_id: str) -> None:
 
 
 def export_file(p: Platform, backup_id: str, *, caller: Caller | None = None,
-                expires: int | None = None, signature: str | None = None) -> Artifact:
+                expires: int | None = None, signature: str | None = None
+                ) -> artifacts.ArtifactView:
     """The export artifact to download: for a caller, or for a signed link (no login)."""
     with p.db.session() as s:
         if caller is not None:

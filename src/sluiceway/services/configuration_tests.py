@@ -1,4 +1,5 @@
-"""Testing configurations (#65-66): a transformer, saved or not, run on an entity, or on the
+"""Validating and testing configurations: stored ones checked against their prototypes as
+they are now (#54-55); and (#65-66) a transformer, saved or not, run on an entity, or on the
 ``transformer-test`` configurations it owns.
 
 The transformer runs with its secrets unsealed and its ``${NAME}`` variables resolved (an
@@ -19,9 +20,10 @@ from sluiceway.core.errors import FieldError, Forbidden, InvalidInput, NotFound,
 from sluiceway.jobs.kinds.actors import space_variables, with_variables
 from sluiceway.secrets import unseal
 from sluiceway.secrets import variables as refs
-from sluiceway.services import configurations, criteria, policy, prototypes
+from sluiceway.services import configuration_relations, configurations, criteria, policy, prototypes
 from sluiceway.services.caller import Caller
 from sluiceway.services.platform import Platform
+from sluiceway.store.models import Configuration
 from sluiceway.transforms import entities
 
 
@@ -130,7 +132,7 @@ def run_stored(p: Platform, caller: Caller, workspace_id: str, type_: str, ident
         if given:
             got, skipped, error = _run(run, entity)
             return Trial(type_, view.object, got, "transformer", skipped, error)
-    tests, _ = configurations.list_relations(
+    tests, _ = configuration_relations.list_relations(
         p, caller, workspace_id, "transformer-test", identifier,
         criteria.Criteria(limit=criteria.MAX_LIMIT))
     if not tests:
@@ -166,3 +168,37 @@ def steps_of(s: Session, p: Platform, caller: Caller, workspace_id: str,
     names = [str(n) for n in dict(obj.get("parameters") or {}).get("transformers") or ()]
     return [(n, compile_(dict(configurations.find(s, workspace_id, "transformer", n).object),
                          (identifier, n))) for n in names]
+
+
+# --- validation of stored configurations (#54-55) ---------------------------------------
+
+@dataclass(frozen=True)
+class Invalid:
+    """A stored configuration that its prototype no longer accepts, and why."""
+
+    type: str
+    identifier: str
+    error: str
+    violations: tuple[FieldError, ...]
+
+
+def validate_stored(p: Platform, caller: Caller, workspace_id: str,
+                    type_: str | None = None) -> list[Invalid]:
+    """Check every stored configuration (of ``type_``) against its prototype as it is now;
+    the ones that fail, with their violations."""
+    policy.require(caller, policy.READ, workspace_id)
+    if type_ is not None:
+        prototypes.get_type(type_)
+    out = []
+    with p.db.session() as s:
+        q = configurations.base_query(workspace_id, type_)
+        rows = list(s.scalars(q.order_by(Configuration.type, Configuration.identifier)))
+    for c in rows:
+        obj = {"prototype": c.object.get("prototype"),
+               "parameters": unseal(dict(c.object.get("parameters") or {}), p.cipher)}
+        try:
+            prototypes.validate(c.type, obj)
+        except InvalidInput as exc:
+            out.append(Invalid(c.type, c.identifier, exc.message.split(":")[0],
+                               tuple(exc.errors)))
+    return out

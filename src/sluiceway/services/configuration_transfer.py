@@ -236,7 +236,7 @@ def _write(s: Session, caller: Caller, workspace_id: str, plan: _Planned) -> Ite
     configurations.save_revision(s, c, caller)
     if fresh:
         s.add(c)
-    s.flush()
+    configurations.flush_new(s, f"configuration {r.type}/{r.identifier}")
     return ItemResult(r.type, r.identifier, r.decision, "created" if fresh else "updated",
                       r.relationships, ())
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -86,20 +86,6 @@ class ConfigurationView:
 
 
 @dataclass(frozen=True)
-class RevisionView:
-    type: str
-    identifier: str
-    ulid: str
-    name: str
-    editor: str | None
-    description: str
-    object: dict[str, Any]
-    created_at: float
-    disabled: bool
-    labels: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class FavouriteView:
     id: str
     type: str
@@ -121,7 +107,7 @@ class Dependant:
     path: str
 
 
-def _as_bool(value: Any) -> bool:
+def as_bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise TypeError("must be true or false")
     return value
@@ -134,18 +120,12 @@ COLUMNS: dict[str, criteria.Column] = {
     "description": criteria.Column(Configuration.description, criteria.as_text),
     "prototype": criteria.Column(Configuration.prototype, criteria.as_text),
     "owner": criteria.Column(Configuration.owner, criteria.as_text),
-    "disabled": criteria.Column(Configuration.disabled, _as_bool),
+    "disabled": criteria.Column(Configuration.disabled, as_bool),
     "editor": criteria.Column(Configuration.editor, criteria.as_text),
     "createdAt": criteria.Column(Configuration.created_at, criteria.as_time),
     "updatedAt": criteria.Column(Configuration.updated_at, criteria.as_time),
 }
-HISTORY_COLUMNS: dict[str, criteria.Column] = {
-    "ulid": criteria.Column(ConfigurationRevision.ulid, criteria.as_text),
-    "name": criteria.Column(ConfigurationRevision.name, criteria.as_text),
-    "editor": criteria.Column(ConfigurationRevision.editor, criteria.as_text),
-    "disabled": criteria.Column(ConfigurationRevision.disabled, _as_bool),
-    "createdAt": criteria.Column(ConfigurationRevision.created_at, criteria.as_time),
-}
+
 
 
 # --- secrets ---------------------------------------------------------------------------------
@@ -226,11 +206,6 @@ def _view(c: Configuration, tags: Iterable[str] = ()) -> ConfigurationView:
                              c.created_at, c.updated_at)
 
 
-def _revision_view(r: ConfigurationRevision) -> RevisionView:
-    return RevisionView(r.type, r.identifier, r.ulid, r.name, r.editor, r.description or "",
-                        shown_object(r), r.created_at, bool(r.disabled), tuple(r.labels or ()))
-
-
 def _tags(s: Session, caller: Caller, workspace_id: str,
           rows: Sequence[Configuration]) -> dict[tuple[str, str], tuple[str, ...]]:
     if not rows:
@@ -243,10 +218,19 @@ def _tags(s: Session, caller: Caller, workspace_id: str,
                                                     t != "favourite")) for f in favs}
 
 
-def _views(s: Session, caller: Caller, workspace_id: str,
+def views_of(s: Session, caller: Caller, workspace_id: str,
            rows: Sequence[Configuration]) -> list[ConfigurationView]:
     tags = _tags(s, caller, workspace_id, rows)
     return [_view(r, tags.get((r.type, r.identifier), ())) for r in rows]
+
+
+def flush_new(s: Session, what: str) -> None:
+    """Flush; a row another request made at the same moment is a :class:`Conflict`."""
+    try:
+        s.flush()
+    except IntegrityError:
+        raise Conflict(f"{what} was made by another request at the same time; try "
+                       "again") from None
 
 
 def find(s: Session, workspace_id: str, type_: str, identifier: str) -> Configuration:
@@ -336,7 +320,7 @@ def save_revision(s: Session, c: Configuration, caller: Caller) -> None:
         created_at=c.updated_at))
 
 
-def _audit(s: Session, caller: Caller, c: Configuration, action: str, verb: str,
+def audit_change(s: Session, caller: Caller, c: Configuration, action: str, verb: str,
            **extra: Any) -> None:
     request = {"type": c.type, "identifier": c.identifier, "name": c.name,
                "object": shown_object(c), **extra}
@@ -347,7 +331,7 @@ def _audit(s: Session, caller: Caller, c: Configuration, action: str, verb: str,
 
 # --- reading -----------------------------------------------------------------------------------
 
-def _base(workspace_id: str, type_: str | None) -> Select[Any]:
+def base_query(workspace_id: str, type_: str | None) -> Select[Any]:
     q = select(Configuration).where(Configuration.workspace_id == workspace_id)
     return q if type_ is None else q.where(Configuration.type == type_)
 
@@ -361,9 +345,9 @@ def list_configurations(p: Platform, caller: Caller, workspace_id: str, c: crite
         c = criteria.Criteria(c.where, (("type", False), ("identifier", False)), c.limit,
                               c.skip)
     with p.db.session() as s:
-        rows, total = criteria.apply(s, _base(workspace_id, type_), COLUMNS, c,
+        rows, total = criteria.apply(s, base_query(workspace_id, type_), COLUMNS, c,
                                      Configuration.id)
-        return _views(s, caller, workspace_id, rows), total
+        return views_of(s, caller, workspace_id, rows), total
 
 
 def get(p: Platform, caller: Caller, workspace_id: str, type_: str,
@@ -371,7 +355,7 @@ def get(p: Platform, caller: Caller, workspace_id: str, type_: str,
     policy.require(caller, policy.READ, workspace_id)
     with p.db.session() as s:
         c = find(s, workspace_id, type_, identifier)
-        return _views(s, caller, workspace_id, [c])[0]
+        return views_of(s, caller, workspace_id, [c])[0]
 
 
 # --- changes -----------------------------------------------------------------------------------
@@ -416,12 +400,9 @@ def create(p: Platform, caller: Caller, workspace_id: str,
             labels=list(given.labels or []), created_at=now())
         save_revision(s, c, caller)
         s.add(c)
-        try:
-            s.flush()
-        except IntegrityError:
-            raise Conflict(f"configuration {given.type}/{identifier} exists already") from None
-        _audit(s, caller, c, "create", "created")
-        return _views(s, caller, workspace_id, [c])[0]
+        flush_new(s, f"configuration {given.type}/{identifier}")
+        audit_change(s, caller, c, "create", "created")
+        return views_of(s, caller, workspace_id, [c])[0]
 
 
 def _apply(c: Configuration, given: ConfigurationInput, obj: dict[str, Any] | None,
@@ -462,8 +443,8 @@ def update(p: Platform, caller: Caller, workspace_id: str, given: ConfigurationI
         _apply(c, given, obj, proto, full=full)
         save_revision(s, c, caller)
         s.flush()
-        _audit(s, caller, c, "update", "replaced" if full else "updated")
-        return _views(s, caller, workspace_id, [c])[0]
+        audit_change(s, caller, c, "update", "replaced" if full else "updated")
+        return views_of(s, caller, workspace_id, [c])[0]
 
 
 def set_status(p: Platform, caller: Caller, workspace_id: str, type_: str, identifier: str,
@@ -474,9 +455,9 @@ def set_status(p: Platform, caller: Caller, workspace_id: str, type_: str, ident
         c.disabled = disabled
         save_revision(s, c, caller)
         s.flush()
-        _audit(s, caller, c, "disable" if disabled else "enable",
+        audit_change(s, caller, c, "disable" if disabled else "enable",
                "disabled" if disabled else "enabled")
-        return _views(s, caller, workspace_id, [c])[0]
+        return views_of(s, caller, workspace_id, [c])[0]
 
 
 def set_labels(p: Platform, caller: Caller, workspace_id: str, type_: str, identifier: str,
@@ -488,7 +469,7 @@ def set_labels(p: Platform, caller: Caller, workspace_id: str, type_: str, ident
         c.labels = list(dict.fromkeys(labels))
         save_revision(s, c, caller)
         s.flush()
-        _audit(s, caller, c, "labels", "labelled", labels=c.labels)
+        audit_change(s, caller, c, "labels", "labelled", labels=c.labels)
         return list(c.labels)
 
 
@@ -532,7 +513,7 @@ def delete(p: Platform, caller: Caller, workspace_id: str, type_: str, identifie
         c = find(s, workspace_id, type_, identifier)
         _refuse_used(s, workspace_id, [(type_, identifier)])
         owned = [r for r in _owned(s, workspace_id, [identifier]) if r is not c]
-        _audit(s, caller, c, "delete", "deleted",
+        audit_change(s, caller, c, "delete", "deleted",
                owned=[f"{r.type}/{r.identifier}" for r in owned])
         for r in (*owned, c):
             s.delete(r)
@@ -545,7 +526,7 @@ def delete_matching(p: Platform, caller: Caller, workspace_id: str, type_: str,
     policy.require(caller, policy.CHANGE, workspace_id)
     prototypes.get_type(type_)
     with p.db.claim() as s:
-        q = _base(workspace_id, type_).where(criteria.where_clause(c, COLUMNS))
+        q = base_query(workspace_id, type_).where(criteria.where_clause(c, COLUMNS))
         rows = list(s.scalars(q.order_by(Configuration.identifier)))
         if not rows:
             return 0
@@ -579,7 +560,7 @@ def toggle_favourite(p: Platform, caller: Caller, workspace_id: str, type_: str,
                                        type=type_, identifier=identifier, tags=["favourite"],
                                        created_at=now(), updated_at=now())
             s.add(f)
-            s.flush()
+            flush_new(s, f"the favourite {type_}/{identifier}")
             on = True
         else:
             s.delete(f)
@@ -591,136 +572,3 @@ def toggle_favourite(p: Platform, caller: Caller, workspace_id: str, type_: str,
                      workspace_id=workspace_id)
         return FavouriteView(f.id, type_, identifier, space, caller.username,
                              tuple(f.tags or ()) if on else (), f.created_at, now(), on)
-
-
-# --- history -----------------------------------------------------------------------------------
-
-def history(p: Platform, caller: Caller, workspace_id: str, type_: str, identifier: str,
-            c: criteria.Criteria) -> tuple[list[RevisionView], int]:
-    """The saved states, newest first unless ordered otherwise (also of a deleted one)."""
-    policy.require(caller, policy.READ, workspace_id)
-    if not c.order:
-        c = criteria.Criteria(c.where, (("ulid", True),), c.limit, c.skip)
-    with p.db.session() as s:
-        base = select(ConfigurationRevision).where(
-            ConfigurationRevision.workspace_id == workspace_id,
-            ConfigurationRevision.type == type_, ConfigurationRevision.identifier == identifier)
-        rows, total = criteria.apply(s, base, HISTORY_COLUMNS, c, ConfigurationRevision.ulid)
-        if total == 0:
-            find(s, workspace_id, type_, identifier)
-        return [_revision_view(r) for r in rows], total
-
-
-def restore(p: Platform, caller: Caller, workspace_id: str, type_: str, identifier: str,
-            ulid: str) -> RevisionView:
-    """Save the state of revision ``ulid`` again, as a new revision (re-creating the
-    configuration when it was deleted)."""
-    policy.require(caller, policy.CHANGE, workspace_id)
-    with p.db.claim() as s:
-        old = s.get(ConfigurationRevision, ulid)
-        if old is None or (old.workspace_id, old.type, old.identifier) != (
-                workspace_id, type_, identifier):
-            raise NotFound(f"revision {ulid} of configuration {type_}/{identifier} not found",
-                           ulid)
-        c = s.scalars(select(Configuration).where(
-            Configuration.workspace_id == workspace_id, Configuration.type == type_,
-            Configuration.identifier == identifier)).first()
-        fresh = c is None
-        if c is None:
-            c = Configuration(workspace_id=workspace_id, type=type_, identifier=identifier,
-                              created_at=now(), removable=False, resettable=False)
-        c.name, c.description = old.name, old.description
-        c.object, c.prototype = copy.deepcopy(old.object), str(old.object.get("prototype"))
-        c.disabled, c.labels = old.disabled, list(old.labels or [])
-        save_revision(s, c, caller)
-        if fresh:
-            s.add(c)
-        s.flush()
-        _audit(s, caller, c, "restore", f"restored from revision {ulid}", ulid=ulid)
-        new = s.get(ConfigurationRevision, c.revision)
-        assert new is not None
-        return _revision_view(new)
-
-
-# --- validation ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Invalid:
-    """A stored configuration that its prototype no longer accepts, and why."""
-
-    type: str
-    identifier: str
-    error: str
-    violations: tuple[FieldError, ...]
-
-
-def validate_stored(p: Platform, caller: Caller, workspace_id: str,
-                    type_: str | None = None) -> list[Invalid]:
-    """Check every stored configuration (of ``type_``) against its prototype as it is now;
-    the ones that fail, with their violations."""
-    policy.require(caller, policy.READ, workspace_id)
-    if type_ is not None:
-        prototypes.get_type(type_)
-    out = []
-    with p.db.session() as s:
-        rows = list(s.scalars(_base(workspace_id, type_).order_by(Configuration.type,
-                                                                 Configuration.identifier)))
-    for c in rows:
-        obj = {"prototype": c.object.get("prototype"),
-               "parameters": unseal(dict(c.object.get("parameters") or {}), p.cipher)}
-        try:
-            prototypes.validate(c.type, obj)
-        except InvalidInput as exc:
-            out.append(Invalid(c.type, c.identifier, exc.message.split(":")[0],
-                               tuple(exc.errors)))
-    return out
-
-
-# --- relations: configurations owned by another (a transformer's tests) -------------------------
-
-def _owner_exists(s: Session, workspace_id: str, owner: str) -> None:
-    if s.scalars(select(Configuration.id).where(
-            Configuration.workspace_id == workspace_id,
-            Configuration.identifier == owner)).first() is None:
-        raise NotFound(f"owner {owner} not found", owner)
-
-
-def list_relations(p: Platform, caller: Caller, workspace_id: str, type_: str, owner: str,
-                   c: criteria.Criteria) -> tuple[list[ConfigurationView], int]:
-    policy.require(caller, policy.READ, workspace_id)
-    prototypes.get_type(type_)
-    if not c.order:
-        c = criteria.Criteria(c.where, (("identifier", False),), c.limit, c.skip)
-    with p.db.session() as s:
-        _owner_exists(s, workspace_id, owner)
-        base = _base(workspace_id, type_).where(Configuration.owner == owner)
-        rows, total = criteria.apply(s, base, COLUMNS, c, Configuration.id)
-        return _views(s, caller, workspace_id, rows), total
-
-
-def get_relation(p: Platform, caller: Caller, workspace_id: str, type_: str, owner: str,
-                 identifier: str) -> ConfigurationView:
-    view = get(p, caller, workspace_id, type_, identifier)
-    if view.owner != owner:
-        raise NotFound(f"{type_} {identifier} of {owner} not found", identifier)
-    return view
-
-
-def create_relation(p: Platform, caller: Caller, workspace_id: str, owner: str,
-                    given: ConfigurationInput) -> ConfigurationView:
-    policy.require(caller, policy.CHANGE, workspace_id)
-    with p.db.session() as s:
-        _owner_exists(s, workspace_id, owner)
-    return create(p, caller, workspace_id, replace(given, owner=owner))
-
-
-def update_relation(p: Platform, caller: Caller, workspace_id: str, owner: str,
-                    given: ConfigurationInput) -> ConfigurationView:
-    get_relation(p, caller, workspace_id, given.type, owner, str(given.identifier))
-    return update(p, caller, workspace_id, replace(given, owner=owner), full=True)
-
-
-def delete_relation(p: Platform, caller: Caller, workspace_id: str, type_: str, owner: str,
-                    identifier: str) -> None:
-    get_relation(p, caller, workspace_id, type_, owner, identifier)
-    delete(p, caller, workspace_id, type_, identifier)

@@ -157,7 +157,7 @@ def create(p: Platform, caller: Caller, *, source_id: str, destination_id: str,
     else:
         catalog = catalogs.validate(catalogs.merge_declared(
             streams, _discovered(p, caller, source_id), where, paths), where, paths)
-    with p.db.session() as s:
+    with p.db.claim() as s:
         c = Connection(workspace_id=src.workspace_id, source_id=source_id,
                        destination_id=destination_id, name=name or default_name,
                        sync_mode=sync_mode, catalog=catalog, status=status)
@@ -281,7 +281,7 @@ def update(p: Platform, caller: Caller, connection_id: str, *,
     _check_schedule(schedule)
     catalog = stored if streams is None else catalogs.validate(
         catalogs.merge_declared(streams, stored, where, paths), where, paths)
-    with p.db.session() as s:
+    with p.db.claim() as s:
         c = scope.connection(s, caller, connection_id)
         c.catalog = catalog
         c.status = status

@@ -14,7 +14,7 @@ from sluiceway.artifacts import hash_password
 from sluiceway.artifacts.formats import FORMATS, Format, formats_for
 from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sluiceway.jobs import ledger
-from sluiceway.services import audit, listing, policy, scope
+from sluiceway.services import artifacts, audit, listing, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.db import now
@@ -70,7 +70,8 @@ def _filename(stream: str, fmt: Format, given: str | None) -> str:
     return base if base.endswith(f".{fmt.extension}") else f"{base}.{fmt.extension}"
 
 
-def create_export(p: Platform, caller: Caller, req: ExportRequest) -> tuple[Artifact, Job]:
+def create_export(p: Platform, caller: Caller, req: ExportRequest
+                  ) -> tuple[artifacts.ArtifactView, Job]:
     errors = []
     if (req.source_id is None) == (req.destination_id is None):
         errors.append(FieldError("source_id", "give exactly one of source_id or destination_id"))
@@ -135,7 +136,7 @@ def create_export(p: Platform, caller: Caller, req: ExportRequest) -> tuple[Arti
                                  if req.password else None})
         if not made:  # an active export holds the unicity key: that one is the answer
             s.delete(art)
-            return s.get_one(Artifact, job.scope), job
+            return artifacts.view(s.get_one(Artifact, job.scope)), job
         art.job_id = job.id
         audit.record(s, caller, "export.create", "export",
                      f"export of {kind} {actor.name!r} stream {req.stream!r} requested",
@@ -143,15 +144,17 @@ def create_export(p: Platform, caller: Caller, req: ExportRequest) -> tuple[Arti
                               "format": fmt.name, "columns": req.columns,
                               "filter": req.filter, "password": req.password},
                      workspace_id=ws.id)
-        return art, job
+        s.flush()
+        return artifacts.view(art), job
 
 
 def list_exports(p: Platform, caller: Caller, query: listing.Query
-                 ) -> tuple[list[Artifact], int | None]:
+                 ) -> tuple[list[artifacts.ArtifactView], int | None]:
     with p.db.session() as s:
         base = select(Artifact).where(Artifact.kind == "export",
                                       Artifact.workspace_id.in_(caller.workspace_ids))
-        return listing.run(s, base, EXPORT_FIELDS, query, Artifact.created_at.desc())
+        rows, total = listing.run(s, base, EXPORT_FIELDS, query, Artifact.created_at.desc())
+        return [artifacts.view(a) for a in rows], total
 
 
 # --- jobs ---------------------------------------------------------------------------------------
@@ -303,7 +306,7 @@ class Upload:
         if errors:
             raise InvalidInput("invalid import", errors)
         self.p, self.caller, self.req, self.format = p, caller, req, fmt
-        with p.db.session() as s:
+        with p.db.claim() as s:
             ws = scope.workspace(s, caller, req.project_id)
             actor = scope.actor(s, caller, "destination", req.destination_id)
             if actor.workspace_id != ws.id:
@@ -327,9 +330,7 @@ class Upload:
                          request={"id": art.id, "destinationId": req.destination_id,
                                   "table": req.table, "mode": req.mode, "format": fmt},
                          workspace_id=ws.id)
-        from sluiceway.services.artifacts import store
-
-        self._ctx = store(p).writer(self.artifact_id)
+        self._ctx = artifacts.store(p).writer(self.artifact_id)
         self._writer = self._ctx.__enter__()
 
     def write(self, data: bytes) -> None:
@@ -337,12 +338,12 @@ class Upload:
 
     def abort(self) -> None:
         self._ctx.__exit__(RuntimeError, RuntimeError("upload aborted"), None)
-        with self.p.db.session() as s:
+        with self.p.db.claim() as s:
             a = s.get(Artifact, self.artifact_id)
             if a is not None:
                 s.delete(a)
 
-    def finish(self) -> tuple[Artifact, Job]:
+    def finish(self) -> tuple[artifacts.ArtifactView, Job]:
         self._ctx.__exit__(None, None, None)
         with self.p.db.claim() as s:
             a = s.get_one(Artifact, self.artifact_id)
@@ -358,12 +359,13 @@ class Upload:
                                         "max_bad_rows": self.req.max_bad_rows,
                                         "filename": a.filename})
             a.job_id = job.id
-            return a, job
+            s.flush()
+            return artifacts.view(a), job
 
 
-def get_import(p: Platform, caller: Caller, import_id: str) -> Artifact:
+def get_import(p: Platform, caller: Caller, import_id: str) -> artifacts.ArtifactView:
     with p.db.session() as s:
         a = s.get(Artifact, import_id)
         if a is None or a.kind != "import" or not caller.can_see(a.workspace_id):
             raise NotFound(f"import {import_id} not found", import_id)
-        return a
+        return artifacts.view(a)

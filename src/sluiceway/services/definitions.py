@@ -7,6 +7,8 @@ are unique among the definitions one workspace sees.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -21,25 +23,46 @@ from sluiceway.store.models import ConnectorDefinition
 Kind = registry.Kind
 
 
-def list_all(p: Platform, caller: Caller, kind: Kind) -> list[ConnectorDefinition]:
+@dataclass(frozen=True)
+class DefinitionView:
+    """A connector definition: ``connector`` is the built-in connector it runs (its
+    repository name), ``version`` the image tag; ``workspace_id`` None when shared."""
+
+    id: str
+    kind: str
+    name: str
+    connector: str
+    version: str
+    documentation_url: str | None
+    builtin: bool
+    workspace_id: str | None
+
+
+def _view(d: ConnectorDefinition) -> DefinitionView:
+    return DefinitionView(id=d.id, kind=d.kind, name=d.name, connector=d.docker_repository,
+                          version=d.docker_image_tag, documentation_url=d.documentation_url,
+                          builtin=bool(d.builtin), workspace_id=d.workspace_id)
+
+
+def list_all(p: Platform, caller: Caller, kind: Kind) -> list[DefinitionView]:
     """The definitions of ``kind`` the caller sees: shared ones and their workspaces' own."""
     with p.db.session() as s:
-        return list(s.scalars(select(ConnectorDefinition).where(
+        return [_view(d) for d in s.scalars(select(ConnectorDefinition).where(
             ConnectorDefinition.kind == kind,
             or_(ConnectorDefinition.workspace_id.is_(None),
                 ConnectorDefinition.workspace_id.in_(sorted(caller.workspace_ids))))
-            .order_by(ConnectorDefinition.name, ConnectorDefinition.id)))
+            .order_by(ConnectorDefinition.name, ConnectorDefinition.id))]
 
 
-def get(p: Platform, caller: Caller, kind: Kind, definition_id: str) -> ConnectorDefinition:
+def get(p: Platform, caller: Caller, kind: Kind, definition_id: str) -> DefinitionView:
     with p.db.session() as s:
-        return scope.definition(s, caller, kind, definition_id)
+        return _view(scope.definition(s, caller, kind, definition_id))
 
 
 def spec(p: Platform, caller: Caller, kind: Kind,
-         definition_id: str) -> tuple[ConnectorDefinition, ConnectorSpec]:
+         definition_id: str) -> tuple[DefinitionView, ConnectorSpec]:
     d = get(p, caller, kind, definition_id)
-    return d, registry.entry(d.docker_repository, kind).load_spec()
+    return d, registry.entry(d.connector, kind).load_spec()
 
 
 def _connector_name(kind: Kind, repository: str) -> str:
@@ -75,7 +98,7 @@ def _clash(s: Session, kind: Kind, name: str, owner: str | None) -> bool:
 
 
 def create(p: Platform, caller: Caller, kind: Kind, name: str, repository: str,
-           image_tag: str, documentation_url: str | None) -> ConnectorDefinition:
+           image_tag: str, documentation_url: str | None) -> DefinitionView:
     _connector_name(kind, repository)
     if not name.strip():
         raise InvalidInput(f"invalid {kind} definition",
@@ -83,7 +106,7 @@ def create(p: Platform, caller: Caller, kind: Kind, name: str, repository: str,
     owner = _owner(caller, kind)
     if owner is not None:
         policy.require(caller, policy.CHANGE, owner)
-    with p.db.session() as s:
+    with p.db.claim() as s:
         if _clash(s, kind, name, owner):
             raise InvalidInput(f"invalid {kind} definition", [FieldError(
                 "name", f"a {kind} definition named {name!r} exists already", name)])
@@ -96,14 +119,14 @@ def create(p: Platform, caller: Caller, kind: Kind, name: str, repository: str,
                      f"{kind} definition {name!r} created",
                      request={"id": d.id, "name": name, "dockerRepository": repository,
                               "dockerImageTag": image_tag}, workspace_id=owner)
-        return d
+        return _view(d)
 
 
 def update(p: Platform, caller: Caller, kind: Kind, definition_id: str,
-           image_tag: str) -> ConnectorDefinition:
+           image_tag: str) -> DefinitionView:
     """Only the image tag may change (as the API allows); built-ins follow the server, and
     a shared definition is the admin's to change."""
-    with p.db.session() as s:
+    with p.db.claim() as s:
         d = scope.definition(s, caller, kind, definition_id)
         if d.workspace_id is not None:
             policy.require(caller, policy.CHANGE, d.workspace_id)
@@ -120,4 +143,5 @@ def update(p: Platform, caller: Caller, kind: Kind, definition_id: str,
                      f"{kind} definition {d.name!r} updated",
                      request={"id": d.id, "dockerImageTag": image_tag},
                      workspace_id=d.workspace_id)
-        return d
+        s.flush()
+        return _view(d)

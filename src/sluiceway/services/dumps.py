@@ -51,9 +51,8 @@ STEP_TYPES = ("resource", "resources", "query")
 OUTPUT_SOURCES = ("parameters", "steps")
 MIME_TYPE = "application/x-ndjson"
 
-#: the ledger's statuses as CRAFTS names them
-STATUS_NAMES = {"pending": "scheduled", "incomplete": "scheduled", "running": "started",
-                "succeeded": "finished", "failed": "failed", "cancelled": "failed"}
+#: the statuses of a dump that ran and did not succeed (it runs again when asked again)
+FAILED = ("failed", "cancelled")
 
 _STEP_KEYS = ("stream", "columns", "filter")
 _WHERE = "where."
@@ -274,7 +273,8 @@ def _expired(a: Artifact) -> bool:
     return a.phase == "expired" or (a.expires_at is not None and a.expires_at < now())
 
 
-def create(p: Platform, caller: Caller, api_id: str, config: object) -> tuple[Artifact, bool]:
+def create(p: Platform, caller: Caller, api_id: str, config: object
+           ) -> tuple[artifacts.ArtifactView, bool]:
     """The dump of ``config`` on source ``api_id``, and whether a job was queued now (a new
     dump, or one that failed or expired and runs again)."""
     cfg = validate_config(config)
@@ -286,8 +286,8 @@ def create(p: Platform, caller: Caller, api_id: str, config: object) -> tuple[Ar
         a = s.get(Artifact, did)
         if a is not None and (a.kind != "dump" or a.workspace_id != src.workspace_id):
             raise Conflict(f"dump {did} clashes with another object")  # pragma: no cover
-        if a is not None and _status(s, a) != "failed" and not _expired(a):
-            return a, False
+        if a is not None and _status(s, a) not in FAILED and not _expired(a):
+            return artifacts.view(a), False
         if a is None:
             a = Artifact(id=did, workspace_id=src.workspace_id, kind="dump", format="jsonl",
                          mime_type=MIME_TYPE, filename=f"dump-{did}.jsonl",
@@ -307,19 +307,26 @@ def create(p: Platform, caller: Caller, api_id: str, config: object) -> tuple[Ar
         audit.record(s, caller, "dump.create", "dump", f"dump {did} of {src.name!r} queued",
                      request={"id": did, "apiId": api_id, "config": cfg},
                      workspace_id=src.workspace_id)
-        return a, True
+        s.flush()
+        return artifacts.view(a), True
 
 
 def _status(s: Session, a: Artifact) -> str:
+    """The dump's job's status (the ledger's); once the job is gone, ``succeeded`` or
+    ``failed`` by its file."""
     job = s.get(Job, a.job_id) if a.job_id is not None else None
     if job is not None:
-        return STATUS_NAMES.get(job.status, "scheduled")
-    return "finished" if a.phase == "completed" else "failed"
+        return job.status
+    return "succeeded" if a.phase == "completed" else "failed"
 
 
 @dataclass(frozen=True)
 class Dump:
-    artifact: Artifact
+    """A dump: its file, the source it read, its job's status as the ledger names it
+    (``pending``, ``incomplete``, ``running``, ``succeeded``, ``failed``, ``cancelled``) and
+    why it failed."""
+
+    artifact: artifacts.ArtifactView
     api_id: str
     status: str
     error: str | None
@@ -336,10 +343,10 @@ class Dump:
 def _view(s: Session, a: Artifact) -> Dump:
     status = _status(s, a)
     error = None
-    if status == "failed":
+    if status in FAILED:
         job = s.get(Job, a.job_id) if a.job_id is not None else None
         error = a.error or (job.error if job is not None else None) or "the dump's job is gone"
-    return Dump(a, str((a.meta or {}).get("api_id", "")), status, error)
+    return Dump(artifacts.view(a), str((a.meta or {}).get("api_id", "")), status, error)
 
 
 def _get(s: Session, caller: Caller, api_id: str, did: str) -> Artifact:
@@ -397,15 +404,15 @@ def delete(p: Platform, caller: Caller, api_id: str, did: str,
 
 
 def for_download(p: Platform, caller: Caller | None, api_id: str, did: str,
-                 expires: int | None, signature: str | None) -> Artifact:
+                 expires: int | None, signature: str | None) -> artifacts.ArtifactView:
     """The dump's artifact, for a caller or for the ``expires`` + ``signature`` of a link."""
     if signature is not None or expires is not None:
         a = artifacts.by_signature(p, did, expires, signature, kind="dump",
                                    field="query.signature")
-        if (a.meta or {}).get("api_id") != api_id:
+        if a.meta.get("api_id") != api_id:
             raise NotFound("this download link is invalid or has expired", did)
         return a
     if caller is None:  # pragma: no cover - the route authenticates first
         raise NotFound(f"dump {did} not found", did)
     with p.db.session() as s:
-        return _get(s, caller, api_id, did)
+        return artifacts.view(_get(s, caller, api_id, did))

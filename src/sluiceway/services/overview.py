@@ -2,17 +2,18 @@
 and what the syncs moved per day.
 
 What enters: the caller, a space, a page. What leaves: :class:`Overview` views (no rows of the
-store). Each page costs a few indexed queries whatever the number of connections and jobs:
-the latest job per connection is an index lookup (``ix_jobs_scope``), attempts are summed
-for the page's jobs only, and the days are grouped by the database.
+store). Each page costs a few queries: the latest job per connection comes from one grouped
+pass over the space's jobs, attempts are summed for the page's jobs only, and the days are
+grouped by the database and reused for :data:`DAYS_TTL` seconds.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, ScalarSelect, case, cast, func, select
+from sqlalchemy import Integer, case, cast, func, select
 from sqlalchemy.orm import Session, aliased
 
 from sluiceway.services import policy
@@ -21,6 +22,11 @@ from sluiceway.services.platform import Platform
 from sluiceway.store.models import Actor, Attempt, Connection, Job
 
 RUNS = ("sync", "reset_connection")
+#: how long the per-day figures of a space are reused (they cover 30 days: a minute late is
+#: fine, and the aggregate over every attempt of a month is the page's dearest query)
+DAYS_TTL = 60.0
+_days_cache: dict[tuple[str, str], tuple[float, list[Day]]] = {}
+_days_lock = threading.Lock()
 ACTIVE = ("pending", "running", "incomplete")
 DAYS = 30
 _DAY = 86_400
@@ -73,12 +79,6 @@ class Overview:
         return max(1, -(-self.total // self.size))
 
 
-def _latest_job() -> ScalarSelect[int]:
-    return (select(func.max(Job.id))
-            .where(Job.config_type.in_(RUNS), Job.scope == Connection.id)
-            .correlate(Connection).scalar_subquery())
-
-
 def overview(p: Platform, caller: Caller, workspace_id: str, *, page: int = 1,
              size: int = 50, search: str = "") -> Overview:
     """The space's connections (``search`` in their names), failing first, then running,
@@ -86,7 +86,10 @@ def overview(p: Platform, caller: Caller, workspace_id: str, *, page: int = 1,
     policy.require(caller, policy.READ, workspace_id)
     page, size = max(1, page), min(max(1, size), 500)
     src, dst = aliased(Actor), aliased(Actor)
-    latest = _latest_job()
+    # the latest sync or reset per connection, in one grouped pass over the space's jobs
+    latest = (select(Job.scope.label("scope"), func.max(Job.id).label("job_id"))
+              .where(Job.workspace_id == workspace_id, Job.config_type.in_(RUNS))
+              .group_by(Job.scope).subquery())
     where = [Connection.workspace_id == workspace_id, Connection.status != "deprecated"]
     if search:
         where.append(func.lower(Connection.name).contains(search.lower(), autoescape=True))
@@ -95,7 +98,8 @@ def overview(p: Platform, caller: Caller, workspace_id: str, *, page: int = 1,
                 src.name, dst.name, Job.id, Job.status, Job.created_at, Job.updated_at)
          .join(src, src.id == Connection.source_id)
          .join(dst, dst.id == Connection.destination_id)
-         .outerjoin(Job, Job.id == latest)
+         .outerjoin(latest, latest.c.scope == Connection.id)
+         .outerjoin(Job, Job.id == latest.c.job_id)
          .where(*where).order_by(rank, Connection.name, Connection.id)
          .limit(size).offset((page - 1) * size))
     with p.db.session() as s:
@@ -110,7 +114,7 @@ def overview(p: Platform, caller: Caller, workspace_id: str, *, page: int = 1,
                            func.sum(Attempt.bytes_synced))
                     .where(Attempt.job_id.in_(job_ids)).group_by(Attempt.job_id)):
                 stats[jid] = (began, ended, int(n or 0), int(b or 0))
-        days = _days(s, workspace_id)
+        days = _cached_days(p, s, workspace_id)
     out = []
     for cid, name, status, next_run, sname, dname, job_id, jstatus, created, updated in rows:
         first, last, n, b = stats.get(job_id, (None, None, 0, 0)) if job_id else (
@@ -122,6 +126,21 @@ def overview(p: Platform, caller: Caller, workspace_id: str, *, page: int = 1,
             cid, name, status, sname, dname, next_run, job_id, jstatus, started, seconds,
             n if job_id else None, b if job_id else None))
     return Overview(out, int(total), page, size, days)
+
+
+def _cached_days(p: Platform, s: Session, workspace_id: str) -> list[Day]:
+    key = (p.db.url, workspace_id)
+    t = time.monotonic()
+    with _days_lock:
+        hit = _days_cache.get(key)
+    if hit is not None and hit[0] > t:
+        return hit[1]
+    days = _days(s, workspace_id)
+    with _days_lock:
+        if len(_days_cache) > 10_000:
+            _days_cache.clear()
+        _days_cache[key] = (t + DAYS_TTL, days)
+    return days
 
 
 def _days(s: Session, workspace_id: str) -> list[Day]:

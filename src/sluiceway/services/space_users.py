@@ -69,7 +69,7 @@ def get_member(p: Platform, caller: Caller, space: str, email: str) -> MemberVie
 def add_member(p: Platform, caller: Caller, space: str, email: str,
                roles: Sequence[str]) -> MemberView:
     role = policy.strongest(roles)
-    with p.db.session() as s:
+    with p.db.claim() as s:
         ws = spaces.find(s, caller, space, policy.MANAGE)
         spaces.check_email(email)
         user = s.scalars(select(User).where(User.username == email)).first()
@@ -87,7 +87,7 @@ def assign(p: Platform, caller: Caller, space: str,
     """Give each (email, roles) its role in the space, adding who is new."""
     wanted = [(spaces.check_email(e, f"users[{n}].email"),
                policy.strongest(r, f"users[{n}].roles")) for n, (e, r) in enumerate(users)]
-    with p.db.session() as s:
+    with p.db.claim() as s:
         ws = spaces.find(s, caller, space, policy.MANAGE)
         for email, role in wanted:
             spaces.put_member(s, ws.id, email, role)
@@ -102,7 +102,7 @@ def update_member(p: Platform, caller: Caller, space: str, email: str, new_email
                   roles: Sequence[str]) -> MemberView:
     """Replace the roles (and the email: the user is renamed everywhere) of a member."""
     role = policy.strongest(roles)
-    with p.db.session() as s:
+    with p.db.claim() as s:
         ws = spaces.find(s, caller, space, policy.MANAGE)
         user, m = _member(s, ws, email)
         if new_email != email:
@@ -118,7 +118,7 @@ def update_member(p: Platform, caller: Caller, space: str, email: str, new_email
 
 
 def remove_member(p: Platform, caller: Caller, space: str, email: str) -> None:
-    with p.db.session() as s:
+    with p.db.claim() as s:
         ws = spaces.find(s, caller, space, policy.MANAGE)
         _, m = _member(s, ws, email)
         s.delete(m)

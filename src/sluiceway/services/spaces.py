@@ -157,7 +157,7 @@ def create(p: Platform, caller: Caller, given: SpaceInput,
     """A new space with its first users (email, role); 409 if the identifier is taken."""
     policy.require(caller, policy.SYSTEM)
     given = _checked(given)
-    with p.db.session() as s:
+    with p.db.claim() as s:
         if s.scalars(select(Workspace.id).where(Workspace.slug == given.identifier)).first():
             raise Conflict(f"space {given.identifier!r} exists already")
         ws = Workspace(slug=given.identifier, name=given.name, description=given.description,
@@ -182,7 +182,7 @@ def upsert(p: Platform, caller: Caller, given: SpaceInput) -> tuple[SpaceView, b
         ws = s.scalars(select(Workspace).where(Workspace.slug == given.identifier)).first()
     if ws is None:
         return create(p, caller, given), True
-    with p.db.session() as s:
+    with p.db.claim() as s:
         ws = s.get_one(Workspace, ws.id)
         ws.name, ws.description, ws.purpose = given.name, given.description, given.purpose
         audit.record(s, caller, "space.update", "space", f"space {ws.slug!r} updated",

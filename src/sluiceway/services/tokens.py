@@ -65,7 +65,7 @@ def create(p: Platform, caller: Caller, name: str, description: str = "",
     if expires_at is not None:
         claims["exp"] = int(expires_at)
     token = jwt.encode(claims, p.cipher.derive(PURPOSE)[0], algorithm=ALGORITHM)
-    with p.db.session() as s:
+    with p.db.claim() as s:
         s.add(ApiToken(id=token_id, user_id=caller.user_id, name=name,
                        description=description, token_hash=auth.token_hash(token),
                        expires_at=expires_at))
@@ -97,10 +97,13 @@ def authenticate(p: Platform, token: str) -> Caller | None:
                 row.user_id != claims["sub"] or row.revoked_at is not None or (
                 row.expires_at is not None and row.expires_at <= t):
             return None
-        if row.last_used_at is None or t - row.last_used_at >= auth.LAST_USED_EVERY:
-            row.last_used_at = t
+        token_id = row.id
+        stale = row.last_used_at is None or t - row.last_used_at >= auth.LAST_USED_EVERY
         user = s.get(User, row.user_id)
-        return auth.load_caller(s, user) if user is not None else None
+        caller = auth.load_caller(s, user) if user is not None else None
+    if caller is not None and stale:
+        auth.touch_token(p, token_id, t)
+    return caller
 
 
 def list_own(p: Platform, caller: Caller) -> list[TokenView]:
@@ -135,7 +138,7 @@ def get(p: Platform, caller: Caller, token_id: str) -> TokenView:
 def update(p: Platform, caller: Caller, token_id: str, name: str,
            description: str | None) -> TokenView:
     _token(p, caller, token_id, manage=False)
-    with p.db.session() as s:
+    with p.db.claim() as s:
         t = s.get_one(ApiToken, token_id)
         _checked(name, description if description is not None else t.description or "")
         t.name = name
@@ -149,7 +152,7 @@ def update(p: Platform, caller: Caller, token_id: str, name: str,
 
 def revoke(p: Platform, caller: Caller, token_id: str) -> TokenView:
     _, owner = _token(p, caller, token_id, manage=True)
-    with p.db.session() as s:
+    with p.db.claim() as s:
         t = s.get_one(ApiToken, token_id)
         if t.revoked_at is None:
             t.revoked_at = now()

@@ -23,10 +23,15 @@ from sluiceway.connectors import registry
 from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sluiceway.secrets import unseal
 from sluiceway.secrets import variables as refs
-from sluiceway.services import audit, criteria, policy
+from sluiceway.services import audit, criteria, policy, prototypes
 from sluiceway.services.caller import Caller
 from sluiceway.services.platform import Platform
-from sluiceway.store.models import Actor, ConnectorDefinition, EnvironmentVariable
+from sluiceway.store.models import (
+    Actor,
+    Configuration,
+    ConnectorDefinition,
+    EnvironmentVariable,
+)
 
 #: names a configuration can refer to as ``${NAME}`` (the seed allows more; those warn)
 REFERABLE = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -153,7 +158,7 @@ def create(p: Platform, caller: Caller, workspace_id: str,
         raise InvalidInput("invalid environment variable", [FieldError(
             "allowedTargets", "only an encrypted variable carries allowed targets")])
     value = given.value or ""
-    with p.db.session() as s:
+    with p.db.claim() as s:
         if s.scalars(select(EnvironmentVariable.id).where(
                 EnvironmentVariable.workspace_id == workspace_id,
                 EnvironmentVariable.name == given.name)).first():
@@ -178,7 +183,7 @@ def update(p: Platform, caller: Caller, workspace_id: str, name: str,
     is never shown)."""
     _check(given, creating=False)
     policy.require(caller, policy.READ, workspace_id)
-    with p.db.session() as s:
+    with p.db.claim() as s:
         v = _find(s, workspace_id, name)
         encrypted = v.encrypted if given.encrypted is None else bool(given.encrypted)
         policy.require(caller, _needs(v.encrypted or encrypted), workspace_id)
@@ -207,7 +212,7 @@ def update(p: Platform, caller: Caller, workspace_id: str, name: str,
 
 def delete(p: Platform, caller: Caller, workspace_id: str, name: str) -> None:
     policy.require(caller, policy.READ, workspace_id)
-    with p.db.session() as s:
+    with p.db.claim() as s:
         v = _find(s, workspace_id, name)
         policy.require(caller, _needs(v.encrypted), workspace_id)
         audit.record(s, caller, "variable.delete", "environment",
@@ -220,7 +225,7 @@ def delete(p: Platform, caller: Caller, workspace_id: str, name: str) -> None:
 
 @dataclass(frozen=True)
 class Usage:
-    type: str  # source | destination
+    type: str  # source | destination | a configuration's type
     identifier: str
     name: str
     paths: tuple[str, ...]
@@ -254,7 +259,8 @@ def _configs(s: Session, p: Platform, workspace_id: str,
 
 
 def usages(p: Platform, caller: Caller, workspace_id: str, name: str) -> list[Usage]:
-    """The configurations that refer to ``${name}`` (also when the space lacks it)."""
+    """The sources, destinations and ``/di`` configurations that refer to ``${name}`` (also
+    when the space lacks it)."""
     policy.require(caller, policy.READ, workspace_id)
     with p.db.session() as s:
         out = []
@@ -263,6 +269,14 @@ def usages(p: Platform, caller: Caller, workspace_id: str, name: str) -> list[Us
                           if name in names)
             if paths:
                 out.append(Usage(a.kind, a.id, a.name, paths))
+        for c in s.scalars(select(Configuration).where(
+                Configuration.workspace_id == workspace_id)
+                .order_by(Configuration.type, Configuration.identifier)):
+            parameters = (c.object or {}).get("parameters")
+            paths = tuple(f"object.parameters.{path}" for path, names
+                          in refs.references(parameters).items() if name in names)
+            if paths:
+                out.append(Usage(c.type, c.identifier, c.name, paths))
         return out
 
 
@@ -286,33 +300,53 @@ def _suggest(path: str, taken: set[str]) -> str:
     return name
 
 
+def _configuration_leaves(s: Session, p: Platform, workspace_id: str,
+                          ) -> list[tuple[str, str, str, dict[str, Any], set[str], str]]:
+    """(type, identifier, name, plain parameters, secret paths, path prefix) of each ``/di``
+    configuration of the space."""
+    out = []
+    for c in s.scalars(select(Configuration).where(Configuration.workspace_id == workspace_id)
+                       .order_by(Configuration.type, Configuration.identifier)):
+        try:
+            proto = prototypes.get_prototype(c.type, str((c.object or {}).get("prototype")))
+        except NotFound:
+            continue
+        plain = unseal(dict((c.object or {}).get("parameters") or {}), p.cipher)
+        secret = {".".join(path) for path in proto.spec.secret_paths()}
+        out.append((c.type, c.identifier, c.name, plain, secret, "object.parameters."))
+    return out
+
+
 def candidates(p: Platform, caller: Caller, workspace_id: str) -> list[Candidate]:
-    """Literal values of the space's configurations that look like secrets (a secret field
-    of the spec, or a key named like one) or that repeat across configurations."""
+    """Literal values of the space's configurations (sources, destinations and ``/di``
+    configurations) that look like secrets (a secret field of the spec, or a key named like
+    one) or that repeat across configurations."""
     policy.require(caller, policy.CHANGE, workspace_id)
     with p.db.session() as s:
         found: dict[str, list[Match]] = defaultdict(list)
         secret: set[str] = set()
         taken = {n for n in s.scalars(select(EnvironmentVariable.name).where(
             EnvironmentVariable.workspace_id == workspace_id))}
-        for a, d, config in _configs(s, p, workspace_id):
-            secret_paths = _secret_paths(d)
+        every = [(a.kind, a.id, a.name, config, _secret_paths(d), "")
+                 for a, d, config in _configs(s, p, workspace_id)]
+        every += _configuration_leaves(s, p, workspace_id)
+        for kind, identifier, name, config, secret_paths, prefix in every:
             for parts, value in refs.leaves(config):
                 if not isinstance(value, str) or len(value) < 4 or "${" in value:
                     continue
                 if value.isdigit() or value.lower() in ("true", "false", "null"):
                     continue
                 path = ".".join(parts)
-                found[value].append(Match(a.kind, a.id, a.name, path))
+                found[value].append(Match(kind, identifier, name, prefix + path))
                 if path in secret_paths or (parts and _SECRET_KEY.search(parts[-1])):
                     secret.add(value)
         out = []
         for value, matches in found.items():
-            actors = {m.identifier for m in matches}
+            holders = {(m.type, m.identifier) for m in matches}
             if value in secret:
                 out.append(Candidate(_suggest(matches[0].path, taken), "secret",
                                      tuple(matches)))
-            elif len(actors) > 1:
+            elif len(holders) > 1:
                 out.append(Candidate(_suggest(matches[0].path, taken), "repeated",
                                      tuple(matches)))
         return out

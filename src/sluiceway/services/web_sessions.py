@@ -11,7 +11,8 @@ Rules:
   (:func:`~sluiceway.services.auth.authenticate_basic`): failures count per name and per
   address, and too many answer :class:`~sluiceway.core.errors.TooManyAttempts`.
 - Only the SHA-256 of the cookie's token is stored. A session unused for
-  :data:`IDLE_SECONDS` (12 h) is over: it is deleted the next time it is presented.
+  :data:`IDLE_SECONDS` (12 h) is over: it is deleted the next time it is presented, or at
+  the next sign-in of anyone.
   Its last use is written at most every :data:`TOUCH_EVERY` seconds.
 - Signing out deletes the row: the cookie authenticates no one afterwards, wherever it was
   copied to. Changing one's password ends the user's other sessions.
@@ -26,7 +27,7 @@ import hashlib
 import secrets as pysecrets
 from dataclasses import dataclass, replace
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from sluiceway.core.errors import FieldError, Forbidden, InvalidInput
 from sluiceway.services import auth, policy, spaces
@@ -66,6 +67,7 @@ def _open(p: Platform, caller: Caller, address: str) -> tuple[str, BrowserSessio
     token = pysecrets.token_urlsafe(32)
     csrf = pysecrets.token_urlsafe(32)
     workspace_id = _space(p, caller, None)
+    prune(p)  # every sign-in sweeps the sessions that ran out (an indexed delete)
     with p.db.session() as s:
         s.add(WebSession(id=_hash(token), user_id=caller.user_id, csrf=csrf,
                          workspace_id=workspace_id, address=address[:100]))
@@ -162,11 +164,7 @@ def _end_others(p: Platform, user_id: str, keep: str) -> None:
                                            WebSession.id != keep))
 
 
-def prune(p: Platform) -> int:
-    """Delete sessions idle past the limit; how many."""
+def prune(p: Platform) -> None:
+    """Delete the sessions idle past the limit."""
     with p.db.session() as s:
-        cut = now() - IDLE_SECONDS
-        ids = list(s.scalars(select(WebSession.id).where(WebSession.last_seen_at < cut)))
-        if ids:
-            s.execute(delete(WebSession).where(WebSession.id.in_(ids)))
-        return len(ids)
+        s.execute(delete(WebSession).where(WebSession.last_seen_at < now() - IDLE_SECONDS))

@@ -88,7 +88,7 @@ def allocate(p: Platform, caller: Caller, counts: Sequence[tuple[str, int | None
     pool, no cap); pinned slots of those spaces are released."""
     policy.require(caller, policy.SYSTEM)
     check_counts(p, counts)
-    with p.db.session() as s:
+    with p.db.claim() as s:
         found = _spaces(s, [ident for ident, _ in counts])
         for ident, n in counts:
             ws = found[ident]
@@ -118,7 +118,7 @@ def pin(p: Platform, caller: Caller, slots: Sequence[tuple[str, Sequence[int]]])
                                      "must not repeat a worker"))
     if errors:
         raise InvalidInput("invalid worker assignment", errors)
-    with p.db.session() as s:
+    with p.db.claim() as s:
         found = _spaces(s, [ident for ident, _ in slots])
         for ident, ids in slots:
             ws = found[ident]

@@ -23,9 +23,14 @@ def now() -> float:
 class Database:
     """One engine per process. ``session()`` commits on success and rolls back on error.
 
-    ``claim()`` is a session for read-modify-write of the job ledger: on PostgreSQL it is an
-    ordinary transaction (callers use ``FOR UPDATE SKIP LOCKED``); on SQLite it starts with
-    ``BEGIN IMMEDIATE``, which makes it the single writer until it commits.
+    ``claim()`` is the session for every read-then-write (the job ledger's claims, and each
+    service call that changes something): on PostgreSQL it is an ordinary transaction
+    (callers use ``FOR UPDATE SKIP LOCKED`` where rows are contended); on SQLite it starts
+    with ``BEGIN IMMEDIATE``, which makes it the single writer until it commits, so that it
+    waits for the lock up front instead of failing with "database is locked" when its read
+    snapshot cannot be upgraded to a write. ``session()`` is for reads (a lone ``UPDATE``
+    takes the lock by itself). Nothing slow (password hashing, connector calls) runs inside
+    a claim.
     """
 
     def __init__(self, url: str) -> None:

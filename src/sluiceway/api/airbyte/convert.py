@@ -16,7 +16,9 @@ from sluiceway.api.airbyte import schemas as m
 from sluiceway.core.errors import FieldError, InvalidInput
 from sluiceway.services import catalogs
 from sluiceway.services.actors import ActorView
+from sluiceway.services.definitions import DefinitionView
 from sluiceway.services.jobs import JobView
+from sluiceway.services.workspaces import WorkspaceView
 
 _UNCLEAN = re.compile(r"[^0-9a-zA-Z_]+")
 #: where each checked key of a stream sits in a ``syncCatalog`` stream (see services.catalogs)
@@ -37,23 +39,21 @@ def json_bytes(payload: Any) -> Response:
     return Response(content=content, media_type="application/json")
 
 
-def workspace(ws: Any) -> m.WorkspaceRead:
+def workspace(ws: WorkspaceView) -> m.WorkspaceRead:
     return m.WorkspaceRead(workspaceId=ws.id, customerId=ws.customer_id, name=ws.name,
                            slug=ws.slug, initialSetupComplete=ws.initial_setup_complete,
                            onboardingComplete=ws.onboarding_complete)
 
 
-def source_definition(d: Any) -> m.SourceDefinitionRead:
+def source_definition(d: DefinitionView) -> m.SourceDefinitionRead:
     return m.SourceDefinitionRead(sourceDefinitionId=d.id, name=d.name,
-                                  dockerRepository=d.docker_repository,
-                                  dockerImageTag=d.docker_image_tag,
+                                  dockerRepository=d.connector, dockerImageTag=d.version,
                                   documentationUrl=d.documentation_url)
 
 
-def destination_definition(d: Any) -> m.DestinationDefinitionRead:
+def destination_definition(d: DefinitionView) -> m.DestinationDefinitionRead:
     return m.DestinationDefinitionRead(destinationDefinitionId=d.id, name=d.name,
-                                       dockerRepository=d.docker_repository,
-                                       dockerImageTag=d.docker_image_tag,
+                                       dockerRepository=d.connector, dockerImageTag=d.version,
                                        documentationUrl=d.documentation_url)
 
 

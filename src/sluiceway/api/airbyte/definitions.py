@@ -69,7 +69,7 @@ def create_destination_definition(body: m.DefinitionCreate, p: PlatformDep,
 def update_destination_definition(body: m.DestinationDefinitionUpdate, p: PlatformDep,
                                   caller: CallerDep) -> m.DestinationDefinitionRead:
     current = definitions.get(p, caller, "destination", str(body.destinationDefinitionId))
-    tag = body.dockerImageTag if body.dockerImageTag is not None else current.docker_image_tag
+    tag = body.dockerImageTag if body.dockerImageTag is not None else current.version
     return convert.destination_definition(definitions.update(
         p, caller, "destination", str(body.destinationDefinitionId), tag))
 

@@ -79,7 +79,7 @@ def dependants(p: PlatformDep, caller: CallerDep, filter: FilterParam = None,  #
         for (t, i), ds in found]}
 
 
-def _report(found: list[configurations.Invalid]) -> dict[str, Any]:
+def _report(found: list[trials.Invalid]) -> dict[str, Any]:
     return {"results": [{"type": x.type, "identifier": x.identifier, "error": x.error,
                          "violations": [{"propertyPath": v.path, "title": v.reason,
                                          "titleTemplate": v.reason, "parameters": {},
@@ -91,7 +91,7 @@ def _report(found: list[configurations.Invalid]) -> dict[str, Any]:
 def validate(p: PlatformDep, caller: CallerDep, type: TypeParam = None,  # noqa: A002
              space: SpaceParam = None) -> dict[str, Any]:
     """The stored configurations their prototype refuses (none: every one is valid)."""
-    return _report(configurations.validate_stored(p, caller, _ws(p, caller, space), type))
+    return _report(trials.validate_stored(p, caller, _ws(p, caller, space), type))
 
 
 @router.get("/di/validate/registered", responses={400: {"description": "Some are invalid"}})
@@ -99,7 +99,7 @@ def validate_registered(p: PlatformDep, caller: CallerDep, type: TypeParam = Non
                         space: SpaceParam = None) -> JSONResponse:
     """As ``/di/validate`` (Sluiceway registers no configurations of its own), 400 when any
     is invalid."""
-    found = configurations.validate_stored(p, caller, _ws(p, caller, space), type)
+    found = trials.validate_stored(p, caller, _ws(p, caller, space), type)
     return JSONResponse(status_code=400 if found else 200, content=_report(found))
 
 

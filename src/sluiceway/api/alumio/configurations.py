@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sluiceway.api.alumio.render import body_filter, iso, listing
 from sluiceway.api.deps import CallerDep, PlatformDep
+from sluiceway.services import configuration_history as history_service
 from sluiceway.services import configurations as service
 from sluiceway.services import criteria, spaces
 
@@ -91,7 +92,7 @@ def configuration_json(v: service.ConfigurationView) -> dict[str, Any]:
     return out
 
 
-def revision_json(v: service.RevisionView) -> dict[str, Any]:
+def revision_json(v: history_service.RevisionView) -> dict[str, Any]:
     return {"type": v.type, "identifier": v.identifier, "ulid": v.ulid, "name": v.name,
             "editor": v.editor, "description": v.description, "object": v.object,
             "createdAt": iso(v.created_at), "disabled": v.disabled, "label": list(v.labels)}
@@ -199,13 +200,13 @@ def toggle_favourite(body: Favourite, p: PlatformDep, caller: CallerDep,
 def history(type: str, identifier: str, p: PlatformDep, caller: CallerDep,  # noqa: A002
             filter: FilterParam = None, space: SpaceParam = None,  # noqa: A002
             ) -> dict[str, Any]:
-    c = criteria.parse(filter, service.HISTORY_COLUMNS)
-    views, total = service.history(p, caller, _ws(p, caller, space), type, identifier, c)
+    c = criteria.parse(filter, history_service.HISTORY_COLUMNS)
+    views, total = history_service.history(p, caller, _ws(p, caller, space), type, identifier, c)
     return listing([revision_json(v) for v in views], total)
 
 
 @router.post("/di/configurations/{type}/{identifier}/restore")
 def restore(type: str, identifier: str, body: Restore, p: PlatformDep,  # noqa: A002
             caller: CallerDep, space: SpaceParam = None) -> dict[str, Any]:
-    view = service.restore(p, caller, _ws(p, caller, space), type, identifier, body.ulid)
+    view = history_service.restore(p, caller, _ws(p, caller, space), type, identifier, body.ulid)
     return {"object": revision_json(view)}

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sluiceway.api.alumio.render import listing
 from sluiceway.api.deps import CallerDep, PlatformDep
+from sluiceway.services import configuration_relations as relations
 from sluiceway.services import configurations as service
 from sluiceway.services import criteria, spaces
 
@@ -54,14 +55,14 @@ def list_relations(type: str, owner: str, p: PlatformDep, caller: CallerDep,  # 
                    filter: FilterParam = None, space: SpaceParam = None,  # noqa: A002
                    ) -> dict[str, Any]:
     c = criteria.parse(filter, service.COLUMNS)
-    views, total = service.list_relations(p, caller, _ws(p, caller, space), type, owner, c)
+    views, total = relations.list_relations(p, caller, _ws(p, caller, space), type, owner, c)
     return listing([relation_json(v) for v in views], total)
 
 
 @router.post("/di/relations/{type}/{owner}")
 def create_relation(type: str, owner: str, body: Relation, p: PlatformDep,  # noqa: A002
                     caller: CallerDep, space: SpaceParam = None) -> dict[str, Any]:
-    view = service.create_relation(p, caller, _ws(p, caller, space), owner,
+    view = relations.create_relation(p, caller, _ws(p, caller, space), owner,
                                    _input(type, body, body.identifier))
     return {"object": relation_json(view)}
 
@@ -69,7 +70,7 @@ def create_relation(type: str, owner: str, body: Relation, p: PlatformDep,  # no
 @router.get("/di/relations/{type}/{owner}/{identifier}")
 def get_relation(type: str, owner: str, identifier: str, p: PlatformDep,  # noqa: A002
                  caller: CallerDep, space: SpaceParam = None) -> dict[str, Any]:
-    view = service.get_relation(p, caller, _ws(p, caller, space), type, owner, identifier)
+    view = relations.get_relation(p, caller, _ws(p, caller, space), type, owner, identifier)
     return {"object": relation_json(view)}
 
 
@@ -77,7 +78,7 @@ def get_relation(type: str, owner: str, identifier: str, p: PlatformDep,  # noqa
 def update_relation(type: str, owner: str, identifier: str, body: Relation,  # noqa: A002
                     p: PlatformDep, caller: CallerDep,
                     space: SpaceParam = None) -> dict[str, Any]:
-    view = service.update_relation(p, caller, _ws(p, caller, space), owner,
+    view = relations.update_relation(p, caller, _ws(p, caller, space), owner,
                                    _input(type, body, identifier))
     return {"object": relation_json(view)}
 
@@ -85,5 +86,5 @@ def update_relation(type: str, owner: str, identifier: str, body: Relation,  # n
 @router.delete("/di/relations/{type}/{owner}/{identifier}")
 def delete_relation(type: str, owner: str, identifier: str, p: PlatformDep,  # noqa: A002
                     caller: CallerDep, space: SpaceParam = None) -> dict[str, Any]:
-    service.delete_relation(p, caller, _ws(p, caller, space), type, owner, identifier)
+    relations.delete_relation(p, caller, _ws(p, caller, space), type, owner, identifier)
     return {"message": f"{type} {identifier} of {owner} deleted"}

@@ -91,5 +91,5 @@ def download(resource_id: str, request: Request, p: PlatformDep,
     else:
         caller = get_caller(request, p)
         a = artifacts.get(p, caller, resource_id, kind="export")
-    artifacts.check_password(a, request.headers.get("x-export-password"))
+    artifacts.check_password(p, a, request.headers.get("x-export-password"))
     return downloads.send(p, a, request)

@@ -14,13 +14,13 @@ from sluiceway.api import jsonapi
 from sluiceway.api.datasets import render
 from sluiceway.api.deps import CallerDep, PlatformDep
 from sluiceway.core.errors import TooLarge
-from sluiceway.services import datasets
+from sluiceway.services import artifacts, datasets
 
 router = APIRouter(tags=["imports"])
 
 
-def _import(a: Any) -> dict[str, Any]:
-    meta = a.meta or {}
+def _import(a: artifacts.ArtifactView) -> dict[str, Any]:
+    meta = a.meta
     return jsonapi.resource("imports", a.id, {
         "id": a.id, "job_id": a.job_id, "project_id": a.workspace_id,
         "destination_id": meta.get("destination_id"), "table": meta.get("table"),

@@ -30,14 +30,15 @@ def iso(epoch: float | None) -> str | None:
         return None
 
 
-def export(p: Platform, a: Any, fields: frozenset[str] | None) -> dict[str, Any]:
+def export(p: Platform, a: artifacts.ArtifactView, fields: frozenset[str] | None
+           ) -> dict[str, Any]:
     ready = a.phase == "completed"
     download = f"/exports/{a.id}/download"
     attrs = {
         "id": a.id, "job_id": a.job_id, "project_id": a.workspace_id,
         "created_by_id": a.created_by, "file_id": a.id, "filename": a.filename,
         "mime_type": a.mime_type, "size": a.size, "format": a.format, "phase": a.phase,
-        "sha256": a.sha256, "stream": (a.meta or {}).get("stream"), "error": a.error,
+        "sha256": a.sha256, "stream": a.meta.get("stream"), "error": a.error,
         "created_at": iso(a.created_at), "updated_at": iso(a.updated_at),
         "expires_at": iso(a.expires_at),
         "download_url": f"{download}?{artifacts.signed_query(p, a.id)}" if ready else None,

@@ -29,20 +29,25 @@ def _path(api_id: str, dump_id: str) -> str:
     return f"/apis/{api_id}/dumps/{dump_id}"
 
 
+#: the family's names of the ledger's statuses
+STATUS_NAMES = {"pending": "scheduled", "incomplete": "scheduled", "running": "started",
+                "succeeded": "finished", "failed": "failed", "cancelled": "failed"}
+
+
 def _dump(p: Platform, d: dumps.Dump, with_output: bool) -> dict[str, Any]:
     meta = d.meta
     body: dict[str, Any] = {
         "id": d.id,
         "location": f"{_path(d.api_id, d.id)}/download?{artifacts.signed_query(p, d.id)}",
         "path": d.artifact.filename,
-        "status": d.status,
+        "status": STATUS_NAMES.get(d.status, "scheduled"),
         "config": meta.get("config"),
     }
     for key in ("started", "ended"):
         when = _iso(meta.get(key))
         if when is not None:
             body[key] = when
-    if with_output and d.status == "finished" and meta.get("output") is not None:
+    if with_output and d.status == "succeeded" and meta.get("output") is not None:
         body["output"] = meta["output"]
         if meta.get("labels"):
             body["outputLabels"] = meta["labels"]

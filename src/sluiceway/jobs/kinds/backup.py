@@ -24,13 +24,13 @@ from sqlalchemy import select
 
 from sluiceway.artifacts import ArtifactStore, tar_plain
 from sluiceway.artifacts.formats import open_writer
-from sluiceway.core.errors import Cancelled, Fatal, FieldError, InvalidInput, NotFound
+from sluiceway.core.errors import Fatal, FieldError, InvalidInput, NotFound
 from sluiceway.core.paths import within
 from sluiceway.engine.plan import StreamChoice, configure
 from sluiceway.jobs.context import AttemptContext
 from sluiceway.jobs.kinds.actors import READABLE_DESTINATIONS, load_actor, reader
 from sluiceway.jobs.kinds.artifact_rows import marking_failure, note
-from sluiceway.protocol.messages import RecordBatch
+from sluiceway.jobs.kinds.to_artifact import copy, into
 from sluiceway.store.db import Database, now
 from sluiceway.store.models import (
     Actor,
@@ -182,16 +182,10 @@ def _dump(ctx: AttemptContext, destination_id: str, folder: Path) -> list[dict[s
         arcname = f"data/{destination_id}/{file}"
         dest = folder.joinpath("data", destination_id, file)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        rows = 0
         with dest.open("wb") as out:
             writer = open_writer("parquet", out, schema)
-            for msg in source.read(config, configured, None):
-                if ctx.cancel.is_set():
-                    raise Cancelled("backup cancelled")
-                if isinstance(msg, RecordBatch) and msg.batch.num_rows:
-                    writer.write(msg.batch)
-                    rows += msg.batch.num_rows
-            writer.close()
+            copy(ctx, "backup", source, config, configured, into(writer))
+        rows = writer.rows_written
         ctx.log("INFO", f"dumped {actor.connector} table {stream.name!r}: {rows} rows")
         dumps.append({"dump": f"{destination_id}/{stream.name}", "destinationId": destination_id,
                       "table": stream.name, "file": arcname, "rows": rows})

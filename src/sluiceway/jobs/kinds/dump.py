@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,12 +21,12 @@ import pyarrow as pa
 
 from sluiceway.artifacts import ArtifactStore
 from sluiceway.artifacts.formats import open_writer
-from sluiceway.core.errors import Cancelled, FieldError, InvalidInput
+from sluiceway.core.errors import FieldError, InvalidInput
 from sluiceway.engine.plan import StreamChoice, configure
 from sluiceway.jobs.context import AttemptContext
 from sluiceway.jobs.kinds.actors import load_actor, reader
 from sluiceway.jobs.kinds.artifact_rows import marking_failure, note
-from sluiceway.protocol.messages import RecordBatch
+from sluiceway.jobs.kinds.to_artifact import copy, filtering, into
 from sluiceway.store.db import now
 from sluiceway.transforms.filter import MAX_IN_VALUES, RowFilter, compile_filter, select_columns
 
@@ -360,30 +360,40 @@ def _step(ctx: AttemptContext, dump: _Dump, catalog: Any, source: Any, config: A
         dump.collected[(sid, col)] = _Values(need.limit)
     ctx.log("INFO", f"step {sid!r}: stream {stream.name!r}, columns {chosen}"
                     + (", filtered" if flt is not None else ""))
-    prefix = ('{"step":' + json.dumps(sid) + ',"record":').encode()
-    rows = 0
-    for msg in source.read(config, configured, None):
-        if ctx.cancel.is_set():
-            raise Cancelled("dump cancelled")
-        if not isinstance(msg, RecordBatch):
-            continue
-        batch = msg.batch
-        if flt is not None:
-            batch = flt(batch)
-        if not batch.num_rows:
-            continue
-        for line in _json_lines(batch.select(chosen), out_schema):
-            write(prefix + line + b"}\n")
-        if needed:
-            cols = [c for c, _ in needed]
-            for line in _json_lines(batch.select(cols), need_schema):
-                record = json.loads(line)
-                for c in cols:
-                    dump.collected[(sid, c)].add(record.get(c))
-        rows += batch.num_rows
-        ctx.progress(done + rows, 0)
+    sink = _StepLines(ctx, dump, sid, chosen, out_schema, needed, need_schema, write, done)
+    copy(ctx, "dump", source, config, configured, into(sink),
+         transform=filtering(flt))
+    rows = sink.rows
     ctx.log("INFO", f"step {sid!r}: {rows} records")
     return rows
+
+
+class _StepLines:
+    """The sink of one step: its rows as ``{"step": <id>, "record": {...}}`` lines, and the
+    values of the columns later steps and the output need."""
+
+    def __init__(self, ctx: AttemptContext, dump: _Dump, sid: str, chosen: list[str],
+                 out_schema: pa.Schema, needed: list[tuple[str, Any]],
+                 need_schema: pa.Schema, write: Callable[[bytes], object], done: int) -> None:
+        self.ctx, self.dump, self.sid, self.chosen = ctx, dump, sid, chosen
+        self.out_schema, self.need_schema = out_schema, need_schema
+        self.needed = [c for c, _ in needed]
+        self.write_line, self.done, self.rows = write, done, 0
+        self.prefix = ('{"step":' + json.dumps(sid) + ',"record":').encode()
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        for line in _json_lines(batch.select(self.chosen), self.out_schema):
+            self.write_line(self.prefix + line + b"}\n")
+        if self.needed:
+            for line in _json_lines(batch.select(self.needed), self.need_schema):
+                record = json.loads(line)
+                for c in self.needed:
+                    self.dump.collected[(self.sid, c)].add(record.get(c))
+        self.rows += batch.num_rows
+        self.ctx.progress(self.done + self.rows, 0)
+
+    def close(self) -> None:
+        """The lines go into the dump's one file, which the job closes."""
 
 
 def _json_lines(batch: pa.RecordBatch, schema: pa.Schema) -> list[bytes]:
