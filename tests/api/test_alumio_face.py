@@ -231,7 +231,8 @@ def _source(client: TestClient, ws: str, owner: dict[str, str] | None = None) ->
 
 
 OPERATIONS = ["airbyte sources/create", "datasets exports/export", "alumio space users",
-              "alumio configurations create", "alumio configurations list"]
+              "alumio configurations create", "alumio configurations list",
+              "alumio tasks retry", "alumio queue processes"]
 _CONFIG = {"type": "transformer", "identifier": "mine", "name": "Mine",
            "object": {"prototype": "remove", "parameters": {"keys": ["x"]}}}
 
@@ -251,6 +252,11 @@ def _call(client: TestClient, op: str, space: str, ws: str, headers: dict[str, s
     if op == "alumio configurations list":
         return client.get("/api/v1/di/configurations", headers=headers,
                           params={"space": space})
+    if op == "alumio tasks retry":
+        return client.post("/api/v1/tasks/retry", headers=headers, params={"space": space},
+                           json={"filter": "{}"})
+    if op == "alumio queue processes":
+        return client.get("/api/v1/queue/processes", headers=headers, params={"space": space})
     return client.post(f"/api/v1/spaces/{space}/users", headers=headers,
                        json={"email": "new@team.example", "roles": ["ROLE_USER"]})
 
@@ -259,7 +265,9 @@ ALLOWED = {"airbyte sources/create": {V: 403, E: 200, A: 200},
            "datasets exports/export": {V: 403, E: 202, A: 202},
            "alumio space users": {V: 403, E: 403, A: 200},
            "alumio configurations create": {V: 403, E: 200, A: 200},
-           "alumio configurations list": {V: 200, E: 200, A: 200}}
+           "alumio configurations list": {V: 200, E: 200, A: 200},
+           "alumio tasks retry": {V: 403, E: 200, A: 200},
+           "alumio queue processes": {V: 200, E: 200, A: 200}}
 
 
 @pytest.mark.parametrize("op", OPERATIONS)

@@ -23,7 +23,7 @@ from sluiceway.jobs.executors.celery import (
     write_markers,
 )
 from sluiceway.store.db import now
-from sluiceway.store.models import Job, Workspace
+from sluiceway.store.models import Configuration, Job, Workspace
 from tests.jobs.conftest import World
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/meta"
@@ -155,3 +155,31 @@ def test_shared_storage_is_recognised_by_the_servers_marker(tmp_path: Path) -> N
         Fernet.generate_key().decode())})  # another installation's key
     with pytest.raises(InvalidInput, match="of another installation"):
         check_worker(other, ["sluiceway"])
+
+
+def _configuration(world: World, type_: str, identifier: str, prototype: str,
+                   parameters: dict[str, Any]) -> str:
+    with world.db.session() as s:
+        c = Configuration(workspace_id=world.workspace_id, type=type_, identifier=identifier,
+                          name=identifier, description="", prototype=prototype,
+                          object={"prototype": prototype, "parameters": parameters},
+                          labels=[], revision="0" * 26)
+        s.add(c)
+        s.flush()
+        return c.id
+
+
+def test_route_runs_with_local_files_go_to_the_local_queue(world: World) -> None:
+    _configuration(world, "incoming-configuration", "in-file", "sqlite", {"stream": "t"})
+    _configuration(world, "incoming-configuration", "in-db", "sample", {"stream": "t"})
+    _configuration(world, "outgoing-configuration", "out-db", "postgres", {"stream": "t"})
+    files = _configuration(world, "route-configuration", "files", "route",
+                           {"incoming": "in-file", "outgoing": "out-db"})
+    remote = _configuration(world, "route-configuration", "remote", "route",
+                            {"incoming": "in-db", "outgoing": "out-db"})
+    jobs = {name: _job(world, kind="route", scope=scope)
+            for name, scope in (("files", files), ("remote", remote))}
+    taken = ledger.take_publishable(world.db, 0.0)
+    settings = _celery(world.settings)
+    assert CeleryExecutor(settings, world.db, make_app(settings)).local_jobs(taken) == {
+        jobs["files"]}

@@ -196,6 +196,12 @@ def _plain(v: Any) -> Any:
     return str(v)  # uuid.UUID and anything else that has a text form
 
 
+def json_safe(v: Any) -> Any:
+    """A value read from Arrow (``as_py``) as the exports write it in JSON: decimals and
+    times as text, bytes as Base64 (route entities take the same form)."""
+    return _plain(v)
+
+
 def _dumps(v: Any) -> str:
     return json.dumps(v, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 

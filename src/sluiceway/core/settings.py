@@ -64,8 +64,10 @@ class Settings(BaseSettings):
     artifact_ttl_seconds: float = 7 * 24 * 3600.0
     #: how long a signed download link works
     download_link_seconds: int = 3600
-    #: how often expired artifacts are pruned
+    #: how often expired artifacts (and tasks) are pruned
     prune_interval_seconds: float = 3600.0
+    #: days a route's task is kept after its last change, then pruned
+    task_retention_days: int = 30
     #: the server's log lines (job log lines among them): ``text`` or ``json`` (one a line)
     log_format: Literal["text", "json"] = "text"
     #: check_connection / discover_schema calls of one workspace that run at once; more
@@ -126,7 +128,7 @@ class Settings(BaseSettings):
         return out
 
     @field_validator("parallel_streams", "checkpoint_rows", "workers", "job_attempts",
-                     "check_concurrency_per_workspace")
+                     "check_concurrency_per_workspace", "task_retention_days")
     @classmethod
     def _positive(cls, v: int) -> int:
         if v < 1:

@@ -156,6 +156,20 @@ def run_stored(p: Platform, caller: Caller, workspace_id: str, type_: str, ident
     return Trial(type_, view.object, None, "transformer", cases=tuple(cases))
 
 
+def steps_of(s: Session, p: Platform, caller: Caller, workspace_id: str,
+             identifier: str) -> list[tuple[str, entities.Transformer]]:
+    """The saved transformer ``identifier`` as steps to run one after another: the
+    transformers of a chain, each on its own, else the transformer itself."""
+    c = configurations.find(s, workspace_id, "transformer", identifier)
+    compile_ = _compiler(s, p, caller, workspace_id)
+    obj = dict(c.object)
+    if obj.get("prototype") != "chain":
+        return [(identifier, compile_(obj, (identifier,)))]
+    names = [str(n) for n in dict(obj.get("parameters") or {}).get("transformers") or ()]
+    return [(n, compile_(dict(configurations.find(s, workspace_id, "transformer", n).object),
+                         (identifier, n))) for n in names]
+
+
 # --- validation of stored configurations (#54-55) ---------------------------------------
 
 @dataclass(frozen=True)

@@ -44,6 +44,16 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
+def as_row_id(value: Any) -> int:
+    """A 64-bit row identifier (an integer, or its text)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError("must be an integer")
+    number = int(value)
+    if not 0 <= number < 2**63:
+        raise ValueError("is out of range")
+    return number
+
+
 def as_time(value: Any) -> float:
     """An ISO-8601 time (UTC unless it names an offset) or epoch seconds."""
     if isinstance(value, int | float) and not isinstance(value, bool):

@@ -469,3 +469,29 @@ class ConfigurationFavourite(Base):
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class Task(Base):
+    """One entity that entered a route (the Alumio face's task). Statuses: ``new``,
+    ``processing``, ``finished``, ``failed``, ``skipped``, ``retry``, ``resolved``,
+    ``waiting``. ``entity`` is the entity as the incoming gave it (a retry runs it through the
+    route again); ``error`` says why it failed or was skipped; ``log`` holds its messages
+    (``[{level, message, at}]``); ``job_id`` is the route run that last handled it."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_route_status", "workspace_id", "route", "status"),
+                      Index("ix_tasks_workspace_updated", "workspace_id", "updated_at"))
+
+    id: Mapped[int] = mapped_column(Id64, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    route: Mapped[str] = mapped_column(String(255))
+    entity_type: Mapped[str] = mapped_column(String(255))
+    entity_identifier: Mapped[str | None] = mapped_column(String(1000))
+    status: Mapped[str] = mapped_column(String(16))
+    entity: Mapped[Any] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    log: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    job_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)

@@ -16,10 +16,12 @@ from sluiceway.api.alumio import (
     configurations,
     di_types,
     platform_info,
+    queue,
     relations,
     spaces,
     system_administrators,
     table_filters,
+    tasks,
     tokens,
     users,
     variables,
@@ -33,5 +35,5 @@ __all__ = ["PREFIXES", "install", "render"]
 def install(app: FastAPI) -> None:
     for module in (spaces, users, table_filters, system_administrators, tokens, audit_trail,
                    variables, ai, platform_info, workers, configurations, configuration_transfer,
-                   configuration_graph, di_types, relations):
+                   configuration_graph, di_types, relations, queue, tasks):
         app.include_router(module.router, prefix="/api/v1", tags=["platform"])

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import Request
+from fastapi import Path, Request
 from fastapi.responses import JSONResponse
 
 from sluiceway.api.errors import Problem
@@ -16,7 +16,11 @@ from sluiceway.api.errors import Problem
 PREFIXES = tuple(f"/api/v1/{p}" for p in (
     "spaces", "users", "current_space", "tokens", "audit_trail", "environment", "ai/",
     "application", "maintenance_windows", "environments", "statistics", "space_workers",
-    "system_administrators", "di/", "platforms"))
+    "system_administrators", "di/", "platforms", "tasks", "routes", "queue/",
+    "subscribers/", "transformers/"))
+
+#: a task, process or job identifier in a path (a 64-bit row id)
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 _TYPES = {400: "validation_failed", 401: "unauthorized", 403: "forbidden",
           404: "not_found", 405: "method_not_allowed", 409: "conflict",

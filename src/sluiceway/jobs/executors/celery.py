@@ -52,7 +52,7 @@ from sluiceway.jobs import ledger
 from sluiceway.jobs.runner import run_attempt
 from sluiceway.secrets import Cipher
 from sluiceway.store.db import Database, now
-from sluiceway.store.models import Actor, Connection, ConnectorDefinition, Job
+from sluiceway.store.models import Actor, Configuration, Connection, ConnectorDefinition, Job
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +282,8 @@ class CeleryExecutor:
 
     def local_jobs(self, jobs: Sequence[Job]) -> set[int]:
         """The ids of the jobs that use the server's local files (none with shared
-        storage): artifact jobs, and syncs and resets of a file, SQLite or DuckDB connector."""
+        storage): artifact jobs, and syncs, resets and route runs of a file, SQLite or DuckDB
+        connector."""
         if self.settings.shared_storage:
             return set()
         local = {j.id for j in jobs if j.config_type in LOCAL_KINDS}
@@ -301,7 +302,23 @@ class CeleryExecutor:
             files = {r[0] for r in rows if r[1] in LOCAL_CONNECTORS or r[2] in LOCAL_CONNECTORS}
             local |= {j.id for j in jobs if j.config_type in ledger.EXCLUSIVE
                       and j.scope in files}
+        routes = {j.scope for j in jobs if j.config_type == "route"}
+        if routes:
+            with self.db.session() as s:
+                files = {c.id for c in s.scalars(select(Configuration).where(
+                    Configuration.id.in_(sorted(routes)))) if _route_uses_files(s, c)}
+            local |= {j.id for j in jobs if j.config_type == "route" and j.scope in files}
         return local
+
+
+def _route_uses_files(s: Any, route: Configuration) -> bool:
+    """Whether a route's incoming or outgoing is a file, SQLite or DuckDB connector."""
+    parameters = dict(dict(route.object).get("parameters") or {})
+    ends = [(f"{end}-configuration", parameters.get(end)) for end in ("incoming", "outgoing")]
+    return any(s.scalars(select(Configuration.prototype).where(
+        Configuration.workspace_id == route.workspace_id, Configuration.type == type_,
+        Configuration.identifier == str(identifier))).first() in LOCAL_CONNECTORS
+        for type_, identifier in ends)
 
 
 # ---- the worker side -------------------------------------------------------------------------

@@ -14,7 +14,9 @@ from sluiceway.jobs.kinds import (
     export,
     import_file,
     prune_artifacts,
+    prune_tasks,
     reset_connection,
+    route,
     sync,
 )
 
@@ -26,7 +28,9 @@ KINDS: dict[str, KindFn] = {
     "export": export.run,
     "import": import_file.run,
     "prune_artifacts": prune_artifacts.run,
+    "prune_tasks": prune_tasks.run,
     "dump": dump.run,
+    "route": route.run,
     "backup": backup.run, "backup_export": backup_export.run, "backup_restore": backup_restore.run,
 }
 

@@ -1,0 +1,343 @@
+"""``route``: entities from a route's incoming, through its transformers, upserted into its
+outgoing; every entity is recorded as a task.
+
+Input: ``workspace_id``, ``route`` (its identifier) and ``mode``: ``run`` reads the incoming's
+stream, ``retry`` runs again the entities of the route's tasks in status ``retry`` (as they
+were read; the transformers and the outgoing as they are now).
+
+Entities go in chunks. A chunk is first recorded as tasks in ``processing`` (one bulk
+statement); each entity is transformed on its own (a transformer that fails fails that
+entity's task, a filter that drops it skips it), then the chunk is written in one upsert on the
+outgoing's key. When that write fails, each half of the chunk is written on its own, down to
+the single entities the destination refuses: only those fail. Then every task gets its outcome
+(one bulk statement): a task is ``finished`` only after its entity's write committed.
+
+A later attempt of the same job (its worker died) leaves alone the entities the dead attempt
+finished with, and runs again those it left in ``processing`` (the upsert keeps one row of
+each). With a cursor field, a run reads from where the route's last finished run stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+import pyarrow as pa
+from sqlalchemy import CursorResult, delete, insert, select, update
+
+from sluiceway.artifacts.formats import json_safe
+from sluiceway.connectors import registry
+from sluiceway.connectors.base import Destination
+from sluiceway.core.errors import Cancelled, Retryable, SluicewayError, UnknownStream
+from sluiceway.engine.plan import StreamChoice, configure
+from sluiceway.jobs import ledger
+from sluiceway.jobs.context import AttemptContext
+from sluiceway.jobs.kinds.route_parts import RouteParts, load_route
+from sluiceway.protocol.catalog import (
+    ConfiguredCatalog,
+    ConfiguredStream,
+    DestinationSyncMode,
+    Stream,
+    SyncMode,
+)
+from sluiceway.protocol.messages import Message, RecordBatch, State
+from sluiceway.store.db import now
+from sluiceway.store.models import Job, Task, new_id
+from sluiceway.transforms import entities
+
+#: entities written (and tasks recorded) together
+CHUNK = 1000
+#: the task statuses a run leaves (``waiting``: a route with ``waitingStatus``)
+OUTCOMES = ("finished", "waiting", "failed", "skipped")
+
+
+@dataclass
+class Outcome:
+    status: str
+    error: str | None = None
+
+
+@dataclass
+class Counts:
+    read: int = 0
+    finished: int = 0
+    waiting: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    def add(self, status: str) -> None:
+        setattr(self, status, getattr(self, status) + 1)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"read": self.read, "finished": self.finished, "waiting": self.waiting,
+                "failed": self.failed, "skipped": self.skipped}
+
+
+def _check_cancel(ctx: AttemptContext) -> None:
+    if ctx.cancel.is_set():
+        raise Cancelled("route run cancelled")
+
+
+def _identifier(parts: RouteParts, entity: Any) -> str | None:
+    keys = parts.incoming.keys or parts.outgoing.keys
+    values = [entities.get(entity, k, None) for k in keys]
+    if not values or all(v is None for v in values):
+        return None
+    return "|".join("" if v is None else str(v) for v in values)[:1000]
+
+
+def _write(dest: Destination, parts: RouteParts, rows: list[dict[str, Any]]) -> None:
+    """One upsert of ``rows`` into the outgoing's table, committed when this returns."""
+    table = pa.Table.from_pylist(rows)
+    # a column that is null in every row has no type to give the table: it is left out
+    # (a new row gets NULL there; a row that is replaced keeps its value)
+    table = table.select([i for i, f in enumerate(table.schema)
+                          if not pa.types.is_null(f.type)])
+    out = parts.outgoing
+    stream = ConfiguredStream(
+        stream=Stream(out.stream, table.schema),
+        destination_sync_mode=DestinationSyncMode.append_dedup,
+        primary_key=tuple((k,) for k in out.keys), sync_id=new_id().replace("-", ""))
+    messages: list[Message] = [RecordBatch(out.stream, b) for b in table.to_batches()]
+    messages.append(State(out.stream, {}))
+    for _ in dest.write(out.config, ConfiguredCatalog((stream,)), messages):
+        pass
+
+
+#: what a failed write of an entity can raise (a destination's refusal, or Arrow's when the
+#: chunk's values do not share a type)
+_WRITE_ERRORS = (SluicewayError, pa.ArrowException, ValueError, TypeError)
+
+
+def _process(dest: Destination, parts: RouteParts, batch: list[Any]) -> list[Outcome]:
+    """Transform and write one chunk; the outcome of each entity, in order."""
+    outcomes: list[Outcome] = []
+    pending: list[tuple[int, dict[str, Any]]] = []
+    for i, entity in enumerate(batch):
+        try:
+            got = parts.transform(entity)
+        except SluicewayError as exc:
+            outcomes.append(Outcome("failed", f"transformer: {exc}"))
+            continue
+        if isinstance(got, entities.Skipped):
+            outcomes.append(Outcome("skipped", got.reason))
+            continue
+        if not isinstance(got, dict):
+            outcomes.append(Outcome("failed", "the transformers gave no object to write"))
+            continue
+        missing = [k for k in parts.outgoing.keys if got.get(k) is None]
+        if missing:
+            outcomes.append(Outcome("failed", f"the outgoing's key {missing[0]!r} is missing "
+                                              "from the entity"))
+            continue
+        outcomes.append(Outcome("waiting" if parts.waiting else "finished"))
+        pending.append((i, got))
+    if not pending:
+        return outcomes
+    _write_parts(dest, parts, pending, outcomes)
+    return outcomes
+
+
+def _write_parts(dest: Destination, parts: RouteParts, pending: list[tuple[int, dict[str, Any]]],
+                 outcomes: list[Outcome]) -> None:
+    """Write ``pending`` in one upsert; when the destination refuses it, each half on its
+    own, down to the single entities it refuses (their outcomes become ``failed``)."""
+    try:
+        _write(dest, parts, [row for _, row in pending])
+    except Retryable:
+        raise
+    except _WRITE_ERRORS as exc:
+        if len(pending) == 1:
+            outcomes[pending[0][0]] = Outcome("failed", f"outgoing: {exc}")
+            return
+        half = len(pending) // 2
+        _write_parts(dest, parts, pending[:half], outcomes)
+        _write_parts(dest, parts, pending[half:], outcomes)
+
+
+def _log(outcome: Outcome, t: float) -> list[dict[str, Any]]:
+    if outcome.error is None:
+        return []
+    level = "error" if outcome.status == "failed" else "info"
+    return [{"level": level, "message": outcome.error, "at": t}]
+
+
+def _open(ctx: AttemptContext, parts: RouteParts, workspace_id: str,
+          batch: list[Any]) -> list[int]:
+    """Record a chunk's entities as tasks in ``processing`` (one bulk statement); their ids."""
+    t = now()
+    rows = [{"workspace_id": workspace_id, "route": parts.identifier,
+             "entity_type": parts.incoming.stream, "entity_identifier": _identifier(parts, e),
+             "status": "processing", "entity": e, "error": None, "log": [], "attempts": 1,
+             "job_id": ctx.job_id, "created_at": t, "updated_at": t} for e in batch]
+    with ctx.db.session() as s:
+        return list(s.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True),
+                              rows))
+
+
+def _close(ctx: AttemptContext, ids: list[int], outcomes: list[Outcome], *,
+           retried: bool) -> None:
+    """Give each task its outcome (one bulk statement); a retried one counts an attempt."""
+    t = now()
+    with ctx.db.session() as s:
+        known = {row[0]: (row[1], row[2]) for row in s.execute(
+            select(Task.id, Task.log, Task.attempts).where(Task.id.in_(ids)))}
+        values = []
+        for task_id, o in zip(ids, outcomes, strict=True):
+            if task_id not in known:  # deleted meanwhile
+                continue
+            log, attempts = known[task_id]
+            note = [{"level": "info", "message": "retried", "at": t}] if retried else []
+            values.append({"id": task_id, "status": o.status, "error": o.error,
+                           "job_id": ctx.job_id, "updated_at": t,
+                           "attempts": (attempts or 0) + (1 if retried else 0),
+                           "log": [*(log or []), *note, *_log(o, t)]})
+        if values:
+            s.execute(update(Task), values)
+
+
+def _last_state(ctx: AttemptContext) -> dict[str, Any] | None:
+    """Where the route's last finished run stopped reading (its cursor), if it kept one."""
+    with ctx.db.session() as s:
+        for output in s.scalars(select(Job.output).where(
+                Job.config_type == "route", Job.scope == ctx.scope, Job.status == "succeeded")
+                .order_by(Job.id.desc()).limit(50)):
+            if output and output.get("state") is not None:
+                return dict(output["state"])
+    return None
+
+
+def _read(ctx: AttemptContext, parts: RouteParts, position: dict[str, Any],
+          ) -> Iterator[list[Any]]:
+    """The incoming's entities in chunks of at most :data:`CHUNK`. With a cursor field the
+    read starts where the last finished run stopped; ``position["state"]`` is the source's
+    last State, set once the chunks before it were handed on (and so recorded)."""
+    incoming = parts.incoming
+    source = registry.source(incoming.connector, ctx.settings.allowed_roots)
+    catalog = source.discover(incoming.config)
+    if catalog.get(incoming.stream) is None:
+        raise UnknownStream(incoming.stream, [s.name for s in catalog.streams])
+    choice = StreamChoice(incoming.stream)
+    state = None
+    if incoming.cursor:
+        choice = StreamChoice(incoming.stream, sync_mode=SyncMode.incremental,
+                              cursor_field=(incoming.cursor,))
+        last = _last_state(ctx)
+        state = {incoming.stream: last} if last is not None else None
+    configured = configure(catalog, [choice])
+    for msg in source.read(incoming.config, configured, state):
+        if isinstance(msg, State) and incoming.cursor:
+            position["state"] = msg.data
+        if not isinstance(msg, RecordBatch):
+            continue
+        rows = msg.batch.to_pylist()
+        for start in range(0, len(rows), CHUNK):
+            yield [json_safe(r) for r in rows[start:start + CHUNK]]
+
+
+def _recorded(ctx: AttemptContext, workspace_id: str, route: str) -> set[str | None]:
+    """The entities an earlier attempt of this job finished with (its worker died later):
+    this attempt leaves them alone, so each keeps one task. The tasks that attempt left in
+    ``processing`` are dropped: their entities are read and run again. Entities without an
+    identifier cannot be told apart and run again."""
+    with ctx.db.session() as s:
+        s.execute(delete(Task).where(Task.workspace_id == workspace_id, Task.route == route,
+                                     Task.job_id == ctx.job_id, Task.status == "processing"))
+        found = set(s.scalars(select(Task.entity_identifier).where(
+            Task.workspace_id == workspace_id, Task.route == route,
+            Task.job_id == ctx.job_id, Task.entity_identifier.is_not(None))))
+    return found
+
+
+def _retry_chunks(ctx: AttemptContext, workspace_id: str, route: str,
+                  ) -> Iterator[tuple[list[int], list[Any]]]:
+    """The tasks to retry in chunks, each claimed (``processing``) by this job as it is
+    handed on; those an earlier attempt of the job claimed and left are taken again."""
+    with ctx.db.session() as s:
+        s.execute(update(Task).where(Task.workspace_id == workspace_id, Task.route == route,
+                                     Task.job_id == ctx.job_id, Task.status == "processing")
+                  .values(status="retry").execution_options(synchronize_session=False))
+    after = 0
+    while True:
+        with ctx.db.session() as s:
+            rows = s.execute(select(Task.id, Task.entity).where(
+                Task.workspace_id == workspace_id, Task.route == route,
+                Task.status == "retry", Task.id > after).order_by(Task.id).limit(CHUNK)).all()
+        if not rows:
+            return
+        after = rows[-1][0]
+        with ctx.db.session() as s:  # claimed by this run
+            s.execute(update(Task).where(Task.id.in_([r[0] for r in rows]),
+                                         Task.status == "retry")
+                      .values(status="processing", job_id=ctx.job_id, updated_at=now()))
+        yield [int(r[0]) for r in rows], [r[1] for r in rows]
+
+
+def run(ctx: AttemptContext) -> dict[str, Any]:
+    inp = ctx.input
+    workspace_id, route = str(inp["workspace_id"]), str(inp["route"])
+    mode = str(inp.get("mode") or "run")
+    parts = load_route(ctx, workspace_id, route)
+    dest = registry.destination(parts.outgoing.connector, ctx.settings.allowed_roots)
+    ctx.log("INFO", f"route {route!r}: {parts.incoming.connector} stream "
+                    f"{parts.incoming.stream!r} -> {parts.outgoing.connector} table "
+                    f"{parts.outgoing.stream!r}" + (" (retry of its tasks)"
+                                                     if mode == "retry" else ""))
+    counts = Counts()
+    position: dict[str, Any] = {}
+    if mode == "retry":
+        for ids, batch in _retry_chunks(ctx, workspace_id, route):
+            outcomes = _process(dest, parts, batch)
+            _close(ctx, ids, outcomes, retried=True)
+            _count(ctx, counts, outcomes)
+            _check_cancel(ctx)
+    else:
+        done = _recorded(ctx, workspace_id, route)
+        for batch in _read(ctx, parts, position):
+            if done:
+                batch = [e for e in batch if _identifier(parts, e) not in done]
+                if not batch:
+                    continue
+            ids = _open(ctx, parts, workspace_id, batch)
+            outcomes = _process(dest, parts, batch)
+            _close(ctx, ids, outcomes, retried=False)
+            _count(ctx, counts, outcomes)
+            _check_cancel(ctx)
+    ctx.log("INFO", f"route {route!r}: {counts.read} entities, {counts.finished} finished, "
+                    f"{counts.failed} failed, {counts.skipped} skipped")
+    if counts.failed and parts.max_attempts:
+        _schedule_retry(ctx, parts, workspace_id)
+    ctx.stats = counts.as_dict()
+    return {"route": route, "mode": mode, **counts.as_dict(),
+            **({"state": position["state"]} if "state" in position else {})}
+
+
+def _schedule_retry(ctx: AttemptContext, parts: RouteParts, workspace_id: str) -> None:
+    """The route's retry policy: the tasks this run failed that have attempts left go to
+    ``retry``, and one run of them is queued after the policy's interval."""
+    t = now()
+    with ctx.db.claim() as s:
+        moved = cast(CursorResult[Any], s.execute(
+            update(Task).where(Task.workspace_id == workspace_id,
+                               Task.route == parts.identifier, Task.job_id == ctx.job_id,
+                               Task.status == "failed", Task.attempts < parts.max_attempts)
+            .values(status="retry", updated_at=t)
+            .execution_options(synchronize_session=False))).rowcount
+        if moved:
+            ledger.enqueue(s, workspace_id=workspace_id, config_type="route", scope=ctx.scope,
+                           input={"workspace_id": workspace_id, "route": parts.identifier,
+                                  "mode": "retry"},
+                           max_attempts=ctx.settings.job_attempts,
+                           unicity=f"route-retry:{ctx.job_id}",
+                           scheduled_at=t + parts.interval_seconds)
+    if moved:
+        ctx.log("INFO", f"{moved} failed task(s) retried in {parts.interval_seconds} s "
+                        "(the route's retry policy)")
+
+
+def _count(ctx: AttemptContext, counts: Counts, outcomes: list[Outcome]) -> None:
+    counts.read += len(outcomes)
+    for o in outcomes:
+        counts.add(o.status)
+    ctx.progress(counts.read, 0)

@@ -1,0 +1,158 @@
+"""A route's configurations made runnable: the incoming (a source and one stream of it), the
+transformers (one callable over an entity) and the outgoing (a destination, a table and the
+key it upserts on), with secrets unsealed and ``${NAME}`` variables resolved.
+
+Enters: the space and the route's identifier. Leaves: :class:`RouteParts`. A configuration
+that is missing or disabled, or that no longer fits its connector, is :class:`Fatal` (a retry
+of the run cannot mend it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sluiceway.connectors import registry
+from sluiceway.core.errors import ConfigInvalid, Fatal, InvalidInput
+from sluiceway.jobs.context import AttemptContext
+from sluiceway.jobs.kinds.actors import load_actor, space_variables, validated, with_variables
+from sluiceway.protocol.spec import ConnectorSpec
+from sluiceway.secrets import Cipher, secret_values, unseal
+from sluiceway.secrets import variables as refs
+from sluiceway.store.models import Configuration
+from sluiceway.transforms import entities
+
+#: a spec that types nothing: transformer parameters take variables as text
+_ANY = ConnectorSpec(connection_specification={"type": "object"})
+
+
+@dataclass(frozen=True)
+class End:
+    """One end of a route: a connector with its plain config and one stream (table)."""
+
+    identifier: str
+    connector: str
+    config: dict[str, Any]
+    stream: str
+    #: the incoming's entity identifier field, or the outgoing's upsert key
+    keys: tuple[str, ...]
+    #: the incoming's cursor field (a run reads from where the last one ended), if any
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class RouteParts:
+    identifier: str
+    incoming: End
+    outgoing: End
+    transform: entities.Transformer
+    #: the route's retry policy: attempts per entity (0: no automatic retry) and interval
+    max_attempts: int
+    interval_seconds: int
+    #: entities written wait for an acknowledgement (``waiting``) instead of ``finished``
+    waiting: bool = False
+
+
+def _configuration(s: Session, workspace_id: str, type_: str, identifier: str,
+                   what: str) -> Configuration:
+    c = s.scalars(select(Configuration).where(
+        Configuration.workspace_id == workspace_id, Configuration.type == type_,
+        Configuration.identifier == identifier)).first()
+    if c is None:
+        raise Fatal(f"{what} {identifier!r} does not exist")
+    if c.disabled:
+        raise Fatal(f"{what} {identifier!r} is disabled")
+    return c
+
+
+def _resolved(ctx: AttemptContext, s: Session, workspace_id: str, spec: ConnectorSpec,
+              sealed: Mapping[str, Any], what: str) -> dict[str, Any]:
+    cipher = Cipher.from_settings(ctx.settings)
+    plain = unseal(dict(sealed), cipher)
+    variables = space_variables(s, workspace_id, cipher, refs.names(plain))
+    ctx.add_secrets(refs.secret_values(plain, variables))
+    try:
+        resolved = with_variables(spec, plain, variables)
+    except ConfigInvalid as exc:
+        raise Fatal(f"{what}: " + "; ".join(str(e) for e in exc.errors)) from None
+    if spec is _ANY:
+        return resolved
+    ctx.add_secrets(secret_values(spec, resolved))
+    try:
+        return validated(spec, plain, resolved, variables)
+    except ConfigInvalid as exc:
+        raise Fatal(f"{what}: " + "; ".join(str(e) for e in exc.errors)) from None
+
+
+def _end(ctx: AttemptContext, s: Session, workspace_id: str, kind: str, identifier: str,
+         ) -> End:
+    type_ = f"{'incoming' if kind == 'source' else 'outgoing'}-configuration"
+    what = f"the {type_.split('-')[0]} {identifier!r}"
+    c = _configuration(s, workspace_id, type_, identifier, f"the {type_.split('-')[0]}")
+    parameters = dict(dict(c.object).get("parameters") or {})
+    connector = str(dict(c.object).get("prototype") or c.prototype)
+    keys = (parameters.get("identifierField"),) if kind == "source" else tuple(
+        parameters.get("key") or ())
+    stream = str(parameters["stream"])
+    named = parameters.get(kind)
+    if named:
+        actor = load_actor(ctx, str(named), f"the {kind} {named} of {what}")
+        if actor.workspace_id != workspace_id or actor.connector != connector:
+            raise Fatal(f"{what} names {kind} {named}, which is not a {connector} {kind} "
+                        "of this space")
+        config = actor.config
+    else:
+        spec = registry.entry(connector, kind).load_spec()  # type: ignore[arg-type]
+        config = _resolved(ctx, s, workspace_id, spec, parameters.get("configuration") or {},
+                           what)
+    cursor = parameters.get("cursorField") if kind == "source" else None
+    return End(identifier, connector, config, stream, tuple(k for k in keys if k),
+               str(cursor) if cursor else None)
+
+
+def _transformer(ctx: AttemptContext, s: Session, workspace_id: str, identifier: str,
+                 path: tuple[str, ...]) -> entities.Transformer:
+    if identifier in path:
+        raise Fatal("a chain reaches itself: " + " -> ".join((*path, identifier)))
+    c = _configuration(s, workspace_id, "transformer", identifier, "the transformer")
+    obj = dict(c.object)
+    parameters = _resolved(ctx, s, workspace_id, _ANY, obj.get("parameters") or {},
+                           f"the transformer {identifier!r}")
+    try:
+        return entities.compile_transformer(
+            str(obj.get("prototype") or c.prototype), parameters,
+            lambda ident: _transformer(ctx, s, workspace_id, ident, (*path, identifier)))
+    except InvalidInput as exc:
+        raise Fatal(f"the transformer {identifier!r}: {exc}") from None
+
+
+def _chain(steps: list[entities.Transformer]) -> entities.Transformer:
+    def run(entity: entities.Entity) -> entities.Result:
+        out: entities.Result = entity
+        for step in steps:
+            out = step(out)
+            if isinstance(out, entities.Skipped):
+                return out
+        return out
+    return run
+
+
+def load_route(ctx: AttemptContext, workspace_id: str, identifier: str) -> RouteParts:
+    """The route ``identifier`` of the space, ready to run."""
+    with ctx.db.session() as s:
+        c = _configuration(s, workspace_id, "route-configuration", identifier, "the route")
+        p = dict(dict(c.object).get("parameters") or {})
+        incoming = _end(ctx, s, workspace_id, "source", str(p["incoming"]))
+        outgoing = _end(ctx, s, workspace_id, "destination", str(p["outgoing"]))
+        steps = [_transformer(ctx, s, workspace_id, str(t), (identifier,))
+                 for t in p.get("transformers") or ()]
+        retry = dict(p.get("retry") or {})
+    if not outgoing.keys:
+        raise Fatal(f"the outgoing {outgoing.identifier!r} names no key to upsert on")
+    return RouteParts(identifier, incoming, outgoing, _chain(steps),
+                      int(retry.get("maxAttempts") or 0),
+                      int(retry.get("intervalSeconds") or 60), bool(p.get("waitingStatus")))
