@@ -125,3 +125,35 @@ def test_admin_password_setting_after_the_first_start_is_ignored_with_a_warning(
     stored = _stored_hash(tmp_path, "admin")
     assert verify_password("first-admin-password", stored)
     assert not verify_password("another-admin-password", stored)
+
+
+def test_users_and_tokens_commands_act_as_another_user_with_that_users_rights(
+        tmp_path: Path) -> None:
+    for name in ("bob", "carol"):
+        made = _sluiceway(tmp_path, "users", "create", name, "--workspace", "team",
+                          "--password", f"{name}-password-1")
+        assert made.returncode == 0, made.stderr
+    own = _sluiceway(tmp_path, "tokens", "create", "bob", "--name", "bobs", "--as", "bob")
+    assert own.returncode == 0, own.stderr
+    assert own.stdout.startswith("swt_")
+    assert _sluiceway(tmp_path, "tokens", "create", "carol", "--name", "carols").returncode == 0
+    theirs = _sluiceway(tmp_path, "tokens", "create", "carol", "--as", "bob")
+    assert theirs.returncode == 2
+    assert "only a system administrator may create a token of another user" in theirs.stderr
+    listed = _sluiceway(tmp_path, "tokens", "list", "--as", "bob")
+    assert listed.returncode == 0, listed.stderr
+    assert "bobs" in listed.stdout
+    assert "carols" not in listed.stdout
+    carols_id = next(line.split()[0] for line in _sluiceway(
+        tmp_path, "tokens", "list").stdout.splitlines() if "carols" in line)
+    refused = _sluiceway(tmp_path, "tokens", "revoke", carols_id, "--as", "bob")
+    assert refused.returncode == 2
+    assert "does not exist" in refused.stderr
+    password = _sluiceway(tmp_path, "users", "set-password", "carol", "--password-stdin",
+                          "--as", "bob", stdin="bobs-choice-for-carol\n")
+    assert password.returncode == 2
+    assert verify_password("carol-password-1", _stored_hash(tmp_path, "carol"))
+    made = _sluiceway(tmp_path, "users", "create", "dave", "--password", "dave-password-1",
+                      "--as", "bob")
+    assert made.returncode == 2
+    assert "system administrator" in made.stderr

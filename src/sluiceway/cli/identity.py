@@ -1,9 +1,9 @@
 """``sluiceway users ...`` and ``sluiceway tokens ...``: users, their roles in spaces, system
 administrators, passwords and API tokens.
 
-The command line acts as ``admin`` (its audit entries say ``cli`` as the address); the
-commands about spaces and system administrators take ``--as EMAIL`` to act as another user,
-through the same services and policy as the platform API. Only
+The command line acts as ``admin`` (its audit entries say ``cli`` as the address) unless
+``--as EMAIL`` names another user, through the same services and policy as the platform
+API. Only
 typer is imported here at first; each command imports the services it runs, so that
 ``sluiceway --help`` stays fast. Exit codes: 0 success, 2 bad input (an unknown user, a
 short password, an expiry that cannot be read).
@@ -74,6 +74,7 @@ def create_user(
     workspace: Annotated[str, typer.Option(help="slug of the user's workspace")] = "default",
     password: Annotated[str, typer.Option(prompt=True, hide_input=True,
                                           confirmation_prompt=True)] = "",
+    as_user: AsUser = "admin",
 ) -> None:
     """Make a user who belongs to a workspace (made if it does not exist)."""
     from sluiceway.core.errors import SluicewayError
@@ -81,7 +82,8 @@ def create_user(
 
     try:
         p = _platform()
-        auth.create_user(p, username, password, workspace, by=auth.caller_for(p, auth.ADMIN))
+        auth.create_user(p, username, password, workspace,
+                         by=auth.caller_for(p, as_user))
     except SluicewayError as exc:
         _fail(exc)
     typer.echo(f"user {username} created in workspace {workspace}", err=True)
@@ -92,6 +94,7 @@ def set_password(
     username: str,
     password_stdin: Annotated[bool, typer.Option(
         "--password-stdin", help="read the new password from the first line of stdin")] = False,
+    as_user: AsUser = "admin",
 ) -> None:
     """Give a user a new password (prompted twice, or read from stdin)."""
     from sluiceway.core.errors import SluicewayError
@@ -100,7 +103,7 @@ def set_password(
     password = _read_password(password_stdin)
     try:
         p = _platform()
-        auth.set_password(p, username, password, by=auth.caller_for(p, auth.ADMIN))
+        auth.set_password(p, username, password, by=auth.caller_for(p, as_user))
     except SluicewayError as exc:
         _fail(exc)
     typer.echo(f"password of {username} changed", err=True)
@@ -113,6 +116,7 @@ def create_token(
     expires: Annotated[str | None, typer.Option(
         help="when it stops working: a span (30d, 12h, 90m, 2w) or an ISO date or date "
              "and time (UTC unless an offset is given); default never")] = None,
+    as_user: AsUser = "admin",
 ) -> None:
     """Print a new bearer token for a user (it is stored only as a hash)."""
     from sluiceway.core.errors import SluicewayError
@@ -122,7 +126,7 @@ def create_token(
         expires_at = auth.parse_expiry(expires) if expires is not None else None
         p = _platform()
         token = auth.create_token(p, username, name, expires_at,
-                                  by=auth.caller_for(p, auth.ADMIN))
+                                  by=auth.caller_for(p, as_user))
     except SluicewayError as exc:
         _fail(exc)
     typer.echo(token)
@@ -133,13 +137,15 @@ def create_token(
 @tokens.command("list")
 def list_tokens(
     user: Annotated[str | None, typer.Option(help="only this user's tokens")] = None,
+    as_user: AsUser = "admin",
 ) -> None:
     """List tokens: id, user, name, status, created, expires, last used (never the token)."""
     from sluiceway.core.errors import SluicewayError
     from sluiceway.services import auth
 
     try:
-        views = auth.list_tokens(_platform(), user)
+        p = _platform()
+        views = auth.list_tokens(p, user, by=auth.caller_for(p, as_user))
     except SluicewayError as exc:
         _fail(exc)
     at = time.time()
@@ -152,14 +158,14 @@ def list_tokens(
 
 
 @tokens.command("revoke")
-def revoke_token(token_id: str) -> None:
+def revoke_token(token_id: str, as_user: AsUser = "admin") -> None:
     """Revoke a token by its id (see ``tokens list``); it answers 401 from now on."""
     from sluiceway.core.errors import SluicewayError
     from sluiceway.services import auth
 
     try:
         p = _platform()
-        view = auth.revoke_token(p, token_id, by=auth.caller_for(p, auth.ADMIN))
+        view = auth.revoke_token(p, token_id, by=auth.caller_for(p, as_user))
     except SluicewayError as exc:
         _fail(exc)
     typer.echo(f"token {view.id} ({view.name}, of {view.username}) revoked "

@@ -23,7 +23,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from sluiceway.artifacts import hash_password
-from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from sluiceway.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from sluiceway.services import audit
 from sluiceway.services.caller import Caller as Caller  # the services' import of it
 from sluiceway.services.platform import Platform
@@ -126,10 +126,21 @@ def _checked_password(password: str) -> str:
     return password
 
 
+def _acting_for(by: Caller | None, username: str, what: str) -> None:
+    """Pass when ``by`` may ``what`` for ``username``: themselves, or a system administrator
+    for anyone (``None``: the server itself, as at the first start)."""
+    if by is not None and not by.system_admin and by.username != username:
+        raise Forbidden(f"only a system administrator may {what} of another user "
+                        f"({username!r})")
+
+
 def create_user(p: Platform, username: str, password: str, workspace_slug: str, *,
                 by: Caller | None = None) -> str:
     """Make a user who administers the workspace ``workspace_slug`` (made if missing);
     ``by`` (who asks, for the audit trail) must be a system administrator when given."""
+    if by is not None and not by.system_admin:
+        raise Forbidden("only a system administrator (ROLE_SYSTEM_ADMINISTRATOR) may create "
+                        "users here")
     if not username:
         raise InvalidInput("invalid user", [FieldError("username", "is required")])
     _checked_password(password)
@@ -155,7 +166,9 @@ def create_user(p: Platform, username: str, password: str, workspace_slug: str, 
 def set_password(p: Platform, username: str, password: str, *,
                  by: Caller | None = None) -> None:
     """Give ``username`` a new password; the old one stops working at once (a remembered
-    check names the old stored hash, so it no longer matches, in any process)."""
+    check names the old stored hash, so it no longer matches, in any process). ``by``:
+    the user themselves or a system administrator."""
+    _acting_for(by, username, "set the password")
     _checked_password(password)
     new_hash = hash_password(password)
     with p.db.claim() as s:
@@ -222,7 +235,9 @@ def parse_expiry(text: str, at: float | None = None) -> float:
 
 def create_token(p: Platform, username: str, name: str,
                  expires_at: float | None = None, *, by: Caller | None = None) -> str:
-    """A new bearer token for ``username``; the plain token is returned once, never stored."""
+    """A new bearer token for ``username``; the plain token is returned once, never stored.
+    ``by``: the user themselves or a system administrator."""
+    _acting_for(by, username, "create a token")
     token = TOKEN_PREFIX + pysecrets.token_urlsafe(32)
     with p.db.claim() as s:
         user = _user(s, username)
@@ -238,8 +253,13 @@ def create_token(p: Platform, username: str, name: str,
     return token
 
 
-def list_tokens(p: Platform, username: str | None = None) -> list[TokenView]:
-    """Every token (of ``username`` when given), oldest first; never the tokens themselves."""
+def list_tokens(p: Platform, username: str | None = None, *,
+                by: Caller | None = None) -> list[TokenView]:
+    """Every token (of ``username`` when given), oldest first; never the tokens themselves.
+    ``by`` other than a system administrator sees only their own."""
+    if by is not None and not by.system_admin:
+        _acting_for(by, username or by.username, "list the tokens")
+        username = by.username
     with p.db.session() as s:
         q = select(ApiToken, User.username).join(User, ApiToken.user_id == User.id)
         if username is not None:
@@ -256,6 +276,9 @@ def revoke_token(p: Platform, token_id: str, *, by: Caller | None = None) -> Tok
         t = s.get(ApiToken, token_id)
         if t is None:
             raise NotFound(f"token {token_id} does not exist", token_id)
+        owner = s.get_one(User, t.user_id).username
+        if by is not None and not by.system_admin and by.username != owner:
+            raise NotFound(f"token {token_id} does not exist", token_id)  # not theirs to see
         if t.revoked_at is None:
             t.revoked_at = now()
             if by is not None:
