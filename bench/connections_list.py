@@ -33,7 +33,7 @@ if __package__ in (None, ""):
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from sluiceway.api.app import create_app  # noqa: E402
+from sluiceway.bootstrap import create_app  # noqa: E402
 from sluiceway.core.settings import Settings  # noqa: E402
 from sluiceway.store.db import now  # noqa: E402
 from sluiceway.store.models import Actor, Attempt, Connection, Job  # noqa: E402

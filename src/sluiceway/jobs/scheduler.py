@@ -19,11 +19,11 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
-from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from sluiceway.core.settings import Settings
 from sluiceway.jobs import ledger
@@ -102,8 +102,10 @@ class Scheduler:
         """Fire every due scheduled connection; returns the ids of the jobs enqueued.
 
         The due connections are fired :data:`BATCH` at a time, each batch in one
-        transaction: its compare-and-sets in connection order (two schedulers lock rows in
-        the same order), then one enqueue of the winners (:func:`ledger.enqueue_many`).
+        transaction: a lock of the rows in connection order (two schedulers lock them in the
+        same order), one compare-and-set UPDATE per slot they were due at (one for all
+        when many are due at once) and one enqueue of the winners
+        (:func:`ledger.enqueue_many`).
         """
         t = now() if now_ is None else now_
         with self.db.session() as s:
@@ -137,25 +139,32 @@ class Scheduler:
             return s.scalar(select(func.min(Connection.next_run_at)).where(*_scheduled()))
 
     def _fire(self, due: list[_Due]) -> list[int]:
+        ids = [d.connection_id for d in due]
         with self.db.claim() as s:
-            won: list[_Due] = []
+            if not self.db.is_sqlite:  # lock the rows in one order (SQLite: one writer)
+                s.execute(select(Connection.id).where(Connection.id.in_(ids))
+                          .order_by(Connection.id).with_for_update())
+            # a compare-and-set of the rows read with one next_run_at (many connections due
+            # at once share it): a row whose value changed since was fired by another
+            # scheduler (or edited) and is left alone
+            slots: dict[tuple[float | None, float], list[str]] = {}
             for d in due:
-                same = (Connection.next_run_at.is_(None) if d.old is None
-                        else Connection.next_run_at == d.old)
-                done = cast(CursorResult[Any], s.execute(
+                slots.setdefault((d.old, d.next), []).append(d.connection_id)
+            changed: set[str] = set()
+            for (old, nxt), group in slots.items():
+                same = (Connection.next_run_at.is_(None) if old is None
+                        else Connection.next_run_at == old)
+                changed.update(s.scalars(
                     update(Connection)
-                    .where(Connection.id == d.connection_id, Connection.status == "active",
-                           same)
-                    .values(next_run_at=d.next)
+                    .where(Connection.id.in_(group), Connection.status == "active", same)
+                    .values(next_run_at=nxt).returning(Connection.id)
                     .execution_options(synchronize_session=False)))
-                # 0 rows: another scheduler fired it; no enqueue: only the series was started
-                if done.rowcount == 1 and d.enqueue:
-                    won.append(d)
+            won = [d for d in due if d.enqueue and d.connection_id in changed]
             jobs = ledger.enqueue_many(s, [ledger.NewJob(
                 workspace_id=d.workspace_id, config_type="sync", scope=d.connection_id,
                 max_attempts=self.settings.job_attempts,
                 unicity=sync_unicity(d.connection_id)) for d in won])
-            return [job.id for job, created in jobs if created]
+            return [job_id for job_id, created in jobs if created]
 
 
 def _scheduled() -> tuple[Any, ...]:

@@ -28,7 +28,9 @@ class Database:
     ``BEGIN IMMEDIATE``, which makes it the single writer until it commits.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 10) -> None:
+        """``pool_size`` and ``max_overflow``: the PostgreSQL connections this process keeps
+        open and may open beyond them (SQLAlchemy's pool)."""
         try:
             parsed = make_url(url)
         except Exception as exc:  # noqa: BLE001 - sqlalchemy raises ArgumentError and others
@@ -46,7 +48,7 @@ class Database:
         if self.dialect == "postgresql":
             if parsed.drivername == "postgresql":
                 parsed = parsed.set(drivername="postgresql+psycopg")
-            kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=10)
+            kwargs.update(pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
             self.engine: Engine = create_engine(parsed, **kwargs)
         else:
             if parsed.database and parsed.database != ":memory:":
