@@ -47,6 +47,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # the simulating processes import this module: what they do not need is imported in run()
+from pydantic import SecretStr  # noqa: E402
 from sqlalchemy import func, select, update  # noqa: E402
 
 from sluiceway.core.settings import Settings  # noqa: E402
@@ -461,7 +462,7 @@ def run(backend: str, opts: Options) -> None:
     with tempfile.TemporaryDirectory(prefix="sw-bench-") as tmp, \
             _metadata(backend, Path(tmp)) as url:
         settings = Settings(data_dir=Path(tmp) / "data", database_url=url,
-                            admin_password=AUTH[1], workers=2)
+                            admin_password=SecretStr(AUTH[1]), workers=2)
         app = create_app(settings, run_jobs=False)
         with TestClient(app) as client:
             t0 = time.perf_counter()
