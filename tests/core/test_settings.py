@@ -21,6 +21,7 @@ PG = "postgresql+psycopg://postgres@127.0.0.1:5432/meta"
     ({"executor": "celery", "database_url": PG, "republish_seconds": 0},
      "more than 0 seconds"),
     ({"executor": "threads"}, "'local' or 'celery'"),
+    ({"cancel_poll_seconds": 0}, "more than 0 seconds"),
 ])
 def test_unworkable_celery_settings_are_refused(values: dict[str, Any], reason: str) -> None:
     with pytest.raises(ValidationError, match=reason):

@@ -313,3 +313,28 @@ def test_cancel_races_with_claims(world: World, db: Database) -> None:
             assert job.cancel_requested
         else:
             assert job.status == "cancelled"
+
+
+def test_enqueue_many_keeps_one_active_job_per_key(world: World, db: Database) -> None:
+    held = _enqueue(world, "held", unicity="k:held")
+
+    def item(scope: str, key: str | None) -> ledger.NewJob:
+        return ledger.NewJob(workspace_id=world.workspace_id, config_type="noop",
+                             scope=scope, max_attempts=2, unicity=key, priority=3)
+
+    with db.claim() as s:
+        got = ledger.enqueue_many(s, [item("a", "k:a"), item("held", "k:held"),
+                                      item("free", None), item("a2", "k:a"),
+                                      item("free2", None)])
+    (a, made_a), (h, made_h), (f1, made_f1), (a2, made_a2), (f2, made_f2) = got
+    assert (h, made_h) == (held, False)  # the active holder answers
+    assert (a2, made_a2) == (a, False)  # the batch's own first job of the key answers
+    assert [made_a, made_f1, made_f2] == [True, True, True]
+    assert len({a, f1, f2, held}) == 4
+    for job_id, scope in ((a, "a"), (f1, "free"), (f2, "free2")):
+        job = world.job(job_id)
+        assert (job.scope, job.status, job.priority, job.max_attempts) == (scope, "pending",
+                                                                         3, 2)
+        assert [(x.number, x.status) for x in world.attempts(job_id)] == [(1, "queued")]
+    with db.claim() as s:
+        assert ledger.enqueue_many(s, []) == []

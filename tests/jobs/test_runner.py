@@ -3,6 +3,8 @@ and logs without secrets."""
 
 from __future__ import annotations
 
+import re
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -11,18 +13,18 @@ import duckdb
 import pytest
 from cryptography.fernet import Fernet
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from sluiceway.core.settings import Settings
 from sluiceway.jobs import ledger
 from sluiceway.jobs.context import AttemptContext
 from sluiceway.jobs.executors.inline import InlineExecutor
-from sluiceway.jobs.runner import settings_for_child
+from sluiceway.jobs.runner import run_attempt, settings_for_child
 from sluiceway.protocol.spec import MASK
 from sluiceway.secrets import Cipher
 from sluiceway.store.db import Database
-from sluiceway.store.models import StreamState
-from tests.jobs.conftest import World
+from sluiceway.store.models import Job, StreamState
+from tests.jobs.conftest import World, make_settings, wait_for
 
 SECRET = "pw-Sup3r-s3cret-value"
 
@@ -235,3 +237,39 @@ def test_a_heartbeat_that_would_lose_the_lease_is_refused(
         lease: float, heartbeat: float, reason: str) -> None:
     with pytest.raises(ValidationError, match=reason):
         Settings(lease_seconds=lease, heartbeat_seconds=heartbeat)
+
+
+def test_a_running_attempt_looks_for_a_cancel_every_cancel_poll_seconds(
+        meta_url: str, db: Database, tmp_path: Path) -> None:
+    # heartbeats are rare here: only the cancel looks can stop the sync soon
+    quick = make_settings(meta_url, tmp_path, heartbeat_seconds=20.0, cancel_poll_seconds=0.2)
+    world = World(db, quick)
+    conn = world.connection(("sample", {"rows": 100_000_000, "batch_size": 10_000}),
+                            ("duckdb", _duck(tmp_path)))
+    job_id = world.sync_job(conn)
+    attempt = ledger.claim(db, "w", None, quick.lease_seconds)
+    assert attempt is not None
+    looks: list[float] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if re.match(r"SELECT jobs\.cancel_requested\s+FROM jobs", statement):
+            looks.append(time.monotonic())
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    runner = threading.Thread(target=run_attempt, args=(quick, attempt.id), kwargs={"db": db})
+    runner.start()
+    try:
+        # five looks take a second at 0.2 s (five at the former fixed 1 s would take five)
+        wait_for(lambda: len(looks) >= 5, 3.5, "five looks for a cancel")
+    finally:  # stop the sync whatever happened
+        with db.claim() as s:
+            job = s.get(Job, job_id)
+            assert job is not None
+            ledger.request_cancel(s, job)
+        asked = time.monotonic()
+        runner.join(30)
+        stopped = time.monotonic() - asked
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert not runner.is_alive()
+    assert world.job(job_id).status == "cancelled"
+    assert stopped < 5.0  # seen by a look, 20 s before the next heartbeat

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from sluiceway.core.settings import Settings
 from sluiceway.jobs import ledger
+from sluiceway.jobs.runtime import JobRuntime
 from sluiceway.jobs.scheduler import Scheduler, next_slot
 from sluiceway.store.db import Database
-from sluiceway.store.models import Connection, Job
-from tests.jobs.conftest import World
+from sluiceway.store.models import Attempt, Connection, Job
+from tests.jobs.conftest import World, make_settings, wait_for
 
 HOUR = 3600.0
 
@@ -153,3 +155,73 @@ def test_a_cron_schedule_fires_at_its_times_in_its_time_zone(world: World,
     assert _next_run(world.db, conn) == first + 24 * HOUR
     assert sched.tick(first + 5) == []
     assert _jobs(world.db, conn) == 1
+
+
+def test_a_batch_of_due_connections_is_enqueued_in_one_pass(world: World,
+                                                           tmp_path: Path) -> None:
+    conns = [_conn(world, tmp_path, schedule=(5, "minutes")) for _ in range(30)]
+    busy = conns[0]
+    running = world.sync_job(busy)  # its sync still runs: the slot passes, no second run
+    t = 1_800_000_000.0
+    commits: list[object] = []
+
+    def count(conn: object) -> None:
+        commits.append(conn)
+
+    event.listen(world.db.engine, "commit", count)
+    try:
+        fired = Scheduler(world.settings, world.db).tick(t)
+    finally:
+        event.remove(world.db.engine, "commit", count)
+    # one transaction read the due connections, one fired them all (not one per connection)
+    assert len(commits) == 2
+    assert len(fired) == 29 == len(set(fired))
+    assert running not in fired
+    with world.db.session() as s:
+        jobs = list(s.scalars(select(Job).where(Job.id.in_(fired))))
+        assert sorted(j.scope for j in jobs) == sorted(conns[1:])
+        assert {(j.config_type, j.status) for j in jobs} == {("sync", "pending")}
+        queued = s.scalars(select(Attempt.job_id).where(Attempt.job_id.in_(fired),
+                                                        Attempt.status == ledger.QUEUED))
+        assert sorted(queued) == sorted(fired)
+    for conn in conns:
+        assert _next_run(world.db, conn) == t + 300
+        assert _jobs(world.db, conn) == 1
+
+
+class _Idle:
+    """An executor that runs nothing and counts the scheduler's wake-ups."""
+
+    def __init__(self) -> None:
+        self.wakes = 0
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def wake(self) -> None:
+        self.wakes += 1
+
+
+def test_the_runtime_enqueues_at_the_slot_not_a_tick_later(meta_url: str, db: Database,
+                                                            tmp_path: Path) -> None:
+    slow = make_settings(meta_url, tmp_path, tick_seconds=60.0)
+    world = World(db, slow)
+    conn = _conn(world, tmp_path, schedule=(5, "minutes"))
+    slot = time.time() + 1.0
+    with db.session() as s:
+        s.execute(update(Connection).where(Connection.id == conn).values(next_run_at=slot))
+    executor = _Idle()
+    runtime = JobRuntime(slow, db, executor)
+    runtime.start()
+    try:
+        wait_for(lambda: _jobs(db, conn) == 1, 15, "the run of the slot")
+    finally:
+        runtime.stop()
+    with db.session() as s:
+        job = s.scalars(select(Job).where(Job.scope == conn)).one()
+    assert slot <= job.created_at < slot + 2.0  # the tick is 60 s: the loop woke at the slot
+    assert _next_run(db, conn) == slot + 300
+    assert executor.wakes >= 1

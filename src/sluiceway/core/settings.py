@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     #: looks for a cancel; unset: a third of ``lease_seconds``. A lease long enough to ride
     #: out a busy machine and a prompt cancel are two needs, hence two settings
     heartbeat_seconds: float | None = None
+    #: how often a running attempt reads whether its job was cancelled, between heartbeats
+    #: (a read of the metadata database per running attempt: with thousands of attempts,
+    #: most of the ledger's load; see docs/scaling.md)
+    cancel_poll_seconds: float = 1.0
     #: time limit of check_connection / discover_schema calls
     check_timeout_seconds: float = 60.0
     #: how often the scheduler and the reaper look at the ledger
@@ -143,7 +147,7 @@ class Settings(BaseSettings):
         return v
 
     @field_validator("lease_seconds", "check_timeout_seconds", "tick_seconds",
-                     "heartbeat_seconds", "republish_seconds")
+                     "heartbeat_seconds", "republish_seconds", "cancel_poll_seconds")
     @classmethod
     def _positive_seconds(cls, v: float | None) -> float | None:
         if v is not None and v <= 0:

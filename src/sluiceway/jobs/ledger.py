@@ -16,9 +16,10 @@ from __future__ import annotations
 import datetime as dt
 import socket
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, exists, func, or_, select, text, update
+from sqlalchemy import CursorResult, Table, exists, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from sluiceway.core.settings import Settings
@@ -79,25 +80,86 @@ def enqueue_new(
     scheduled_at: float | None = None,
 ) -> tuple[Job, bool]:
     """Like :func:`enqueue`, and whether the job was made now (False: an active one)."""
-    if unicity is not None:
+    [(job_id, made)] = enqueue_many(s, [NewJob(
+        workspace_id=workspace_id, config_type=config_type, scope=scope, input=input,
+        max_attempts=max_attempts, priority=priority, unicity=unicity,
+        scheduled_at=scheduled_at)])
+    return s.get_one(Job, job_id), made
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """What :func:`enqueue_many` makes a job of (the arguments of :func:`enqueue`)."""
+
+    workspace_id: str
+    config_type: str
+    scope: str
+    max_attempts: int
+    input: dict[str, Any] | None = None
+    priority: int = 0
+    unicity: str | None = None
+    scheduled_at: float | None = None
+
+
+def enqueue_many(s: Session, items: Sequence[NewJob]) -> list[tuple[int, bool]]:
+    """:func:`enqueue_new` of many jobs in a few statements, whatever their number: one lock
+    of their unicity keys, one read of the active jobs holding them, one insert of the jobs
+    and one of their first attempts. Returns (job id, made now) in the order of ``items``;
+    an item whose key an earlier item took gets that job (not made now).
+
+    On PostgreSQL the keys' advisory locks are taken in one order (sorted), so two batches
+    never wait for each other in a circle; on SQLite call this inside ``db.claim()``.
+    """
+    keys = sorted({i.unicity for i in items if i.unicity is not None})
+    holders: dict[str, int] = {}
+    if keys:
         if _is_pg(s):
-            s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": unicity})
-        active = s.scalars(select(Job).where(Job.unicity == unicity, Job.status.in_(ACTIVE))
-                           .order_by(Job.id).limit(1)).first()
-        if active is not None:
-            return active, False
+            s.execute(text("SELECT count(pg_advisory_xact_lock(h)) FROM (SELECT DISTINCT "
+                           "hashtext(k) AS h FROM unnest(CAST(:keys AS text[])) AS k "
+                           "ORDER BY h) AS sorted_keys"), {"keys": keys})
+        for job_id, key in s.execute(select(Job.id, Job.unicity)
+                                     .where(Job.unicity.in_(keys), Job.status.in_(ACTIVE))
+                                     .order_by(Job.id.desc())):
+            holders[str(key)] = int(job_id)  # the oldest holder is the answer
     t = now()
-    job = Job(workspace_id=workspace_id, config_type=config_type, scope=scope,
-              status="pending", priority=priority, unicity=unicity, input=dict(input or {}),
-              max_attempts=max_attempts, cancel_requested=False, progress=0.0,
-              scheduled_at=t if scheduled_at is None else scheduled_at,
-              created_at=t, updated_at=t)
-    s.add(job)
-    s.flush()
-    s.add(Attempt(job_id=job.id, number=1, status=QUEUED, records_synced=0, bytes_synced=0,
-                  created_at=t, updated_at=t))
-    s.flush()
-    return job, True
+    rows: list[dict[str, Any]] = []
+    taken = set(holders)
+    for item in items:
+        if item.unicity is None or item.unicity not in taken:
+            if item.unicity is not None:
+                taken.add(item.unicity)
+            rows.append({"workspace_id": item.workspace_id,
+                         "config_type": item.config_type, "scope": item.scope,
+                         "status": "pending", "priority": item.priority,
+                         "unicity": item.unicity, "input": dict(item.input or {}),
+                         "max_attempts": item.max_attempts, "cancel_requested": False,
+                         "progress": 0.0,
+                         "scheduled_at": t if item.scheduled_at is None else item.scheduled_at,
+                         "created_at": t, "updated_at": t})
+    ids: list[int] = []
+    if rows:  # core inserts: a unit of work of a thousand jobs costs more than the database
+        jobs, attempts = _table(Job), _table(Attempt)
+        ids = [int(i) for i in s.scalars(
+            insert(jobs).returning(jobs.c.id, sort_by_parameter_order=True), rows)]
+        s.execute(insert(attempts), [
+            {"job_id": job_id, "number": 1, "status": QUEUED, "records_synced": 0,
+             "bytes_synced": 0, "created_at": t, "updated_at": t} for job_id in ids])
+    out: list[tuple[int, bool]] = []
+    made = iter(ids)  # in the order of rows: the items that make a job, as above
+    for item in items:
+        key = item.unicity
+        if key is not None and key in holders:
+            out.append((holders[key], False))
+            continue
+        job_id = next(made)
+        if key is not None:
+            holders[key] = job_id
+        out.append((job_id, True))
+    return out
+
+
+def _table(model: type[Job] | type[Attempt]) -> Table:
+    return cast(Table, model.__table__)
 
 
 def enqueue_in(db: Database, **kw: Any) -> Job:

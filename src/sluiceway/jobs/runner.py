@@ -29,10 +29,6 @@ from sluiceway.store.models import Attempt, Job
 
 log = logging.getLogger(__name__)
 
-#: seconds between two looks for a cancel of a running attempt (a read; the heartbeat that
-#: writes the lease may be rarer), so that a stop reaches it on any machine within seconds
-CANCEL_POLL_SECONDS = 1.0
-
 
 def classify(exc: BaseException) -> tuple[str, bool]:
     """(outcome, retryable) for an exception a kind raised."""
@@ -52,7 +48,8 @@ def describe(exc: BaseException) -> str:
 class _Heartbeat(threading.Thread):
     """Pushes the lease every ``settings.heartbeat_interval``, stores progress and flushes
     logs; sets ``cancel`` when the ledger says to stop, which it also reads in between,
-    every :data:`CANCEL_POLL_SECONDS`."""
+    every ``settings.cancel_poll_seconds`` (a read; the heartbeat that writes the lease may
+    be rarer), so that a stop reaches it on any machine within seconds."""
 
     def __init__(self, ctx: AttemptContext) -> None:
         super().__init__(name=f"heartbeat-{ctx.attempt_id}", daemon=True)
@@ -62,7 +59,7 @@ class _Heartbeat(threading.Thread):
     def run(self) -> None:
         ctx = self.ctx
         every = ctx.settings.heartbeat_interval
-        look = min(every, CANCEL_POLL_SECONDS)
+        look = min(every, ctx.settings.cancel_poll_seconds)
         next_beat = time.monotonic() + every
         while not self.done.wait(look):
             try:

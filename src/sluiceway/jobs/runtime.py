@@ -12,7 +12,7 @@ from sluiceway.core.settings import Settings
 from sluiceway.jobs import ledger
 from sluiceway.jobs.executors.base import Executor
 from sluiceway.jobs.scheduler import Scheduler
-from sluiceway.store.db import Database
+from sluiceway.store.db import Database, now
 from sluiceway.store.models import Workspace
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,20 @@ class JobRuntime:
                         self.executor.wake()
             except Exception:  # noqa: BLE001 - a store blip must not stop the scheduler
                 log.warning("scheduler tick failed", exc_info=True)
-            self._stop.wait(self.settings.tick_seconds)
+            self._stop.wait(self._pause())
+
+    def _pause(self) -> float:
+        """Seconds until the next tick: ``tick_seconds``, or less when a connection's slot
+        comes sooner, so that a run is enqueued at its slot rather than up to a tick later."""
+        wait = self.settings.tick_seconds
+        try:
+            due = self.scheduler.next_due()
+        except Exception:  # noqa: BLE001 - the next tick reports a store that fails
+            return wait
+        left = None if due is None else due - now()
+        # a slot already past was looked at by the tick that just ran (and not fired: a
+        # schedule it cannot read): the next tick looks again
+        return wait if left is None or left <= 0 else min(wait, left)
 
 
 def enqueue_prune(settings: Settings, db: Database) -> int | None:

@@ -33,7 +33,9 @@ class Database:
     a claim.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 10) -> None:
+        """``pool_size`` and ``max_overflow``: the PostgreSQL connections this process keeps
+        open and may open beyond them (SQLAlchemy's pool)."""
         try:
             parsed = make_url(url)
         except Exception as exc:  # noqa: BLE001 - sqlalchemy raises ArgumentError and others
@@ -51,7 +53,7 @@ class Database:
         if self.dialect == "postgresql":
             if parsed.drivername == "postgresql":
                 parsed = parsed.set(drivername="postgresql+psycopg")
-            kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=10)
+            kwargs.update(pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
             self.engine: Engine = create_engine(parsed, **kwargs)
         else:
             if parsed.database and parsed.database != ":memory:":
