@@ -18,6 +18,7 @@ from sluiceway.api.alumio import (
     platform_info,
     relations,
     spaces,
+    storages,
     system_administrators,
     table_filters,
     tokens,
@@ -33,5 +34,5 @@ __all__ = ["PREFIXES", "install", "render"]
 def install(app: FastAPI) -> None:
     for module in (spaces, users, table_filters, system_administrators, tokens, audit_trail,
                    variables, ai, platform_info, workers, configurations, configuration_transfer,
-                   configuration_graph, di_types, relations):
+                   configuration_graph, di_types, relations, storages):
         app.include_router(module.router, prefix="/api/v1", tags=["platform"])

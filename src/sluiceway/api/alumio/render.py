@@ -16,7 +16,7 @@ from sluiceway.api.errors import Problem
 PREFIXES = tuple(f"/api/v1/{p}" for p in (
     "spaces", "users", "current_space", "tokens", "audit_trail", "environment", "ai/",
     "application", "maintenance_windows", "environments", "statistics", "space_workers",
-    "system_administrators", "di/", "platforms"))
+    "system_administrators", "di/", "platforms", "storages", "elasticsearch/", "search"))
 
 _TYPES = {400: "validation_failed", 401: "unauthorized", 403: "forbidden",
           404: "not_found", 405: "method_not_allowed", 409: "conflict",
