@@ -15,12 +15,15 @@ from sluiceway.api.alumio import (
     configuration_transfer,
     configurations,
     di_types,
+    logs,
     platform_info,
     relations,
+    search,
     spaces,
     storages,
     system_administrators,
     table_filters,
+    task_statistics,
     tokens,
     users,
     variables,
@@ -34,5 +37,6 @@ __all__ = ["PREFIXES", "install", "render"]
 def install(app: FastAPI) -> None:
     for module in (spaces, users, table_filters, system_administrators, tokens, audit_trail,
                    variables, ai, platform_info, workers, configurations, configuration_transfer,
-                   configuration_graph, di_types, relations, storages):
+                   configuration_graph, di_types, relations, storages, logs, search,
+                   task_statistics):
         app.include_router(module.router, prefix="/api/v1", tags=["platform"])
