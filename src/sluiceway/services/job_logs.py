@@ -60,8 +60,8 @@ def _bad(path: str, reason: str, value: Any = None) -> InvalidInput:
 
 
 def _number(value: str, path: str) -> int:
-    if not value.isdigit():
-        raise _bad(path, "must be a whole number", value)
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        raise _bad(path, "must be a whole number of at most 18 digits", value[:100])
     return int(value)
 
 
@@ -155,7 +155,7 @@ def count(p: Platform, caller: Caller, workspace_id: str, q: LogSearch) -> int:
 def entry(p: Platform, caller: Caller, workspace_id: str, entry_id: str) -> LogEntry:
     """One line of the space's job logs by its id."""
     policy.require(caller, policy.READ, workspace_id)
-    if not entry_id.isdigit() or len(entry_id) > 18:
+    if not entry_id.isascii() or not entry_id.isdigit() or len(entry_id) > 18:
         raise NotFound(f"log entry {entry_id} not found", entry_id[:100])
     with p.db.session() as s:
         row = s.execute(_query(workspace_id, LogSearch()).where(

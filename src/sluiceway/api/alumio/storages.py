@@ -69,7 +69,7 @@ def copy(source: str, target: str, p: PlatformDep, caller: CallerDep,
 def list_entities(identifier: str, p: PlatformDep, caller: CallerDep,
                   filter: FilterParam = None, space: SpaceParam = None,  # noqa: A002
                   next: Annotated[str | None, Query(  # noqa: A002
-                      description="The cursor a previous page gave in next.")] = None,
+                      description="The cursor a previous page gave in next (extension).")] = None,
                   ) -> dict[str, Any]:
     c = criteria.parse(filter, service.ENTITY_COLUMNS)
     page = service.list_entities(p, caller, _ws(p, caller, space), identifier, c, next)
