@@ -187,6 +187,14 @@ def test_an_encrypted_storage_keeps_no_plain_value_at_rest(
         assert "4111" not in row.sealed
     assert _ok(client.get(f"{S}/vault/entity", params={"entity": "card"},
                           headers=team[V]))["value"] == {"number": "4111-1111"}
+    # a copy keeps values as its target does: plain here, readable the same
+    _storage(client, team[E], "open")
+    assert _ok(client.post(f"{S}/vault/copy/open", headers=team[E]))["copied"] == 1
+    with _platform(client).db.session() as s:
+        copied = s.scalars(select(StorageEntity).where(StorageEntity.storage == "open")).one()
+        assert (copied.value, copied.sealed) == ({"number": "4111-1111"}, None)
+    _error(client.post(f"{S}/vault/copy/vault", headers=team[E]), 400)
+    _error(client.post(f"{S}/vault/copy/nowhere", headers=team[E]), 404)
 
 
 def test_deleting_a_storage_removes_its_entities(client: TestClient,

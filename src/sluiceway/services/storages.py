@@ -364,6 +364,7 @@ def copy(p: Platform, caller: Caller, workspace_id: str, source: str, target: st
             s.flush()
             count += len(rows)
             after = rows[-1].key
+            s.expunge_all()  # written: keep the session's memory to one batch
         _audit(s, caller, workspace_id, "copy", f"{count} entities of storage {source} "
                f"copied into {target}", source=source, target=target, copied=count)
         return count
