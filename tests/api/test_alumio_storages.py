@@ -137,12 +137,21 @@ def test_export_streams_ndjson_and_copy_clear_and_sizes(
     expected = sum(len(f"k{i}") + len(json.dumps({"i": i}, separators=(",", ":")))
                    for i in range(3))
     assert sizes == {"backup": expected, "seen": expected}
+    assert expected == 27
+    _storage(client, team[E], "empty")
+    _storage(client, team[E], "tiny")
+    _ok(client.put(f"{S}/tiny/entity", params={"entity": "a"}, headers=team[E], json=1234567))
+    by_size = _ok(client.get(S, headers=team[V], params={
+        "filter": json.dumps({"order": "sizeInBytes asc", "limit": 3})}))
+    # by number (8 before 27), not as text ("27" before "8")
+    assert [x["identifier"] for x in by_size["results"]] == ["empty", "tiny", "backup"]
+    assert by_size["metadata"]["totalCount"] == 4
     only = _ok(client.get(S, headers=team[V], params={
         "filter": json.dumps({"where": {"identifier": "seen"}})}))
     assert only["metadata"]["totalCount"] == 1
     assert "3 entities" in _ok(client.post(f"{S}/seen/clear", headers=team[E]))["message"]
     assert _ok(client.get(f"{S}/seen/entities", headers=team[V]))["results"] == []
-    assert _ok(client.get(S, headers=team[V]))["results"][1] == {"identifier": "seen",
+    assert _ok(client.get(S, headers=team[V]))["results"][2] == {"identifier": "seen",
                                                                  "sizeInBytes": 0}
 
 
