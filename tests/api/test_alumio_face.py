@@ -232,7 +232,10 @@ def _source(client: TestClient, ws: str, owner: dict[str, str] | None = None) ->
 
 OPERATIONS = ["airbyte sources/create", "datasets exports/export", "alumio space users",
               "alumio configurations create", "alumio configurations list",
-              "alumio tasks retry", "alumio queue processes"]
+              "alumio tasks retry", "alumio queue processes",
+              "alumio storage entity put", "alumio storage entities list",
+              "alumio storage clear", "alumio logs search", "alumio search",
+              "alumio statistics totals"]
 _CONFIG = {"type": "transformer", "identifier": "mine", "name": "Mine",
            "object": {"prototype": "remove", "parameters": {"keys": ["x"]}}}
 
@@ -257,6 +260,26 @@ def _call(client: TestClient, op: str, space: str, ws: str, headers: dict[str, s
                            json={"filter": "{}"})
     if op == "alumio queue processes":
         return client.get("/api/v1/queue/processes", headers=headers, params={"space": space})
+    if op.startswith("alumio storage"):
+        client.post("/api/v1/di/configurations", params={"space": space},
+                    **({"headers": owner} if owner else {"auth": ADMIN}),
+                    json={"type": "storage", "identifier": "seen", "name": "Seen",
+                          "object": {"prototype": "storage", "parameters": {}}})
+        url = f"/api/v1/storages/seen{{}}?space={space}"
+        if op == "alumio storage entity put":
+            return client.put(url.format("/entity") + "&entity=k", headers=headers, json=1)
+        if op == "alumio storage clear":
+            return client.post(url.format("/clear"), headers=headers)
+        return client.get(url.format("/entities"), headers=headers)
+    if op == "alumio logs search":
+        return client.post("/api/v1/elasticsearch/search/result", headers=headers,
+                           params={"space": space}, json={"prototype": "query",
+                                                          "parameters": {"query": "x"}})
+    if op == "alumio search":
+        return client.get("/api/v1/search", headers=headers, params={"space": space})
+    if op == "alumio statistics totals":
+        return client.get("/api/v1/statistics/tasks/totals", headers=headers,
+                          params={"space": space})
     return client.post(f"/api/v1/spaces/{space}/users", headers=headers,
                        json={"email": "new@team.example", "roles": ["ROLE_USER"]})
 
@@ -267,7 +290,13 @@ ALLOWED = {"airbyte sources/create": {V: 403, E: 200, A: 200},
            "alumio configurations create": {V: 403, E: 200, A: 200},
            "alumio configurations list": {V: 200, E: 200, A: 200},
            "alumio tasks retry": {V: 403, E: 200, A: 200},
-           "alumio queue processes": {V: 200, E: 200, A: 200}}
+           "alumio queue processes": {V: 200, E: 200, A: 200},
+           "alumio storage entity put": {V: 403, E: 200, A: 200},
+           "alumio storage entities list": {V: 200, E: 200, A: 200},
+           "alumio storage clear": {V: 403, E: 200, A: 200},
+           "alumio logs search": {V: 200, E: 200, A: 200},
+           "alumio search": {V: 200, E: 200, A: 200},
+           "alumio statistics totals": {V: 200, E: 200, A: 200}}
 
 
 @pytest.mark.parametrize("op", OPERATIONS)

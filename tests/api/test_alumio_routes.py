@@ -152,6 +152,17 @@ def test_a_route_run_records_each_entity_as_a_task_and_a_retry_after_the_fix_fin
                            headers=team[V]))
     assert stats["results"] == [{"identifier": "orders", "name": "orders", "stats": {
         "new": 0, "processing": 0, "skipped": 2, "finished": 6, "failed": 0}}]
+    totals = _ok(client.get("/api/v1/statistics/tasks/totals", params={"space": "team-a"},
+                            headers=team[V]))["results"]
+    assert (totals["finished"], totals["skipped"], totals["failed"]) == (6, 2, 0)
+    daily = _ok(client.get("/api/v1/statistics/tasks/daily", params={"space": "team-a"},
+                           headers=team[V]))["results"]
+    assert [(d["identifier"], d["finished"], d["skipped"]) for d in daily] == [("orders", 6, 2)]
+    window = _ok(client.post("/api/v1/statistics/routes", params={"space": "team-a"},
+                             headers=team[V], json={"from": "2000-01-01T00:00:00Z",
+                                                    "to": "2999-01-01T00:00:00Z",
+                                                    "routeIdentifiers": ["orders"]}))
+    assert window["results"][0]["taskStats"] == {"new": 0, "finished": 6, "failed": 0}
     per_space = _ok(client.get("/api/v1/statistics/spaces", auth=ADMIN))["results"]
     assert {r["spaceIdentifier"]: (r["finished"], r["skipped"]) for r in per_space} == {
         "default": (0, 0), "team-a": (6, 2)}

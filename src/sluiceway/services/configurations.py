@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy import delete as sql_delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from ulid import ULID
@@ -38,6 +39,7 @@ from sluiceway.store.models import (
     Configuration,
     ConfigurationFavourite,
     ConfigurationRevision,
+    StorageEntity,
     Workspace,
 )
 
@@ -506,6 +508,15 @@ def _owned(s: Session, workspace_id: str, owners: Iterable[str]) -> list[Configu
         Configuration.workspace_id == workspace_id, Configuration.owner.in_(set(owners)))))
 
 
+def _drop_entities(s: Session, workspace_id: str, rows: Iterable[Configuration]) -> None:
+    """The entities of the storages among ``rows`` go with them."""
+    storages = [r.identifier for r in rows if r.type == "storage"]
+    if storages:
+        s.execute(sql_delete(StorageEntity).where(
+            StorageEntity.workspace_id == workspace_id, StorageEntity.storage.in_(storages)
+        ).execution_options(synchronize_session=False))
+
+
 def delete(p: Platform, caller: Caller, workspace_id: str, type_: str, identifier: str) -> None:
     """Delete a configuration with the relations it owns; 409 while another names it."""
     policy.require(caller, policy.CHANGE, workspace_id)
@@ -515,6 +526,7 @@ def delete(p: Platform, caller: Caller, workspace_id: str, type_: str, identifie
         owned = [r for r in _owned(s, workspace_id, [identifier]) if r is not c]
         audit_change(s, caller, c, "delete", "deleted",
                owned=[f"{r.type}/{r.identifier}" for r in owned])
+        _drop_entities(s, workspace_id, (*owned, c))
         for r in (*owned, c):
             s.delete(r)
 
@@ -537,6 +549,7 @@ def delete_matching(p: Platform, caller: Caller, workspace_id: str, type_: str,
                      workspace_id=workspace_id)
         owned = [r for r in _owned(s, workspace_id, [r.identifier for r in rows])
                  if r not in rows]
+        _drop_entities(s, workspace_id, (*owned, *rows))
         for r in (*owned, *rows):
             s.delete(r)
         return len(rows)

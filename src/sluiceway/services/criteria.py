@@ -251,11 +251,17 @@ def _holds(node: Cond | Group, values: Mapping[str, Any]) -> bool:
         return False
 
 
+def _sort_key(value: Any) -> tuple[bool, bool, float, str]:
+    """Numbers by size (not as text: 9 before 10), then text; None last."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return (value is None, not number, float(value) if number else 0.0,
+            "" if number else str(value))
+
+
 def select_from(items: Sequence[T], values: Callable[[T], Mapping[str, Any]],
                 c: Criteria) -> tuple[list[T], int]:
     """:func:`apply` over a list in memory (a catalogue): the page and the total."""
     found = [item for item in items if _holds(c.where, values(item))]
     for name, desc in reversed(c.order):
-        found.sort(key=lambda item: (values(item).get(name) is None,
-                                     str(values(item).get(name))), reverse=desc)
+        found.sort(key=lambda item: _sort_key(values(item).get(name)), reverse=desc)
     return found[c.skip:c.skip + c.limit], len(found)

@@ -356,7 +356,9 @@ def _others() -> list[Type]:
                         {"$schema": SCHEMA, **_obj({
                             "ttlSeconds": {"type": ["integer", "null"], "minimum": 1,
                                            "description": "how long an entity is kept "
-                                                          "(null: for ever)"}})},
+                                                          "(null: for ever)"},
+                            "encrypted": {"type": "boolean", "default": False,
+                                          "description": "entity values encrypted at rest"}})},
                         (TestCase("for a day", {"ttlSeconds": 86400}),))
     command = _obj({"command": {"type": "string",
                                 "enum": ["incoming:run", "outgoing:run", "route:run"]},

@@ -260,7 +260,8 @@ def repair(p: Platform, caller: Caller, workspace_id: str, age: str, new_status:
 
 def statistics(p: Platform, caller: Caller, workspace_id: str, since: float | None,
                until: float | None, route: str | None) -> list[RouteStats]:
-    """Tasks per route and status (#111), of the tasks made between ``since`` and ``until``."""
+    """Tasks per route and status (#111), of the tasks made between ``since`` and ``until``;
+    every route of the space (or the one named) is listed, with zeros when it has none."""
     policy.require(caller, policy.READ, workspace_id)
     with p.db.session() as s:
         q = (select(Task.route, Task.status, func.count(Task.id))
@@ -279,6 +280,6 @@ def statistics(p: Platform, caller: Caller, workspace_id: str, since: float | No
         names = dict(s.execute(select(Configuration.identifier, Configuration.name).where(
             Configuration.workspace_id == workspace_id,
             Configuration.type == routes.ROUTE)).all())
-        if route is not None and route in names:
-            counts.setdefault(route, dict.fromkeys(STATS, 0))
+        for r in names if route is None else [route] if route in names else []:
+            counts.setdefault(r, dict.fromkeys(STATS, 0))  # a route with no task yet: zeros
         return [RouteStats(r, names.get(r, r), counts[r]) for r in sorted(counts)]

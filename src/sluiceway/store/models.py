@@ -495,3 +495,31 @@ class Task(Base):
     job_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+# --- added by migration 0850 -----------------------------------------------------------------
+
+class StorageEntity(Base):
+    """One entity a storage keeps by key (a storage is a configuration of type ``storage``,
+    named here by its identifier). ``value`` holds the JSON value, or ``sealed`` its Fernet
+    token when the storage is encrypted; ``size`` is the bytes kept for it (key and stored
+    value). An entity past ``expires_at`` (from the storage's TTL) is gone for every reader
+    and removed by a prune."""
+
+    __tablename__ = "storage_entities"
+    __table_args__ = (UniqueConstraint("workspace_id", "storage", "key",
+                                       name="uq_storage_entities_workspace_storage_key"),
+                      Index("ix_storage_entities_storage_updated", "workspace_id", "storage",
+                            "updated_at"),
+                      Index("ix_storage_entities_expires", "expires_at"))
+
+    id: Mapped[int] = mapped_column(Id64, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    storage: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(1000))
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    sealed: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+    expires_at: Mapped[float | None] = mapped_column(Float)

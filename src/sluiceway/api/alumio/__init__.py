@@ -15,12 +15,16 @@ from sluiceway.api.alumio import (
     configuration_transfer,
     configurations,
     di_types,
+    logs,
     platform_info,
     queue,
     relations,
+    search,
     spaces,
+    storages,
     system_administrators,
     table_filters,
+    task_statistics,
     tasks,
     tokens,
     users,
@@ -35,5 +39,6 @@ __all__ = ["PREFIXES", "install", "render"]
 def install(app: FastAPI) -> None:
     for module in (spaces, users, table_filters, system_administrators, tokens, audit_trail,
                    variables, ai, platform_info, workers, configurations, configuration_transfer,
-                   configuration_graph, di_types, relations, queue, tasks):
+                   configuration_graph, di_types, relations, queue, tasks, storages, logs,
+                   search, task_statistics):
         app.include_router(module.router, prefix="/api/v1", tags=["platform"])
