@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import ConfigDict
 
 from sluiceway.api import downloads, errors, jsonapi
-from sluiceway.api.datasets import render
+from sluiceway.api.datasets import render, vocabulary
 from sluiceway.api.deps import CallerDep, PlatformDep, get_caller
 from sluiceway.api.inputs import Name, RequestModel
 from sluiceway.services import artifacts, datasets
@@ -44,7 +44,7 @@ def _doc(content: dict[str, Any], status: int = 200) -> Response:
 def index(request: Request, p: PlatformDep, caller: CallerDep) -> Response:
     query = jsonapi.parse_query(request)
     jsonapi.check_fields(query.fields, render.EXPORT_ATTRIBUTES)
-    rows, total = datasets.list_exports(p, caller, query)
+    rows, total = datasets.list_exports(p, caller, vocabulary.export_query(query))
     items = errors.rendered(rows, lambda a: render.export(p, a, query.fields), "export")
     return _doc(jsonapi.collection(request, items, query, total))
 

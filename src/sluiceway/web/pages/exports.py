@@ -22,7 +22,7 @@ PENDING = ("pending", "writing")
 
 def _rows(page: Page) -> tuple[list[dict[str, Any]], int]:
     query = listing.Query(page_size=PAGE, count=True, filters=(listing.Filter(
-        "project_id", "eq", page.workspace_id, "project_id"),))
+        "workspace_id", "eq", page.workspace_id, "workspace_id"),))
     found, total = datasets.list_exports(page.platform, page.caller, query)
     rows = [{"a": a, "stream": (a.meta or {}).get("stream", ""),
              "link": (f"/exports/{a.id}/download?"
