@@ -42,7 +42,7 @@ EXPORT_FIELDS: dict[str, listing.Field] = {
 
 @dataclass(frozen=True)
 class ExportRequest:
-    project_id: str
+    workspace_id: str
     source_id: str | None
     destination_id: str | None
     stream: str
@@ -111,7 +111,7 @@ def create_export(p: Platform, caller: Caller, req: ExportRequest
     if req.password:
         filename, mime = f"{filename}.zip", "application/zip"
     with p.db.claim() as s:
-        ws = scope.workspace(s, caller, req.project_id)
+        ws = scope.workspace(s, caller, req.workspace_id)
         actor: Actor = scope.actor(s, caller, kind, actor_id)
         if actor.workspace_id != ws.id:
             raise NotFound(f"{kind} {actor_id} not found in project {ws.id}", actor_id)
@@ -246,7 +246,7 @@ _TABLE = re.compile(r"^[^\x00/\\]{1,120}$")
 
 @dataclass(frozen=True)
 class ImportRequest:
-    project_id: str
+    workspace_id: str
     destination_id: str
     table: str
     mode: str
@@ -282,7 +282,7 @@ class Upload:
             raise InvalidInput("invalid import", errors)
         self.p, self.caller, self.req, self.format = p, caller, req, fmt
         with p.db.claim() as s:
-            ws = scope.workspace(s, caller, req.project_id)
+            ws = scope.workspace(s, caller, req.workspace_id)
             actor = scope.actor(s, caller, "destination", req.destination_id)
             if actor.workspace_id != ws.id:
                 raise NotFound(f"destination {req.destination_id} not found in project "

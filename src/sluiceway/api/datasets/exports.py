@@ -71,7 +71,7 @@ def show(resource_id: str, request: Request, p: PlatformDep, caller: CallerDep) 
 @router.post("/exports/export", status_code=202)
 def export(body: ExportCreate, p: PlatformDep, caller: CallerDep) -> Response:
     art, job = datasets.create_export(p, caller, datasets.ExportRequest(
-        project_id=body.project_id, source_id=body.source_id,
+        workspace_id=body.project_id, source_id=body.source_id,
         destination_id=body.destination_id, stream=body.stream, columns=body.columns,
         filter=body.filter, format=body.format, filename=body.filename,
         password=body.password, priority=body.priority, scheduled_at=body.scheduled_at,

@@ -58,7 +58,7 @@ def create(request: Request, page: PageDep, form: FormDep) -> Response:
     columns = [c.strip() for c in form.get("columns").split(",") if c.strip()]
     try:
         datasets.create_export(page.platform, page.caller, datasets.ExportRequest(
-            project_id=page.workspace_id, source_id=form.get("source") or None,
+            workspace_id=page.workspace_id, source_id=form.get("source") or None,
             destination_id=None, stream=form.get("stream").strip(), columns=columns or None,
             filter=None, format=form.get("format", "csv")))
     except InvalidInput as exc:
