@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
-from sqlalchemy import Select, exists, func, select
-from sqlalchemy.orm import aliased, defer
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import aliased
 
 from sluiceway.core.errors import FieldError, InvalidInput, SluicewayError
 from sluiceway.jobs import ledger, scheduler
@@ -87,7 +87,50 @@ def next_runs(schedule: AnySchedule, count: int = 5, after: float | None = None
     return out
 
 
-def schedule_of(c: Connection) -> AnySchedule:
+@dataclass(frozen=True, slots=True)
+class ConnectionView:
+    """A stored connection as the services hand it out (``catalog`` as stored:
+    ``{"streams": [...]}``, see :class:`~sluiceway.store.models.Connection`)."""
+
+    id: str
+    workspace_id: str
+    source_id: str
+    destination_id: str
+    name: str
+    sync_mode: str
+    catalog: Mapping[str, Any]
+    schedule_units: int | None
+    schedule_time_unit: str | None
+    schedule_cron: str | None
+    schedule_timezone: str | None
+    status: str
+    next_run_at: float | None
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStamp:
+    """A connection of a listing, without its catalog: what tells whether a rendering kept
+    since (by ``id`` and ``updated_at``) is still the connection's, and its actors."""
+
+    id: str
+    updated_at: float
+    source_id: str
+    destination_id: str
+
+
+def view_of(c: Connection) -> ConnectionView:
+    return ConnectionView(
+        id=c.id, workspace_id=c.workspace_id, source_id=c.source_id,
+        destination_id=c.destination_id, name=c.name, sync_mode=c.sync_mode,
+        catalog=c.catalog, schedule_units=c.schedule_units,
+        schedule_time_unit=c.schedule_time_unit, schedule_cron=c.schedule_cron,
+        schedule_timezone=c.schedule_timezone, status=c.status, next_run_at=c.next_run_at,
+        created_at=c.created_at, updated_at=c.updated_at)
+
+
+def schedule_of(c: Connection | ConnectionView) -> AnySchedule:
     """The schedule a stored connection runs by."""
     if c.schedule_cron:
         return CronSchedule(c.schedule_cron, c.schedule_timezone or "UTC")
@@ -138,7 +181,7 @@ def _discovered(p: Platform, caller: Caller, source_id: str) -> dict[str, Any] |
 def create(p: Platform, caller: Caller, *, source_id: str, destination_id: str,
            name: str | None, sync_mode: str, streams: list[dict[str, Any]] | None,
            schedule: AnySchedule, status: str, where: str = "syncSchema",
-           paths: Mapping[str, str] = catalogs.SEED_PATHS) -> Connection:
+           paths: Mapping[str, str] = catalogs.SEED_PATHS) -> ConnectionView:
     """``where`` and ``paths`` say how the client wrote the streams (for error paths)."""
     with p.db.session() as s:
         src = scope.actor(s, caller, "source", source_id)
@@ -170,29 +213,28 @@ def create(p: Platform, caller: Caller, *, source_id: str, destination_id: str,
                               "destinationId": destination_id, "status": status,
                               "streams": [st.get("name") for st in catalog.get("streams", [])]},
                      workspace_id=c.workspace_id)
-        return c
+        s.flush()  # created_at and updated_at
+        return view_of(c)
 
 
-def get(p: Platform, caller: Caller, connection_id: str) -> Connection:
+def get(p: Platform, caller: Caller, connection_id: str) -> ConnectionView:
     with p.db.session() as s:
-        return scope.connection(s, caller, connection_id)
+        return view_of(scope.connection(s, caller, connection_id))
 
 
-def _without_catalog(q: Select[Connection], with_catalog: bool
-                     ) -> Select[Connection]:
-    return q if with_catalog else q.options(defer(Connection.catalog, raiseload=True))
+_STAMP = (Connection.id, Connection.updated_at, Connection.source_id,
+          Connection.destination_id)
 
 
-def list_for(p: Platform, caller: Caller, workspace_id: str, *,
-             with_catalog: bool = True) -> list[Connection]:
-    """The workspace's connections, oldest first. Without the catalogs (``with_catalog``
-    False: reading one raises), a face that keeps rendered connections by ``(id,
-    updated_at)`` loads only those it has not rendered yet, with :func:`by_ids`."""
+def list_for(p: Platform, caller: Caller, workspace_id: str) -> list[ConnectionStamp]:
+    """The workspace's connections, oldest first, without their catalogs: a face that
+    keeps rendered connections by ``(id, updated_at)`` loads only those it has not
+    rendered yet, with :func:`by_ids`."""
     with p.db.session() as s:
         scope.workspace(s, caller, workspace_id)
-        return list(s.scalars(_without_catalog(select(Connection).where(
+        return [ConnectionStamp(*row) for row in s.execute(select(*_STAMP).where(
             Connection.workspace_id == workspace_id, Connection.status != "deprecated")
-            .order_by(Connection.created_at, Connection.id), with_catalog)))
+            .order_by(Connection.created_at, Connection.id))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,36 +282,34 @@ def listing(p: Platform, caller: Caller, workspace_id: str) -> list[Listed]:
 
 
 def by_ids(p: Platform, caller: Caller, connection_ids: Sequence[str]
-           ) -> dict[str, Connection]:
+           ) -> dict[str, ConnectionView]:
     """Connections the caller can see, catalogs included, by id."""
-    out: dict[str, Connection] = {}
+    out: dict[str, ConnectionView] = {}
     with p.db.session() as s:
         for ids in chunks(connection_ids):
-            out.update((c.id, c) for c in s.scalars(select(Connection).where(
+            out.update((c.id, view_of(c)) for c in s.scalars(select(Connection).where(
                 Connection.id.in_(ids))) if caller.can_see(c.workspace_id))
     return out
 
 
 def page_for(p: Platform, caller: Caller, workspace_ids: Sequence[str], *, limit: int,
-             offset: int, include_deleted: bool = False,
-             with_catalog: bool = True) -> list[Connection]:
-    """A page of the connections of several workspaces, oldest first (``with_catalog``: as
-    for :func:`list_for`)."""
+             offset: int, include_deleted: bool = False) -> list[ConnectionStamp]:
+    """A page of the connections of several workspaces, oldest first, without their
+    catalogs (as for :func:`list_for`)."""
     with p.db.session() as s:
         for workspace_id in workspace_ids:
             scope.workspace(s, caller, workspace_id)
-        q = select(Connection).where(Connection.workspace_id.in_(list(workspace_ids)))
+        q = select(*_STAMP).where(Connection.workspace_id.in_(list(workspace_ids)))
         if not include_deleted:
             q = q.where(Connection.status != "deprecated")
-        return list(s.scalars(_without_catalog(
-            q.order_by(Connection.created_at, Connection.id).limit(limit).offset(offset),
-            with_catalog)))
+        return [ConnectionStamp(*row) for row in s.execute(
+            q.order_by(Connection.created_at, Connection.id).limit(limit).offset(offset))]
 
 
 def update(p: Platform, caller: Caller, connection_id: str, *,
            streams: list[dict[str, Any]] | None, schedule: AnySchedule, status: str,
            sync_mode: str | None = None, where: str = "syncSchema",
-           paths: Mapping[str, str] = catalogs.SEED_PATHS) -> Connection:
+           paths: Mapping[str, str] = catalogs.SEED_PATHS) -> ConnectionView:
     """``streams`` None keeps the stored selection."""
     with p.db.session() as s:
         c = scope.connection(s, caller, connection_id)
@@ -296,7 +336,8 @@ def update(p: Platform, caller: Caller, connection_id: str, *,
                               "streams": None if streams is None
                               else [st.get("name") for st in streams]},
                      workspace_id=c.workspace_id)
-        return c
+        s.flush()  # updated_at
+        return view_of(c)
 
 
 def delete(p: Platform, caller: Caller, connection_id: str) -> None:

@@ -25,13 +25,13 @@ __all__ = ["FORMATS", "Format", "formats_for"]
 
 # --- exports ------------------------------------------------------------------------------------
 
+#: the fields an export listing filters and sorts by
 EXPORT_FIELDS: dict[str, listing.Field] = {
     "id": listing.Field(Artifact.id, listing.as_text, frozenset({"eq", "in"})),
     "job_id": listing.Field(Artifact.job_id, listing.as_int, frozenset({"eq", "in"})),
-    "project_id": listing.Field(Artifact.workspace_id, listing.as_text, frozenset({"eq", "in"})),
-    "created_by_id": listing.Field(Artifact.created_by, listing.as_text,
-                                   frozenset({"eq", "in"})),
-    "file_id": listing.Field(Artifact.id, listing.as_text, frozenset({"eq", "in"})),
+    "workspace_id": listing.Field(Artifact.workspace_id, listing.as_text,
+                                  frozenset({"eq", "in"})),
+    "created_by": listing.Field(Artifact.created_by, listing.as_text, frozenset({"eq", "in"})),
     "filename": listing.Field(Artifact.filename, listing.as_text, frozenset({"eq", "in"})),
     "mime_type": listing.Field(Artifact.mime_type, listing.as_text, frozenset({"eq", "in"})),
     "size": listing.Field(Artifact.size, listing.as_int, frozenset({"eq", "gte", "lte"})),
@@ -42,7 +42,7 @@ EXPORT_FIELDS: dict[str, listing.Field] = {
 
 @dataclass(frozen=True)
 class ExportRequest:
-    project_id: str
+    workspace_id: str
     source_id: str | None
     destination_id: str | None
     stream: str
@@ -111,7 +111,7 @@ def create_export(p: Platform, caller: Caller, req: ExportRequest
     if req.password:
         filename, mime = f"{filename}.zip", "application/zip"
     with p.db.claim() as s:
-        ws = scope.workspace(s, caller, req.project_id)
+        ws = scope.workspace(s, caller, req.workspace_id)
         actor: Actor = scope.actor(s, caller, kind, actor_id)
         if actor.workspace_id != ws.id:
             raise NotFound(f"{kind} {actor_id} not found in project {ws.id}", actor_id)
@@ -160,24 +160,18 @@ def list_exports(p: Platform, caller: Caller, query: listing.Query
 
 # --- jobs ---------------------------------------------------------------------------------------
 
-#: this family's names for the ledger's statuses
-STATUS_NAMES = {"pending": "pending", "incomplete": "pending", "running": "running",
-                "succeeded": "completed", "failed": "errored", "cancelled": "errored"}
-_STATUSES_OF = {"pending": ("pending", "incomplete"), "running": ("running",),
-                "completed": ("succeeded",), "errored": ("failed", "cancelled")}
-
-
 def _retry_count() -> Any:
     n = (select(func.count(Attempt.id)).where(Attempt.job_id == Job.id)
          .correlate(Job).scalar_subquery())
     return case((n > 1, n - 1), else_=0)
 
 
+#: the fields a job listing filters and sorts by
 JOB_FIELDS: dict[str, listing.Field] = {
     "id": listing.Field(Job.id, listing.as_int, frozenset({"eq", "in"})),
-    "job_class": listing.Field(Job.config_type, listing.as_text, frozenset({"eq", "in"})),
+    "config_type": listing.Field(Job.config_type, listing.as_text, frozenset({"eq", "in"})),
     "priority": listing.Field(Job.priority, listing.as_int, frozenset({"eq", "gte", "lte"})),
-    # this family's status names, turned into the ledger's by _expand_status
+    # the ledger's statuses
     "status": listing.Field(Job.status, listing.as_text, frozenset({"eq", "in"})),
     "progress": listing.Field(Job.progress, listing.as_float, frozenset({"eq"})),
     "retry_count": listing.Field(_retry_count(), listing.as_int,
@@ -191,25 +185,6 @@ JOB_FIELDS: dict[str, listing.Field] = {
     "updated_at": listing.Field(Job.updated_at, listing.as_time,
                                 frozenset({"eq", "gte", "lte"})),
 }
-
-
-def _expand_status(query: listing.Query) -> listing.Query:
-    """``status`` filters speak this family's names; the ledger keeps its own."""
-    out = []
-    for f in query.filters:
-        if f.field == "status":
-            values = f.value if f.op == "in" else [f.value]
-            bad = [v for v in values if v not in _STATUSES_OF]
-            if bad:
-                raise listing.BadQuery("invalid filter", [FieldError(
-                    f.param, f"unknown status {bad[0]!r}; statuses are: "
-                    + ", ".join(_STATUSES_OF), bad[0])])
-            inner = [s for v in values for s in _STATUSES_OF[v]]
-            out.append(listing.Filter("status", "in", inner, f.param))
-        else:
-            out.append(f)
-    return listing.Query(query.page_number, query.page_size, query.sort, query.count,
-                         tuple(out), query.fields)
 
 
 @dataclass(frozen=True)
@@ -229,7 +204,6 @@ def _rows(s: Session, jobs: list[Job]) -> list[JobRow]:
 
 def list_jobs(p: Platform, caller: Caller, query: listing.Query
               ) -> tuple[list[JobRow], int | None]:
-    query = _expand_status(query)
     with p.db.session() as s:
         base: Select[Any] = select(Job).where(Job.workspace_id.in_(caller.workspace_ids))
         jobs, total = listing.run(s, base, JOB_FIELDS, query, Job.id.desc())
@@ -272,7 +246,7 @@ _TABLE = re.compile(r"^[^\x00/\\]{1,120}$")
 
 @dataclass(frozen=True)
 class ImportRequest:
-    project_id: str
+    workspace_id: str
     destination_id: str
     table: str
     mode: str
@@ -308,7 +282,7 @@ class Upload:
             raise InvalidInput("invalid import", errors)
         self.p, self.caller, self.req, self.format = p, caller, req, fmt
         with p.db.claim() as s:
-            ws = scope.workspace(s, caller, req.project_id)
+            ws = scope.workspace(s, caller, req.workspace_id)
             actor = scope.actor(s, caller, "destination", req.destination_id)
             if actor.workspace_id != ws.id:
                 raise NotFound(f"destination {req.destination_id} not found in project "

@@ -77,7 +77,7 @@ def update_connection(body: m.ConnectionUpdate, p: PlatformDep,
 def list_connections(body: m.WorkspaceIdRequestBody, p: PlatformDep,
                      caller: CallerDep) -> Response:
     return convert.json_bytes(rendered.connection_list(p, caller, connections.list_for(
-        p, caller, str(body.workspaceId), with_catalog=False)))
+        p, caller, str(body.workspaceId))))
 
 
 @router.post("/connections/list_paginated", response_model=m.ConnectionReadList,
@@ -88,7 +88,7 @@ def list_connections_paginated(body: m.ListConnectionsRequestBody, p: PlatformDe
     page = convert.page_of(body)
     return convert.json_bytes(rendered.connection_list(p, caller, connections.page_for(
         p, caller, page.workspace_ids, limit=page.size, offset=page.offset,
-        include_deleted=body.includeDeleted, with_catalog=False)))
+        include_deleted=body.includeDeleted)))
 
 
 @router.post("/connections/get", response_model=m.ConnectionRead,

@@ -16,6 +16,7 @@ from sluiceway.api.airbyte import schemas as m
 from sluiceway.core.errors import FieldError, InvalidInput
 from sluiceway.services import catalogs
 from sluiceway.services.actors import ActorView
+from sluiceway.services.connections import ConnectionView
 from sluiceway.services.definitions import DefinitionView
 from sluiceway.services.jobs import AttemptRecord, JobRecord, JobView
 from sluiceway.services.workspaces import WorkspaceView
@@ -271,13 +272,13 @@ def streams_in(schema: m.SourceSchema, default_mode: m.SyncMode) -> list[dict[st
     return out
 
 
-def schedule(c: Any) -> m.ConnectionSchedule | None:
+def schedule(c: ConnectionView) -> m.ConnectionSchedule | None:
     if c.schedule_units is None or c.schedule_time_unit is None:
         return None
     return m.ConnectionSchedule(units=c.schedule_units, timeUnit=m.TimeUnit(c.schedule_time_unit))
 
 
-def connection_json(c: Any) -> dict[str, Any]:
+def connection_json(c: ConnectionView) -> dict[str, Any]:
     """A connection as v1 JSON with the later versions' fields (None values left out)."""
     out: dict[str, Any] = {
         "connectionId": c.id, "name": c.name, "sourceId": c.source_id,
@@ -287,7 +288,7 @@ def connection_json(c: Any) -> dict[str, Any]:
     if c.schedule_units is not None and c.schedule_time_unit is not None:
         out["schedule"] = {"units": c.schedule_units, "timeUnit": c.schedule_time_unit}
         kind, data = "basic", {"basicSchedule": out["schedule"]}
-    elif getattr(c, "schedule_cron", None):
+    elif c.schedule_cron:
         kind, data = "cron", {"cron": {"cronExpression": c.schedule_cron,
                                        "cronTimeZone": c.schedule_timezone or "UTC"}}
     out.update(status=c.status, syncCatalog=sync_catalog_json(c.catalog), prefix="",
@@ -297,7 +298,7 @@ def connection_json(c: Any) -> dict[str, Any]:
     return out
 
 
-def connection(c: Any) -> m.ConnectionRead:
+def connection(c: ConnectionView) -> m.ConnectionRead:
     return m.ConnectionRead.model_validate(connection_json(c))
 
 

@@ -16,7 +16,8 @@ from sluiceway.services.platform import Platform
 router = APIRouter(tags=["web_backend"])
 
 
-def _wb(p: Platform, caller: Caller, conns: list[Any]) -> list[dict[str, Any]]:
+def _wb(p: Platform, caller: Caller, conns: list[connections.ConnectionView]
+        ) -> list[dict[str, Any]]:
     """Connections with their source, destination and sync state, in a few queries."""
     status = connections.last_sync_and_running(p, [c.id for c in conns])
     views = actors.get_many(p, caller, {c.source_id for c in conns}
@@ -52,7 +53,7 @@ def web_backend_list_connections_paginated(
     page = convert.page_of(body)
     return convert.json_bytes(rendered.web_backend_list(p, caller, connections.page_for(
         p, caller, page.workspace_ids, limit=page.size, offset=page.offset,
-        include_deleted=body.includeDeleted, with_catalog=False)))
+        include_deleted=body.includeDeleted)))
 
 
 @router.post("/web_backend/connections/get", response_model=m.WbConnectionRead,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import ConfigDict
 
 from sluiceway.api import downloads, errors, jsonapi
-from sluiceway.api.datasets import render
+from sluiceway.api.datasets import render, vocabulary
 from sluiceway.api.deps import CallerDep, PlatformDep, get_caller
 from sluiceway.api.inputs import Name, RequestModel
 from sluiceway.services import artifacts, datasets
@@ -44,7 +44,7 @@ def _doc(content: dict[str, Any], status: int = 200) -> Response:
 def index(request: Request, p: PlatformDep, caller: CallerDep) -> Response:
     query = jsonapi.parse_query(request)
     jsonapi.check_fields(query.fields, render.EXPORT_ATTRIBUTES)
-    rows, total = datasets.list_exports(p, caller, query)
+    rows, total = datasets.list_exports(p, caller, vocabulary.export_query(query))
     items = errors.rendered(rows, lambda a: render.export(p, a, query.fields), "export")
     return _doc(jsonapi.collection(request, items, query, total))
 
@@ -71,7 +71,7 @@ def show(resource_id: str, request: Request, p: PlatformDep, caller: CallerDep) 
 @router.post("/exports/export", status_code=202)
 def export(body: ExportCreate, p: PlatformDep, caller: CallerDep) -> Response:
     art, job = datasets.create_export(p, caller, datasets.ExportRequest(
-        project_id=body.project_id, source_id=body.source_id,
+        workspace_id=body.project_id, source_id=body.source_id,
         destination_id=body.destination_id, stream=body.stream, columns=body.columns,
         filter=body.filter, format=body.format, filename=body.filename,
         password=body.password, priority=body.priority, scheduled_at=body.scheduled_at,

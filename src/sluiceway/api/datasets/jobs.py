@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from sluiceway.api import errors, jsonapi
-from sluiceway.api.datasets import render
+from sluiceway.api.datasets import render, vocabulary
 from sluiceway.api.deps import CallerDep, PlatformDep
 from sluiceway.core.errors import NotFound
 from sluiceway.services import datasets, listing
@@ -26,7 +26,7 @@ def _job_id(resource_id: str) -> int:
 def index(request: Request, p: PlatformDep, caller: CallerDep) -> Response:
     query = jsonapi.parse_query(request)
     jsonapi.check_fields(query.fields, render.JOB_ATTRIBUTES)
-    rows, total = datasets.list_jobs(p, caller, query)
+    rows, total = datasets.list_jobs(p, caller, vocabulary.job_query(query))
     items = errors.rendered(rows, lambda r: render.job(r, query.fields), "job")
     return JSONResponse(jsonapi.collection(request, items, query, total),
                         media_type="application/vnd.api+json")

@@ -7,8 +7,9 @@ import datetime as dt
 from typing import Any
 
 from sluiceway.api import jsonapi
+from sluiceway.api.datasets.vocabulary import STATUS_NAMES
 from sluiceway.services import artifacts
-from sluiceway.services.datasets import STATUS_NAMES, JobRow
+from sluiceway.services.datasets import JobRow
 from sluiceway.services.platform import Platform
 
 EXPORT_ATTRIBUTES = ("id", "job_id", "project_id", "created_by_id", "file_id", "filename",

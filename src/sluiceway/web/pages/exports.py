@@ -22,7 +22,7 @@ PENDING = ("pending", "writing")
 
 def _rows(page: Page) -> tuple[list[dict[str, Any]], int]:
     query = listing.Query(page_size=PAGE, count=True, filters=(listing.Filter(
-        "project_id", "eq", page.workspace_id, "project_id"),))
+        "workspace_id", "eq", page.workspace_id, "workspace_id"),))
     found, total = datasets.list_exports(page.platform, page.caller, query)
     rows = [{"a": a, "stream": (a.meta or {}).get("stream", ""),
              "link": (f"/exports/{a.id}/download?"
@@ -58,7 +58,7 @@ def create(request: Request, page: PageDep, form: FormDep) -> Response:
     columns = [c.strip() for c in form.get("columns").split(",") if c.strip()]
     try:
         datasets.create_export(page.platform, page.caller, datasets.ExportRequest(
-            project_id=page.workspace_id, source_id=form.get("source") or None,
+            workspace_id=page.workspace_id, source_id=form.get("source") or None,
             destination_id=None, stream=form.get("stream").strip(), columns=columns or None,
             filter=None, format=form.get("format", "csv")))
     except InvalidInput as exc:
