@@ -101,7 +101,7 @@ def enqueue_run(s: Session, p: Platform, workspace_id: str, route: str, *, mode:
                           max_attempts=p.settings.job_attempts, priority=priority)
 
 
-def _routes_of(s: Session, workspace_id: str, end: str, identifier: str) -> list[str]:
+def routes_of(s: Session, workspace_id: str, end: str, identifier: str) -> list[str]:
     rows = s.scalars(select(Configuration).where(
         Configuration.workspace_id == workspace_id, Configuration.type == ROUTE,
         Configuration.disabled.is_(False)))
@@ -135,7 +135,7 @@ def publish(p: Platform, caller: Caller, workspace_id: str,
             if not isinstance(target, str) or not target:
                 raise InvalidInput("a command names what it runs", [FieldError(
                     f"{where}.arguments.{key}", "is required")])
-            routes += [target] if key == "route" else _routes_of(s, workspace_id, key, target)
+            routes += [target] if key == "route" else routes_of(s, workspace_id, key, target)
         jobs = [enqueue_run(s, p, workspace_id, r, priority=priority) for r in routes]
         audit.record(s, caller, "queue.publish", "route",
                      f"published {len(jobs)} route run(s): {', '.join(routes)}",

@@ -29,6 +29,7 @@ from sluiceway.api.alumio import (
     tokens,
     users,
     variables,
+    webhooks,
     workers,
 )
 from sluiceway.api.alumio.render import PREFIXES, render
@@ -40,5 +41,5 @@ def install(app: FastAPI) -> None:
     for module in (spaces, users, table_filters, system_administrators, tokens, audit_trail,
                    variables, ai, platform_info, workers, configurations, configuration_transfer,
                    configuration_graph, di_types, relations, queue, tasks, storages, logs,
-                   search, task_statistics):
+                   search, task_statistics, webhooks):
         app.include_router(module.router, prefix="/api/v1", tags=["platform"])
