@@ -40,7 +40,7 @@ from sluiceway.core.settings import Settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-System = Literal["PostgreSQL", "MySQL"]
+System = Literal["PostgreSQL", "MySQL", "HTTP"]
 
 DEFAULT_DENY: tuple[Network, ...] = tuple(ipaddress.ip_network(n) for n in (
     "169.254.0.0/16", "fe80::/10",  # link-local, where cloud metadata services answer

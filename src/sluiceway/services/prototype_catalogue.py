@@ -405,6 +405,10 @@ def _others() -> list[Type]:
                                "backoffSeconds": {"type": "number", "minimum": 0,
                                                   "maximum": 3600}}),
                            "timeoutSeconds": {"type": "number", "minimum": 1, "maximum": 3600},
+                           "public": {"type": "boolean", "default": False,
+                                      "description": "the HTTP proxy (POST /http-proxy/"
+                                                     "{identifier}) forwards calls without "
+                                                     "a login"},
                        }, ["baseUrl"])},
                        (TestCase("bearer", {"baseUrl": "https://api.example/v1",
                                             "auth": {"type": "bearer",

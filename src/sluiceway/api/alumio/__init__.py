@@ -15,6 +15,7 @@ from sluiceway.api.alumio import (
     configuration_transfer,
     configurations,
     di_types,
+    http_proxy,
     logs,
     platform_info,
     queue,
@@ -41,5 +42,5 @@ def install(app: FastAPI) -> None:
     for module in (spaces, users, table_filters, system_administrators, tokens, audit_trail,
                    variables, ai, platform_info, workers, configurations, configuration_transfer,
                    configuration_graph, di_types, relations, queue, tasks, storages, logs,
-                   search, task_statistics, webhooks):
+                   search, task_statistics, webhooks, http_proxy):
         app.include_router(module.router, prefix="/api/v1", tags=["platform"])
