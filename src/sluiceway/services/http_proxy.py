@@ -123,9 +123,10 @@ def _pinned(url: str) -> tuple[str, str, dict[str, Any]]:
     return pinned, host, {"sni_hostname": parts.hostname}
 
 
-def _send(method: str, url: str, *, headers: dict[str, str], timeout: float,
+def send(method: str, url: str, *, headers: dict[str, str], timeout: float,
           content: bytes | None = None, data: dict[str, str] | None = None,
           auth: tuple[str, str] | None = None) -> httpx.Response:
+    """One request to ``url`` at the address the network checks passed (no redirects)."""
     pinned, host, extensions = _pinned(url)
     with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
         if auth is not None:
@@ -151,7 +152,7 @@ def _auth_headers(auth: dict[str, Any], timeout: float) -> dict[str, str]:
         form = {"grant_type": "client_credentials"}
         if auth.get("scope"):
             form["scope"] = str(auth["scope"])
-        r = _send("POST", str(auth["tokenUrl"]), headers={"Accept": "application/json"},
+        r = send("POST", str(auth["tokenUrl"]), headers={"Accept": "application/json"},
                   timeout=timeout, data=form,
                   auth=(str(auth["clientId"]), str(auth["clientSecret"])))
         token = r.json().get("access_token") if r.is_success else None
@@ -175,7 +176,7 @@ def forward(p: Platform, caller: Caller | None, identifier: str, space: str | No
     sent.update({str(k): str(v) for k, v in dict(params.get("headers") or {}).items()})
     sent.update(_auth_headers(dict(params.get("auth") or {}), timeout))
     try:
-        r = _send("POST", url, headers=sent, timeout=timeout, content=body)
+        r = send("POST", url, headers=sent, timeout=timeout, content=body)
     except httpx.HTTPError as exc:
         raise ConfigInvalid("the http-client's target did not answer", [FieldError(
             "baseUrl", f"{type(exc).__name__}: {exc}", params["baseUrl"])]) from None

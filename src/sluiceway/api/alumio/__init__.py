@@ -17,6 +17,7 @@ from sluiceway.api.alumio import (
     di_types,
     http_proxy,
     logs,
+    oauth,
     platform_info,
     queue,
     relations,
@@ -42,5 +43,5 @@ def install(app: FastAPI) -> None:
     for module in (spaces, users, table_filters, system_administrators, tokens, audit_trail,
                    variables, ai, platform_info, workers, configurations, configuration_transfer,
                    configuration_graph, di_types, relations, queue, tasks, storages, logs,
-                   search, task_statistics, webhooks, http_proxy):
+                   search, task_statistics, webhooks, http_proxy, oauth):
         app.include_router(module.router, prefix="/api/v1", tags=["platform"])
