@@ -55,6 +55,8 @@ class _Client:
 
 
 def _find(p: Platform, identifier: str, space: str | None) -> list[_Client]:
+    """The enabled http-clients named ``identifier`` (in ``space``), parameters unsealed
+    but their ``${NAME}`` references not yet resolved."""
     with p.db.session() as s:
         q = select(Configuration, Workspace.slug).join(
             Workspace, Workspace.id == Configuration.workspace_id).where(
@@ -62,20 +64,22 @@ def _find(p: Platform, identifier: str, space: str | None) -> list[_Client]:
             Configuration.disabled.is_(False))
         if space is not None:
             q = q.where(Workspace.slug == space)
-        rows = s.execute(q).all()
-        found = []
-        for c, slug in rows:
-            params = unseal(dict(c.object.get("parameters") or {}), p.cipher)
-            used = refs.names(params)
-            variables = space_variables(s, c.workspace_id, p.cipher, used)
-            resolved, missing = refs.resolve(params, variables,
-                                             prototypes.get_prototype(CLIENT, CLIENT).schema)
-            problems = missing + refs.guard(params, resolved, variables)
-            if problems:
-                raise ConfigInvalid(f"the http-client {identifier!r} cannot be used",
-                                    problems)
-            found.append(_Client(c.workspace_id, slug, resolved))
-        return found
+        return [_Client(c.workspace_id, slug,
+                        unseal(dict(c.object.get("parameters") or {}), p.cipher))
+                for c, slug in s.execute(q).all()]
+
+
+def _resolved(p: Platform, identifier: str, client: _Client) -> _Client:
+    """``client`` with the variables of its space in place."""
+    with p.db.session() as s:
+        variables = space_variables(s, client.workspace_id, p.cipher,
+                                    refs.names(client.parameters))
+    resolved, missing = refs.resolve(client.parameters, variables,
+                                     prototypes.get_prototype(CLIENT, CLIENT).schema)
+    problems = missing + refs.guard(client.parameters, resolved, variables)
+    if problems:
+        raise ConfigInvalid(f"the http-client {identifier!r} cannot be used", problems)
+    return _Client(client.workspace_id, client.space, dict(resolved))
 
 
 def _pick(p: Platform, caller: Caller | None, identifier: str, space: str | None) -> _Client:
@@ -87,7 +91,7 @@ def _pick(p: Platform, caller: Caller | None, identifier: str, space: str | None
         if len(public) > 1:
             raise InvalidInput("the http-client exists in more than one space", [FieldError(
                 "space", "name the space (query parameter space) of the http-client")])
-        return public[0]
+        return _resolved(p, identifier, public[0])
     mine = [c for c in _find(p, identifier, space) if policy.role_in(caller, c.workspace_id)]
     if space is None and len(mine) > 1:
         raise InvalidInput("the http-client exists in more than one space", [FieldError(
@@ -96,7 +100,7 @@ def _pick(p: Platform, caller: Caller | None, identifier: str, space: str | None
         raise NotFound(f"http-client {identifier!r} not found", identifier)
     if mine[0].parameters.get("public") is not True:
         policy.require(caller, policy.CHANGE, mine[0].workspace_id)
-    return mine[0]
+    return _resolved(p, identifier, mine[0])
 
 
 def _target(base: str, path: str | None) -> str:
