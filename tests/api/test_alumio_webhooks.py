@@ -16,24 +16,27 @@ from sqlalchemy import select
 
 from sluiceway.store.models import AuditEntry, Configuration, Job
 from tests.api.test_alumio_face import _error, _platform
-from tests.api.test_alumio_routes import URL, E, _ok, route, team  # noqa: F401
+from tests.api.test_alumio_routes import URL, E, _ok, _tasks, route, team  # noqa: F401
 from tests.api.test_datasets import run_jobs
 
 TOKEN, SECRET = "hook-token-5c1e", "signing-secret-77a0"
 HOOK = "/api/v1/webhook/orders-in"
 
 
-@pytest.fixture
-def hooked(client: TestClient, team: dict[str, dict[str, str]],  # noqa: F811
-           route: Path) -> Path:  # noqa: F811
-    """The route's incoming accepts webhook calls (at most 200 bytes)."""
-    root = route.parent
-    _ok(client.put(URL, headers=team[E], json={
+def _hook(client: TestClient, auth: dict[str, str], root: Path, **extra: Any) -> None:
+    _ok(client.put(URL, headers=auth, json={
         "type": "incoming-configuration", "identifier": "orders-in", "name": "orders-in",
         "object": {"prototype": "sqlite", "parameters": {
             "configuration": {"path": str(root / "shop.db")}, "stream": "orders",
             "identifierField": "id",
-            "webhook": {"token": TOKEN, "signingSecret": SECRET, "maxBytes": 200}}}}))
+            "webhook": {"token": TOKEN, "signingSecret": SECRET, **extra}}}}))
+
+
+@pytest.fixture
+def hooked(client: TestClient, team: dict[str, dict[str, str]],  # noqa: F811
+           route: Path) -> Path:  # noqa: F811
+    """The route's incoming accepts webhook calls (at most 200 bytes)."""
+    _hook(client, team[E], route.parent, maxBytes=200)
     return route
 
 
@@ -105,3 +108,19 @@ def test_the_secrets_are_sealed_at_rest_and_masked(
             Configuration.identifier == "orders-in")).one()
         assert TOKEN not in str(stored.object)
         assert SECRET not in str(stored.object)
+
+
+def test_posted_entities_become_the_runs_tasks(
+        client: TestClient, team: dict[str, dict[str, str]], route: Path) -> None:  # noqa: F811
+    _hook(client, team[E], route.parent, entities=True)
+    posted = [{"id": 10, "sku": "zz-10", "qty": 4}, {"id": 11, "sku": "yy", "qty": 0},
+              {"id": 12, "qty": 1}]
+    body = _ok(client.post(HOOK, json=posted, headers={"Authorization": f"Bearer {TOKEN}"}))
+    assert len(body["jobs"]) == 1
+    run_jobs(client)
+    with sqlite3.connect(route) as db:  # only the posted entities, not the source's rows
+        assert db.execute("SELECT code, qty FROM orders_out").fetchall() == [("ZZ-10", 4)]
+    got = {t["entityIdentifier"]: t["status"] for t in _tasks(client, team[E])}
+    assert got == {"10": "finished", "11": "skipped", "12": "failed"}
+    bad = client.post(HOOK, content=b"[1, 2]", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert _error(bad, 400)["violations"][0]["propertyPath"] == "body[0]"

@@ -155,6 +155,9 @@ _WEBHOOK = _obj({
                            "with", airbyte_secret=True),
     "maxBytes": {"type": "integer", "minimum": 1, "maximum": 16777216, "default": 1048576,
                  "description": "the largest body a webhook call may post"},
+    "entities": {"type": "boolean", "default": False,
+                 "description": "the posted body (a JSON object or a list of them) is the "
+                                "entities the routes run, instead of reading the stream"},
 }, description="accept webhook calls that run the routes taking this incoming")
 
 

@@ -90,14 +90,17 @@ def _route(s: Session, workspace_id: str, identifier: str) -> Configuration:
 
 
 def enqueue_run(s: Session, p: Platform, workspace_id: str, route: str, *, mode: str = "run",
-                priority: int = 0) -> Job:
-    """A job that runs ``route`` (``mode`` ``retry``: its tasks in status retry) in the
-    caller's transaction; the route must exist and be enabled."""
+                priority: int = 0, entities: list[Any] | None = None) -> Job:
+    """A job that runs ``route`` (``mode`` ``retry``: its tasks in status retry; with
+    ``entities``: those instead of the incoming's stream) in the caller's transaction; the
+    route must exist and be enabled."""
     c = _route(s, workspace_id, route)
     if c.disabled:
         raise InvalidInput("the route is disabled", [FieldError("route", "is disabled", route)])
     return ledger.enqueue(s, workspace_id=workspace_id, config_type="route", scope=c.id,
-                          input={"workspace_id": workspace_id, "route": route, "mode": mode},
+                          input={"workspace_id": workspace_id, "route": route,
+                                 **({"mode": "entities", "entities": entities}
+                                    if entities is not None else {"mode": mode})},
                           max_attempts=p.settings.job_attempts, priority=priority)
 
 

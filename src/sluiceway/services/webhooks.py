@@ -5,13 +5,16 @@ An incoming accepts webhook calls when its parameters carry ``webhook`` with a b
 (``Authorization: Bearer ...``) or the hex HMAC-SHA256 of its body made with the signing
 secret (``X-Signature-SHA256``, optionally prefixed ``sha256=``); both are compared in
 constant time. An accepted call queues a run of every enabled route that takes the incoming
-(the same jobs as a ``incoming:run`` publish) and writes one audit entry.
+(the same jobs as a ``incoming:run`` publish) and writes one audit entry. With
+``webhook.entities`` the posted body (an object or a list of objects) is what those runs take
+as entities, each one a task, instead of reading the incoming's stream.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +77,21 @@ def _authentic(hook: dict[str, Any], authorization: str | None, signature: str |
     return ok
 
 
+def _entities(body: bytes) -> list[Any]:
+    """The posted entities: a JSON object, or a list of objects."""
+    try:
+        given = json.loads(body)
+    except (ValueError, UnicodeError):
+        raise InvalidInput("invalid webhook body", [FieldError(
+            "body", "must be JSON: an object or a list of objects")]) from None
+    items = given if isinstance(given, list) else [given]
+    bad = [i for i, e in enumerate(items) if not isinstance(e, dict)]
+    if bad:
+        raise InvalidInput("invalid webhook body", [FieldError(
+            f"body[{bad[0]}]" if isinstance(given, list) else "body", "must be an object")])
+    return items
+
+
 def receive(p: Platform, identifier: str, space: str | None, *, authorization: str | None,
             signature: str | None, body: bytes, address: str) -> Accepted:
     """Check the call against the incoming's secret and queue its routes' runs; raise
@@ -88,16 +106,19 @@ def receive(p: Platform, identifier: str, space: str | None, *, authorization: s
     if not _authentic(hook, authorization, signature, body):
         raise Unauthenticated(f"webhook {identifier!r}: a bearer token or an "
                               f"{SIGNATURE_HEADER} signature of the body is required")
+    entities = _entities(body) if hook.get("entities") is True else None
     caller = Caller(user_id="", username=f"webhook:{identifier}", workspace_ids=frozenset(),
                     address=address)
     with p.db.claim() as s:
         names = routes.routes_of(s, c.workspace_id, "incoming", identifier)
-        jobs = [routes.enqueue_run(s, p, c.workspace_id, r) for r in names]
+        jobs = [routes.enqueue_run(s, p, c.workspace_id, r, entities=entities)
+                for r in names]
         s.flush()
         ids = tuple(j.id for j in jobs)
         audit.record(s, caller, "webhook.receive", "route",
                      f"webhook {identifier!r} queued {len(jobs)} route run(s): "
                      f"{', '.join(names)}",
-                     request={"incoming": identifier, "bytes": len(body), "jobs": list(ids)},
+                     request={"incoming": identifier, "bytes": len(body), "jobs": list(ids),
+                              "entities": None if entities is None else len(entities)},
                      workspace_id=c.workspace_id)
     return Accepted(slug, identifier, ids, tuple(names))
