@@ -1,11 +1,14 @@
-"""Test helpers shared by modules: row checksums, a tiny pipeline runner and a wait for a
-condition."""
+"""Test helpers shared by modules: row checksums, a tiny pipeline runner, a wait for a
+condition and a small HTTP server."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import http.server
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sluiceway.connectors import registry
@@ -46,3 +49,18 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 60.0, what: str =
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
         time.sleep(0.01)
+
+
+@contextlib.contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A small HTTP server on 127.0.0.1 (a free port) answering with ``handler`` in a
+    thread; yields its base URL and stops it on exit."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

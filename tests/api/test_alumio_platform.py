@@ -30,7 +30,8 @@ def _viewer(client: TestClient) -> dict[str, str]:
 
 def test_server_and_subscription_name_this_server(client: TestClient) -> None:
     server = client.get("/api/v1/application/server", auth=ADMIN).json()
-    assert server == {"ipAddress": "127.0.0.1", "oauth2RedirectUrl": None,
+    assert server == {"ipAddress": "127.0.0.1",
+                      "oauth2RedirectUrl": "http://testserver/api/v1/oauth/callback",
                       "apiUrl": "http://testserver/api/v1"}
     sub = client.get("/api/v1/application/subscription", auth=ADMIN).json()
     assert (sub["edition"], sub["version"], sub["queueEnabled"]) == (
@@ -38,6 +39,8 @@ def test_server_and_subscription_name_this_server(client: TestClient) -> None:
     assert sub["openApiSchema"] == "http://testserver/openapi.json"
     assert client.get(sub["openApiSchema"]).status_code == 200
     assert sub["subscriptionId"] is None
+    assert sub["oauth1CallbackUrl"] == "http://testserver/api/v1/oauth1/callback"
+    assert sub["webHookUrl"] == "http://testserver/api/v1/webhook"
     assert sub["environments"] == []
     envs = client.get("/api/v1/environments", headers=_viewer(client)).json()
     assert envs["metadata"] == {"totalCount": 1}

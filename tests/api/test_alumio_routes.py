@@ -305,6 +305,10 @@ ROLE_MATRIX: list[tuple[str, str, str, Any, int]] = [
     (E, "POST", "/api/v1/tasks/retry", {"filter": "{}"}, 200),
     (E, "POST", "/api/v1/queue/jobs/stop", {"filter": "{}"}, 200),
     (E, "POST", "/api/v1/transformers/run?type=positive", {"qty": 1}, 200),
+    # an OAuth flow ends in an encrypted variable: administrators only
+    (V, "GET", "/api/v1/oauth/authorize?provider=%7B%7D&key=T", None, 403),
+    (E, "GET", "/api/v1/oauth/authorize?provider=%7B%7D&key=T", None, 403),
+    (E, "GET", "/api/v1/oauth1/authorize?provider=%7B%7D&key=T", None, 403),
 ]
 
 

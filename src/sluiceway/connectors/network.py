@@ -21,7 +21,8 @@ The rule, for each resolved address (an IPv4-mapped IPv6 address counts as its I
   Another database of the same server stays usable, since self-hosted installs often keep
   their data next to Sluiceway's: a PostgreSQL connection reaches only the database it
   names, so the users and tokens tables are out of its reach. A MySQL connector pointed at
-  the metadata server's port is refused outright (it can only be a mistake or a probe).
+  the metadata server's port is refused outright (it can only be a mistake or a probe),
+  and so is an HTTP target there (the HTTP proxy and the OAuth helpers check as ``HTTP``).
 
 The policy is process-wide, like the settings it comes from: :func:`configure` installs it
 (the server at start, each worker process); until then it is built from the environment.
@@ -40,7 +41,7 @@ from sluiceway.core.settings import Settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-System = Literal["PostgreSQL", "MySQL"]
+System = Literal["PostgreSQL", "MySQL", "HTTP"]
 
 DEFAULT_DENY: tuple[Network, ...] = tuple(ipaddress.ip_network(n) for n in (
     "169.254.0.0/16", "fe80::/10",  # link-local, where cloud metadata services answer

@@ -145,6 +145,22 @@ def _example(e: registry.Entry) -> dict[str, Any] | None:
     return examples.get(e.name)
 
 
+#: what lets ``POST /webhook/{identifier}`` start the routes of an incoming: a call must carry
+#: the bearer token or an HMAC-SHA256 signature of its body made with the signing secret
+_WEBHOOK = _obj({
+    "token": _text("the bearer token a webhook call must send (Authorization: Bearer ...)",
+                   airbyte_secret=True),
+    "signingSecret": _text("the secret a webhook call's X-Signature-SHA256 header (hex "
+                           "HMAC-SHA256 of the body, optionally prefixed sha256=) is made "
+                           "with", airbyte_secret=True),
+    "maxBytes": {"type": "integer", "minimum": 1, "maximum": 16777216, "default": 1048576,
+                 "description": "the largest body a webhook call may post"},
+    "entities": {"type": "boolean", "default": False,
+                 "description": "the posted body (a JSON object or a list of them) is the "
+                                "entities the routes run, instead of reading the stream"},
+}, description="accept webhook calls that run the routes taking this incoming")
+
+
 def _incoming(e: registry.Entry) -> Prototype:
     schema = _obj({
         "source": _text("the id of an existing source of this connector (instead of "
@@ -155,6 +171,7 @@ def _incoming(e: registry.Entry) -> Prototype:
                              "it, every run reads the whole stream"),
         "identifierField": _text("the field that identifies an entity (its task's entity "
                                  "identifier)"),
+        "webhook": _WEBHOOK,
     }, ["stream"], oneOf=[{"required": ["source"]}, {"required": ["configuration"]}])
     schema["$schema"] = SCHEMA
     tests = [TestCase("by source", {"source": "0b5a4b2e-0000-4000-8000-000000000000",
@@ -391,6 +408,10 @@ def _others() -> list[Type]:
                                "backoffSeconds": {"type": "number", "minimum": 0,
                                                   "maximum": 3600}}),
                            "timeoutSeconds": {"type": "number", "minimum": 1, "maximum": 3600},
+                           "public": {"type": "boolean", "default": False,
+                                      "description": "the HTTP proxy (POST /http-proxy/"
+                                                     "{identifier}) forwards calls without "
+                                                     "a login"},
                        }, ["baseUrl"])},
                        (TestCase("bearer", {"baseUrl": "https://api.example/v1",
                                             "auth": {"type": "bearer",

@@ -90,18 +90,21 @@ def _route(s: Session, workspace_id: str, identifier: str) -> Configuration:
 
 
 def enqueue_run(s: Session, p: Platform, workspace_id: str, route: str, *, mode: str = "run",
-                priority: int = 0) -> Job:
-    """A job that runs ``route`` (``mode`` ``retry``: its tasks in status retry) in the
-    caller's transaction; the route must exist and be enabled."""
+                priority: int = 0, entities: list[Any] | None = None) -> Job:
+    """A job that runs ``route`` (``mode`` ``retry``: its tasks in status retry; with
+    ``entities``: those instead of the incoming's stream) in the caller's transaction; the
+    route must exist and be enabled."""
     c = _route(s, workspace_id, route)
     if c.disabled:
         raise InvalidInput("the route is disabled", [FieldError("route", "is disabled", route)])
     return ledger.enqueue(s, workspace_id=workspace_id, config_type="route", scope=c.id,
-                          input={"workspace_id": workspace_id, "route": route, "mode": mode},
+                          input={"workspace_id": workspace_id, "route": route,
+                                 **({"mode": "entities", "entities": entities}
+                                    if entities is not None else {"mode": mode})},
                           max_attempts=p.settings.job_attempts, priority=priority)
 
 
-def _routes_of(s: Session, workspace_id: str, end: str, identifier: str) -> list[str]:
+def routes_of(s: Session, workspace_id: str, end: str, identifier: str) -> list[str]:
     rows = s.scalars(select(Configuration).where(
         Configuration.workspace_id == workspace_id, Configuration.type == ROUTE,
         Configuration.disabled.is_(False)))
@@ -135,7 +138,7 @@ def publish(p: Platform, caller: Caller, workspace_id: str,
             if not isinstance(target, str) or not target:
                 raise InvalidInput("a command names what it runs", [FieldError(
                     f"{where}.arguments.{key}", "is required")])
-            routes += [target] if key == "route" else _routes_of(s, workspace_id, key, target)
+            routes += [target] if key == "route" else routes_of(s, workspace_id, key, target)
         jobs = [enqueue_run(s, p, workspace_id, r, priority=priority) for r in routes]
         audit.record(s, caller, "queue.publish", "route",
                      f"published {len(jobs)} route run(s): {', '.join(routes)}",

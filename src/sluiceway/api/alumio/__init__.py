@@ -15,7 +15,9 @@ from sluiceway.api.alumio import (
     configuration_transfer,
     configurations,
     di_types,
+    http_proxy,
     logs,
+    oauth,
     platform_info,
     queue,
     relations,
@@ -29,6 +31,7 @@ from sluiceway.api.alumio import (
     tokens,
     users,
     variables,
+    webhooks,
     workers,
 )
 from sluiceway.api.alumio.render import PREFIXES, render
@@ -40,5 +43,5 @@ def install(app: FastAPI) -> None:
     for module in (spaces, users, table_filters, system_administrators, tokens, audit_trail,
                    variables, ai, platform_info, workers, configurations, configuration_transfer,
                    configuration_graph, di_types, relations, queue, tasks, storages, logs,
-                   search, task_statistics):
+                   search, task_statistics, webhooks, http_proxy, oauth):
         app.include_router(module.router, prefix="/api/v1", tags=["platform"])

@@ -31,7 +31,8 @@ def _server(request: Request, p: PlatformDep, caller: CallerDep) -> installation
 @router.get("/application/server")
 def application_server(request: Request, p: PlatformDep, caller: CallerDep) -> dict[str, Any]:
     s = _server(request, p, caller)
-    return {"ipAddress": s.ip_address, "oauth2RedirectUrl": None, "apiUrl": s.api_url}
+    return {"ipAddress": s.ip_address, "oauth2RedirectUrl": f"{s.api_url}/oauth/callback",
+            "apiUrl": s.api_url}
 
 
 @router.get("/application/subscription")
@@ -40,8 +41,10 @@ def application_subscription(request: Request, p: PlatformDep,
     s = _server(request, p, caller)
     return {"environmentId": None, "subscriptionId": None, "queueEnabled": s.queue_enabled,
             "edition": s.edition, "version": s.version, "lastUpdate": None,
-            "ipAddress": s.ip_address, "oauth2RedirectUrl": None, "oauth1CallbackUrl": None,
-            "openApiSchema": s.openapi_url, "webHookUrl": None, "httpProxyUrl": None,
+            "ipAddress": s.ip_address, "oauth2RedirectUrl": f"{s.api_url}/oauth/callback",
+            "oauth1CallbackUrl": f"{s.api_url}/oauth1/callback",
+            "openApiSchema": s.openapi_url, "webHookUrl": f"{s.api_url}/webhook",
+            "httpProxyUrl": f"{s.api_url}/http-proxy",
             "swaggerDocsUrl": s.docs_url, "supportEmail": None, "supportPortal": None,
             "slaUrl": None, "environments": []}
 

@@ -17,7 +17,8 @@ PREFIXES = tuple(f"/api/v1/{p}" for p in (
     "spaces", "users", "current_space", "tokens", "audit_trail", "environment", "ai/",
     "application", "maintenance_windows", "environments", "statistics", "space_workers",
     "system_administrators", "di/", "platforms", "tasks", "routes", "queue/",
-    "subscribers/", "transformers/", "storages", "elasticsearch/", "search"))
+    "subscribers/", "transformers/", "storages", "elasticsearch/", "search", "webhook/",
+    "http-proxy/", "oauth"))
 
 #: a task, process or job identifier in a path (a 64-bit row id)
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]

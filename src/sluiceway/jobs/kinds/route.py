@@ -3,7 +3,8 @@ outgoing; every entity is recorded as a task.
 
 Input: ``workspace_id``, ``route`` (its identifier) and ``mode``: ``run`` reads the incoming's
 stream, ``retry`` runs again the entities of the route's tasks in status ``retry`` (as they
-were read; the transformers and the outgoing as they are now).
+were read; the transformers and the outgoing as they are now), ``entities`` runs the
+``entities`` of the input (those a webhook call posted) instead of reading the stream.
 
 Entities go in chunks. A chunk is first recorded as tasks in ``processing`` (one bulk
 statement); each entity is transformed on its own (a transformer that fails fails that
@@ -236,6 +237,13 @@ def _read(ctx: AttemptContext, parts: RouteParts, position: dict[str, Any],
             yield [json_safe(r) for r in rows[start:start + CHUNK]]
 
 
+def _posted(entities: Any) -> Iterator[list[Any]]:
+    """The entities a webhook call posted (mode ``entities``), in chunks."""
+    given = list(entities or [])
+    for start in range(0, len(given), CHUNK):
+        yield given[start:start + CHUNK]
+
+
 def _recorded(ctx: AttemptContext, workspace_id: str, route: str) -> set[str | None]:
     """The entities an earlier attempt of this job finished with (its worker died later):
     this attempt leaves them alone, so each keeps one task. The tasks that attempt left in
@@ -294,7 +302,9 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
             _check_cancel(ctx)
     else:
         done = _recorded(ctx, workspace_id, route)
-        for batch in _read(ctx, parts, position):
+        chunks = (_posted(inp.get("entities")) if mode == "entities"
+                  else _read(ctx, parts, position))
+        for batch in chunks:
             if done:
                 batch = [e for e in batch if _identifier(parts, e) not in done]
                 if not batch:
