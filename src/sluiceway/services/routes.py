@@ -19,6 +19,7 @@ from sluiceway.core.errors import FieldError, InvalidInput, NotFound
 from sluiceway.jobs import ledger
 from sluiceway.services import audit, configurations, criteria, policy
 from sluiceway.services.caller import Caller
+from sluiceway.services.jobs import JobRecord, record
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import Attempt, Configuration, Job, Workspace
 
@@ -116,7 +117,7 @@ def routes_of(s: Session, workspace_id: str, end: str, identifier: str) -> list[
 
 
 def publish(p: Platform, caller: Caller, workspace_id: str,
-            commands: Sequence[Mapping[str, Any]], priority: int = 0) -> list[Job]:
+            commands: Sequence[Mapping[str, Any]], priority: int = 0) -> list[JobRecord]:
     """Queue the commands (#100): ``route:run`` runs a route; ``incoming:run`` runs the
     enabled routes that take that incoming; ``outgoing:run`` those that write to that
     outgoing. One job per route; the jobs, in order."""
@@ -144,7 +145,7 @@ def publish(p: Platform, caller: Caller, workspace_id: str,
                      f"published {len(jobs)} route run(s): {', '.join(routes)}",
                      request={"commands": list(commands), "priority": priority},
                      workspace_id=workspace_id)
-    return jobs
+        return [record(j) for j in jobs]
 
 
 # --- processes -------------------------------------------------------------------------------
@@ -210,9 +211,9 @@ def get_process(p: Platform, caller: Caller, workspace_id: str, identifier: int)
         return _process(*row)
 
 
-def first_process(p: Platform, job: Job) -> int:
+def first_process(p: Platform, job_id: int) -> int:
     with p.db.session() as s:
-        return int(s.scalars(select(Attempt.id).where(Attempt.job_id == job.id)
+        return int(s.scalars(select(Attempt.id).where(Attempt.job_id == job_id)
                              .order_by(Attempt.number).limit(1)).one())
 
 

@@ -63,7 +63,7 @@ def _published(p: PlatformDep, caller: CallerDep, workspace_id: str,
                commands: list[dict[str, Any]], priority: int = 0) -> dict[str, Any]:
     jobs = service.publish(p, caller, workspace_id, commands, priority)
     return {"message": f"Published {len(jobs)} job(s)",
-            "processId": service.first_process(p, jobs[0])}
+            "processId": service.first_process(p, jobs[0].id)}
 
 
 @router.post("/queue/publish")
