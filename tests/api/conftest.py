@@ -87,3 +87,31 @@ def workspace_id(api: Api) -> str:
 def definition_id(api: Api, kind: str, repository: str) -> str:
     listed = api(f"/{kind}_definitions/list")[f"{kind}Definitions"]
     return next(d[f"{kind}DefinitionId"] for d in listed if d["dockerRepository"] == repository)
+
+
+# --- a space with one user of each role, for the platform API's tests ------------------------
+
+V, E, A = "viewer@team.example", "editor@team.example", "admin@team.example"
+ROLE = {V: "ROLE_USER", E: "ROLE_EDITOR", A: "ROLE_ADMINISTRATOR"}
+
+
+def bearer(client: TestClient, email: str) -> dict[str, str]:
+    """The Authorization header of a new API token of ``email``."""
+    from sluiceway.services import auth, tokens
+
+    p = client.app.state.platform  # type: ignore[attr-defined]
+    token, _ = tokens.create(p, auth.caller_for(p, email, "testclient"), "tests")
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def team(client: TestClient) -> dict[str, dict[str, str]]:
+    """Space ``team-a`` with a viewer, an editor and an administrator (bearer JWTs each)."""
+    r = client.post("/api/v1/spaces", auth=ADMIN, json={
+        "object": {"identifier": "team-a", "name": "Team A", "purpose": "dev",
+                   "termsAgreed": True},
+        "users": [{"email": e, "roles": [ROLE[e]]} for e in (V, E, A)],
+        "dataEngines": []})
+    assert r.status_code == 200, r.text
+    assert r.json()["object"]["termsAgreed"] == 1
+    return {e: bearer(client, e) for e in (V, E, A)}

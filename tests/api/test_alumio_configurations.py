@@ -7,18 +7,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from sluiceway.secrets import unseal
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import Configuration
-from tests.api.conftest import ADMIN
-from tests.api.test_alumio_face import _bearer, _error, _platform
+from tests.api.conftest import A, E, V
+from tests.api.test_alumio_face import _error, _platform
 
-V, E, A = "viewer@team.example", "editor@team.example", "admin@team.example"
-ROLE = {V: "ROLE_USER", E: "ROLE_EDITOR", A: "ROLE_ADMINISTRATOR"}
 URL = "/api/v1/di/configurations"
 
 RENAME = {"type": "transformer", "identifier": "rename-fields", "name": "Rename fields",
@@ -29,14 +26,6 @@ INCOMING = {"type": "incoming-configuration", "identifier": "orders-in", "name":
                     "host": "db.example", "port": 5432, "database": "shop",
                     "username": "sync", "password": "pg-secret-value"}}}}
 
-
-@pytest.fixture
-def team(client: TestClient) -> dict[str, dict[str, str]]:
-    r = client.post("/api/v1/spaces", auth=ADMIN, json={
-        "object": {"identifier": "team-a", "name": "Team A", "purpose": "dev"},
-        "users": [{"email": e, "roles": [ROLE[e]]} for e in (V, E, A)], "dataEngines": []})
-    assert r.status_code == 200, r.text
-    return {e: _bearer(client, e) for e in (V, E, A)}
 
 
 def _ok(r: Any) -> Any:

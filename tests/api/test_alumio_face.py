@@ -11,23 +11,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from sluiceway.services import auth, spaces, tokens
+from sluiceway.services import auth, spaces
 from sluiceway.services.platform import Platform
-from tests.api.conftest import ADMIN
-
-V, E, A = "viewer@team.example", "editor@team.example", "admin@team.example"
-ROLE = {V: "ROLE_USER", E: "ROLE_EDITOR", A: "ROLE_ADMINISTRATOR"}
+from tests.api.conftest import ADMIN, A, E, V
 
 
 def _platform(client: TestClient) -> Platform:
     p: Platform = client.app.state.platform  # type: ignore[attr-defined]
     return p
-
-
-def _bearer(client: TestClient, email: str) -> dict[str, str]:
-    p = _platform(client)
-    token, _ = tokens.create(p, auth.caller_for(p, email, "testclient"), "tests")
-    return {"Authorization": f"Bearer {token}"}
 
 
 def _error(r: Any, status: int) -> dict[str, Any]:
@@ -36,19 +27,6 @@ def _error(r: Any, status: int) -> dict[str, Any]:
     assert body["status"] == str(status)
     assert set(body) == {"status", "context", "type", "title", "detail", "violations"}
     return body
-
-
-@pytest.fixture
-def team(client: TestClient) -> dict[str, dict[str, str]]:
-    """Space ``team-a`` with a viewer, an editor and an administrator (bearer JWTs each)."""
-    r = client.post("/api/v1/spaces", auth=ADMIN, json={
-        "object": {"identifier": "team-a", "name": "Team A", "purpose": "dev",
-                   "termsAgreed": True},
-        "users": [{"email": e, "roles": [ROLE[e]]} for e in (V, E, A)],
-        "dataEngines": []})
-    assert r.status_code == 200, r.text
-    assert r.json()["object"]["termsAgreed"] == 1
-    return {e: _bearer(client, e) for e in (V, E, A)}
 
 
 def _ws(client: TestClient, slug: str) -> str:

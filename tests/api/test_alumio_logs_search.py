@@ -10,21 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sluiceway.jobs import ledger
-from tests.api.conftest import ADMIN
-from tests.api.test_alumio_face import _bearer, _error, _platform, _ws
+from tests.api.conftest import ADMIN, A, E, V
+from tests.api.test_alumio_face import _error, _platform, _ws
 
-V, E, A = "viewer@team.example", "editor@team.example", "admin@team.example"
-ROLE = {V: "ROLE_USER", E: "ROLE_EDITOR", A: "ROLE_ADMINISTRATOR"}
 LOGS = "/api/v1/elasticsearch/search"
 
-
-@pytest.fixture
-def team(client: TestClient) -> dict[str, dict[str, str]]:
-    r = client.post("/api/v1/spaces", auth=ADMIN, json={
-        "object": {"identifier": "team-a", "name": "Team A", "purpose": "dev"},
-        "users": [{"email": e, "roles": [ROLE[e]]} for e in (V, E, A)], "dataEngines": []})
-    assert r.status_code == 200, r.text
-    return {e: _bearer(client, e) for e in (V, E, A)}
 
 
 def _job_with_logs(client: TestClient, space: str, scope: str,

@@ -12,21 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from sluiceway.store.models import AuditEntry, StorageEntity
-from tests.api.conftest import ADMIN
-from tests.api.test_alumio_face import _bearer, _error, _platform
+from tests.api.conftest import E, V
+from tests.api.test_alumio_face import _error, _platform
 
-V, E, A = "viewer@team.example", "editor@team.example", "admin@team.example"
-ROLE = {V: "ROLE_USER", E: "ROLE_EDITOR", A: "ROLE_ADMINISTRATOR"}
 S = "/api/v1/storages"
 
-
-@pytest.fixture
-def team(client: TestClient) -> dict[str, dict[str, str]]:
-    r = client.post("/api/v1/spaces", auth=ADMIN, json={
-        "object": {"identifier": "team-a", "name": "Team A", "purpose": "dev"},
-        "users": [{"email": e, "roles": [ROLE[e]]} for e in (V, E, A)], "dataEngines": []})
-    assert r.status_code == 200, r.text
-    return {e: _bearer(client, e) for e in (V, E, A)}
 
 
 def _storage(client: TestClient, headers: dict[str, str], identifier: str,

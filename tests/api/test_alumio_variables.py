@@ -8,21 +8,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import ADMIN, Api, definition_id
-from tests.api.test_alumio_face import _bearer, _error
+from tests.api.conftest import A, Api, E, V, definition_id
+from tests.api.test_alumio_face import _error
 
-V, E, A = "viewer@team.example", "editor@team.example", "admin@team.example"
-ROLE = {V: "ROLE_USER", E: "ROLE_EDITOR", A: "ROLE_ADMINISTRATOR"}
 URL = "/api/v1/environment/variables"
 
-
-@pytest.fixture
-def team(client: TestClient) -> dict[str, dict[str, str]]:
-    r = client.post("/api/v1/spaces", auth=ADMIN, json={
-        "object": {"identifier": "team-a", "name": "Team A", "purpose": "dev"},
-        "users": [{"email": e, "roles": [ROLE[e]]} for e in (V, E, A)], "dataEngines": []})
-    assert r.status_code == 200, r.text
-    return {e: _bearer(client, e) for e in (V, E, A)}
 
 
 def test_variables_round_trip_and_an_encrypted_value_is_never_returned(
