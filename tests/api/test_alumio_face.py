@@ -13,7 +13,10 @@ from fastapi.testclient import TestClient
 
 from sluiceway.services import auth, spaces
 from sluiceway.services.platform import Platform
-from tests.api.conftest import ADMIN, A, E, V
+from tests.api.conftest import ADMIN, A, E, V, bearer
+
+#: the other platform API tests import it from here
+_bearer = bearer
 
 
 def _platform(client: TestClient) -> Platform:

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from sluiceway.store.models import AuditEntry, EnvironmentVariable
-from tests.api.test_alumio_face import A, E, V, _error, _platform, team  # noqa: F401
+from tests.api.test_alumio_face import A, E, V, _error, _platform
 from tests.helpers import serving
 
 CLIENT_ID, CLIENT_SECRET = "sluiceway-app", "app-secret-3f9d"

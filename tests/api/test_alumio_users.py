@@ -16,7 +16,6 @@ from tests.api.conftest import ADMIN
 from tests.api.test_alumio_face import _bearer, _error
 
 V, E, A = face.V, face.E, face.A
-team = face.team
 CS = "/api/v1/current_space/users"
 TF = "/api/v1/users/current/table_filters"
 SA = "/api/v1/system_administrators"
