@@ -151,8 +151,19 @@ def create_export(p: Platform, caller: Caller, req: ExportRequest
 
 def list_exports(p: Platform, caller: Caller, query: listing.Query
                  ) -> tuple[list[artifacts.ArtifactView], int | None]:
+    return _list_artifacts(p, caller, "export", query)
+
+
+def list_imports(p: Platform, caller: Caller, query: listing.Query
+                 ) -> tuple[list[artifacts.ArtifactView], int | None]:
+    """The uploaded imports the caller can see, newest first (the same fields as exports)."""
+    return _list_artifacts(p, caller, "import", query)
+
+
+def _list_artifacts(p: Platform, caller: Caller, kind: str, query: listing.Query
+                    ) -> tuple[list[artifacts.ArtifactView], int | None]:
     with p.db.session() as s:
-        base = select(Artifact).where(Artifact.kind == "export",
+        base = select(Artifact).where(Artifact.kind == kind,
                                       Artifact.workspace_id.in_(caller.workspace_ids))
         rows, total = listing.run(s, base, EXPORT_FIELDS, query, Artifact.created_at.desc())
         return [artifacts.view(a) for a in rows], total
