@@ -21,6 +21,7 @@ from sluiceway.web.pages import (
     account,
     actors,
     admin,
+    backups,
     connections,
     exports,
     imports,
@@ -58,5 +59,6 @@ def install(app: FastAPI) -> None:
         return RedirectResponse(f"{PREFIX}/", 303)
 
     # the sources and destinations routes start with a path parameter: they come last
-    for module in (account, overview, connections, exports, imports, admin, actors):
+    for module in (account, overview, connections, exports, imports, backups, admin,
+                   actors):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
