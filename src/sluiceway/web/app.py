@@ -23,6 +23,7 @@ from sluiceway.web.pages import (
     admin,
     backups,
     connections,
+    dumps,
     exports,
     imports,
     overview,
@@ -59,6 +60,6 @@ def install(app: FastAPI) -> None:
         return RedirectResponse(f"{PREFIX}/", 303)
 
     # the sources and destinations routes start with a path parameter: they come last
-    for module in (account, overview, connections, exports, imports, backups, admin,
-                   actors):
+    for module in (account, overview, connections, exports, imports, dumps, backups,
+                   admin, actors):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
