@@ -29,7 +29,7 @@ EXAMPLE = json.dumps({"parameters": {}, "steps": [{"id": "first", "type": "resou
 def _context(page: Page, source: str) -> dict[str, Any]:
     sources = actors.list_for(page.platform, page.caller, "source", page.workspace_id)
     chosen = next((a for a in sources if a.id == source), sources[0] if sources else None)
-    rows = []
+    rows: list[dict[str, Any]] = []
     if chosen is not None:
         for d in dumps.list_dumps(page.platform, page.caller, chosen.id):
             link = (f"/apis/{d.api_id}/dumps/{d.id}/download?"
