@@ -3,6 +3,7 @@ a ZIP, a password-protected ZIP), downloaded through a signed link and deleted."
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,7 +11,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sluiceway.core.errors import FieldError, InvalidInput
 from sluiceway.services import actors, artifacts, backups, policy
-from sluiceway.store.db import now
 from sluiceway.web import templating
 from sluiceway.web.deps import Form, FormDep, Page, PageDep
 
@@ -65,7 +65,7 @@ def _days(form: Form) -> float | None:
     except ValueError:
         raise InvalidInput("invalid backup", [FieldError(
             "expires_days", "must be a number of days", raw)]) from None
-    return now() + days * DAY
+    return time.time() + days * DAY
 
 
 @router.post("/backups")
