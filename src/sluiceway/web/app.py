@@ -22,6 +22,7 @@ from sluiceway.web.pages import (
     actors,
     admin,
     backups,
+    configurations,
     connections,
     dumps,
     exports,
@@ -61,5 +62,5 @@ def install(app: FastAPI) -> None:
 
     # the sources and destinations routes start with a path parameter: they come last
     for module in (account, overview, connections, exports, imports, dumps, backups,
-                   admin, actors):
+                   configurations, admin, actors):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
