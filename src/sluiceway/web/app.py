@@ -28,6 +28,8 @@ from sluiceway.web.pages import (
     exports,
     imports,
     overview,
+    storages,
+    tasks,
 )
 
 PREFIX = templating.PREFIX
@@ -62,5 +64,5 @@ def install(app: FastAPI) -> None:
 
     # the sources and destinations routes start with a path parameter: they come last
     for module in (account, overview, connections, exports, imports, dumps, backups,
-                   configurations, admin, actors):
+                   configurations, tasks, storages, admin, actors):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
