@@ -27,13 +27,19 @@ def _rows(page: Page) -> tuple[list[dict[str, Any]], int]:
     query = listing.Query(page_size=PAGE, count=True, filters=(listing.Filter(
         "project_id", "eq", page.workspace_id, "project_id"),))
     found, total = datasets.list_imports(page.platform, page.caller, query)
+    ids = [a.job_id for a in found if a.job_id is not None]
+    jobs = {r.job.id: r.job for r in datasets.list_jobs(page.platform, page.caller, listing.Query(
+        page_size=max(len(ids), 1), filters=(listing.Filter("id", "in", ids, "id"),)))[0]
+        } if ids else {}
     rows = []
     for a in found:
         status, error = "writing", a.error
-        if a.job_id is not None:
-            job = datasets.get_job(page.platform, page.caller, a.job_id).job
+        job = jobs.get(a.job_id) if a.job_id is not None else None
+        if job is not None:
             status = datasets.STATUS_NAMES.get(job.status, job.status)
             error = error or job.error
+        elif a.job_id is not None:  # the job was pruned: what the import noted is all
+            status = "completed" if a.meta.get("rows") is not None else "unknown"
         rows.append({"a": a, "status": status, "error": error,
                      "table": a.meta.get("table", ""), "mode": a.meta.get("mode", ""),
                      "rows": a.meta.get("rows"), "rejected": a.meta.get("rejected_rows"),
