@@ -40,6 +40,11 @@ def test_an_export_runs_and_downloads(running: Browser) -> None:
     lines = r.text.strip().splitlines()
     assert lines[0] == '"id","user_id"'
     assert len(lines) == 41
+    export_id = re.search(r'action="/ui/exports/([^"/]+)/delete"', rows)
+    assert export_id is not None
+    running.post(f"/ui/exports/{export_id.group(1)}/delete", {}, csrf_from="/ui/exports")
+    assert "No export yet." in running.get("/ui/exports").text
+    assert anonymous.get(link.group(1).replace("&amp;", "&")).status_code == 404
 
 
 def test_a_bad_export_names_the_field_and_a_viewer_has_no_form(

@@ -3,6 +3,8 @@ rows that did not load shown beside it; a viewer has no form and the server refu
 
 from __future__ import annotations
 
+import re
+
 from sluiceway.services import policy
 from sluiceway.services.auth import caller_for
 from sluiceway.services.platform import Platform
@@ -41,6 +43,15 @@ def test_an_import_loads_and_shows_its_bad_rows(running: Browser) -> None:
     assert "1 row not loaded" in rows
     assert "expected 2 fields, found 3" in rows
     assert "<td>3</td><td>1</td>" in rows
+    import_id = re.search(r'action="/ui/imports/([^"/]+)/delete"', rows)
+    assert import_id is not None
+    add_user(p, "viewer@example.com", "viewer-password", policy.Role.VIEWER)
+    viewer = new_browser(running.client)
+    viewer.sign_in("viewer@example.com", "viewer-password")
+    assert "/delete" not in viewer.get("/ui/imports").text
+    viewer.post(f"/ui/imports/{import_id.group(1)}/delete", {}, 403, csrf_from="/ui/imports")
+    running.post(f"/ui/imports/{import_id.group(1)}/delete", {}, csrf_from="/ui/imports")
+    assert "No import yet." in running.get("/ui/imports").text
 
 
 def test_a_bad_import_names_the_field_and_a_viewer_is_refused(

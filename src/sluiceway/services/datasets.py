@@ -169,6 +169,25 @@ def _list_artifacts(p: Platform, caller: Caller, kind: str, query: listing.Query
         return [artifacts.view(a) for a in rows], total
 
 
+def delete_file(p: Platform, caller: Caller, artifact_id: str, kind: str) -> None:
+    """Delete an export's or an import's file and row; refused while its job has not ended
+    (cancel the job first)."""
+    with p.db.claim() as s:
+        a = s.get(Artifact, artifact_id)
+        if a is None or a.kind != kind or not caller.can_see(a.workspace_id):
+            raise NotFound(f"{kind} {artifact_id} not found", artifact_id)
+        policy.require(caller, policy.CHANGE, a.workspace_id)
+        job = s.get(Job, a.job_id) if a.job_id is not None else None
+        if (a.phase == "writing" and a.job_id is None) or (
+                job is not None and job.status in ("pending", "incomplete", "running")):
+            raise Conflict(f"{kind} {artifact_id} is still being made; wait for its job to "
+                           "end or cancel it")
+        artifacts.store(p).delete(a.id)
+        s.delete(a)
+        audit.record(s, caller, f"{kind}.delete", kind, f"{kind} {a.id} ({a.filename}) deleted",
+                     request={"id": a.id}, workspace_id=a.workspace_id)
+
+
 # --- jobs ---------------------------------------------------------------------------------------
 
 #: this family's names for the ledger's statuses

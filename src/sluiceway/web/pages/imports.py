@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 from sluiceway.core.errors import FieldError, InvalidInput, TooLarge
 from sluiceway.services import actors, datasets, listing, policy
 from sluiceway.web import templating
-from sluiceway.web.deps import Form, Page, PageDep, check_csrf
+from sluiceway.web.deps import Form, FormDep, Page, PageDep, check_csrf
 
 router = APIRouter()
 UI = templating.PREFIX
@@ -113,4 +113,10 @@ async def create(request: Request, page: PageDep) -> Response:
         except InvalidInput as exc:
             return await run_in_threadpool(_list, request, page, "imports.html", form=form,
                                            errors=exc.errors, status=422)
+    return RedirectResponse(f"{UI}/imports", 303)
+
+
+@router.post("/imports/{import_id}/delete")
+def delete(import_id: str, page: PageDep, form: FormDep) -> Response:
+    datasets.delete_file(page.platform, page.caller, import_id, "import")
     return RedirectResponse(f"{UI}/imports", 303)
