@@ -7,7 +7,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from sluiceway.services import policy
+from sluiceway.services import datasets, listing, policy
 from sluiceway.services.auth import caller_for
 from sluiceway.services.platform import Platform
 from tests.helpers import wait_until
@@ -53,6 +53,14 @@ def test_a_bad_export_names_the_field_and_a_viewer_has_no_form(
     r = admin.post("/ui/exports", {"source": src, "stream": "events", "format": "rar"}, 422,
                    csrf_from="/ui/exports")
     assert "format: unknown format" in r.text
+    admin.post("/ui/exports", {"source": src, "stream": "events", "format": "csv"},
+               csrf_from="/ui/exports")  # no job runs on this server: it stays pending
+    pending = admin.get("/ui/exports").text
+    assert "/delete" not in pending
+    (made,) = datasets.list_exports(platform, caller_for(platform, "admin"),
+                                    listing.Query())[0]
+    refused = admin.post(f"/ui/exports/{made.id}/delete", {}, 409, csrf_from="/ui/exports")
+    assert "is still being made" in refused.text
     add_user(platform, "viewer@example.com", "viewer-password", policy.Role.VIEWER)
     viewer = new_browser(admin.client)
     viewer.sign_in("viewer@example.com", "viewer-password")
