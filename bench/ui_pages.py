@@ -28,10 +28,10 @@ from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 
 from bench.connections_list import AUTH, _metadata, _populate, _time  # noqa: E402
+from sluiceway.bootstrap import create_app  # noqa: E402
 from sluiceway.core.settings import Settings  # noqa: E402
 from sluiceway.store.db import now  # noqa: E402
 from sluiceway.store.models import Actor, Connection, Job  # noqa: E402
-from sluiceway.web.app import create_app  # noqa: E402
 
 
 def _jobs(client: TestClient, ws: str, per_connection: int) -> int:
@@ -106,7 +106,10 @@ def run(backend: str, args: argparse.Namespace) -> None:
                      ("job log", f"/ui/connections/{conn}/jobs/{job}"),
                      ("sources", "/ui/sources"), ("source", f"/ui/sources/{source}"),
                      ("new connection (no discover)", "/ui/connections/new"),
-                     ("exports", "/ui/exports"), ("users", "/ui/admin/users"),
+                     ("exports", "/ui/exports"), ("imports", "/ui/imports"),
+                     ("dumps", "/ui/dumps"), ("backups", "/ui/backups"),
+                     ("configurations", "/ui/configurations"), ("tasks", "/ui/tasks"),
+                     ("storages", "/ui/storages"), ("users", "/ui/admin/users"),
                      ("variables", "/ui/admin/variables"), ("audit trail", "/ui/admin/audit")]
             for title, path in pages:
                 first, median, p90, _, size = _time(_getter(client, path), args.repeat)

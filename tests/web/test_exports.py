@@ -7,7 +7,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from sluiceway.services import policy
+from sluiceway.services import datasets, listing, policy
 from sluiceway.services.auth import caller_for
 from sluiceway.services.platform import Platform
 from tests.helpers import wait_until
@@ -40,6 +40,11 @@ def test_an_export_runs_and_downloads(running: Browser) -> None:
     lines = r.text.strip().splitlines()
     assert lines[0] == '"id","user_id"'
     assert len(lines) == 41
+    export_id = re.search(r'action="/ui/exports/([^"/]+)/delete"', rows)
+    assert export_id is not None
+    running.post(f"/ui/exports/{export_id.group(1)}/delete", {}, csrf_from="/ui/exports")
+    assert "No export yet." in running.get("/ui/exports").text
+    assert anonymous.get(link.group(1).replace("&amp;", "&")).status_code == 404
 
 
 def test_a_bad_export_names_the_field_and_a_viewer_has_no_form(
@@ -48,6 +53,14 @@ def test_a_bad_export_names_the_field_and_a_viewer_has_no_form(
     r = admin.post("/ui/exports", {"source": src, "stream": "events", "format": "rar"}, 422,
                    csrf_from="/ui/exports")
     assert "format: unknown format" in r.text
+    admin.post("/ui/exports", {"source": src, "stream": "events", "format": "csv"},
+               csrf_from="/ui/exports")  # no job runs on this server: it stays pending
+    pending = admin.get("/ui/exports").text
+    assert "/delete" not in pending
+    (made,) = datasets.list_exports(platform, caller_for(platform, "admin"),
+                                    listing.Query())[0]
+    refused = admin.post(f"/ui/exports/{made.id}/delete", {}, 409, csrf_from="/ui/exports")
+    assert "is still being made" in refused.text
     add_user(platform, "viewer@example.com", "viewer-password", policy.Role.VIEWER)
     viewer = new_browser(admin.client)
     viewer.sign_in("viewer@example.com", "viewer-password")

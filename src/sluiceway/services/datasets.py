@@ -151,11 +151,41 @@ def create_export(p: Platform, caller: Caller, req: ExportRequest
 
 def list_exports(p: Platform, caller: Caller, query: listing.Query
                  ) -> tuple[list[artifacts.ArtifactView], int | None]:
+    return _list_artifacts(p, caller, "export", query)
+
+
+def list_imports(p: Platform, caller: Caller, query: listing.Query
+                 ) -> tuple[list[artifacts.ArtifactView], int | None]:
+    """The uploaded imports the caller can see, newest first (the same fields as exports)."""
+    return _list_artifacts(p, caller, "import", query)
+
+
+def _list_artifacts(p: Platform, caller: Caller, kind: str, query: listing.Query
+                    ) -> tuple[list[artifacts.ArtifactView], int | None]:
     with p.db.session() as s:
-        base = select(Artifact).where(Artifact.kind == "export",
+        base = select(Artifact).where(Artifact.kind == kind,
                                       Artifact.workspace_id.in_(caller.workspace_ids))
         rows, total = listing.run(s, base, EXPORT_FIELDS, query, Artifact.created_at.desc())
         return [artifacts.view(a) for a in rows], total
+
+
+def delete_file(p: Platform, caller: Caller, artifact_id: str, kind: str) -> None:
+    """Delete an export's or an import's file and row; refused while its job has not ended
+    (cancel the job first)."""
+    with p.db.claim() as s:
+        a = s.get(Artifact, artifact_id)
+        if a is None or a.kind != kind or not caller.can_see(a.workspace_id):
+            raise NotFound(f"{kind} {artifact_id} not found", artifact_id)
+        policy.require(caller, policy.CHANGE, a.workspace_id)
+        job = s.get(Job, a.job_id) if a.job_id is not None else None
+        if (a.phase == "writing" and a.job_id is None) or (
+                job is not None and job.status in ("pending", "incomplete", "running")):
+            raise Conflict(f"{kind} {artifact_id} is still being made; wait for its job to "
+                           "end or cancel it")
+        artifacts.store(p).delete(a.id)
+        s.delete(a)
+        audit.record(s, caller, f"{kind}.delete", kind, f"{kind} {a.id} ({a.filename}) deleted",
+                     request={"id": a.id}, workspace_id=a.workspace_id)
 
 
 # --- jobs ---------------------------------------------------------------------------------------

@@ -17,7 +17,20 @@ from fastapi.staticfiles import StaticFiles
 
 from sluiceway.api import errors
 from sluiceway.web import templating
-from sluiceway.web.pages import account, actors, admin, connections, exports, overview
+from sluiceway.web.pages import (
+    account,
+    actors,
+    admin,
+    backups,
+    configurations,
+    connections,
+    dumps,
+    exports,
+    imports,
+    overview,
+    storages,
+    tasks,
+)
 
 PREFIX = templating.PREFIX
 
@@ -50,5 +63,6 @@ def install(app: FastAPI) -> None:
         return RedirectResponse(f"{PREFIX}/", 303)
 
     # the sources and destinations routes start with a path parameter: they come last
-    for module in (account, overview, connections, exports, admin, actors):
+    for module in (account, overview, connections, exports, imports, dumps, backups,
+                   configurations, tasks, storages, admin, actors):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)

@@ -64,3 +64,9 @@ def create(request: Request, page: PageDep, form: FormDep) -> Response:
     except InvalidInput as exc:
         return _list(request, page, "exports.html", form=form, errors=exc.errors, status=422)
     return RedirectResponse(f"{UI}/exports", 303)
+
+
+@router.post("/exports/{export_id}/delete")
+def delete(export_id: str, page: PageDep, form: FormDep) -> Response:
+    datasets.delete_file(page.platform, page.caller, export_id, "export")
+    return RedirectResponse(f"{UI}/exports", 303)

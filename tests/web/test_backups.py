@@ -1,0 +1,65 @@
+"""Backups in the UI: made, exported as a password-protected ZIP, downloaded through the
+signed link, then deleted; a viewer has no button and the server refuses their post."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from sluiceway.services import auth, backups, policy
+from sluiceway.services.platform import Platform
+from tests.helpers import wait_until
+from tests.web.conftest import Browser, add_user, new_browser
+
+
+def _backups(p: Platform) -> list[backups.BackupView]:
+    admin = auth.caller_for(p, "admin")
+    ws = next(iter(admin.workspace_ids))
+    return backups.list_backups(p, admin, ws, backups.ListQuery())[0]
+
+
+def _settled(b: Browser) -> str:
+    wait_until(lambda: 'data-live="false"' in b.get("/ui/backups/list").text,
+               what="the backups to settle")
+    return b.get("/ui/backups/list").text
+
+
+def test_a_backup_is_made_exported_downloaded_and_deleted(running: Browser) -> None:
+    p: Platform = running.client.app.state.platform  # type: ignore[attr-defined]
+    running.post("/ui/backups", {"description": "before the migration", "expires_days": "3"},
+                 csrf_from="/ui/backups")
+    rows = _settled(running)
+    assert "before the migration" in rows
+    assert ">completed<" in rows, rows
+    (made,) = _backups(p)
+    running.post(f"/ui/backups/{made.id}/export", {"format": "zip", "password": "s3cret"},
+                 csrf_from="/ui/backups")
+    rows = _settled(running)
+    link = re.search(r'<a href="(/v2/project-backups/[^"]+)" download>', rows)
+    assert link is not None, rows
+    assert "(password)" in rows
+    r = TestClient(running.client.app).get(link.group(1).replace("&amp;", "&"))
+    assert r.status_code == 200, r.text[:500]
+    assert r.content[:2] == b"PK"
+    running.post(f"/ui/backups/{made.id}/export/delete", {}, csrf_from="/ui/backups")
+    assert _backups(p)[0].export is None
+    running.post(f"/ui/backups/{made.id}/delete", {}, csrf_from="/ui/backups")
+    assert _backups(p) == []
+    assert "No backup yet." in running.get("/ui/backups").text
+
+
+def test_a_bad_backup_names_the_field_and_a_viewer_is_refused(
+        admin: Browser, platform: Platform) -> None:
+    r = admin.post("/ui/backups", {"expires_days": "-1"}, 422, csrf_from="/ui/backups")
+    assert "expiration_time: must be in the future" in r.text
+    r = admin.post("/ui/backups", {"expires_days": "soon"}, 422, csrf_from="/ui/backups")
+    assert "expires_days: must be a number of days" in r.text
+    r = admin.post("/ui/backups", {"destination": "nope"}, 422, csrf_from="/ui/backups")
+    assert "destination_ids[0]: is not a destination of this project" in r.text
+    add_user(platform, "viewer@example.com", "viewer-password", policy.Role.VIEWER)
+    viewer = new_browser(admin.client)
+    viewer.sign_in("viewer@example.com", "viewer-password")
+    assert 'action="/ui/backups"' not in viewer.get("/ui/backups").text
+    viewer.post("/ui/backups", {"description": "x"}, 403, csrf_from="/ui/backups")
+    assert _backups(platform) == []

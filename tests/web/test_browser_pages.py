@@ -1,0 +1,89 @@
+"""The imports, dumps, backups, configurations, tasks and storages pages in a real browser:
+each, with rows in it, passes axe-core with no serious or critical violation and has no
+horizontal scroll at 375 px (screenshots go to the test's temporary folder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sluiceway.core.settings import Settings
+from sluiceway.services import actors, auth, configurations, storages
+from sluiceway.services.configurations import ConfigurationInput
+from sluiceway.services.platform import open_platform
+from sluiceway.store.models import Task
+from tests.e2e.server import AUTH, Server
+from tests.web.conftest import definition
+from tests.web.test_browser import TIMEOUT, _check, _sign_in
+
+
+def _seed(settings: Settings) -> str:
+    """A source, a destination, a configuration with two revisions, failed tasks and a
+    storage with entities; the source's id."""
+    p = open_platform(settings)
+    try:
+        admin = auth.caller_for(p, "admin")
+        ws = next(iter(admin.workspace_ids))
+        src = actors.create(p, admin, "source", ws, definition(p, "source", "sample"),
+                            {"rows": 20}, "shop").id
+        actors.create(p, admin, "destination", ws, definition(p, "destination", "duckdb"),
+                      {"path": "lake.duckdb"}, "lake")
+        rename = ConfigurationInput(type="transformer", identifier="rename-fields",
+                                    name="Rename fields", labels=["nightly"], object={
+                                        "prototype": "rename",
+                                        "parameters": {"mapping": {"nm": "name"}}})
+        configurations.create(p, admin, ws, rename)
+        configurations.update(p, admin, ws, ConfigurationInput(
+            type="transformer", identifier="rename-fields", object={
+                "prototype": "rename", "parameters": {"mapping": {"nm": "full_name"}}}),
+            full=False)
+        configurations.create(p, admin, ws, ConfigurationInput(
+            type="storage", identifier="seen", name="Seen products",
+            object={"prototype": "storage", "parameters": {}}))
+        for i in range(3):
+            storages.put_entity(p, admin, ws, "seen", f"product-with-a-long-key-{i}",
+                                {"n": i, "text": "a value " * 40})
+        with p.db.claim() as s:
+            for i in range(3):
+                s.add(Task(workspace_id=ws, route="orders", entity_type="product",
+                           entity_identifier=f"sku-{i}", status="failed", entity={"i": i},
+                           error="the price is missing " * 5, log=[], attempts=1))
+        return src
+    finally:
+        p.close()
+
+
+def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> None:
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    meta = f"sqlite:///{tmp_path / 'meta.db'}"
+    server = Server(tmp_path, meta)
+    base = f"http://127.0.0.1:{server.port}"
+    try:
+        src = _seed(Settings(data_dir=tmp_path / "data", database_url=meta))
+        page = chrome.new_page()
+        page.set_default_timeout(TIMEOUT)
+        _sign_in(page, base, *AUTH)
+        page.goto(base + "/ui/backups")
+        page.fill("#b-description", "before the upgrade")
+        page.click("button:has-text('Back up')")
+        page.wait_for_selector("#backups[data-live=false] table")  # swapped in when done
+        assert "before the upgrade" in page.inner_text("#backups")
+        for name, path, heading in (
+                ("imports", "/ui/imports", "Imports"),
+                ("dumps", f"/ui/dumps?source={src}", "Dumps"),
+                ("backups", "/ui/backups", "Backups"),
+                ("configurations", "/ui/configurations", "Configurations"),
+                ("history", "/ui/configurations/transformer/rename-fields/history",
+                 "History"),
+                ("tasks", "/ui/tasks", "Tasks"),
+                ("storages", "/ui/storages", "Storages"),
+                ("storage", "/ui/storages/seen", "Storage seen")):
+            page.goto(base + path)
+            assert page.inner_text("h1").startswith(heading), name
+            _check(page, name, shots)
+        page.goto(base + "/ui/configurations/transformer/rename-fields/history")
+        assert page.locator("table.diff tr.changed").count() == 1
+    finally:
+        server.stop()
+    assert len(list(shots.glob("*.png"))) == 8
