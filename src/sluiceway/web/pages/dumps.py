@@ -11,8 +11,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from sluiceway.api.datasets.vocabulary import STATUS_NAMES
 from sluiceway.core.errors import FieldError, InvalidInput
-from sluiceway.services import actors, artifacts, datasets, dumps, policy
+from sluiceway.services import actors, artifacts, dumps, policy
 from sluiceway.web import templating
 from sluiceway.web.deps import Form, FormDep, Page, PageDep
 
@@ -37,7 +38,7 @@ def _context(page: Page, source: str) -> dict[str, Any]:
                     if d.status == "succeeded" else None)
             output = d.meta.get("output") if d.status == "succeeded" else None
             rows.append({"d": d, "link": link,
-                         "status": datasets.STATUS_NAMES.get(d.status, d.status),
+                         "status": STATUS_NAMES.get(d.status, d.status),
                          "config": json.dumps(d.meta.get("config"), indent=2),
                          "output": json.dumps(output, indent=2) if output else None})
     return {"page": page, "sources": sources, "chosen": chosen, "rows": rows,

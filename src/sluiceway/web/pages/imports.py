@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from sluiceway.api.datasets.vocabulary import STATUS_NAMES
 from sluiceway.core.errors import FieldError, InvalidInput, TooLarge
 from sluiceway.services import actors, datasets, listing, policy
 from sluiceway.web import templating
@@ -25,7 +26,7 @@ PENDING = ("pending", "running")
 
 def _rows(page: Page) -> tuple[list[dict[str, Any]], int]:
     query = listing.Query(page_size=PAGE, count=True, filters=(listing.Filter(
-        "project_id", "eq", page.workspace_id, "project_id"),))
+        "workspace_id", "eq", page.workspace_id, "workspace_id"),))
     found, total = datasets.list_imports(page.platform, page.caller, query)
     ids = [a.job_id for a in found if a.job_id is not None]
     jobs = {r.job.id: r.job for r in datasets.list_jobs(page.platform, page.caller, listing.Query(
@@ -36,7 +37,7 @@ def _rows(page: Page) -> tuple[list[dict[str, Any]], int]:
         status, error = "writing", a.error
         job = jobs.get(a.job_id) if a.job_id is not None else None
         if job is not None:
-            status = datasets.STATUS_NAMES.get(job.status, job.status)
+            status = STATUS_NAMES.get(job.status, job.status)
             error = error or job.error
         elif a.job_id is not None:  # the job was pruned: what the import noted is all
             status = "completed" if a.meta.get("rows") is not None else "unknown"
@@ -104,7 +105,7 @@ async def create(request: Request, page: PageDep) -> Response:
             return await run_in_threadpool(_list, request, page, "imports.html", form=form,
                                            errors=err, status=422)
         req = datasets.ImportRequest(
-            project_id=page.workspace_id, destination_id=form.get("destination"),
+            workspace_id=page.workspace_id, destination_id=form.get("destination"),
             table=form.get("table").strip(), mode=form.get("mode", "append"),
             format=form.get("format") or None, filename=file.filename,
             bad_rows=form.get("bad_rows", "skip"), max_bad_rows=max_bad)
