@@ -237,6 +237,16 @@ def list_for(p: Platform, caller: Caller, workspace_id: str) -> list[ConnectionS
             .order_by(Connection.created_at, Connection.id))]
 
 
+def _sync_state() -> tuple[Any, Any]:
+    """Per connection row of a query: when its last sync succeeded, and whether one runs
+    (correlated lookups, each an index lookup on the jobs)."""
+    syncs = (Job.config_type == "sync", Job.scope == Connection.id)
+    last = (select(func.max(Job.updated_at)).where(*syncs, Job.status == "succeeded")
+            .correlate(Connection).scalar_subquery())
+    running = exists().where(*syncs, Job.status == "running").correlate(Connection)
+    return last, running
+
+
 @dataclass(frozen=True, slots=True)
 class Listed:
     """A connection of a long listing: what its rendering and its actors' renderings depend
@@ -259,10 +269,7 @@ def listing(p: Platform, caller: Caller, workspace_id: str) -> list[Listed]:
     the rest from what it kept)."""
     src, dst = aliased(Actor), aliased(Actor)
     src_def, dst_def = aliased(ConnectorDefinition), aliased(ConnectorDefinition)
-    syncs = (Job.config_type == "sync", Job.scope == Connection.id)
-    last = (select(func.max(Job.updated_at)).where(*syncs, Job.status == "succeeded")
-            .correlate(Connection).scalar_subquery())
-    running = exists().where(*syncs, Job.status == "running").correlate(Connection)
+    last, running = _sync_state()
     query = (select(Connection.id, Connection.updated_at, Connection.source_id,
                     Connection.destination_id, src.updated_at, src.definition_id, src_def.name,
                     dst.updated_at, dst.definition_id, dst_def.name, last, running)
@@ -389,10 +396,7 @@ def last_sync_and_running(p: Platform, connection_ids: list[str]
                           ) -> dict[str, tuple[float | None, bool]]:
     """Per connection: when its last sync succeeded (epoch s) and whether one is running;
     one query per few hundred connections, each answer an index lookup on the jobs."""
-    syncs = (Job.config_type == "sync", Job.scope == Connection.id)
-    last = (select(func.max(Job.updated_at)).where(*syncs, Job.status == "succeeded")
-            .correlate(Connection).scalar_subquery())
-    running = exists().where(*syncs, Job.status == "running").correlate(Connection)
+    last, running = _sync_state()
     out: dict[str, tuple[float | None, bool]] = {}
     with p.db.session() as s:
         for ids in chunks(connection_ids):
