@@ -17,9 +17,9 @@ from sluiceway.core.errors import FieldError, InvalidInput, NotFound
 from sluiceway.services import criteria, policy
 from sluiceway.services.caller import Caller
 from sluiceway.services.platform import Platform
+from sluiceway.services.tasks import STATS
 from sluiceway.store.models import Attempt, AttemptLog, Configuration, Job, Task
 
-STATUSES = ("new", "processing", "finished", "failed", "skipped")
 AGGREGATIONS = ("daily", "weekly", "monthly", "yearly")
 ROUTE_TYPE = "route-configuration"
 #: the fields a statistics filter may name (those of the task ledger)
@@ -64,7 +64,7 @@ def window(start: str | None, end: str | None, names: tuple[str, str] = ("from",
 
 
 def zero() -> dict[str, int]:
-    return dict.fromkeys(STATUSES, 0)
+    return dict.fromkeys(STATS, 0)
 
 
 def _counts(p: Platform, workspace_id: str | None, *, route: str | None = None,
