@@ -28,8 +28,7 @@ import pyarrow as pa
 from sqlalchemy import CursorResult, delete, insert, select, update
 
 from sluiceway.artifacts.formats import json_safe
-from sluiceway.connectors import registry
-from sluiceway.connectors.base import Destination
+from sluiceway.connectors.base import Destination, EntityDestination, EntitySource
 from sluiceway.core.errors import Cancelled, Retryable, SluicewayError, UnknownStream
 from sluiceway.engine.plan import StreamChoice, configure
 from sluiceway.jobs import ledger
@@ -136,6 +135,13 @@ def _process(dest: Destination, parts: RouteParts, batch: list[Any]) -> list[Out
         pending.append((i, got))
     if not pending:
         return outcomes
+    if isinstance(dest, EntityDestination):  # it answers for each entity: sent once
+        refused = dest.send(parts.outgoing.config, parts.outgoing.stream,
+                            [row for _, row in pending])
+        for (i, _), error in zip(pending, refused, strict=True):
+            if error is not None:
+                outcomes[i] = Outcome("failed", f"outgoing: {error}")
+        return outcomes
     _write_parts(dest, parts, pending, outcomes)
     return outcomes
 
@@ -215,7 +221,12 @@ def _read(ctx: AttemptContext, parts: RouteParts, position: dict[str, Any],
     read starts where the last finished run stopped; ``position["state"]`` is the source's
     last State, set once the chunks before it were handed on (and so recorded)."""
     incoming = parts.incoming
-    source = registry.source(incoming.connector, ctx.settings.allowed_roots)
+    source = incoming.source(ctx.settings.allowed_roots)
+    if isinstance(source, EntitySource):  # JSON entities as they are, page by page
+        for page in source.entities(incoming.config, incoming.stream):
+            for start in range(0, len(page), CHUNK):
+                yield page[start:start + CHUNK]
+        return
     catalog = source.discover(incoming.config)
     if catalog.get(incoming.stream) is None:
         raise UnknownStream(incoming.stream, [s.name for s in catalog.streams])
@@ -287,7 +298,7 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
     workspace_id, route = str(inp["workspace_id"]), str(inp["route"])
     mode = str(inp.get("mode") or "run")
     parts = load_route(ctx, workspace_id, route)
-    dest = registry.destination(parts.outgoing.connector, ctx.settings.allowed_roots)
+    dest = parts.outgoing.destination(ctx.settings.allowed_roots)
     ctx.log("INFO", f"route {route!r}: {parts.incoming.connector} stream "
                     f"{parts.incoming.stream!r} -> {parts.outgoing.connector} table "
                     f"{parts.outgoing.stream!r}" + (" (retry of its tasks)"

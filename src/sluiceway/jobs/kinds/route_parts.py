@@ -9,17 +9,20 @@ of the run cannot mend it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sluiceway.connectors import registry
+from sluiceway.connectors.base import Destination, Source
 from sluiceway.core.errors import ConfigInvalid, Fatal, InvalidInput
 from sluiceway.jobs.context import AttemptContext
 from sluiceway.jobs.kinds.actors import load_actor, space_variables, validated, with_variables
+from sluiceway.jobs.kinds.http_tokens import VariableTokens
 from sluiceway.protocol.spec import ConnectorSpec
 from sluiceway.secrets import Cipher, secret_values, unseal
 from sluiceway.secrets import variables as refs
@@ -42,6 +45,27 @@ class End:
     keys: tuple[str, ...]
     #: the incoming's cursor field (a run reads from where the last one ended), if any
     cursor: str | None = None
+    #: an HTTP end's token store (an ``oauth2-token`` client) and log
+    tokens: Any = None
+    log: Callable[[str], None] | None = None
+
+    def source(self, roots: Sequence[Path] | None) -> Source:
+        if self.connector == "webhook":
+            raise Fatal(f"the incoming {self.identifier!r} is a webhook: its calls run its "
+                        "routes with the entities they post; it is not read")
+        made = registry.source(self.connector, roots)
+        self._equip(made)
+        return made
+
+    def destination(self, roots: Sequence[Path] | None) -> Destination:
+        made = registry.destination(self.connector, roots)
+        self._equip(made)
+        return made
+
+    def _equip(self, made: Source | Destination) -> None:
+        if self.connector == "http":
+            made.tokens = self.tokens  # type: ignore[union-attr]
+            made.log = self.log  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True)
@@ -95,6 +119,8 @@ def _end(ctx: AttemptContext, s: Session, workspace_id: str, kind: str, identifi
     c = _configuration(s, workspace_id, type_, identifier, f"the {type_.split('-')[0]}")
     parameters = dict(dict(c.object).get("parameters") or {})
     connector = str(dict(c.object).get("prototype") or c.prototype)
+    if connector in ("http", "webhook"):
+        return _json_end(ctx, s, workspace_id, kind, identifier, connector, parameters, what)
     keys = (parameters.get("identifierField"),) if kind == "source" else tuple(
         parameters.get("key") or ())
     stream = str(parameters["stream"])
@@ -112,6 +138,38 @@ def _end(ctx: AttemptContext, s: Session, workspace_id: str, kind: str, identifi
     cursor = parameters.get("cursorField") if kind == "source" else None
     return End(identifier, connector, config, stream, tuple(k for k in keys if k),
                str(cursor) if cursor else None)
+
+
+#: the http-client's fields that hold secrets (masked in the job's log)
+_CLIENT_SECRETS = ("password", "token", "key", "clientSecret")
+
+
+def _json_end(ctx: AttemptContext, s: Session, workspace_id: str, kind: str,
+              identifier: str, connector: str, parameters: dict[str, Any], what: str) -> End:
+    """An end whose entities are JSON: an HTTP API through an http-client configuration, or
+    a webhook (its calls post the entities; there is nothing to read)."""
+    stream = str(parameters.get("stream") or identifier)
+    keys = ((parameters.get("identifierField"),) if kind == "source"
+            else tuple(parameters.get("key") or ()))
+    keys = tuple(str(k) for k in keys if k)
+    if connector == "webhook":
+        return End(identifier, connector, {}, stream, keys)
+    own = _resolved(ctx, s, workspace_id, _ANY, {k: v for k, v in parameters.items()
+                                                 if k != "client"}, what)
+    name = str(parameters.get("client") or "")
+    c = _configuration(s, workspace_id, "http-client", name, "the http-client")
+    client = _resolved(ctx, s, workspace_id, _ANY, dict(dict(c.object).get("parameters")
+                                                        or {}), f"the http-client {name!r}")
+    auth = dict(client.get("auth") or {})
+    ctx.add_secrets([str(auth[k]) for k in _CLIENT_SECRETS if auth.get(k)])
+    tokens = None
+    if auth.get("type") == "oauth2-token":
+        tokens = VariableTokens(ctx, workspace_id, str(auth.get("variable")),
+                                f"route-run:{ctx.job_id}",
+                                [str(client.get("baseUrl"))] + ([str(auth["tokenUrl"])]
+                                                                if auth.get("tokenUrl") else []))
+    return End(identifier, connector, {**own, "client": client}, stream, keys,
+               tokens=tokens, log=lambda line: ctx.log("INFO", line))
 
 
 def _transformer(ctx: AttemptContext, s: Session, workspace_id: str, identifier: str,
@@ -151,7 +209,7 @@ def load_route(ctx: AttemptContext, workspace_id: str, identifier: str) -> Route
         steps = [_transformer(ctx, s, workspace_id, str(t), (identifier,))
                  for t in p.get("transformers") or ()]
         retry = dict(p.get("retry") or {})
-    if not outgoing.keys:
+    if not outgoing.keys and outgoing.connector != "http":
         raise Fatal(f"the outgoing {outgoing.identifier!r} names no key to upsert on")
     return RouteParts(identifier, incoming, outgoing, _chain(steps),
                       int(retry.get("maxAttempts") or 0),
