@@ -90,6 +90,13 @@ def _handler(api: Api) -> type[http.server.BaseHTTPRequestHandler]:
                 return
             self._send(400, {"error": "invalid_grant"})
 
+        def do_HEAD(self) -> None:  # noqa: N802
+            with api.lock:
+                api.calls.append(("HEAD", self.path))
+            ok = self.headers.get("Authorization") == f"Bearer {api.token}"
+            self.send_response(204 if ok else 401)
+            self.end_headers()
+
         def do_PUT(self) -> None:  # noqa: N802
             length = int(self.headers.get("Content-Length") or 0)
             entity = json.loads(self.rfile.read(length))
@@ -275,3 +282,41 @@ def test_an_http_client_aimed_at_a_denied_network_sends_nothing(
     assert "169.254.169.254" in (job.error or "")
     assert "may not reach" in (job.error or "")
     assert _tasks(client, team[V]) == []
+
+
+def test_an_http_incoming_and_outgoing_are_tested_without_writing(
+        client: TestClient, team: dict[str, dict[str, str]],
+        server: tuple[str, Api]) -> None:
+    base, api = server
+    editor = team[E]
+    _save(client, editor, "http-client", "shop-api", "http-client", {
+        **_client_config(base, type="bearer", token=api.token)})
+    _save(client, editor, "incoming-configuration", "shop-orders", "http", {
+        "client": "shop-api", "path": "/orders", "recordsPath": "data.orders"})
+    read = _ok(client.post("/api/v1/di/test/incoming-configuration/shop-orders",
+                           params={"space": "team-a"}, headers=editor))
+    assert read["object"] == ORDERS[:2]  # the first page only
+    assert [p for m, p in api.calls if m == "GET"] == ["/orders?page=1"]
+    # an outgoing is checked (a HEAD of the base URL), nothing is sent
+    unsaved = _ok(client.post("/api/v1/di/test/outgoing-configuration",
+                              params={"space": "team-a"}, headers=editor, json={
+                                  "object": {"prototype": "http", "parameters": {
+                                      "client": "shop-api", "path": "/items/{id}"}}}))
+    assert unsaved["object"] == {"ok": True, "message": f"{base} answered 204"}
+    assert ("HEAD", "/") in api.calls
+    assert api.received == {}
+    assert api.token not in str(unsaved)
+    missing = _ok(client.post("/api/v1/di/test/incoming-configuration",
+                              params={"space": "team-a"}, headers=editor, json={
+                                  "object": {"prototype": "http", "parameters": {
+                                      "client": "nowhere"}}}))
+    assert "http-client 'nowhere' does not exist" in missing["response"]["error"]
+    _save(client, editor, "http-client", "wrong-key", "http-client", {
+        "baseUrl": base, "auth": {"type": "bearer", "token": "wrong-token-42"}})
+    refused = _ok(client.post("/api/v1/di/test/outgoing-configuration",
+                              params={"space": "team-a"}, headers=editor, json={
+                                  "object": {"prototype": "http", "parameters": {
+                                      "client": "wrong-key"}}}))
+    assert refused["object"]["ok"] is False
+    assert "HTTP 401" in refused["response"]["error"]
+    assert "wrong-token-42" not in str(refused)

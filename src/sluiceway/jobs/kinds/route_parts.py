@@ -115,15 +115,25 @@ def _resolved(ctx: AttemptContext, s: Session, workspace_id: str, spec: Connecto
 def _end(ctx: AttemptContext, s: Session, workspace_id: str, kind: str, identifier: str,
          ) -> End:
     type_ = f"{'incoming' if kind == 'source' else 'outgoing'}-configuration"
-    what = f"the {type_.split('-')[0]} {identifier!r}"
     c = _configuration(s, workspace_id, type_, identifier, f"the {type_.split('-')[0]}")
-    parameters = dict(dict(c.object).get("parameters") or {})
-    connector = str(dict(c.object).get("prototype") or c.prototype)
+    return end_of(ctx, s, workspace_id, kind, identifier,
+                  {"prototype": dict(c.object).get("prototype") or c.prototype,
+                   "parameters": dict(c.object).get("parameters") or {}})
+
+
+def end_of(ctx: AttemptContext, s: Session, workspace_id: str, kind: str, identifier: str,
+           obj: Mapping[str, Any]) -> End:
+    """The end an incoming (``kind`` source) or outgoing configuration's ``obj`` (its
+    prototype and parameters, sealed or not) describes, ready to use."""
+    type_ = f"{'incoming' if kind == 'source' else 'outgoing'}-configuration"
+    what = f"the {type_.split('-')[0]} {identifier!r}"
+    parameters = dict(obj.get("parameters") or {})
+    connector = str(obj.get("prototype"))
     if connector in ("http", "webhook"):
         return _json_end(ctx, s, workspace_id, kind, identifier, connector, parameters, what)
     keys = (parameters.get("identifierField"),) if kind == "source" else tuple(
         parameters.get("key") or ())
-    stream = str(parameters["stream"])
+    stream = str(parameters.get("stream") or "")
     named = parameters.get(kind)
     if named:
         actor = load_actor(ctx, str(named), f"the {kind} {named} of {what}")
