@@ -10,7 +10,11 @@ Entities go in chunks. A chunk is first recorded as tasks in ``processing`` (one
 statement); each entity is transformed on its own (a transformer that fails fails that
 entity's task, a filter that drops it skips it), then the chunk is written in one upsert on the
 outgoing's key. When that write fails, each half of the chunk is written on its own, down to
-the single entities the destination refuses: only those fail. Then every task gets its outcome
+the single entities the destination refuses: only those fail. A destination that answers for
+each entity (:class:`~sluiceway.connectors.base.EntityDestination`, the HTTP outgoing) is sent
+the chunk once and says which entities it refused: nothing it accepted is sent again. An
+incoming of JSON entities (:class:`~sluiceway.connectors.base.EntitySource`, the HTTP API) is
+read page by page as they are. Then every task gets its outcome
 (one bulk statement): a task is ``finished`` only after its entity's write committed.
 
 A later attempt of the same job (its worker died) leaves alone the entities the dead attempt
