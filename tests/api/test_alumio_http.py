@@ -7,6 +7,8 @@ nothing."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import http.server
 import json
 import threading
@@ -44,6 +46,7 @@ class Api:
         self.failing: set[str] = set()
         self.received: dict[str, int] = {}
         self.page2_at: list[float] = []
+        self.batches: list[list[str]] = []
 
 
 def _handler(api: Api) -> type[http.server.BaseHTTPRequestHandler]:
@@ -80,9 +83,24 @@ def _handler(api: Api) -> type[http.server.BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:  # noqa: N802
             length = int(self.headers.get("Content-Length") or 0)
-            form = parse_qs(self.rfile.read(length).decode())
+            raw = self.rfile.read(length)
             with api.lock:
                 api.calls.append(("POST", self.path))
+            if self.path == "/batch":
+                items = json.loads(raw)["items"]
+                ids = [str(i["id"]) for i in items]
+                with api.lock:
+                    api.batches.append(ids)
+                if api.failing & set(ids):
+                    self._send(422, {"error": f"refused batch {ids}"})
+                    return
+                self._send(200, {"stored": len(items)})
+                return
+            if self.path.startswith("/echo"):
+                ok = self.headers.get("Authorization") == f"Bearer {api.token}"
+                self._send(200 if ok else 401, {"echo": json.loads(raw or b"null")})
+                return
+            form = parse_qs(raw.decode())
             if self.path == "/token" and form.get("grant_type") == ["refresh_token"] and \
                     form.get("refresh_token") == ["refresh-1"]:
                 self._send(200, {"access_token": api.token, "token_type": "Bearer",
@@ -320,3 +338,60 @@ def test_an_http_incoming_and_outgoing_are_tested_without_writing(
     assert refused["object"]["ok"] is False
     assert "HTTP 401" in refused["response"]["error"]
     assert "wrong-token-42" not in str(refused)
+
+
+def test_a_batched_http_outgoing_fails_the_entities_of_the_refused_request(
+        client: TestClient, team: dict[str, dict[str, str]],
+        server: tuple[str, Api]) -> None:
+    base, api = server
+    api.failing = {"3"}
+    editor = team[E]
+    _save(client, editor, "http-client", "sink", "http-client", {"baseUrl": base})
+    _save(client, editor, "incoming-configuration", "hook", "webhook", {
+        "signingSecret": "sign-secret-8", "identifierField": "id"})
+    _save(client, editor, "outgoing-configuration", "batch-api", "http", {
+        "client": "sink", "path": "/batch", "batchSize": 2, "batchKey": "items"})
+    _save(client, editor, "route-configuration", "push", "route", {
+        "incoming": "hook", "outgoing": "batch-api"})
+    body = json.dumps([{"id": i} for i in range(1, 6)]).encode()
+    signature = hmac.new(b"sign-secret-8", body, hashlib.sha256).hexdigest()
+    _ok(client.post("/api/v1/webhook/hook", content=body,
+                    headers={"X-Signature-SHA256": f"sha256={signature}"}))
+    assert run_jobs(client) == 1
+    assert api.batches == [["1", "2"], ["3", "4"], ["5"]]  # a 422 is not retried
+    tasks = _tasks(client, team[V])
+    assert [(t["entityIdentifier"], t["status"]) for t in tasks] == [
+        ("1", "finished"), ("2", "finished"), ("3", "failed"), ("4", "failed"),
+        ("5", "finished")]
+    assert "HTTP 422" in _task(client, team[V], tasks[3]["identifier"])["error"]
+    # a body without the recordsPath's entities is refused, naming where they were looked for
+    _save(client, editor, "incoming-configuration", "nested", "webhook", {
+        "token": "nested-token-1", "recordsPath": "data.items"})
+    _save(client, editor, "route-configuration", "nested-push", "route", {
+        "incoming": "nested", "outgoing": "batch-api"})
+    r = client.post("/api/v1/webhook/nested", json={"data": {}},
+                    headers={"Authorization": "Bearer nested-token-1"})
+    assert r.status_code == 400, r.text
+    assert r.json()["violations"][0]["propertyPath"] == "body.data.items"
+
+
+def test_the_proxy_refreshes_an_expired_oauth2_token_from_its_variable(
+        client: TestClient, team: dict[str, dict[str, str]],
+        server: tuple[str, Api]) -> None:
+    base, api = server
+    _ok(client.post("/api/v1/environment/variables", headers=team[A], json={
+        "name": "ECHO_TOKEN", "encrypted": True, "allowedTargets": [base],
+        "value": json.dumps({"access_token": "expired-token", "refresh_token": "refresh-1",
+                             "expires_at": int(time.time()) - 60})}))
+    _save(client, team[E], "http-client", "echo", "http-client", {
+        "baseUrl": f"{base}/echo", "auth": {"type": "oauth2-token", "variable": "ECHO_TOKEN",
+                                            "tokenUrl": f"{base}/token"}})
+    r = client.post("/api/v1/http-proxy/echo?space=team-a", headers=team[E],
+                    json={"hello": 1})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"echo": {"hello": 1}}
+    assert [c for c in api.calls if c[0] == "POST"] == [("POST", "/token"), ("POST", "/echo")]
+    # the refreshed token was kept: the next call needs no refresh
+    assert client.post("/api/v1/http-proxy/echo?space=team-a", headers=team[E],
+                       json={}).status_code == 200
+    assert api.calls.count(("POST", "/token")) == 1
