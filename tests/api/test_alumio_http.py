@@ -395,3 +395,19 @@ def test_the_proxy_refreshes_an_expired_oauth2_token_from_its_variable(
     assert client.post("/api/v1/http-proxy/echo?space=team-a", headers=team[E],
                        json={}).status_code == 200
     assert api.calls.count(("POST", "/token")) == 1
+
+
+def test_an_oauth2_token_without_allowed_targets_is_not_sent(
+        client: TestClient, team: dict[str, dict[str, str]],
+        server: tuple[str, Api]) -> None:
+    base, api = server
+    _ok(client.post("/api/v1/environment/variables", headers=team[A], json={
+        "name": "LOOSE_TOKEN", "encrypted": True,
+        "value": json.dumps({"access_token": api.token})}))
+    _save(client, team[E], "http-client", "echo", "http-client", {
+        "baseUrl": f"{base}/echo", "auth": {"type": "oauth2-token",
+                                            "variable": "LOOSE_TOKEN"}})
+    r = client.post("/api/v1/http-proxy/echo?space=team-a", headers=team[E], json={})
+    assert r.status_code == 400, r.text
+    assert "allowedTargets" in r.text
+    assert api.calls == []

@@ -1,6 +1,8 @@
 """An ``oauth2-token`` http-client's token, kept in an encrypted variable of the space (the
 one an OAuth2 authorisation wrote): read when a run starts, written back when the client
-refreshes it (with an audit entry, as every change)."""
+refreshes it (with an audit entry, as every change). The variable must name allowedTargets
+that take the API's URL and the token endpoint: an editor's http-client cannot send an
+administrator's token anywhere else."""
 
 from __future__ import annotations
 
@@ -28,8 +30,12 @@ class VariableTokens:
         self._name = name
         self._who = who
         self.load()  # fails early: a missing, plain or misdirected variable
+        if self._targets is None:
+            raise Fatal(f"the encrypted variable ${{{name}}} names no allowedTargets: an "
+                        "administrator gives it the API's URL (and the token endpoint's) "
+                        "before an http-client sends its token")
         for target in targets:
-            if self._targets is not None and not refs.allows(self._targets, target):
+            if not refs.allows(self._targets, target):
                 raise Fatal(f"the encrypted variable ${{{name}}} may only be sent to its "
                             f"allowedTargets, not {target}")
 
