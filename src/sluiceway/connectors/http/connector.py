@@ -10,6 +10,7 @@ refuses exactly the entities of that request, with the status and the body (trun
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -35,9 +36,12 @@ _PLACE = re.compile(r"\{([^{}]+)\}")
 class _Http:
     tokens: TokenStore | None = None
     log: Callable[[str], None] | None = None
+    #: waits between retries (a job's waits end early, raising, when it is cancelled)
+    wait: Callable[[float], None] = staticmethod(time.sleep)
 
     def client(self, config: dict[str, Any]) -> HttpClient:
-        return HttpClient(dict(config.get("client") or {}), tokens=self.tokens, log=self.log)
+        return HttpClient(dict(config.get("client") or {}), tokens=self.tokens, log=self.log,
+                          sleep=self.wait)
 
 
 class HttpSource(_Http, EntitySource):

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from sluiceway.connectors import registry
 from sluiceway.connectors.base import Destination, Source
-from sluiceway.core.errors import ConfigInvalid, Fatal, InvalidInput
+from sluiceway.core.errors import Cancelled, ConfigInvalid, Fatal, InvalidInput
 from sluiceway.jobs.context import AttemptContext
 from sluiceway.jobs.kinds.actors import load_actor, space_variables, validated, with_variables
 from sluiceway.jobs.kinds.http_tokens import VariableTokens
@@ -48,6 +48,7 @@ class End:
     #: an HTTP end's token store (an ``oauth2-token`` client) and log
     tokens: Any = None
     log: Callable[[str], None] | None = None
+    wait: Callable[[float], None] | None = None
 
     def source(self, roots: Sequence[Path] | None) -> Source:
         if self.connector == "webhook":
@@ -66,6 +67,8 @@ class End:
         if self.connector == "http":
             made.tokens = self.tokens  # type: ignore[union-attr]
             made.log = self.log  # type: ignore[union-attr]
+            if self.wait is not None:
+                made.wait = self.wait  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True)
@@ -178,8 +181,12 @@ def _json_end(ctx: AttemptContext, s: Session, workspace_id: str, kind: str,
                                 f"route-run:{ctx.job_id}",
                                 [str(client.get("baseUrl"))] + ([str(auth["tokenUrl"])]
                                                                 if auth.get("tokenUrl") else []))
+    def wait(seconds: float) -> None:
+        if ctx.cancel.wait(seconds):
+            raise Cancelled("route run cancelled while waiting to retry an HTTP request")
+
     return End(identifier, connector, {**own, "client": client}, stream, keys,
-               tokens=tokens, log=lambda line: ctx.log("INFO", line))
+               tokens=tokens, log=lambda line: ctx.log("INFO", line), wait=wait)
 
 
 def _transformer(ctx: AttemptContext, s: Session, workspace_id: str, identifier: str,
