@@ -1,4 +1,5 @@
-"""The imports, dumps, backups, configurations, tasks and storages pages in a real browser:
+"""The imports, dumps, backups, configurations (list, history, form, route editor and its
+test panel), tasks, storages, spaces and statistics pages in a real browser:
 each, with rows in it, passes axe-core with no serious or critical violation and has no
 horizontal scroll at 375 px (screenshots go to the test's temporary folder)."""
 
@@ -40,6 +41,18 @@ def _seed(settings: Settings) -> str:
         configurations.create(p, admin, ws, ConfigurationInput(
             type="storage", identifier="seen", name="Seen products",
             object={"prototype": "storage", "parameters": {}}))
+        for type_, ident, obj in (
+                ("incoming-configuration", "orders-in", {"prototype": "sample", "parameters": {
+                    "configuration": {"rows": 10}, "stream": "events"}}),
+                ("outgoing-configuration", "orders-out", {"prototype": "duckdb", "parameters": {
+                    "configuration": {"path": "orders.duckdb"}, "stream": "orders",
+                    "key": ["id"]}}),
+                ("route-configuration", "orders-route", {"prototype": "route", "parameters": {
+                    "incoming": "orders-in", "outgoing": "orders-out",
+                    "transformers": ["rename-fields"]}})):
+            configurations.create(p, admin, ws, ConfigurationInput(
+                type=type_, identifier=ident, name=ident.replace("-", " ").title(),
+                object=obj))
         for i in range(3):
             storages.put_entity(p, admin, ws, "seen", f"product-with-a-long-key-{i}",
                                 {"n": i, "text": "a value " * 40})
@@ -78,12 +91,27 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
                  "History"),
                 ("tasks", "/ui/tasks", "Tasks"),
                 ("storages", "/ui/storages", "Storages"),
-                ("storage", "/ui/storages/seen", "Storage seen")):
+                ("storage", "/ui/storages/seen", "Storage seen"),
+                ("new configuration", "/ui/configurations/new?type=transformer&prototype=set",
+                 "New transformer"),
+                ("configuration form", "/ui/configurations/transformer/rename-fields",
+                 "Rename fields"),
+                ("route editor", "/ui/configurations/route-configuration/orders-route",
+                 "Orders Route"),
+                ("spaces", "/ui/spaces", "Spaces"),
+                ("statistics", "/ui/statistics", "Statistics")):
             page.goto(base + path)
             assert page.inner_text("h1").startswith(heading), name
             _check(page, name, shots)
         page.goto(base + "/ui/configurations/transformer/rename-fields/history")
         assert page.locator("table.diff tr.changed").count() == 1
+        # the route editor's test panel, run in the browser
+        page.goto(base + "/ui/configurations/route-configuration/orders-route")
+        page.fill("#t-entity", '{"nm": "Ada"}')
+        page.click("button:has-text('Run step by step')")
+        page.wait_for_selector(".steps-run")
+        assert '"full_name": "Ada"' in page.inner_text(".steps-run")
+        _check(page, "route test panel", shots)
     finally:
         server.stop()
-    assert len(list(shots.glob("*.png"))) == 8
+    assert len(list(shots.glob("*.png"))) == 14
