@@ -1,5 +1,5 @@
 """The imports, dumps, backups, configurations (list, history, form, route editor and its
-test panel), tasks, storages, spaces and statistics pages in a real browser:
+test panel), tasks, storages, spaces, statistics and connection edit pages in a real browser:
 each, with rows in it, passes axe-core with no serious or critical violation and has no
 horizontal scroll at 375 px (screenshots go to the test's temporary folder)."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sluiceway.core.settings import Settings
-from sluiceway.services import actors, auth, configurations, storages
+from sluiceway.services import actors, auth, configurations, connections, storages
 from sluiceway.services.configurations import ConfigurationInput
 from sluiceway.services.platform import open_platform
 from sluiceway.store.models import Task
@@ -18,17 +18,22 @@ from tests.web.conftest import definition
 from tests.web.test_browser import TIMEOUT, _check, _sign_in
 
 
-def _seed(settings: Settings) -> str:
-    """A source, a destination, a configuration with two revisions, failed tasks and a
-    storage with entities; the source's id."""
+def _seed(settings: Settings) -> tuple[str, str]:
+    """A source, a destination, a connection between them, configurations (one with two
+    revisions, a route), failed tasks and a storage with entities; the source's and the
+    connection's ids."""
     p = open_platform(settings)
     try:
         admin = auth.caller_for(p, "admin")
         ws = next(iter(admin.workspace_ids))
         src = actors.create(p, admin, "source", ws, definition(p, "source", "sample"),
                             {"rows": 20}, "shop").id
-        actors.create(p, admin, "destination", ws, definition(p, "destination", "duckdb"),
-                      {"path": "lake.duckdb"}, "lake")
+        dst = actors.create(p, admin, "destination", ws,
+                            definition(p, "destination", "duckdb"), {"path": "lake.duckdb"},
+                            "lake").id
+        conn = connections.create(p, admin, source_id=src, destination_id=dst,
+                                  name="shop to lake", sync_mode="full_refresh", streams=None,
+                                  schedule=None, status="active").id
         rename = ConfigurationInput(type="transformer", identifier="rename-fields",
                                     name="Rename fields", labels=["nightly"], object={
                                         "prototype": "rename",
@@ -61,7 +66,7 @@ def _seed(settings: Settings) -> str:
                 s.add(Task(workspace_id=ws, route="orders", entity_type="product",
                            entity_identifier=f"sku-{i}", status="failed", entity={"i": i},
                            error="the price is missing " * 5, log=[], attempts=1))
-        return src
+        return src, conn
     finally:
         p.close()
 
@@ -73,7 +78,7 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
     server = Server(tmp_path, meta)
     base = f"http://127.0.0.1:{server.port}"
     try:
-        src = _seed(Settings(data_dir=tmp_path / "data", database_url=meta))
+        src, conn = _seed(Settings(data_dir=tmp_path / "data", database_url=meta))
         page = chrome.new_page()
         page.set_default_timeout(TIMEOUT)
         _sign_in(page, base, *AUTH)
@@ -99,6 +104,7 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
                 ("route editor", "/ui/configurations/route-configuration/orders-route",
                  "Orders Route"),
                 ("spaces", "/ui/spaces", "Spaces"),
+                ("connection edit", f"/ui/connections/{conn}/edit", "Streams and schedule"),
                 ("statistics", "/ui/statistics", "Statistics")):
             page.goto(base + path)
             assert page.inner_text("h1").startswith(heading), name
@@ -114,4 +120,4 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
         _check(page, "route test panel", shots)
     finally:
         server.stop()
-    assert len(list(shots.glob("*.png"))) == 14
+    assert len(list(shots.glob("*.png"))) == 15
