@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
@@ -210,13 +211,20 @@ def _outgoing(e: registry.Entry) -> Prototype:
 
 
 def _cron_check(parameters: dict[str, Any]) -> list[FieldError]:
-    expression = parameters.get("expression")
+    expression, zone = parameters.get("expression"), parameters.get("timezone")
+    bad = []
     if (isinstance(expression, str) and not refs.names(expression)
             and not croniter.is_valid(expression)):
-        return [FieldError("object.parameters.expression",
-                           "is not a valid cron expression (five fields such as "
-                           "'*/5 * * * *')", expression)]
-    return []
+        bad.append(FieldError("object.parameters.expression",
+                              "is not a valid cron expression (five fields such as "
+                              "'*/5 * * * *')", expression))
+    if isinstance(zone, str) and not refs.names(zone):
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            bad.append(FieldError("object.parameters.timezone",
+                                  "is not an IANA time zone (such as Europe/Amsterdam)", zone))
+    return bad
 
 
 def _jsonata_check(parameters: dict[str, Any]) -> list[FieldError]:
@@ -431,6 +439,8 @@ def _others() -> list[Type]:
                      "slot).",
                      {"$schema": SCHEMA, **_obj({
                          "expression": _text("a cron expression of five fields"),
+                         "timezone": _text("the IANA time zone the expression is read in "
+                                           "(default UTC)", default="UTC"),
                          "commands": {"type": "array", "minItems": 1, "items": command},
                          "priority": {"type": "integer", "minimum": 0, "maximum": 10,
                                       "default": 0}}, ["expression", "commands"])},

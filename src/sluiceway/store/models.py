@@ -523,3 +523,22 @@ class StorageEntity(Base):
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now)
     expires_at: Mapped[float | None] = mapped_column(Float)
+
+
+# --- added by migration 0920 -----------------------------------------------------------------
+
+class ScheduleSlot(Base):
+    """A slot of a scheduler entry (a configuration of type ``scheduler-entry``, named by its
+    identifier) that was fired: the unique key keeps two schedulers, or a scheduler and its
+    restart, from firing one slot twice."""
+
+    __tablename__ = "schedule_slots"
+    __table_args__ = (UniqueConstraint("workspace_id", "entry", "slot",
+                                       name="uq_schedule_slots_workspace_entry_slot"),)
+
+    id: Mapped[int] = mapped_column(Id64, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    entry: Mapped[str] = mapped_column(String(255))
+    slot: Mapped[float] = mapped_column(Float)
+    jobs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
