@@ -167,6 +167,9 @@ class Job(Base):
     output: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: how the job was asked to end: ``cancel`` (its worker gets a grace), ``kill`` (ended at
+    #: once) or ``stop`` (its attempt ends after the batch in hand commits); None: not asked
+    cancel_mode: Mapped[str | None] = mapped_column(String(8))
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text)
     scheduled_at: Mapped[float] = mapped_column(Float, default=now)

@@ -76,8 +76,12 @@ class Counts:
 
 
 def _check_cancel(ctx: AttemptContext) -> None:
+    """Between two chunks: a cancel ends the run, and so does a stop (the chunk before has
+    committed)."""
     if ctx.cancel.is_set():
         raise Cancelled("route run cancelled")
+    if ctx.stop.is_set():
+        raise Cancelled("route run stopped: its last chunk committed")
 
 
 def _identifier(parts: RouteParts, entity: Any) -> str | None:
@@ -189,7 +193,9 @@ def _close(ctx: AttemptContext, ids: list[int], outcomes: list[Outcome], *,
            retried: bool) -> None:
     """Give each task its outcome (one bulk statement); a retried one counts an attempt."""
     t = now()
-    with ctx.db.session() as s:
+    # claim(): a read then a write; on SQLite the write lock is taken first, so a heartbeat
+    # that writes meanwhile cannot make the write fail as busy
+    with ctx.db.claim() as s:
         known = {row[0]: (row[1], row[2]) for row in s.execute(
             select(Task.id, Task.log, Task.attempts).where(Task.id.in_(ids)))}
         values = []

@@ -1,5 +1,6 @@
 """Scheduler entries' fired slots: one row per (space, entry, slot), unique, so a slot is
-fired once whatever the number of schedulers or restarts.
+fired once whatever the number of schedulers or restarts; and how a job was asked to end
+(``jobs.cancel_mode``: cancel, kill or stop).
 
 Revision ID: 0920
 Revises: 0850
@@ -31,7 +32,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_schedule_slots')),
         sa.UniqueConstraint('workspace_id', 'entry', 'slot',
                             name='uq_schedule_slots_workspace_entry_slot'))
+    op.add_column('jobs', sa.Column('cancel_mode', sa.String(length=8), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('jobs') as batch:
+        batch.drop_column('cancel_mode')
     op.drop_table('schedule_slots')
