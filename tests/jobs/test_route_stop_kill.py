@@ -1,8 +1,9 @@
-"""Stop and kill of a running route (#105-108): a stop lets the chunk in hand commit and
-ends the run there (every entity read is one finished task and one row, nothing left in
-``processing``); a kill ends the attempt at once (well within the cancel's grace), and the
-tasks of its uncommitted chunk become ``failed``, to be retried. The flag travels as cancel
-does (the ledger, read by the attempt's heartbeat), for any executor."""
+"""Stop and kill of a running route or sync (#105-108): a stop lets the chunk in hand commit
+and ends the run there (every entity read is one finished task and one row, nothing left in
+``processing``; a sync commits its next checkpoint and a later run resumes from it); a kill
+ends the attempt at once (well within the cancel's grace), and the tasks of its uncommitted
+chunk become ``failed``, to be retried. The flag travels as cancel does (the ledger, read by
+the attempt's heartbeat), for any executor."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ from sluiceway.jobs import ledger, runner
 from sluiceway.jobs.context import AttemptContext
 from sluiceway.jobs.executors.local import CANCEL_GRACE_SECONDS, LocalExecutor
 from sluiceway.jobs.kinds import route
-from sluiceway.store.models import Job, Task
+from sluiceway.store.models import Connection, Job, Task
 from tests.jobs.conftest import World, wait_for
+from tests.jobs.test_local import _checkpoint, _counts
 from tests.jobs.test_schedule_entries import _config
 
 ROUTE = "events"
@@ -104,7 +106,8 @@ def test_stop_and_kill_travel_as_cancel_does(world: World, tmp_path: Path) -> No
         return ctx.stop.is_set(), ctx.cancel.is_set()
 
     assert looked("route") == (True, False)  # a route ends after its chunk
-    assert looked("sync") == (True, True)  # the others take a stop as a cancel
+    assert looked("sync") == (True, False)  # a sync after its next checkpoint
+    assert looked("dump") == (True, True)  # the others take a stop as a cancel
     with world.db.claim() as s:
         ledger.request_cancel(s, s.get_one(Job, job_id), "kill")
     assert ledger.requested(world.db, job_id) == "cancel"
@@ -177,3 +180,37 @@ def test_a_kill_ends_the_attempt_at_once_and_its_uncommitted_tasks_stay_retryabl
     with world.db.session() as s:
         errors = set(s.scalars(select(Task.error).where(Task.status == "failed")))
     assert errors <= {"killed: the entity was not written; retry it"}
+
+
+def test_a_stopped_sync_commits_its_checkpoint_and_the_next_run_resumes_there(
+        world: World, executor: LocalExecutor, tmp_path: Path) -> None:
+    dst = {"path": str(tmp_path / "dest.duckdb")}
+    conn = world.connection(("sample", {"rows": 100_000_000, "batch_size": 10_000}),
+                            ("duckdb", dst))
+    job_id = world.sync_job(conn)
+    executor.wake()
+    wait_for(lambda: any(a.records_synced > 0 for a in world.attempts(job_id)), 60,
+             "the sync to move records")
+    _end(world, job_id, "stop")
+    done = world.wait_job(job_id, ("cancelled", "failed", "succeeded"), timeout=60)
+    assert done.status == "cancelled"
+    [attempt] = world.attempts(job_id)
+    assert attempt.status == "cancelled"
+    wait_for(lambda: not executor.running(), 30, "the worker to exit")
+    committed = _checkpoint(world, conn) - 1  # next_id: the rows before it are written
+    assert committed > 0
+    assert committed % world.settings.checkpoint_rows == 0
+    # the next run resumes at the checkpoint: a total just past it, each row once
+    with world.db.session() as s:
+        source_id = s.get_one(Connection, conn).source_id
+    world.set_config(source_id, "source", "sample", {"rows": committed + 1000,
+                                                       "batch_size": 10_000})
+    again = world.sync_job(conn)
+    executor.wake()
+    finished = world.wait_job(again, ("cancelled", "failed", "succeeded"), timeout=120)
+    assert finished.status == "succeeded", finished.error
+    [resumed] = world.attempts(again)
+    assert resumed.stats is not None
+    assert resumed.stats["streams"][0]["resumed"]
+    wait_for(lambda: not executor.running(), 30, "the worker to exit")
+    assert _counts(dst["path"]) == (committed + 1000, committed + 1000)

@@ -47,7 +47,7 @@ def describe(exc: BaseException) -> str:
 
 #: job kinds that end by themselves after the batch in hand when asked to stop; the others
 #: take a stop as a cancel
-GRACEFUL_STOP = frozenset({"route"})
+GRACEFUL_STOP = frozenset({"route", "sync"})
 
 
 def _look(ctx: AttemptContext) -> None:
