@@ -3,8 +3,10 @@ values by key (an entity identifier) in the metadata database, each for the stor
 live (``ttlSeconds``; none: for ever), encrypted at rest when the storage says ``encrypted``.
 
 An entity past its time to live is gone for every reader at once and its row is removed by a
-prune (:func:`prune`). Listings page by the filter grammar of :mod:`criteria` and hand back a
-cursor (``next``) for the page after; exports stream every matching entity in key order, one
+prune (:func:`prune`, or the ``prune_storages`` job the server queues). Filters name the
+entity's ``identifier`` and times, and the keys of its value (``value.<key>``). Listings
+page by the filter grammar of :mod:`criteria` and hand back a cursor (``next``) for the page
+after; exports stream every matching entity in key order, one
 batch per session, so memory stays flat whatever the storage's size. The size of a storage is
 the bytes its rows keep (keys and stored values, expired ones until pruned).
 
