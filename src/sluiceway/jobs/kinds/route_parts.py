@@ -121,13 +121,15 @@ def _end(ctx: AttemptContext, s: Session, workspace_id: str, kind: str, identifi
 def storage_reader(db: Database, cipher: Cipher, workspace_id: str) -> entities.StorageRead:
     """Reads the live value a storage of the space keeps under a key (``storage-merge``);
     :data:`entities.MISSING` when it keeps none. A storage that does not exist fails the
-    entity, naming the parameter."""
+    entity, naming the parameter. Each read is one indexed SELECT on a pooled connection
+    (no ORM session)."""
     known: set[str] = set()
+    lookup = select(StorageEntity.value, StorageEntity.sealed, StorageEntity.expires_at)
 
     def read(storage: str, key: str) -> Any:
-        with db.session() as s:
+        with db.engine.connect() as conn:
             if storage not in known:
-                if s.scalars(select(Configuration.id).where(
+                if conn.execute(select(Configuration.id).where(
                         Configuration.workspace_id == workspace_id,
                         Configuration.type == "storage",
                         Configuration.identifier == storage)).first() is None:
@@ -135,8 +137,7 @@ def storage_reader(db: Database, cipher: Cipher, workspace_id: str) -> entities.
                         "parameters.storage", f"storage {storage!r} does not exist in this "
                         "space")])
                 known.add(storage)
-            row = s.execute(select(StorageEntity.value, StorageEntity.sealed,
-                                   StorageEntity.expires_at).where(
+            row = conn.execute(lookup.where(
                 StorageEntity.workspace_id == workspace_id, StorageEntity.storage == storage,
                 StorageEntity.key == key)).first()
         if row is None or (row[2] is not None and row[2] <= now()):
