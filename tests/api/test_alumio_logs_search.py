@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from sluiceway.jobs import ledger
+from sluiceway.store.models import Configuration
 from tests.api.conftest import ADMIN, A, E, V
 from tests.api.test_alumio_face import _error, _platform, _ws
 
@@ -18,10 +20,10 @@ LOGS = "/api/v1/elasticsearch/search"
 
 
 def _job_with_logs(client: TestClient, space: str, scope: str,
-                   lines: list[tuple[str, str]]) -> int:
+                   lines: list[tuple[str, str]], kind: str = "sync") -> int:
     """A job of ``space`` whose attempt wrote ``lines`` (as the job runner does)."""
     db = _platform(client).db
-    job = ledger.enqueue_in(db, workspace_id=_ws(client, space), config_type="sync",
+    job = ledger.enqueue_in(db, workspace_id=_ws(client, space), config_type=kind,
                             scope=scope, max_attempts=1)
     attempt = ledger.claim(db, "tests", None, 30, job_id=job.id)
     assert attempt is not None
@@ -137,13 +139,17 @@ def test_task_statistics_answer_their_shapes_and_check_their_input(
         client: TestClient, team: dict[str, dict[str, str]]) -> None:
     _configure(client, team[E], "route-configuration", "orders", "Orders",
                {"prototype": "route", "parameters": {"incoming": "in", "outgoing": "out"}})
-    _job_with_logs(client, "team-a", "orders", [("ERROR", "boom"), ("INFO", "fine")])
+    with _platform(client).db.session() as s:  # a route's runs: jobs scoped to its id
+        config_id = s.scalars(select(Configuration.id).where(
+            Configuration.identifier == "orders")).one()
+    _job_with_logs(client, "team-a", config_id, [("ERROR", "boom"), ("INFO", "fine")],
+                   kind="route")
     window = {"from": "2000-01-01T00:00:00Z", "to": "2999-01-01T00:00:00Z",
               "routeIdentifiers": ["orders"]}
     r = _ok(client.post("/api/v1/statistics/routes", json=window, headers=team[V]))
     assert r == {"metadata": {"totalCount": 1}, "results": [{
         "identifier": "orders", "taskStats": {"new": 0, "finished": 0, "failed": 0},
-        "logStats": {"errors": 1, "memory": "0 B"}}]}
+        "logStats": {"errors": 1, "memory": "17 B"}}]}
     _error(client.post("/api/v1/statistics/routes", headers=team[V],
                        json={**window, "routeIdentifiers": ["nope"]}), 404)
     _error(client.post("/api/v1/statistics/routes", headers=team[V],

@@ -252,7 +252,7 @@ def test_a_running_attempt_looks_for_a_cancel_every_cancel_poll_seconds(
     looks: list[float] = []
 
     def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if re.match(r"SELECT jobs\.cancel_requested\s+FROM jobs", statement):
+        if re.match(r"SELECT jobs\.cancel_requested, jobs\.cancel_mode\s+FROM jobs", statement):
             looks.append(time.monotonic())
 
     event.listen(db.engine, "before_cursor_execute", seen)

@@ -18,7 +18,7 @@ def test_the_catalogue_offers_every_connector_and_the_named_types() -> None:
         "outgoing-configuration"]
     assert "memory" not in by_type["incoming-configuration"]
     assert {"set", "copy", "move", "remove", "rename", "jsonata", "filter", "hash", "mask",
-            "chain"} == by_type["transformer"]
+            "split", "storage-merge", "chain"} == by_type["transformer"]
     assert by_type["route-configuration"] == {"route"}
     assert by_type["storage"] == {"storage"}
     assert by_type["scheduler-entry"] == {"cron"}

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from sluiceway.core.errors import InvalidInput
+from sluiceway.transforms import entities
 from sluiceway.transforms.entities import Skipped, TransformFailed, compile_transformer
 
 ENTITY = {"id": 3, "name": "Bo", "tags": ["a", "b"], "address": {"city": "Gouda"}}
@@ -77,3 +78,64 @@ def test_an_unknown_transformer_is_refused() -> None:
     with pytest.raises(InvalidInput) as caught:
         compile_transformer("explode", {})
     assert caught.value.errors[0].path == "prototype"
+
+
+def test_split_makes_an_item_per_list_entry_and_the_steps_after_run_on_each() -> None:
+    split = entities.compile_transformer("split", {"path": "order.lines",
+                                                   "parentKeys": {"id": "orderId"},
+                                                   "into": "sku"})
+    upper = entities.compile_transformer("jsonata", {"expression": "$uppercase(sku)",
+                                                     "target": "code"})
+    entity = {"id": 4, "order": {"lines": ["a", {"sku": "b"}, {"qty": 1}]}}
+    got = entities.run_steps([split, upper], entity)
+    assert isinstance(got, entities.Split)
+    assert [k for k, _ in got.items] == ["0", "1", "2"]
+    assert got.items[0][1] == {"sku": "a", "orderId": 4, "code": "A"}
+    assert got.items[1][1] == {"sku": "b", "orderId": 4, "code": "B"}
+    # the third item has no sku: the JSONata result is undefined, the others go on
+    assert entities.get(got.items[2][1], "code") in (None, entities.MISSING)
+    assert entity == {"id": 4, "order": {"lines": ["a", {"sku": "b"}, {"qty": 1}]}}
+    # a split of a split keys its items by both positions
+    inner = entities.compile_transformer("split", {"path": "parts"})
+    nested = entities.run_steps([entities.compile_transformer("split", {"path": "lines"}),
+                                 inner], {"lines": [{"parts": [1, 2]}, {"parts": [3]}]})
+    assert isinstance(nested, entities.Split)
+    assert [(k, v) for k, v in nested.items] == [("0.0", {"value": 1}), ("0.1", {"value": 2}),
+                                                 ("1.0", {"value": 3})]
+    with pytest.raises(entities.TransformFailed) as bad:
+        split({"order": {"lines": "text"}})
+    assert bad.value.errors[0].path == "parameters.path"
+    assert split({"order": {}}) == entities.Skipped("nothing to split: order.lines has no "
+                                                    "items")
+
+
+def test_a_split_item_a_later_step_fails_fails_alone() -> None:
+    split = entities.compile_transformer("split", {"path": "lines"})
+    strict = entities.compile_transformer("jsonata", {
+        "expression": "x = 5 ? $error('five') : x", "target": "y"})
+    got = entities.run_steps([split, strict], {"lines": [{"x": 5}, {"x": 1}]})
+    assert isinstance(got, entities.Split)
+    assert isinstance(got.items[0][1], entities.Failed)
+    assert got.items[1][1] == {"x": 1, "y": 1}
+    assert got.entities == [{"x": 1, "y": 1}]
+
+
+def test_storage_merge_merges_keeps_or_skips() -> None:
+    kept = {"prices": {"a": {"price": 3}, "n": 7}}
+
+    def read(storage: str, key: str) -> object:
+        return kept.get(storage, {}).get(key, entities.MISSING)
+    merge = entities.compile_transformer("storage-merge", {"storage": "prices", "key": "sku"},
+                                         storage=read)
+    assert merge({"sku": "a"}) == {"sku": "a", "price": 3}
+    assert merge({"sku": "z"}) == {"sku": "z"}
+    assert merge({"other": 1}) == {"other": 1}
+    with pytest.raises(entities.TransformFailed):
+        merge({"sku": "n"})  # not an object and no target
+    into = entities.compile_transformer("storage-merge", {
+        "storage": "prices", "key": "sku", "target": "stored", "onMissing": "skip"},
+        storage=read)
+    assert into({"sku": "n"}) == {"sku": "n", "stored": 7}
+    assert isinstance(into({"sku": "z"}), entities.Skipped)
+    with pytest.raises(InvalidInput):
+        entities.compile_transformer("storage-merge", {"storage": "prices", "key": "sku"})

@@ -82,6 +82,9 @@ class Options:
     parallel_streams: int = 2
     progress: ProgressFn | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    #: a graceful stop: each stream reads on to its next checkpoint (State), which is
+    #: written and committed, then ends cancelled (a later run resumes from there)
+    stop: threading.Event = field(default_factory=threading.Event)
     log: Callable[[str, str], None] | None = None
     #: told a stream's estimated row count when its source knows one
     estimate: Callable[[str, int], None] | None = None
@@ -200,6 +203,9 @@ def _sync_stream(
                     break
                 size = msg.nbytes if isinstance(msg, RecordBatch) else 64
                 queue.put(msg, size)
+                if opts.stop.is_set() and isinstance(msg, State):
+                    failure.append(Cancelled("sync stopped after its checkpoint committed"))
+                    break
         except Closed:
             pass
         except BaseException as exc:  # noqa: BLE001 - handed to the writer side, re-raised there

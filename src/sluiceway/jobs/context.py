@@ -1,4 +1,5 @@
-"""What a job kind gets to run one attempt: settings, the store, cancel, logs, progress."""
+"""What a job kind gets to run one attempt: settings, the store, cancel and stop, logs,
+progress."""
 
 from __future__ import annotations
 
@@ -33,7 +34,12 @@ class AttemptContext:
     job_id: int
     attempt_id: int
     cancel: threading.Event = field(default_factory=threading.Event)
+    #: set when the job is asked to stop gracefully: a kind that can ends after the batch in
+    #: hand commits (a route, after its chunk); the others take it as ``cancel``
+    stop: threading.Event = field(default_factory=threading.Event)
     scope: str = ""
+    #: the job's kind (``Job.config_type``)
+    kind: str = ""
     input: dict[str, Any] = field(default_factory=dict)
     records: int = 0
     bytes: int = 0

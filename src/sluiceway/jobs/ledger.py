@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, aliased
 
 from sluiceway.core.settings import Settings
 from sluiceway.store.db import Database, now
-from sluiceway.store.models import Attempt, AttemptLog, Job, Workspace
+from sluiceway.store.models import Attempt, AttemptLog, Job, Task, Workspace
 
 #: job statuses in which a job still holds its unicity key
 ACTIVE = ("pending", "running", "incomplete")
@@ -274,6 +274,17 @@ def cancel_requested(db: Database, job_id: int) -> bool:
         return bool(s.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
 
+def requested(db: Database, job_id: int) -> str | None:
+    """What the job was asked (a cheap read between two heartbeats): ``cancel`` (end now;
+    also a kill), ``stop`` (end after the batch in hand commits) or None."""
+    with db.session() as s:
+        row = s.execute(select(Job.cancel_requested, Job.cancel_mode)
+                        .where(Job.id == job_id)).first()
+    if row is None or row[0]:
+        return "cancel"
+    return "stop" if row[1] == "stop" else None
+
+
 def _full_spaces(s: Session) -> list[str]:
     """Spaces that run as many jobs as their worker allocation allows (no allocation: no
     cap, never full)."""
@@ -394,8 +405,10 @@ def _finish(
         attempt.bytes_synced = bytes_
     if job is None:
         return None
-    if outcome == "failed" and job.cancel_requested:
+    if outcome == "failed" and (job.cancel_requested or job.cancel_mode == "stop"):
         outcome = "cancelled"
+    if outcome == "cancelled":
+        _abandon_tasks(s, job, error)
     if outcome == "succeeded":
         job.status, job.error, job.progress = "succeeded", None, 1.0
         job.output = output
@@ -416,22 +429,51 @@ def _finish(
     return job.status
 
 
-def request_cancel(s: Session, job: Job) -> Job:
-    """Cancel a job: at once when no attempt runs, else by asking its worker to stop.
+#: how a job may be asked to end (see :func:`request_cancel`)
+CANCEL_MODES = ("cancel", "kill", "stop")
+
+
+def _abandon_tasks(s: Session, job: Job, error: str | None) -> None:
+    """A cancelled route run's tasks still ``processing`` (their chunk's write never
+    committed: the worker was killed) become ``failed``, to be retried."""
+    if job.config_type != "route" or not job.input.get("route"):
+        return
+    s.execute(update(Task).where(Task.workspace_id == job.workspace_id,
+                                 Task.route == str(job.input["route"]),
+                                 Task.status == "processing", Task.job_id == job.id)
+              .values(status="failed", updated_at=now(),
+                      error=f"{error or 'cancelled'}: the entity was not written; retry it")
+              .execution_options(synchronize_session=False))
+
+
+def request_cancel(s: Session, job: Job, how: str = "cancel") -> Job:
+    """End a job: at once when no attempt runs, else by asking its worker. ``how``:
+    ``cancel`` (the worker stops at its next look and is terminated after a grace),
+    ``kill`` (the worker's process is ended at once: its uncommitted batch is lost and
+    its tasks stay retryable) or ``stop`` (the worker ends after the batch in hand
+    commits; it is never terminated).
 
     Each step is one conditional UPDATE, so a claim that races with it either sees the job
     cancelled or leaves it running with ``cancel_requested`` set. On SQLite, calling it
     inside ``db.claim()`` avoids a busy error when the session read before it writes.
     """
+    if how not in CANCEL_MODES:
+        raise ValueError(f"unknown way to end a job: {how!r}")
     s.flush()
     t = now()
     waiting = cast(CursorResult[Any], s.execute(
         update(Job).where(Job.id == job.id, Job.status.in_(RUNNABLE))
-        .values(status="cancelled", cancel_requested=True, error="cancelled", updated_at=t)
+        .values(status="cancelled", cancel_requested=True, cancel_mode=how,
+                error="cancelled", updated_at=t)
         .execution_options(synchronize_session=False)))
     if waiting.rowcount == 0:
-        s.execute(update(Job).where(Job.id == job.id, Job.status == "running")
-                  .values(cancel_requested=True, updated_at=t)
+        # a kill or a cancel outranks a stop asked before; a stop does not soften them
+        values: dict[str, Any] = ({"cancel_mode": "stop"} if how == "stop"
+                                  else {"cancel_requested": True, "cancel_mode": how})
+        s.execute(update(Job).where(Job.id == job.id, Job.status == "running",
+                                    *((Job.cancel_requested.is_(False),)
+                                      if how == "stop" else ()))
+                  .values(updated_at=t, **values)
                   .execution_options(synchronize_session=False))
     else:  # no worker will take its queued attempt now
         s.execute(update(Attempt).where(Attempt.job_id == job.id, Attempt.status == QUEUED)

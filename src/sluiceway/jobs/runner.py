@@ -45,6 +45,22 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+#: job kinds that end by themselves after the batch in hand when asked to stop; the others
+#: take a stop as a cancel
+GRACEFUL_STOP = frozenset({"route", "sync"})
+
+
+def _look(ctx: AttemptContext) -> None:
+    """Read what the job was asked: a cancel (or kill) sets ``cancel``, a stop ``stop``."""
+    asked = ledger.requested(ctx.db, ctx.job_id)
+    if asked == "cancel":
+        ctx.cancel.set()
+    elif asked == "stop":
+        ctx.stop.set()
+        if ctx.kind not in GRACEFUL_STOP:
+            ctx.cancel.set()
+
+
 class _Heartbeat(threading.Thread):
     """Pushes the lease every ``settings.heartbeat_interval``, stores progress and flushes
     logs; sets ``cancel`` when the ledger says to stop, which it also reads in between,
@@ -64,8 +80,7 @@ class _Heartbeat(threading.Thread):
         while not self.done.wait(look):
             try:
                 if time.monotonic() < next_beat - look / 2:
-                    if ledger.cancel_requested(ctx.db, ctx.job_id):
-                        ctx.cancel.set()
+                    _look(ctx)
                     continue
                 next_beat = time.monotonic() + every
                 stop = ledger.heartbeat(ctx.db, ctx.attempt_id, ctx.settings.lease_seconds,
@@ -73,6 +88,8 @@ class _Heartbeat(threading.Thread):
                                         progress=ctx.fraction)
                 if stop:
                     ctx.cancel.set()
+                elif not ctx.stop.is_set():
+                    _look(ctx)
                 ctx.flush()
             except Exception:  # noqa: BLE001 - a store blip must not end the attempt
                 log.warning("heartbeat of attempt %s failed", ctx.attempt_id, exc_info=True)
@@ -124,7 +141,7 @@ def _run(settings: Settings, db: Database, attempt_id: int) -> str:
         number = attempt.number
         where = ran_on(attempt.host, os.getpid(), attempt.worker)
     ctx = AttemptContext(settings=settings, db=db, job_id=job_id, attempt_id=attempt_id,
-                         scope=scope, input=job_input)
+                         scope=scope, input=job_input, kind=kind)
     ctx.log("INFO", f"attempt {number} of job {job_id} ({kind} {scope}) started on {where}")
     beat = _Heartbeat(ctx)
     beat.start()

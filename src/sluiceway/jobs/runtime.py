@@ -75,15 +75,17 @@ class JobRuntime:
 
 
 def enqueue_prune(settings: Settings, db: Database) -> int | None:
-    """Queue the pruning of expired artifacts and of old tasks (one job of each at a time),
-    as jobs of the system's default workspace; the artifacts' job id, None when there is no
-    workspace yet."""
+    """Queue the pruning of expired artifacts, of old tasks and of expired storage entities
+    (one job of each at a time), as jobs of the system's default workspace; the artifacts'
+    job id, None when there is no workspace yet."""
     with db.session() as s:
         ws = s.scalars(select(Workspace.id).where(Workspace.slug == "default")).first()
     if ws is None:
         return None
     ledger.enqueue_in(db, workspace_id=ws, config_type="prune_tasks", scope="tasks",
                       unicity="prune_tasks", max_attempts=settings.job_attempts)
+    ledger.enqueue_in(db, workspace_id=ws, config_type="prune_storages", scope="storages",
+                      unicity="prune_storages", max_attempts=settings.job_attempts)
     return ledger.enqueue_in(db, workspace_id=ws, config_type="prune_artifacts",
                              scope="artifacts", unicity="prune_artifacts",
                              max_attempts=settings.job_attempts).id

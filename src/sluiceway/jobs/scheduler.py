@@ -1,4 +1,5 @@
-"""Fire the syncs of scheduled connections.
+"""Fire the syncs of scheduled connections, and the scheduler entries
+(:mod:`sluiceway.jobs.schedule_entries`).
 
 A connection with a basic schedule (``units`` + ``timeUnit``) fires when its ``next_run_at``
 has come (or is unset: then at once); one with a cron schedule fires at the expression's
@@ -26,7 +27,7 @@ from croniter import croniter
 from sqlalchemy import func, or_, select, update
 
 from sluiceway.core.settings import Settings
-from sluiceway.jobs import ledger
+from sluiceway.jobs import ledger, schedule_entries
 from sluiceway.store.db import Database, now
 from sluiceway.store.models import Connection
 
@@ -116,6 +117,7 @@ class Scheduler:
                              .where(*_scheduled(), or_(Connection.next_run_at.is_(None),
                                                        Connection.next_run_at <= t))
                              .order_by(Connection.id)).all()
+            found = schedule_entries.load(s)
         due: list[_Due] = []
         for conn_id, workspace_id, units, unit_name, old, cron, zone in rows:
             if cron:
@@ -131,12 +133,17 @@ class Scheduler:
         fired: list[int] = []
         for i in range(0, len(due), BATCH):
             fired.extend(self._fire(due[i:i + BATCH]))
+        # the scheduler entries (their own slot keys; see schedule_entries)
+        fired.extend(schedule_entries.fire(self.settings, self.db, t, found))
         return fired
 
-    def next_due(self) -> float | None:
-        """The earliest ``next_run_at`` of the scheduled connections (None: none is set)."""
+    def next_due(self, now_: float | None = None) -> float | None:
+        """The earliest ``next_run_at`` of the scheduled connections, or next slot of a
+        scheduler entry (None: none is set)."""
         with self.db.session() as s:
-            return s.scalar(select(func.min(Connection.next_run_at)).where(*_scheduled()))
+            due = s.scalar(select(func.min(Connection.next_run_at)).where(*_scheduled()))
+        entry = schedule_entries.next_due(self.db, now() if now_ is None else now_)
+        return min(d for d in (due, entry) if d is not None) if (due or entry) else None
 
     def _fire(self, due: list[_Due]) -> list[int]:
         ids = [d.connection_id for d in due]

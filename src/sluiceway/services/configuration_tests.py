@@ -34,6 +34,7 @@ from sluiceway.engine.plan import StreamChoice, configure
 from sluiceway.jobs.context import AttemptContext
 from sluiceway.jobs.kinds import route_parts
 from sluiceway.jobs.kinds.actors import space_variables, with_variables
+from sluiceway.jobs.kinds.route_parts import storage_reader
 from sluiceway.protocol.messages import RecordBatch
 from sluiceway.secrets import unseal
 from sluiceway.secrets import variables as refs
@@ -102,7 +103,8 @@ def _compiler(s: Session, p: Platform, caller: Caller, workspace_id: str,
                     "object.parameters.transformers", " -> ".join((*path, identifier)))])
             c = configurations.find(s, workspace_id, "transformer", identifier)
             return compile_(dict(c.object), (*path, identifier))
-        return entities.compile_transformer(proto.identifier, parameters, lookup)
+        return entities.compile_transformer(proto.identifier, parameters, lookup, read)
+    read = storage_reader(p.db, p.cipher, workspace_id)
     return compile_
 
 
@@ -113,6 +115,8 @@ def _run(run: entities.Transformer, entity: Any) -> tuple[Any, str | None, str |
         return None, None, exc.message
     if isinstance(got, entities.Skipped):
         return None, got.reason, None
+    if isinstance(got, entities.Split):  # the entities it became
+        return got.entities, None, None
     return got, None, None
 
 

@@ -36,6 +36,9 @@ class Column:
 
     column: Any
     parse: Callable[[Any], Any] = lambda v: v
+    #: the column as the value compared with it needs it (a JSON value read as text, number
+    #: or boolean); None: ``column`` whatever the value
+    typed: Callable[[Any], Any] | None = None
 
 
 def as_text(value: Any) -> str:
@@ -191,8 +194,10 @@ def _clause(node: Cond | Group, columns: Mapping[str, Column]) -> ColumnElement[
         if not inner:
             return true() if node.kind == "and" else false()
         return and_(*inner) if node.kind == "and" else or_(*inner)
-    col = columns[node.field].column
+    column = columns[node.field]
     v = node.value
+    sample = v[0] if isinstance(v, list | tuple) and v else v
+    col = column.typed(sample) if column.typed is not None else column.column
     ops: dict[str, Callable[[], ColumnElement[bool]]] = {
         "eq": lambda: col.is_(None) if v is None else col == v,
         "neq": lambda: col.is_not(None) if v is None else col != v,

@@ -4,8 +4,9 @@ the parameters, documentation written from that schema, and test cases.
 Types: ``incoming-configuration`` (a prototype per source connector: one stream of it),
 ``outgoing-configuration`` (a prototype per destination connector), ``route-configuration``
 (``route``), ``transformer`` (``set``, ``copy``, ``move``, ``remove``, ``rename``,
-``jsonata``, ``filter``, ``hash``, ``mask``, ``chain``), ``storage`` (``storage``),
-``scheduler-entry`` (``cron``), ``http-client`` (``http-client``) and ``transformer-test``.
+``jsonata``, ``filter``, ``hash``, ``mask``, ``split``, ``storage-merge``, ``chain``),
+``storage`` (``storage``), ``scheduler-entry`` (``cron``), ``http-client``
+(``http-client``) and ``transformer-test``.
 A value the schema marks ``x-reference`` names another configuration. Built once from the
 connectors' specs; no driver is imported. :mod:`sluiceway.services.prototypes` checks
 configurations against it.
@@ -19,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
@@ -44,6 +46,8 @@ class TestCase:
     entity: Any = None
     expected: Any = None
     skipped: str | None = None
+    #: for ``storage-merge``: what each storage keeps by key while the case runs
+    storage: dict[str, dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -270,13 +274,20 @@ def _webhook_incoming() -> Prototype:
 
 
 def _cron_check(parameters: dict[str, Any]) -> list[FieldError]:
-    expression = parameters.get("expression")
+    expression, zone = parameters.get("expression"), parameters.get("timezone")
+    bad = []
     if (isinstance(expression, str) and not refs.names(expression)
             and not croniter.is_valid(expression)):
-        return [FieldError("object.parameters.expression",
-                           "is not a valid cron expression (five fields such as "
-                           "'*/5 * * * *')", expression)]
-    return []
+        bad.append(FieldError("object.parameters.expression",
+                              "is not a valid cron expression (five fields such as "
+                              "'*/5 * * * *')", expression))
+    if isinstance(zone, str) and not refs.names(zone):
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            bad.append(FieldError("object.parameters.timezone",
+                                  "is not an IANA time zone (such as Europe/Amsterdam)", zone))
+    return bad
 
 
 def _jsonata_check(parameters: dict[str, Any]) -> list[FieldError]:
@@ -372,6 +383,47 @@ def _transformers() -> list[Prototype]:
                ["keys"]),
           [TestCase("masks", {"keys": ["email"], "keepLast": 3}, entity,
                     {**entity, "email": "**********ple"})]),
+        t("split", "Split a list into entities",
+          "Makes one entity of each item of the list at ``path`` (an item that is no object "
+          "becomes ``{into: item}``; an object there is one item), with the ``parentKeys`` of "
+          "the entity copied into each; "
+          "the transformers after it run on each item, and in a route each item is a task of "
+          "its own (its entity identifier: the entity's, then ``#`` and the item's position). "
+          "An entity without items is skipped.",
+          _obj({"path": _text("the key of the list (a dotted path)"),
+                "parentKeys": {"type": "object", "maxProperties": 100,
+                               "additionalProperties": {"type": "string", "minLength": 1,
+                                                        "maxLength": 1000},
+                               "description": "each key of the entity copied into every item, "
+                                              "and its key there"},
+                "into": _text("the key an item that is no object is put under (default "
+                              "value)")}, ["path"]),
+          [TestCase("splits order lines", {"path": "lines", "parentKeys": {"id": "orderId"}},
+                    {"id": 7, "lines": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 2}]},
+                    [{"sku": "A", "qty": 1, "orderId": 7}, {"sku": "B", "qty": 2,
+                                                            "orderId": 7}]),
+           TestCase("no items", {"path": "lines"}, {"id": 8, "lines": []},
+                    skipped="nothing to split: lines has no items")]),
+        t("storage-merge", "Merge from a storage",
+          "Merges into the entity the value a storage keeps under the key read from the "
+          "entity: its keys into the entity, or the whole value at ``target``. When the "
+          "storage keeps nothing there the entity goes on as it is (``onMissing``: keep) or "
+          "is skipped (skip).",
+          _obj({"storage": _ref("storage"),
+                "key": _text("the entity key whose value is the storage key (a dotted path)"),
+                "target": _text("the key that receives the stored value (default: its keys "
+                                "are merged into the entity)"),
+                "onMissing": {"type": "string", "enum": ["keep", "skip"], "default": "keep",
+                              "description": "what happens to an entity the storage keeps "
+                                             "nothing for"}},
+               ["storage", "key"]),
+          [TestCase("merges", {"storage": "customers", "key": "id", "target": "customer"},
+                    {"id": 7}, {"id": 7, "customer": {"tier": "gold"}},
+                    storage={"customers": {"7": {"tier": "gold"}}}),
+           TestCase("skips the missing", {"storage": "customers", "key": "id",
+                                          "onMissing": "skip"}, {"id": 9},
+                    skipped="storage customers keeps no entity id=9",
+                    storage={"customers": {}})]),
         t("chain", "Chain of transformers", "Runs transformer configurations in order; an "
           "entity one of them skips stops there.",
           _obj({"transformers": {"type": "array", "minItems": 1, "maxItems": 100,
@@ -465,6 +517,8 @@ def _others() -> list[Type]:
                      "slot).",
                      {"$schema": SCHEMA, **_obj({
                          "expression": _text("a cron expression of five fields"),
+                         "timezone": _text("the IANA time zone the expression is read in "
+                                           "(default UTC)", default="UTC"),
                          "commands": {"type": "array", "minItems": 1, "items": command},
                          "priority": {"type": "integer", "minimum": 0, "maximum": 10,
                                       "default": 0}}, ["expression", "commands"])},

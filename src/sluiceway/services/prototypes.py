@@ -192,11 +192,18 @@ def run_test(prototype: Prototype, case: TestCase,
         return outcome(exception="; ".join(str(e) for e in bad))
     if prototype.type != "transformer" or prototype.identifier == "chain":
         return outcome(case.parameters)
+    kept = case.storage
+
+    def read(storage: str, key: str) -> Any:
+        return (kept or {}).get(storage, {}).get(key, entities.MISSING)
     try:
         got = entities.compile_transformer(prototype.identifier, case.parameters,
-                                           lookup)(case.entity)
+                                           lookup, read if kept is not None else None,
+                                           )(case.entity)
     except InvalidInput as exc:
         return outcome(exception=exc.message)
+    if isinstance(got, entities.Split):  # the entities it became
+        got = got.entities
     if case.skipped is not None:
         if isinstance(got, entities.Skipped) and got.reason == case.skipped:
             return outcome({"skipped": got.reason})

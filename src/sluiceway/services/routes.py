@@ -169,10 +169,21 @@ def _command(job: Job) -> tuple[str, dict[str, Any]]:
     return f"{job.config_type}:run", {"scope": job.scope}
 
 
+#: how a queue action ends a job (see ledger.request_cancel): kill at once, stop after the
+#: batch in hand; skip takes only queued processes
+_MODE = {"kill": "kill", "stop": "stop", "skip": "cancel"}
+
+
 def _process(a: Attempt, job: Job) -> ProcessView:
     command, arguments = _command(job)
     status = _PROCESS_STATUS.get(a.status, a.status)
-    flags = ("cancel-requested",) if job.cancel_requested and a.ended_at is None else ()
+    if a.status == "cancelled" and job.cancel_mode == "stop":
+        status = "stopped"
+    flags: tuple[str, ...] = ()
+    if a.ended_at is None and job.cancel_requested:
+        flags = ("cancel-requested",)
+    elif a.ended_at is None and job.cancel_mode == "stop":
+        flags = ("stop-requested",)
     started = a.created_at if a.status != ledger.QUEUED else None
     return ProcessView(a.id, job.id, job.priority, command, arguments, status, a.created_at,
                        started, a.ended_at, flags)
@@ -219,9 +230,10 @@ def first_process(p: Platform, job_id: int) -> int:
 
 def cancel_processes(p: Platform, caller: Caller, workspace_id: str, c: criteria.Criteria,
                      how: str, *, only_queued: bool = False) -> list[int]:
-    """Cancel the jobs of the processes ``c`` selects (``how``: kill, stop or skip; a worker
-    stops a route between two chunks, so the chunk in hand commits); ``only_queued`` takes
-    only processes no worker has started. The process identifiers acted on."""
+    """End the jobs of the processes ``c`` selects (``how``: kill ends a running attempt at
+    once, its uncommitted chunk lost and its tasks retryable; stop lets a route finish and
+    commit its chunk in hand; skip); ``only_queued`` takes only processes no worker has
+    started. The process identifiers acted on."""
     policy.require(caller, policy.CHANGE, workspace_id)
     with p.db.claim() as s:
         q = _processes(workspace_id).where(criteria.where_clause(c, PROCESS_COLUMNS))
@@ -229,7 +241,7 @@ def cancel_processes(p: Platform, caller: Caller, workspace_id: str, c: criteria
                                        else (ledger.QUEUED, "running")))
         rows = s.execute(q.order_by(Attempt.id).limit(c.limit)).all()
         for _, job in rows:
-            ledger.request_cancel(s, job)
+            ledger.request_cancel(s, job, _MODE.get(how, "cancel"))
         ids = [a.id for a, _ in rows]
         audit.record(s, caller, f"queue.{how}", "route",
                      f"{how} {len(ids)} process(es)", request={"processes": ids},
@@ -243,7 +255,7 @@ def cancel_process(p: Platform, caller: Caller, workspace_id: str, identifier: i
     policy.require(caller, policy.CHANGE, workspace_id)
     with p.db.claim() as s:
         job = s.get_one(Job, view.job_id)
-        ledger.request_cancel(s, job)
+        ledger.request_cancel(s, job, _MODE.get(how, "cancel"))
         audit.record(s, caller, f"queue.{how}", "route", f"{how} process {identifier}",
                      request={"process": identifier}, workspace_id=workspace_id)
     return get_process(p, caller, workspace_id, identifier)

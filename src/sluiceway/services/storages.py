@@ -3,8 +3,10 @@ values by key (an entity identifier) in the metadata database, each for the stor
 live (``ttlSeconds``; none: for ever), encrypted at rest when the storage says ``encrypted``.
 
 An entity past its time to live is gone for every reader at once and its row is removed by a
-prune (:func:`prune`). Listings page by the filter grammar of :mod:`criteria` and hand back a
-cursor (``next``) for the page after; exports stream every matching entity in key order, one
+prune (:func:`prune`, or the ``prune_storages`` job the server queues). Filters name the
+entity's ``identifier`` and times, and the keys of its value (``value.<key>``). Listings
+page by the filter grammar of :mod:`criteria` and hand back a cursor (``next``) for the page
+after; exports stream every matching entity in key order, one
 batch per session, so memory stays flat whatever the storage's size. The size of a storage is
 the bytes its rows keep (keys and stored values, expired ones until pruned).
 
@@ -40,11 +42,56 @@ MAX_KEY_BYTES = 1000
 #: entities read per session by an export or a copy
 BATCH = 500
 
-ENTITY_COLUMNS: dict[str, criteria.Column] = {
+#: ``value.<key>`` (a dotted path) filters on the stored value's keys
+VALUE_PREFIX = "value."
+
+
+def _as_json_scalar(value: Any) -> Any:
+    if value is not None and not isinstance(value, str | int | float | bool):
+        raise TypeError("must be text, a number, a boolean or null")
+    return value
+
+
+def _value_column(path: str) -> criteria.Column:
+    keys = tuple(int(k) if k.isdigit() else k for k in path.split("."))
+    element = StorageEntity.value[keys if len(keys) > 1 else keys[0]]
+
+    def typed(sample: Any) -> Any:
+        if isinstance(sample, bool):
+            return element.as_boolean()
+        if isinstance(sample, int | float):
+            return element.as_float()
+        return element.as_string()
+    return criteria.Column(element.as_string(), _as_json_scalar, typed)
+
+
+class _EntityColumns(dict[str, criteria.Column]):
+    """The fields of a storage's entities: ``identifier``, ``createdAt``, ``updatedAt``
+    and ``value.<key>`` (a key of the stored value, a dotted path; an encrypted storage's
+    values are sealed and match no such filter)."""
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(name) or (
+            isinstance(name, str) and name.startswith(VALUE_PREFIX)
+            and _value_path_ok(name[len(VALUE_PREFIX):]))
+
+    def __missing__(self, name: str) -> criteria.Column:
+        if name.startswith(VALUE_PREFIX) and _value_path_ok(name[len(VALUE_PREFIX):]):
+            return _value_column(name[len(VALUE_PREFIX):])
+        raise KeyError(name)
+
+
+def _value_path_ok(path: str) -> bool:
+    parts = path.split(".")
+    return 0 < len(path) <= 255 and len(parts) <= 10 and all(
+        p and p.replace("_", "").replace("-", "").isalnum() for p in parts)
+
+
+ENTITY_COLUMNS: dict[str, criteria.Column] = _EntityColumns({
     "identifier": criteria.Column(StorageEntity.key, criteria.as_text),
     "createdAt": criteria.Column(StorageEntity.created_at, criteria.as_time),
     "updatedAt": criteria.Column(StorageEntity.updated_at, criteria.as_time),
-}
+})
 
 
 def _as_size(value: Any) -> int:

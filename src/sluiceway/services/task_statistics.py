@@ -2,16 +2,19 @@
 
 Tasks are the per-entity ledger of route runs (:mod:`sluiceway.services.tasks`); these
 count them by status, by route and by day of their creation. The log part of #110 counts the
-error lines of the jobs run for a route (jobs whose scope is the route's identifier) in the
-window. #111 (per route, without a window body) is served with the tasks.
+error lines of the jobs run for a route in the window, and its memory is the bytes the
+route's log and task data take in the metadata database: its jobs' log lines written in the
+window, and the entity data and log lines of its tasks changed in the window. #111 (per
+route, without a window body) is served with the tasks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import LargeBinary, Text, cast, func, select
 
 from sluiceway.core.errors import FieldError, InvalidInput, NotFound
 from sluiceway.services import criteria, policy
@@ -39,6 +42,8 @@ class RouteStats:
     name: str
     tasks: dict[str, int]
     log_errors: int
+    #: bytes of the route's job log lines and task data in the window
+    memory_bytes: int = 0
 
 
 def _bad(field: str, reason: str, value: object = None) -> InvalidInput:
@@ -108,32 +113,71 @@ def _per_day(p: Platform, workspace_id: str | None, c: criteria.Criteria | None
 
 
 def _routes(p: Platform, workspace_id: str, wanted: list[str] | None,
-            ) -> list[tuple[str, str]]:
+            ) -> list[tuple[str, str, str]]:
+    """The routes (identifier, name, configuration id) named, in identifier order."""
     with p.db.session() as s:
-        q = select(Configuration.identifier, Configuration.name).where(
+        q = select(Configuration.identifier, Configuration.name, Configuration.id).where(
             Configuration.workspace_id == workspace_id, Configuration.type == ROUTE_TYPE)
         if wanted is not None:
             q = q.where(Configuration.identifier.in_(wanted))
-        found = [(i, n) for i, n in s.execute(q.order_by(Configuration.identifier))]
-    missing = sorted(set(wanted or ()) - {i for i, _ in found})
+        found = [(i, n, c) for i, n, c in s.execute(q.order_by(Configuration.identifier))]
+    missing = sorted(set(wanted or ()) - {i for i, _, _ in found})
     if missing:
         raise NotFound(f"route {missing[0]} not found", missing[0])
     return found
 
 
-def _errors(p: Platform, workspace_id: str, route: str, start: float | None,
+def _route_lines(workspace_id: str, config_id: str, start: float | None,
+                 end: float | None) -> Any:
+    """The conditions of the log lines of a route's jobs (their scope is the route's
+    configuration id) in the window."""
+    where = [Job.workspace_id == workspace_id, Job.config_type == "route",
+             Job.scope == config_id]
+    if start is not None:
+        where.append(AttemptLog.at >= start)
+    if end is not None:
+        where.append(AttemptLog.at <= end)
+    return where
+
+
+def _errors(p: Platform, workspace_id: str, config_id: str, start: float | None,
             end: float | None) -> int:
     with p.db.session() as s:
         q = (select(func.count(AttemptLog.id))
              .join(Attempt, Attempt.id == AttemptLog.attempt_id)
              .join(Job, Job.id == Attempt.job_id)
-             .where(Job.workspace_id == workspace_id, Job.scope == route,
+             .where(*_route_lines(workspace_id, config_id, start, end),
                     func.upper(AttemptLog.level) == "ERROR"))
-        if start is not None:
-            q = q.where(AttemptLog.at >= start)
-        if end is not None:
-            q = q.where(AttemptLog.at <= end)
         return int(s.scalar(q) or 0)
+
+
+def _octets(p: Platform, column: Any) -> Any:
+    """The bytes of a column's text (JSON as its text) in the database's own encoding."""
+    text = cast(column, Text)
+    if p.db.is_sqlite:
+        return func.length(cast(text, LargeBinary))
+    return func.octet_length(text)
+
+
+def _memory(p: Platform, workspace_id: str, route: str, config_id: str,
+            start: float | None, end: float | None) -> int:
+    """Bytes of the route's job log lines and of its tasks' entity data and log lines."""
+    with p.db.session() as s:
+        lines = s.scalar(
+            select(func.sum(_octets(p, AttemptLog.line) + _octets(p, AttemptLog.level)))
+            .join(Attempt, Attempt.id == AttemptLog.attempt_id)
+            .join(Job, Job.id == Attempt.job_id)
+            .where(*_route_lines(workspace_id, config_id, start, end)))
+        q = select(func.sum(func.coalesce(_octets(p, Task.entity), 0)
+                            + func.coalesce(_octets(p, Task.log), 0)
+                            + func.coalesce(_octets(p, Task.error), 0))).where(
+            Task.workspace_id == workspace_id, Task.route == route)
+        if start is not None:
+            q = q.where(Task.updated_at >= start)
+        if end is not None:
+            q = q.where(Task.updated_at <= end)
+        tasks = s.scalar(q)
+    return int(lines or 0) + int(tasks or 0)
 
 
 def routes_window(p: Platform, caller: Caller, workspace_id: str, start: str, end: str,
@@ -146,8 +190,9 @@ def routes_window(p: Platform, caller: Caller, workspace_id: str, start: str, en
     if not identifiers:
         raise _bad("routeIdentifiers", "must name at least one route")
     return [RouteStats(i, n, _counts(p, workspace_id, route=i, start=a, end=b),
-                       _errors(p, workspace_id, i, a, b))
-            for i, n in _routes(p, workspace_id, list(dict.fromkeys(identifiers)))]
+                       _errors(p, workspace_id, c, a, b),
+                       _memory(p, workspace_id, i, c, a, b))
+            for i, n, c in _routes(p, workspace_id, list(dict.fromkeys(identifiers)))]
 
 
 def totals(p: Platform, caller: Caller, workspace_id: str, c: criteria.Criteria,

@@ -1,7 +1,8 @@
 """Running a saved transformer on a posted entity, step by step (#145): the debugger of the
 platform API. A chain runs its transformers one after another; with breakpoints, the entity
 after each step is returned; ``stop_at`` ends the run after the step it names (an identifier
-or a position counted from 0). A route's transformers run the same way, one chain."""
+or a position counted from 0). A route's transformers run the same way, one chain. After a
+``split`` the steps run on each entity it made, and each step's entity is the list of them."""
 
 from __future__ import annotations
 
@@ -67,16 +68,29 @@ def _run(steps: list[tuple[str, entities.Transformer]], entity: Any,
                 "stop-exec-at", "names no step of this transformer; its steps: "
                 + ", ".join(names), stop_at)])
     done: list[Step] = []
-    current = entity
+    current: list[Any] = [entity]
+    many = False
     for name, step in steps[:last + 1]:
-        try:
-            got = step(current)
-        except InvalidInput as exc:
-            done.append(Step(name, None, error=str(exc)))
+        made: list[Any] = []
+        reasons: list[str] = []
+        for one in current:
+            try:
+                got = step(one)
+            except InvalidInput as exc:
+                done.append(Step(name, None, error=str(exc)))
+                return RunResult([], done)
+            if isinstance(got, entities.Skipped):
+                reasons.append(got.reason)
+            elif isinstance(got, entities.Split):
+                many = True
+                made.extend(got.entities)
+                reasons.extend(v.reason for _, v in got.items
+                               if isinstance(v, entities.Skipped | entities.Failed))
+            else:
+                made.append(got)
+        if not made:
+            done.append(Step(name, None, skipped=reasons[0] if reasons else "no entities"))
             return RunResult([], done)
-        if isinstance(got, entities.Skipped):
-            done.append(Step(name, None, skipped=got.reason))
-            return RunResult([], done)
-        done.append(Step(name, got))
-        current = got
-    return RunResult([current], done)
+        done.append(Step(name, made if many else made[0]))
+        current = made
+    return RunResult(current, done)

@@ -169,6 +169,9 @@ class Job(Base):
     output: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: how the job was asked to end: ``cancel`` (its worker gets a grace), ``kill`` (ended at
+    #: once) or ``stop`` (its attempt ends after the batch in hand commits); None: not asked
+    cancel_mode: Mapped[str | None] = mapped_column(String(8))
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text)
     scheduled_at: Mapped[float] = mapped_column(Float, default=now)
@@ -525,3 +528,22 @@ class StorageEntity(Base):
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now)
     expires_at: Mapped[float | None] = mapped_column(Float)
+
+
+# --- added by migration 0920 -----------------------------------------------------------------
+
+class ScheduleSlot(Base):
+    """A slot of a scheduler entry (a configuration of type ``scheduler-entry``, named by its
+    identifier) that was fired: the unique key keeps two schedulers, or a scheduler and its
+    restart, from firing one slot twice."""
+
+    __tablename__ = "schedule_slots"
+    __table_args__ = (UniqueConstraint("workspace_id", "entry", "slot",
+                                       name="uq_schedule_slots_workspace_entry_slot"),)
+
+    id: Mapped[int] = mapped_column(Id64, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    entry: Mapped[str] = mapped_column(String(255))
+    slot: Mapped[float] = mapped_column(Float)
+    jobs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[float] = mapped_column(Float, default=now)

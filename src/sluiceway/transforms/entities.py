@@ -1,12 +1,13 @@
 """Transformers over one entity (a JSON object), as a configuration of type ``transformer``
 names them: ``set``, ``copy``, ``move``, ``remove``, ``rename``, ``jsonata``, ``filter``,
-``hash``, ``mask`` and ``chain``.
+``hash``, ``mask``, ``split``, ``storage-merge`` and ``chain``.
 
 Enters: a prototype identifier and its parameters (already checked against the prototype's
 JSON Schema), and for ``chain`` a function that finds the named transformers. Leaves: a
 callable from an entity to a new entity, or to :class:`Skipped` (with the reason) when a
-filter drops it. The entity given is never changed. Keys are dotted paths (``customer.name``);
-``a.0`` is the first item of the list ``a``.
+filter drops it, or to :class:`Split` when ``split`` makes many entities of it (the steps after
+a split run on each of them: :func:`run_steps`). The entity given is never changed. Keys are
+dotted paths (``customer.name``); ``a.0`` is the first item of the list ``a``.
 
 JSONata expressions run through the ``jsonata-python`` library with a time and a depth bound,
 so a runaway expression fails that entity instead of hanging the run.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,7 @@ JSONATA_MAX_DEPTH = 500
 FILTER_OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "is_null", "not_null",
               "contains", "starts_with")
 PROTOTYPES = ("set", "copy", "move", "remove", "rename", "jsonata", "filter", "hash", "mask",
-              "chain")
+              "split", "storage-merge", "chain")
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,33 @@ class Skipped:
     reason: str
 
 
-Result = Entity | Skipped
+@dataclass(frozen=True)
+class Failed:
+    """An item of a split that a later step could not handle, and why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Split:
+    """The entities one entity became: each item's key (its position in the list split,
+    ``"2"``; ``"2.0"`` after two splits) and what the steps after the split made of it."""
+
+    items: tuple[tuple[str, Any], ...]
+
+    @property
+    def entities(self) -> list[Entity]:
+        """The items that are entities (neither skipped nor failed)."""
+        return [v for _, v in self.items if not isinstance(v, Skipped | Failed)]
+
+
+Result = Entity | Skipped | Split
 Transformer = Callable[[Entity], Result]
 #: finds a transformer by its configuration identifier (for ``chain``)
 Lookup = Callable[[str], Transformer]
+#: reads the value a storage keeps under a key (for ``storage-merge``); :data:`MISSING` when
+#: it keeps none
+StorageRead = Callable[[str, str], Any]
 
 
 class TransformFailed(InvalidInput):
@@ -54,6 +78,8 @@ class TransformFailed(InvalidInput):
 
 
 _MISSING = object()
+#: what a :data:`StorageRead` gives for a key the storage does not keep
+MISSING = _MISSING
 
 
 def _parts(path: str) -> list[str]:
@@ -247,6 +273,90 @@ def _mask(p: Mapping[str, Any]) -> Transformer:
     return _copying(step)
 
 
+def _split(p: Mapping[str, Any]) -> Transformer:
+    path, into = p["path"], p.get("into") or "value"
+    parents: dict[str, str] = dict(p.get("parentKeys") or {})
+
+    def run(entity: Entity) -> Result:
+        items = get(entity, path)
+        if items is _MISSING or items is None or items == []:
+            return Skipped(f"nothing to split: {path} has no items")
+        if isinstance(items, dict):  # one object (JSONata gives one item so): one item
+            items = [items]
+        if not isinstance(items, list):
+            raise TransformFailed("cannot split", [FieldError(
+                "parameters.path", f"{path!r} is a {type(items).__name__}, not a list")])
+        out = []
+        for i, item in enumerate(items):
+            child = copy.deepcopy(item) if isinstance(item, dict) else {into: copy.deepcopy(item)}
+            for source, target in parents.items():
+                value = get(entity, source)
+                if value is not _MISSING:
+                    put(child, target, copy.deepcopy(value))
+            out.append((str(i), child))
+        return Split(tuple(out))
+    return run
+
+
+def _storage_merge(p: Mapping[str, Any], read: StorageRead | None) -> Transformer:
+    if read is None:
+        raise InvalidInput("a storage merge needs its storage", [FieldError(
+            "parameters.storage", "cannot be read here")])
+    storage, key_path, target = str(p["storage"]), str(p["key"]), p.get("target")
+    skip = p.get("onMissing", "keep") == "skip"
+
+    def run(entity: Entity) -> Result:
+        key = get(entity, key_path)
+        found = _MISSING if key is _MISSING or key is None else read(storage, str(key))
+        if found is _MISSING:
+            if skip:
+                return Skipped(f"storage {storage} keeps no entity {key_path}="
+                               f"{None if key is _MISSING else key!r}")
+            return copy.deepcopy(entity)
+        out = copy.deepcopy(entity)
+        if target:
+            put(out, str(target), copy.deepcopy(found))
+        elif isinstance(found, dict) and isinstance(out, dict):
+            out.update(copy.deepcopy(found))
+        else:
+            raise TransformFailed("cannot merge", [FieldError(
+                "parameters.target", f"the value storage {storage} keeps under {key!r} is "
+                "not an object: name a target key for it")])
+        return out
+    return run
+
+
+def run_steps(steps: Sequence[Transformer], entity: Entity) -> Result:
+    """Run ``steps`` one after another; a skip ends the run; after a split, the steps left
+    run on each item (an item one of them fails is :class:`Failed`, the others go on)."""
+    out: Result = entity
+    for n, step in enumerate(steps):
+        out = step(out)
+        if isinstance(out, Skipped):
+            return out
+        if isinstance(out, Split):
+            return _each(out, steps[n + 1:])
+    return out
+
+
+def _each(split: Split, rest: Sequence[Transformer]) -> Split:
+    items: list[tuple[str, Any]] = []
+    for key, item in split.items:
+        if isinstance(item, Skipped | Failed) or not rest:
+            items.append((key, item))
+            continue
+        try:
+            got = run_steps(rest, item)
+        except InvalidInput as exc:
+            items.append((key, Failed(str(exc))))
+            continue
+        if isinstance(got, Split):
+            items.extend((f"{key}.{k}", v) for k, v in got.items)
+        else:
+            items.append((key, got))
+    return Split(tuple(items))
+
+
 def _chain(p: Mapping[str, Any], lookup: Lookup | None) -> Transformer:
     if lookup is None:
         raise InvalidInput("a chain needs its transformers", [FieldError(
@@ -254,27 +364,27 @@ def _chain(p: Mapping[str, Any], lookup: Lookup | None) -> Transformer:
     steps = [lookup(identifier) for identifier in p["transformers"]]
 
     def run(entity: Entity) -> Result:
-        out: Result = entity
-        for step in steps:
-            out = step(out)
-            if isinstance(out, Skipped):
-                return out
+        out = run_steps(steps, entity)
         return copy.deepcopy(out) if out is entity else out
     return run
 
 
 _MAKERS: dict[str, Callable[[Mapping[str, Any]], Transformer]] = {
     "set": _set, "copy": _copy, "move": _move, "remove": _remove, "rename": _rename,
-    "jsonata": _jsonata, "filter": _filter, "hash": _hash, "mask": _mask,
+    "jsonata": _jsonata, "filter": _filter, "hash": _hash, "mask": _mask, "split": _split,
 }
 
 
 def compile_transformer(prototype: str, parameters: Mapping[str, Any],
-                        lookup: Lookup | None = None) -> Transformer:
+                        lookup: Lookup | None = None, storage: StorageRead | None = None,
+                        ) -> Transformer:
     """The transformer ``prototype`` with ``parameters``; an unknown prototype or a bad
-    expression is an :class:`InvalidInput` naming the field."""
+    expression is an :class:`InvalidInput` naming the field. ``lookup`` finds a chain's
+    transformers, ``storage`` reads a storage for ``storage-merge``."""
     if prototype == "chain":
         return _chain(parameters, lookup)
+    if prototype == "storage-merge":
+        return _storage_merge(parameters, storage)
     maker = _MAKERS.get(prototype)
     if maker is None:
         raise InvalidInput("unknown transformer", [FieldError(

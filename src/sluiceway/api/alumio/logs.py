@@ -1,6 +1,7 @@
-"""Logs (#73-76) over the job logs of the space, in the shapes an Elasticsearch client reads
-(``hits.hits[]._source`` with ``@timestamp``, ``@message`` and ``@fields``). ``index`` is
-accepted and ignored: there is one log, Sluiceway's own."""
+"""Logs (#73-76) over the job and task logs of the space, in the shapes an Elasticsearch
+client reads (``hits.hits[]._source`` with ``@timestamp``, ``@message`` and ``@fields``; a
+task's line also names its task and route). ``index`` is accepted and ignored: there is one
+log, Sluiceway's own."""
 
 from __future__ import annotations
 
@@ -30,9 +31,12 @@ class LogQuery(RequestModel):
 
 
 def _source(e: service.LogEntry) -> dict[str, Any]:
+    scope: dict[str, Any] = {"job": e.job_id, "attempt": e.attempt, "kind": e.kind,
+                             "space": e.space}
+    if e.task is not None:
+        scope.update(task=e.task, route=e.route)
     return {"@timestamp": iso(e.at), "@message": e.message,
-            "@fields": {"level": e.level.lower(), "scope": {
-                "job": e.job_id, "attempt": e.attempt, "kind": e.kind, "space": e.space}}}
+            "@fields": {"level": e.level.lower(), "scope": scope}}
 
 
 def _ws(p: PlatformDep, caller: CallerDep, space: str | None) -> str:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from sluiceway.api.alumio.configurations import configuration_json
 from sluiceway.api.alumio.render import listing
+from sluiceway.api.alumio.tasks import task_json
 from sluiceway.api.alumio.variables import variable_json
 from sluiceway.api.deps import CallerDep, PlatformDep
 from sluiceway.services import configurations, criteria, spaces
@@ -28,6 +29,6 @@ def search(p: PlatformDep, caller: CallerDep,
     found = service.search(p, caller, spaces.current(p, caller, space).id, query, c)
     return {"configurations": listing([configuration_json(v) for v in found.configurations],
                                       found.configurations_total),
-            "tasks": listing([], 0),
+            "tasks": listing([task_json(v) for v in found.tasks], found.tasks_total),
             "variables": listing([variable_json(v) for v in found.variables],
                                  found.variables_total)}

@@ -15,6 +15,18 @@ from sluiceway.services import criteria, spaces
 from sluiceway.services import task_statistics as service
 
 router = APIRouter()
+
+
+def human_bytes(n: int) -> str:
+    """``512 B``, ``1.5 kB``, ``2.3 MB`` (powers of 1000)."""
+    if n < 1000:
+        return f"{n} B"
+    size = float(n)
+    for unit in ("kB", "MB", "GB", "TB"):
+        size /= 1000
+        if size < 1000 or unit == "TB":
+            return f"{size:.1f} {unit}"
+    return f"{n} B"
 SpaceParam = Annotated[str | None, Query(description="Space Identifier")]
 FilterParam = Annotated[str | None, Query(description="Apply search criteria.")]
 RouteId = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[a-z0-9-]+$")]
@@ -38,7 +50,8 @@ def routes_window(body: RoutesWindow, p: PlatformDep, caller: CallerDep,
                                   body.routeIdentifiers)
     return listing([{"identifier": r.identifier,
                      "taskStats": {k: r.tasks[k] for k in ("new", "finished", "failed")},
-                     "logStats": {"errors": r.log_errors, "memory": "0 B"}}
+                     "logStats": {"errors": r.log_errors,
+                                  "memory": human_bytes(r.memory_bytes)}}
                     for r in found], len(found))
 
 

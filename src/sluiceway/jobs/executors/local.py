@@ -7,6 +7,9 @@ inherited from the server) and watches them about every half second:
   memory): the attempt fails retryably ("worker exited with code N");
 * a child whose job's cancel was requested and that is still alive 5 s later is terminated,
   killed 3 s after that if need be, and its attempt ends ``cancelled``;
+* a child whose job was killed (``cancel_mode`` ``kill``) is killed at once and its attempt
+  ends ``cancelled`` (its uncommitted batch is lost; its route tasks become retryable); one
+  asked to ``stop`` is left to end after its batch in hand;
 * every ``tick_seconds`` the ledger is reaped of attempts whose lease ran out (their worker,
   perhaps on another machine, is gone).
 """
@@ -142,19 +145,34 @@ class LocalExecutor:
                 self._children[attempt.id] = _Child(attempt.id, attempt.job_id, process)
             ledger.set_pid(self.db, attempt.id, process.pid)
 
+    def _kill(self, child: _Child) -> None:
+        """End a killed job's attempt at once: its process is killed (SIGKILL) and the
+        attempt ends ``cancelled``."""
+        process = child.process
+        log.info("attempt %s killed: ending pid %s", child.attempt_id, process.pid)
+        process.kill()
+        process.join(KILL_AFTER_SECONDS)
+        ledger.finish(self.db, child.attempt_id, "cancelled", error="killed",
+                      settings=self.settings)
+        if not process.is_alive():
+            with self._lock:
+                self._children.pop(child.attempt_id, None)
+            process.close()
+
     def _watch(self) -> None:
         with self._lock:
             children = list(self._children.values())
         if not children:
             return
         with self.db.session() as s:
-            rows = s.execute(select(Attempt.id, Attempt.status, Job.cancel_requested)
+            rows = s.execute(select(Attempt.id, Attempt.status, Job.cancel_requested,
+                                    Job.cancel_mode)
                              .join(Job, Job.id == Attempt.job_id)
                              .where(Attempt.id.in_([c.attempt_id for c in children]))).all()
-        seen = {r[0]: (r[1], bool(r[2])) for r in rows}
+        seen = {r[0]: (r[1], bool(r[2]), r[3]) for r in rows}
         t = time.monotonic()
         for child in children:
-            status, cancel = seen.get(child.attempt_id, ("gone", False))
+            status, cancel, mode = seen.get(child.attempt_id, ("gone", False, None))
             process = child.process
             if not process.is_alive():
                 process.join()
@@ -173,6 +191,9 @@ class LocalExecutor:
                 process.close()
                 continue
             if not cancel:
+                continue
+            if mode == "kill" and status == "running":
+                self._kill(child)
                 continue
             if child.cancel_seen is None:
                 child.cancel_seen = t

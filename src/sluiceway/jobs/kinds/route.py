@@ -79,8 +79,12 @@ class Counts:
 
 
 def _check_cancel(ctx: AttemptContext) -> None:
+    """Between two chunks: a cancel ends the run, and so does a stop (the chunk before has
+    committed)."""
     if ctx.cancel.is_set():
         raise Cancelled("route run cancelled")
+    if ctx.stop.is_set():
+        raise Cancelled("route run stopped: its last chunk committed")
 
 
 def _identifier(parts: RouteParts, entity: Any) -> str | None:
@@ -114,15 +118,20 @@ def _write(dest: Destination, parts: RouteParts, rows: list[dict[str, Any]]) -> 
 _WRITE_ERRORS = (SluicewayError, pa.ArrowException, ValueError, TypeError)
 
 
-def _process(dest: Destination, parts: RouteParts, batch: list[Any]) -> list[Outcome]:
-    """Transform and write one chunk; the outcome of each entity, in order."""
+def _process(dest: Destination, parts: RouteParts, batch: list[Any],
+             given: list[Any] | None = None) -> list[Outcome]:
+    """Transform and write one chunk; the outcome of each entity, in order. ``given``: what
+    the transformers made of each entity already (a route that splits, see :func:`_fan_out`)."""
     outcomes: list[Outcome] = []
     pending: list[tuple[int, dict[str, Any]]] = []
     for i, entity in enumerate(batch):
         try:
-            got = parts.transform(entity)
+            got = parts.transform(entity) if given is None else given[i]
         except SluicewayError as exc:
             outcomes.append(Outcome("failed", f"transformer: {exc}"))
+            continue
+        if isinstance(got, entities.Failed):
+            outcomes.append(Outcome("failed", f"transformer: {got.reason}"))
             continue
         if isinstance(got, entities.Skipped):
             outcomes.append(Outcome("skipped", got.reason))
@@ -175,13 +184,16 @@ def _log(outcome: Outcome, t: float) -> list[dict[str, Any]]:
 
 
 def _open(ctx: AttemptContext, parts: RouteParts, workspace_id: str,
-          batch: list[Any]) -> list[int]:
+          batch: list[Any], identifiers: list[str | None] | None = None) -> list[int]:
     """Record a chunk's entities as tasks in ``processing`` (one bulk statement); their ids."""
     t = now()
     rows = [{"workspace_id": workspace_id, "route": parts.identifier,
-             "entity_type": parts.incoming.stream, "entity_identifier": _identifier(parts, e),
+             "entity_type": parts.incoming.stream,
+             "entity_identifier": (_identifier(parts, e) if identifiers is None
+                                   else identifiers[i]),
              "status": "processing", "entity": e, "error": None, "log": [], "attempts": 1,
-             "job_id": ctx.job_id, "created_at": t, "updated_at": t} for e in batch]
+             "job_id": ctx.job_id, "created_at": t, "updated_at": t}
+            for i, e in enumerate(batch)]
     with ctx.db.session() as s:
         return list(s.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True),
                               rows))
@@ -191,7 +203,9 @@ def _close(ctx: AttemptContext, ids: list[int], outcomes: list[Outcome], *,
            retried: bool) -> None:
     """Give each task its outcome (one bulk statement); a retried one counts an attempt."""
     t = now()
-    with ctx.db.session() as s:
+    # claim(): a read then a write; on SQLite the write lock is taken first, so a heartbeat
+    # that writes meanwhile cannot make the write fail as busy
+    with ctx.db.claim() as s:
         known = {row[0]: (row[1], row[2]) for row in s.execute(
             select(Task.id, Task.log, Task.attempts).where(Task.id.in_(ids)))}
         values = []
@@ -297,6 +311,59 @@ def _retry_chunks(ctx: AttemptContext, workspace_id: str, route: str,
         yield [int(r[0]) for r in rows], [r[1] for r in rows]
 
 
+def _transformed(parts: RouteParts, entity: Any) -> Any:
+    try:
+        return parts.transform(entity)
+    except SluicewayError as exc:
+        return entities.Failed(str(exc))
+
+
+#: marks an item of a split entity in its task's entity identifier (``<read one>#<item>``)
+ITEM = "#"
+
+
+def _fan_out(parts: RouteParts, batch: list[Any], done: set[str | None],
+             ) -> tuple[list[Any], list[str | None], list[Any]]:
+    """A route that splits: one task per item an entity becomes. The task keeps the entity
+    as read (a retry splits it again) and the read identifier with ``#<item key>`` (the
+    item's position: the same on every run); ``given`` is what the transformers made of the
+    item. Items an earlier attempt of the job finished with are left out (``done``)."""
+    kept: list[Any] = []
+    identifiers: list[str | None] = []
+    given: list[Any] = []
+    for entity in batch:
+        identifier = _identifier(parts, entity)
+        got = _transformed(parts, entity)
+        items = (got.items if isinstance(got, entities.Split)
+                 else ((None, got),))
+        for key, item in items:
+            ident = identifier if key is None else f"{identifier or ''}{ITEM}{key}"[-1000:]
+            if done and ident in done:
+                continue
+            kept.append(entity)
+            identifiers.append(ident)
+            given.append(item)
+    return kept, identifiers, given
+
+
+def _picked(ctx: AttemptContext, parts: RouteParts, ids: list[int], batch: list[Any],
+            ) -> list[Any]:
+    """A retry of a route that splits: each task's item of its entity, split again."""
+    with ctx.db.session() as s:
+        named = {int(i): ident for i, ident in s.execute(
+            select(Task.id, Task.entity_identifier).where(Task.id.in_(ids)))}
+    given: list[Any] = []
+    for task_id, entity in zip(ids, batch, strict=True):
+        got = _transformed(parts, entity)
+        if isinstance(got, entities.Split):
+            ident = named.get(task_id) or ""
+            key = ident.rpartition(ITEM)[2] if ITEM in ident else ""
+            got = dict(got.items).get(key) or entities.Skipped(
+                f"the split no longer gives item {key!r} of this entity")
+        given.append(got)
+    return given
+
+
 def run(ctx: AttemptContext) -> dict[str, Any]:
     inp = ctx.input
     workspace_id, route = str(inp["workspace_id"]), str(inp["route"])
@@ -311,7 +378,8 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
     position: dict[str, Any] = {}
     if mode == "retry":
         for ids, batch in _retry_chunks(ctx, workspace_id, route):
-            outcomes = _process(dest, parts, batch)
+            outcomes = _process(dest, parts, batch, _picked(ctx, parts, ids, batch)
+                                if parts.splits else None)
             _close(ctx, ids, outcomes, retried=True)
             _count(ctx, counts, outcomes)
             _check_cancel(ctx)
@@ -320,12 +388,16 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
         chunks = (_posted(inp.get("entities")) if mode == "entities"
                   else _read(ctx, parts, position))
         for batch in chunks:
-            if done:
+            identifiers: list[str | None] | None = None
+            given: list[Any] | None = None
+            if parts.splits:
+                batch, identifiers, given = _fan_out(parts, batch, done)
+            elif done:
                 batch = [e for e in batch if _identifier(parts, e) not in done]
-                if not batch:
-                    continue
-            ids = _open(ctx, parts, workspace_id, batch)
-            outcomes = _process(dest, parts, batch)
+            if not batch:
+                continue
+            ids = _open(ctx, parts, workspace_id, batch, identifiers)
+            outcomes = _process(dest, parts, batch, given)
             _close(ctx, ids, outcomes, retried=False)
             _count(ctx, counts, outcomes)
             _check_cancel(ctx)

@@ -9,6 +9,7 @@ of the run cannot mend it).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +20,15 @@ from sqlalchemy.orm import Session
 
 from sluiceway.connectors import registry
 from sluiceway.connectors.base import Destination, Source
-from sluiceway.core.errors import Cancelled, ConfigInvalid, Fatal, InvalidInput
+from sluiceway.core.errors import Cancelled, ConfigInvalid, Fatal, FieldError, InvalidInput
 from sluiceway.jobs.context import AttemptContext
 from sluiceway.jobs.kinds.actors import load_actor, space_variables, validated, with_variables
 from sluiceway.jobs.kinds.http_tokens import VariableTokens
 from sluiceway.protocol.spec import ConnectorSpec
 from sluiceway.secrets import Cipher, secret_values, unseal
 from sluiceway.secrets import variables as refs
-from sluiceway.store.models import Configuration
+from sluiceway.store.db import Database, now
+from sluiceway.store.models import Configuration, StorageEntity
 from sluiceway.transforms import entities
 
 #: a spec that types nothing: transformer parameters take variables as text
@@ -82,6 +84,8 @@ class RouteParts:
     interval_seconds: int
     #: entities written wait for an acknowledgement (``waiting``) instead of ``finished``
     waiting: bool = False
+    #: a transformer may split an entity (``transform`` may give :class:`entities.Split`)
+    splits: bool = False
 
 
 def _configuration(s: Session, workspace_id: str, type_: str, identifier: str,
@@ -189,8 +193,56 @@ def _json_end(ctx: AttemptContext, s: Session, workspace_id: str, kind: str,
                tokens=tokens, log=lambda line: ctx.log("INFO", line), wait=wait)
 
 
+def storage_reader(db: Database, cipher: Cipher, workspace_id: str) -> entities.StorageRead:
+    """Reads the live value a storage of the space keeps under a key (``storage-merge``);
+    :data:`entities.MISSING` when it keeps none. A storage that does not exist fails the
+    entity, naming the parameter. Each read is one indexed SELECT on a pooled connection
+    (no ORM session)."""
+    known: set[str] = set()
+    lookup = select(StorageEntity.value, StorageEntity.sealed, StorageEntity.expires_at)
+
+    def read(storage: str, key: str) -> Any:
+        with db.engine.connect() as conn:
+            if storage not in known:
+                if conn.execute(select(Configuration.id).where(
+                        Configuration.workspace_id == workspace_id,
+                        Configuration.type == "storage",
+                        Configuration.identifier == storage)).first() is None:
+                    raise entities.TransformFailed("unknown storage", [FieldError(
+                        "parameters.storage", f"storage {storage!r} does not exist in this "
+                        "space")])
+                known.add(storage)
+            row = conn.execute(lookup.where(
+                StorageEntity.workspace_id == workspace_id, StorageEntity.storage == storage,
+                StorageEntity.key == key)).first()
+        if row is None or (row[2] is not None and row[2] <= now()):
+            return entities.MISSING
+        return json.loads(cipher.decrypt(row[1])) if row[1] is not None else row[0]
+    return read
+
+
+def _leaf_prototypes(s: Session, workspace_id: str, identifier: str,
+                     path: tuple[str, ...]) -> set[str]:
+    """The prototypes a transformer runs, through its chains."""
+    if identifier in path:
+        return set()
+    c = s.scalars(select(Configuration).where(
+        Configuration.workspace_id == workspace_id, Configuration.type == "transformer",
+        Configuration.identifier == identifier)).first()
+    if c is None:
+        return set()
+    obj = dict(c.object)
+    prototype = str(obj.get("prototype") or c.prototype)
+    if prototype != "chain":
+        return {prototype}
+    found: set[str] = set()
+    for name in dict(obj.get("parameters") or {}).get("transformers") or ():
+        found |= _leaf_prototypes(s, workspace_id, str(name), (*path, identifier))
+    return found
+
+
 def _transformer(ctx: AttemptContext, s: Session, workspace_id: str, identifier: str,
-                 path: tuple[str, ...]) -> entities.Transformer:
+                 path: tuple[str, ...], read: entities.StorageRead) -> entities.Transformer:
     if identifier in path:
         raise Fatal("a chain reaches itself: " + " -> ".join((*path, identifier)))
     c = _configuration(s, workspace_id, "transformer", identifier, "the transformer")
@@ -200,19 +252,15 @@ def _transformer(ctx: AttemptContext, s: Session, workspace_id: str, identifier:
     try:
         return entities.compile_transformer(
             str(obj.get("prototype") or c.prototype), parameters,
-            lambda ident: _transformer(ctx, s, workspace_id, ident, (*path, identifier)))
+            lambda ident: _transformer(ctx, s, workspace_id, ident, (*path, identifier),
+                                       read), read)
     except InvalidInput as exc:
         raise Fatal(f"the transformer {identifier!r}: {exc}") from None
 
 
 def _chain(steps: list[entities.Transformer]) -> entities.Transformer:
     def run(entity: entities.Entity) -> entities.Result:
-        out: entities.Result = entity
-        for step in steps:
-            out = step(out)
-            if isinstance(out, entities.Skipped):
-                return out
-        return out
+        return entities.run_steps(steps, entity)
     return run
 
 
@@ -223,11 +271,15 @@ def load_route(ctx: AttemptContext, workspace_id: str, identifier: str) -> Route
         p = dict(dict(c.object).get("parameters") or {})
         incoming = _end(ctx, s, workspace_id, "source", str(p["incoming"]))
         outgoing = _end(ctx, s, workspace_id, "destination", str(p["outgoing"]))
-        steps = [_transformer(ctx, s, workspace_id, str(t), (identifier,))
-                 for t in p.get("transformers") or ()]
+        read = storage_reader(ctx.db, Cipher.from_settings(ctx.settings), workspace_id)
+        names = [str(t) for t in p.get("transformers") or ()]
+        steps = [_transformer(ctx, s, workspace_id, t, (identifier,), read) for t in names]
+        splits = any("split" in _leaf_prototypes(s, workspace_id, t, (identifier,))
+                     for t in names)
         retry = dict(p.get("retry") or {})
     if not outgoing.keys and outgoing.connector != "http":
         raise Fatal(f"the outgoing {outgoing.identifier!r} names no key to upsert on")
     return RouteParts(identifier, incoming, outgoing, _chain(steps),
                       int(retry.get("maxAttempts") or 0),
-                      int(retry.get("intervalSeconds") or 60), bool(p.get("waitingStatus")))
+                      int(retry.get("intervalSeconds") or 60), bool(p.get("waitingStatus")),
+                      splits)

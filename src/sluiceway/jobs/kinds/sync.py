@@ -40,7 +40,7 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
                             buffer_bytes=ctx.settings.buffer_bytes,
                             parallel_streams=ctx.settings.parallel_streams,
                             progress=progress, estimate=progress.estimate,
-                            cancel=ctx.cancel, log=ctx.log))
+                            cancel=ctx.cancel, stop=ctx.stop, log=ctx.log))
     return report(ctx, result)
 
 

@@ -3,7 +3,7 @@ latest sync or reset with one short backward walk of it instead of a pass over t
 jobs.
 
 Revision ID: 0940
-Revises: 0850
+Revises: 0920
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = '0940'
-down_revision = '0850'
+down_revision = '0920'
 
 
 def upgrade() -> None:

@@ -1,0 +1,153 @@
+"""Fire scheduler entries: configurations of type ``scheduler-entry`` (prototype ``cron``)
+whose commands (``route:run``, ``incoming:run``, ``outgoing:run``) run at the times of a cron
+expression in the entry's time zone.
+
+Each tick looks at every enabled entry: the last slot of its expression at or before now is
+due when it came after the entry was last saved and at most :data:`GRACE` seconds ago (a
+server that was down longer skips the missed slots rather than fire a backlog). Firing
+inserts the slot's key (space, entry, slot time) into ``schedule_slots``, unique, in the same
+transaction as the enqueue of the route runs: of two schedulers, or a scheduler and its
+restart, only the one whose insert went through enqueues. A disabled entry, or a disabled
+route, is not run. An entry whose expression is a ``${NAME}`` reference is not scheduled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sluiceway.core.settings import Settings
+from sluiceway.jobs import ledger
+from sluiceway.store.db import Database
+from sluiceway.store.models import Configuration, ScheduleSlot
+
+log = logging.getLogger(__name__)
+
+TYPE = "scheduler-entry"
+ROUTE = "route-configuration"
+#: seconds after its time a slot may still be fired (a longer outage skips it)
+GRACE = 300.0
+_ENDS = {"route:run": "route", "incoming:run": "incoming", "outgoing:run": "outgoing"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    workspace_id: str
+    identifier: str
+    expression: str
+    timezone: str
+    commands: tuple[tuple[str, str], ...]
+    priority: int
+    saved_at: float
+
+    def last_slot(self, t: float) -> float:
+        """The last time of the expression at or before ``t``."""
+        it = croniter(self.expression, dt.datetime.fromtimestamp(t + 1, ZoneInfo(self.timezone)))
+        slot = float(it.get_prev(float))
+        while slot > t:
+            slot = float(it.get_prev(float))
+        return slot
+
+    def next_slot(self, t: float) -> float:
+        it = croniter(self.expression, dt.datetime.fromtimestamp(t, ZoneInfo(self.timezone)))
+        return float(it.get_next(float))
+
+
+def _entry(c: Configuration) -> Entry | None:
+    params = dict(dict(c.object).get("parameters") or {})
+    expression, zone = params.get("expression"), params.get("timezone") or "UTC"
+    if not isinstance(expression, str) or "${" in expression or not croniter.is_valid(
+            expression):
+        return None
+    try:
+        ZoneInfo(str(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    commands = tuple((str(cmd.get("command")), str(dict(cmd.get("arguments") or {}).get(
+        _ENDS.get(str(cmd.get("command")), ""), "")))
+        for cmd in params.get("commands") or () if isinstance(cmd, dict))
+    return Entry(c.workspace_id, c.identifier, expression, str(zone), commands,
+                 int(params.get("priority") or 0), float(c.updated_at or c.created_at or 0))
+
+
+def load(s: Session) -> list[Entry]:
+    """The enabled scheduler entries of every space that can be scheduled."""
+    rows = list(s.scalars(select(Configuration).where(
+        Configuration.type == TYPE, Configuration.disabled.is_(False))
+        .order_by(Configuration.workspace_id, Configuration.identifier)))
+    return [e for e in (_entry(c) for c in rows) if e is not None]
+
+
+def entries(db: Database) -> list[Entry]:
+    with db.session() as s:
+        return load(s)
+
+
+def next_due(db: Database, t: float) -> float | None:
+    """The earliest next slot of the enabled entries after ``t``."""
+    slots = [e.next_slot(t) for e in entries(db)]
+    return min(slots) if slots else None
+
+
+def _routes(s: Session, e: Entry) -> list[Configuration]:
+    """The enabled routes the entry's commands run, in order, each once."""
+    rows = list(s.scalars(select(Configuration).where(
+        Configuration.workspace_id == e.workspace_id, Configuration.type == ROUTE,
+        Configuration.disabled.is_(False)).order_by(Configuration.identifier)))
+    found: dict[str, Configuration] = {}
+    for command, target in e.commands:
+        end = _ENDS.get(command)
+        for r in rows:
+            params = dict(dict(r.object).get("parameters") or {})
+            if (r.identifier == target) if end == "route" else (params.get(end) == target):
+                found.setdefault(r.identifier, r)
+    return list(found.values())
+
+
+def fire(settings: Settings, db: Database, t: float,
+         found: list[Entry] | None = None) -> list[int]:
+    """Fire the entries due at ``t`` (of ``found``, else of the database); the ids of the
+    jobs enqueued."""
+    fired: list[int] = []
+    for e in entries(db) if found is None else found:
+        slot = e.last_slot(t)
+        if slot <= e.saved_at or t - slot > GRACE:
+            continue
+        fired.extend(_fire_one(settings, db, e, slot))
+    return fired
+
+
+def _fire_one(settings: Settings, db: Database, e: Entry, slot: float) -> list[int]:
+    with db.claim() as s:
+        if s.scalar(select(ScheduleSlot.id).where(
+                ScheduleSlot.workspace_id == e.workspace_id, ScheduleSlot.entry == e.identifier,
+                ScheduleSlot.slot == slot)) is not None:
+            return []
+        row = ScheduleSlot(workspace_id=e.workspace_id, entry=e.identifier, slot=slot,
+                           jobs=[])
+        try:
+            with s.begin_nested():
+                s.add(row)
+                s.flush()
+        except IntegrityError:  # another scheduler fired this slot meanwhile
+            return []
+        jobs: list[Any] = []
+        for r in _routes(s, e):
+            job = ledger.enqueue(s, workspace_id=e.workspace_id, config_type="route",
+                                 scope=r.id, input={"workspace_id": e.workspace_id,
+                                                    "route": r.identifier, "mode": "run",
+                                                    "scheduler": e.identifier},
+                                 max_attempts=settings.job_attempts, priority=e.priority)
+            jobs.append(job.id)
+        row.jobs = jobs
+    if not jobs:
+        log.warning("scheduler entry %r fired but runs no enabled route", e.identifier)
+    return [int(j) for j in jobs]
