@@ -314,8 +314,11 @@ def resolve(s: Session, p: Platform, a: Actor) -> Resolved:
 
 
 def check(p: Platform, caller: Caller, kind: Kind, actor_id: str) -> CheckResult:
+    """Connects with the stored configuration (its variables resolved): a run, so an
+    editor's to start, as a configuration's test is."""
     with p.db.session() as s:
         a = scope.actor(s, caller, kind, actor_id)
+        policy.require(caller, policy.CHANGE, a.workspace_id)
         r, workspace_id = resolve(s, p, a), a.workspace_id
     roots = p.settings.allowed_roots
     connector = registry.source(r.connector, roots) if kind == "source" else \
@@ -329,8 +332,10 @@ def check(p: Platform, caller: Caller, kind: Kind, actor_id: str) -> CheckResult
 
 
 def discover(p: Platform, caller: Caller, source_id: str) -> Catalog:
+    """Reads the source's schema with its stored configuration: a run, as :func:`check`."""
     with p.db.session() as s:
         a = scope.actor(s, caller, "source", source_id)
+        policy.require(caller, policy.CHANGE, a.workspace_id)
         r, workspace_id = resolve(s, p, a), a.workspace_id
     source = registry.source(r.connector, p.settings.allowed_roots)
     try:
