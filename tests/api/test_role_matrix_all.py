@@ -186,3 +186,26 @@ def test_role_matrix(world: World, method: str, path: str, who: str, where: str)
         seen = r.text + " ".join(f"{k}: {v}" for k, v in r.headers.items())
         assert MARK not in seen, f"the foreign space leaks: {seen[:2000]}"
 
+
+
+def test_a_system_administrators_listings_show_every_space(world: World) -> None:
+    """A system administrator acts as an administrator in every space: the listings across
+    spaces show the spaces they are not a member of too; members see only their own."""
+    team, rival = world.team, world.rival
+    custom = world.client.post("/api/v1/source_definitions/create",
+                               headers=world.headers[RIVAL_ADMIN], json={
+                                   "name": f"custom {MARK}", "dockerRepository": "sample",
+                                   "dockerImageTag": "1", "documentationUrl": "https://x.io"})
+    assert custom.status_code == 200, custom.text
+    for who, spaces in ((S, {team.ws, rival.ws}), (A, {team.ws})):
+        kw: dict[str, Any] = {"auth": ADMIN} if who == S else {"headers": world.headers[who]}
+        exports = world.client.get("/exports", params={"page[size]": 100}, **kw).json()
+        assert {e["attributes"]["project_id"] for e in exports["data"]} == spaces
+        queued = world.client.get("/jobs", params={"page[size]": 100}, **kw).json()
+        assert {j["attributes"]["project_id"] for j in queued["data"]} >= spaces
+        defs = world.client.post("/api/v1/source_definitions/list", json={}, **kw).json()
+        names = {d["name"] for d in defs["sourceDefinitions"]}
+        assert (f"custom {MARK}" in names) == (who == S)
+    runs = world.client.post("/api/v1/jobs/list", auth=ADMIN, json={
+        "configTypes": ["sync"], "configId": rival.connection}).json()
+    assert rival.job in {j["job"]["id"] for j in runs["jobs"]}

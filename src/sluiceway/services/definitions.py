@@ -50,7 +50,7 @@ def list_all(p: Platform, caller: Caller, kind: Kind) -> list[DefinitionView]:
         return [_view(d) for d in s.scalars(select(ConnectorDefinition).where(
             ConnectorDefinition.kind == kind,
             or_(ConnectorDefinition.workspace_id.is_(None),
-                ConnectorDefinition.workspace_id.in_(sorted(caller.workspace_ids))))
+                scope.visible(caller, ConnectorDefinition.workspace_id)))
             .order_by(ConnectorDefinition.name, ConnectorDefinition.id))]
 
 
