@@ -12,6 +12,7 @@ from croniter import croniter
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 
+from sluiceway.core import frozen
 from sluiceway.core.errors import FieldError, InvalidInput, SluicewayError
 from sluiceway.jobs import ledger, scheduler
 from sluiceway.services import actors, audit, catalogs, jobs, policy, scope
@@ -89,8 +90,9 @@ def next_runs(schedule: AnySchedule, count: int = 5, after: float | None = None
 
 @dataclass(frozen=True, slots=True)
 class ConnectionView:
-    """A stored connection as the services hand it out (``catalog`` as stored:
-    ``{"streams": [...]}``, see :class:`~sluiceway.store.models.Connection`)."""
+    """A stored connection as the services hand it out (``catalog`` a read-only deep copy
+    of the stored one, ``{"streams": [...]}``, see :class:`~sluiceway.store.models.Connection`;
+    :func:`~sluiceway.core.frozen.thaw` gives a changeable copy)."""
 
     id: str
     workspace_id: str
@@ -124,7 +126,7 @@ def view_of(c: Connection) -> ConnectionView:
     return ConnectionView(
         id=c.id, workspace_id=c.workspace_id, source_id=c.source_id,
         destination_id=c.destination_id, name=c.name, sync_mode=c.sync_mode,
-        catalog=c.catalog, schedule_units=c.schedule_units,
+        catalog=frozen.freeze(c.catalog), schedule_units=c.schedule_units,
         schedule_time_unit=c.schedule_time_unit, schedule_cron=c.schedule_cron,
         schedule_timezone=c.schedule_timezone, status=c.status, next_run_at=c.next_run_at,
         created_at=c.created_at, updated_at=c.updated_at)
