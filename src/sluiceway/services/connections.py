@@ -182,7 +182,7 @@ def _discovered(p: Platform, caller: Caller, source_id: str) -> dict[str, Any] |
 
 def create(p: Platform, caller: Caller, *, source_id: str, destination_id: str,
            name: str | None, sync_mode: str, streams: list[dict[str, Any]] | None,
-           schedule: AnySchedule, status: str, where: str = "syncSchema",
+           schedule: AnySchedule, status: str, where: str = "streams",
            paths: Mapping[str, str] = catalogs.SEED_PATHS) -> ConnectionView:
     """``where`` and ``paths`` say how the client wrote the streams (for error paths)."""
     with p.db.session() as s:
@@ -190,7 +190,8 @@ def create(p: Platform, caller: Caller, *, source_id: str, destination_id: str,
         dst = scope.actor(s, caller, "destination", destination_id)
         if src.workspace_id != dst.workspace_id:
             raise InvalidInput("invalid connection", [FieldError(
-                "destinationId", "is in another workspace than the source", destination_id)])
+                "destination_id", "is in another workspace than the source",
+                destination_id)])
         policy.require(caller, policy.CHANGE, src.workspace_id)
         default_name = f"{src.name} → {dst.name}"
     if status == "deprecated":
@@ -317,7 +318,7 @@ def page_for(p: Platform, caller: Caller, workspace_ids: Sequence[str], *, limit
 
 def update(p: Platform, caller: Caller, connection_id: str, *,
            streams: list[dict[str, Any]] | None, schedule: AnySchedule, status: str,
-           sync_mode: str | None = None, where: str = "syncSchema",
+           sync_mode: str | None = None, where: str = "streams",
            paths: Mapping[str, str] = catalogs.SEED_PATHS) -> ConnectionView:
     """``streams`` None keeps the stored selection."""
     with p.db.session() as s:
@@ -373,7 +374,7 @@ def _trigger(p: Platform, caller: Caller, connection_id: str,
         policy.require(caller, policy.CHANGE, c.workspace_id)
         if c.status == "deprecated":
             raise InvalidInput(f"cannot {config_type}", [FieldError(
-                "connectionId", "the connection is deprecated (deleted)", connection_id)])
+                "connection_id", "the connection is deprecated (deleted)", connection_id)])
         workspace_id = c.workspace_id
         audit.record(s, caller, f"connection.{config_type}", "connection",
                      f"{config_type} of connection {c.name!r} requested",
