@@ -209,3 +209,23 @@ def test_a_system_administrators_listings_show_every_space(world: World) -> None
     runs = world.client.post("/api/v1/jobs/list", auth=ADMIN, json={
         "configTypes": ["sync"], "configId": rival.connection}).json()
     assert rival.job in {j["job"]["id"] for j in runs["jobs"]}
+
+
+def test_the_foreign_spaces_objects_carry_the_mark(world: World) -> None:
+    """The leak check means something: the answers to a system administrator hold the mark
+    that no answer to a non-member may hold."""
+    rival = world.rival
+    for method, url, kw in [
+        ("POST", "/api/v1/sources/list", {"json": {"workspaceId": rival.ws}}),
+        ("GET", "/exports", {}),
+        ("GET", "/api/v1/spaces", {}),
+        ("GET", "/api/v1/di/configurations", {"params": {"space": "rival"}}),
+        ("GET", "/api/v1/environment/variables", {"params": {"space": "rival"}}),
+        ("GET", f"/exports/{rival.export}", {}),
+        ("GET", f"/api/v1/storages/{rival.storage}/entity",
+         {"params": {"space": "rival", "entity": "k1"}}),
+        ("GET", f"/v2/project-backups/{rival.backup}", {}),
+    ]:
+        r = world.client.request(method, url, auth=ADMIN, **kw)
+        assert r.status_code == 200, (url, r.text)
+        assert MARK in r.text, url
