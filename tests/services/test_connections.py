@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
 
 import pytest
 
+from sluiceway.core import frozen
 from sluiceway.core.errors import NotFound
 from sluiceway.services import actors, auth, connections, datasets, definitions, listing, workspaces
 from sluiceway.services.platform import Platform
@@ -50,6 +53,26 @@ def test_create_get_and_update_answer_frozen_views(platform: Platform,
     assert connections.get(platform, admin, made.id) == changed
     assert connections.schedule_of(changed) == connections.Schedule(2, "hours")
     assert connections.by_ids(platform, admin, [made.id, "no-such-id"]) == {made.id: changed}
+
+
+def test_a_views_catalog_is_a_read_only_deep_copy(platform: Platform,
+                                                   admin: auth.Caller) -> None:
+    made = _made(platform, admin)
+    stream = made.catalog["streams"][0]
+    with pytest.raises(TypeError):
+        made.catalog["streams"] = []  # type: ignore[index]
+    with pytest.raises(TypeError):
+        made.catalog["streams"].append({})
+    with pytest.raises(TypeError):
+        stream["fields"][0]["selected"] = False
+    with pytest.raises(TypeError):
+        stream.update(name="other")
+    # it renders and compares as the stored document; a copy of it is changeable
+    assert json.loads(json.dumps(made.catalog)) == made.catalog
+    changeable = copy.deepcopy(made.catalog)
+    changeable["streams"].clear()
+    assert frozen.thaw(made.catalog)["streams"] == made.catalog["streams"]
+    assert connections.get(platform, admin, made.id).catalog == made.catalog
 
 
 def test_listings_answer_stamps_without_catalogs(platform: Platform,

@@ -116,7 +116,7 @@ def test_a_reference_in_an_integer_field_is_checked_with_the_variables_value(
     variables.create(platform, editor, ws, _var("DB_PORT", "not-a-port"))
     with pytest.raises(ConfigInvalid) as caught:
         actors.update_config(platform, editor, "source", made.id, config, "shop")
-    assert caught.value.errors[0].path == "connectionConfiguration.port"
+    assert caught.value.errors[0].path == "config.port"
     variables.update(platform, editor, ws, "DB_PORT",
                      variables.VariableInput("DB_PORT", "6432"))
     assert actors.update_config(platform, editor, "source", made.id, config,
@@ -149,7 +149,7 @@ def test_references_resolve_only_to_run_and_encrypted_values_are_redacted(
         load_actor(ctx, made.id)
     with platform.db.session() as s, pytest.raises(ConfigInvalid) as caught:
         actors.resolve(s, platform, s.get_one(Actor, made.id))
-    assert caught.value.errors[0].path == "connectionConfiguration.port"
+    assert caught.value.errors[0].path == "config.port"
 
 
 def test_an_unlisted_encrypted_variable_is_for_administrators_only(
@@ -164,7 +164,7 @@ def test_an_unlisted_encrypted_variable_is_for_administrators_only(
     with pytest.raises(ConfigInvalid) as caught:
         actors.create(platform, team[A], "source", ws, pg,
                       {**PG, "port": "${PROD_DB_PASSWORD}"}, "bad")
-    assert caught.value.errors[0].path == "connectionConfiguration.port"
+    assert caught.value.errors[0].path == "config.port"
     assert "prod-pw" not in repr(caught.value.errors) + str(caught.value)
 
 
@@ -177,7 +177,7 @@ def test_allowed_targets_let_editors_use_an_encrypted_variable_only_there(
     with pytest.raises(ConfigInvalid) as caught:
         actors.update_config(platform, team[E], "source", made.id,
                              {**config, "host": "attacker.example.net"}, "steal")
-    assert caught.value.errors[0].path == "connectionConfiguration.host"
+    assert caught.value.errors[0].path == "config.host"
     # changing the list later stops the run, not only the next save
     variables.update(platform, team[A], ws, "PW", variables.VariableInput(
         "PW", None, allowed_targets=["other.example.com"]))

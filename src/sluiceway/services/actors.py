@@ -74,10 +74,14 @@ def _validated(spec: ConnectorSpec, config: Any, skip: set[str] | None = None,
         raise _prefixed(exc) from None
 
 
+#: the neutral name of an actor's configuration in error paths (each face names it its way)
+CONFIG = "config"
+
+
 def _prefixed(exc: ConfigInvalid) -> ConfigInvalid:
-    return ConfigInvalid("invalid connectionConfiguration", [
-        FieldError(f"connectionConfiguration.{e.path}" if e.path
-                   else "connectionConfiguration", e.reason, e.value) for e in exc.errors])
+    return ConfigInvalid("invalid configuration", [
+        FieldError(f"{CONFIG}.{e.path}" if e.path else CONFIG, e.reason, e.value)
+        for e in exc.errors])
 
 
 def _checked(s: Session, p: Platform, caller: Caller, d: ConnectorDefinition,
@@ -98,7 +102,7 @@ def _checked(s: Session, p: Platform, caller: Caller, d: ConnectorDefinition,
     resolved, missing = refs.resolve(config, variables, spec.connection_specification)
     problems = refs.guard(config, resolved, variables)
     if problems:
-        raise _prefixed(ConfigInvalid("invalid connectionConfiguration", problems))
+        raise _prefixed(ConfigInvalid("invalid configuration", problems))
     try:
         checked = validated(spec, config, resolved, variables, {e.path for e in missing})
     except ConfigInvalid as exc:
@@ -117,8 +121,8 @@ def _confined(p: Platform, d: ConnectorDefinition, config: dict[str, Any]) -> di
     if not isinstance(raw, str) or d.docker_repository not in ("file", "duckdb", "sqlite"):
         return config
     if refs.names(raw):
-        raise ConfigInvalid("invalid connectionConfiguration", [FieldError(
-            "connectionConfiguration.path", "a local path cannot come from a variable "
+        raise ConfigInvalid("invalid configuration", [FieldError(
+            f"{CONFIG}.path", "a local path cannot come from a variable "
             "(it is kept inside the allowed folders when saved)")])
     roots = p.settings.allowed_roots
     if raw == ":memory:":
@@ -130,8 +134,8 @@ def _confined(p: Platform, d: ConnectorDefinition, config: dict[str, Any]) -> di
                    if not _GLOB & set(part)))  # the folder part before any glob
     resolved = fixed.resolve()
     if not any(resolved == r or resolved.is_relative_to(r) for r in roots):
-        raise ConfigInvalid("invalid connectionConfiguration", [FieldError(
-            "connectionConfiguration.path", "must be inside an allowed folder: "
+        raise ConfigInvalid("invalid configuration", [FieldError(
+            f"{CONFIG}.path", "must be inside an allowed folder: "
             + ", ".join(str(r) for r in roots) + " (SLUICEWAY_FILE_ROOTS)", raw)])
     roots[0].mkdir(parents=True, exist_ok=True)
     return {**config, "path": str(path)}
@@ -314,8 +318,11 @@ def resolve(s: Session, p: Platform, a: Actor) -> Resolved:
 
 
 def check(p: Platform, caller: Caller, kind: Kind, actor_id: str) -> CheckResult:
+    """Connects with the stored configuration (its variables resolved): a run, so an
+    editor's to start, as a configuration's test is."""
     with p.db.session() as s:
         a = scope.actor(s, caller, kind, actor_id)
+        policy.require(caller, policy.CHANGE, a.workspace_id)
         r, workspace_id = resolve(s, p, a), a.workspace_id
     roots = p.settings.allowed_roots
     connector = registry.source(r.connector, roots) if kind == "source" else \
@@ -329,8 +336,10 @@ def check(p: Platform, caller: Caller, kind: Kind, actor_id: str) -> CheckResult
 
 
 def discover(p: Platform, caller: Caller, source_id: str) -> Catalog:
+    """Reads the source's schema with its stored configuration: a run, as :func:`check`."""
     with p.db.session() as s:
         a = scope.actor(s, caller, "source", source_id)
+        policy.require(caller, policy.CHANGE, a.workspace_id)
         r, workspace_id = resolve(s, p, a), a.workspace_id
     source = registry.source(r.connector, p.settings.allowed_roots)
     try:

@@ -218,8 +218,10 @@ def _one(s: Session, caller: Caller, backup_id: str) -> _Backup:
 
 
 def _completed(s: Session, caller: Caller, backup_id: str, action: str) -> _Backup:
-    """The caller's backup if it is complete (else 409: it cannot be ``action``)."""
+    """The caller's backup if it is complete (else 409: it cannot be ``action``); a caller
+    who may not change it is refused first, whatever its phase."""
     b = _one(s, caller, backup_id)
+    policy.require(caller, policy.CHANGE, b.view.workspace_id)
     if b.view.phase != "completed":
         raise Conflict(f"backup {backup_id} cannot be {action}: it is not complete (its "
                        f"phase is {b.view.phase})")
@@ -426,7 +428,6 @@ def create_export(p: Platform, caller: Caller, backup_id: str, fmt: Any,
     password_hash = hash_password(password) if password else None  # slow: before the lock
     with p.db.claim() as s:
         found = _completed(s, caller, backup_id, "exported")
-        policy.require(caller, policy.CHANGE, found.view.workspace_id)
         old = found.view.export
         if old is not None and old.making:
             raise Conflict(f"backup {backup_id} is already being exported")
@@ -628,7 +629,6 @@ def restore(p: Platform, caller: Caller, backup_id: str, *,
     files = artifacts.store(p)
     with p.db.claim() as s:
         found = _completed(s, caller, backup_id, "restored")
-        policy.require(caller, policy.CHANGE, found.view.workspace_id)
         restore_now = found.view.restore
         if restore_now is not None and restore_now.running:
             raise Conflict(f"backup {backup_id} is already being restored")

@@ -27,6 +27,6 @@ class Caller:
 
     def can_see(self, workspace_id: str) -> bool:
         """Whether the caller may read the space's objects: a member, or a system
-        administrator, who acts as an administrator in every space on every face
-        (listings across spaces still show only the spaces one is a member of)."""
+        administrator, who acts as an administrator in every space on every face (and
+        whose listings across spaces show every space)."""
         return self.system_admin or workspace_id in self.workspace_ids

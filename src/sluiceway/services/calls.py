@@ -111,8 +111,8 @@ def _in_child(limit: float, what: str, fn: Callable[..., Any], args: tuple[Any, 
     if ok:
         return value
     if isinstance(value, network.TargetRefused):
-        # the connector names its config's fields; callers know them under this name
-        value.errors = [FieldError(f"connectionConfiguration.{e.path}", e.reason, e.value)
+        # the connector names its config's fields; callers know them under ``config``
+        value.errors = [FieldError(f"config.{e.path}", e.reason, e.value)
                         for e in value.errors]
     raise value
 

@@ -89,7 +89,7 @@ def catalog_id(source_id: str, catalog: Mapping[str, Any]) -> str:
     return str(uuid.uuid5(_CATALOG_IDS, f"{source_id}:{digest.hexdigest()}"))
 
 
-def validate(streams: list[dict[str, Any]], where: str = "syncSchema",
+def validate(streams: list[dict[str, Any]], where: str = "streams",
              paths: Mapping[str, str] = SEED_PATHS) -> dict[str, Any]:
     """Check a selection on its own terms; the live source is checked again at sync time.
     ``paths`` says where each checked key sits in a stream as the client sent it."""
@@ -140,7 +140,7 @@ def validate(streams: list[dict[str, Any]], where: str = "syncSchema",
 
 
 def merge_declared(chosen: list[dict[str, Any]], discovered: dict[str, Any] | None,
-                   where: str = "syncSchema",
+                   where: str = "streams",
                    paths: Mapping[str, str] = SEED_PATHS) -> list[dict[str, Any]]:
     """Fill what the source declares (supported modes, default cursor, key, fields) into a
     selection sent by a client, and refuse streams the source does not have.

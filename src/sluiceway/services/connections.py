@@ -12,6 +12,7 @@ from croniter import croniter
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 
+from sluiceway.core import frozen
 from sluiceway.core.errors import FieldError, InvalidInput, SluicewayError
 from sluiceway.jobs import ledger, scheduler
 from sluiceway.services import actors, audit, catalogs, jobs, policy, scope
@@ -89,8 +90,9 @@ def next_runs(schedule: AnySchedule, count: int = 5, after: float | None = None
 
 @dataclass(frozen=True, slots=True)
 class ConnectionView:
-    """A stored connection as the services hand it out (``catalog`` as stored:
-    ``{"streams": [...]}``, see :class:`~sluiceway.store.models.Connection`)."""
+    """A stored connection as the services hand it out (``catalog`` a read-only deep copy
+    of the stored one, ``{"streams": [...]}``, see :class:`~sluiceway.store.models.Connection`;
+    :func:`~sluiceway.core.frozen.thaw` gives a changeable copy)."""
 
     id: str
     workspace_id: str
@@ -124,7 +126,7 @@ def view_of(c: Connection) -> ConnectionView:
     return ConnectionView(
         id=c.id, workspace_id=c.workspace_id, source_id=c.source_id,
         destination_id=c.destination_id, name=c.name, sync_mode=c.sync_mode,
-        catalog=c.catalog, schedule_units=c.schedule_units,
+        catalog=frozen.freeze(c.catalog), schedule_units=c.schedule_units,
         schedule_time_unit=c.schedule_time_unit, schedule_cron=c.schedule_cron,
         schedule_timezone=c.schedule_timezone, status=c.status, next_run_at=c.next_run_at,
         created_at=c.created_at, updated_at=c.updated_at)
@@ -180,7 +182,7 @@ def _discovered(p: Platform, caller: Caller, source_id: str) -> dict[str, Any] |
 
 def create(p: Platform, caller: Caller, *, source_id: str, destination_id: str,
            name: str | None, sync_mode: str, streams: list[dict[str, Any]] | None,
-           schedule: AnySchedule, status: str, where: str = "syncSchema",
+           schedule: AnySchedule, status: str, where: str = "streams",
            paths: Mapping[str, str] = catalogs.SEED_PATHS) -> ConnectionView:
     """``where`` and ``paths`` say how the client wrote the streams (for error paths)."""
     with p.db.session() as s:
@@ -188,7 +190,8 @@ def create(p: Platform, caller: Caller, *, source_id: str, destination_id: str,
         dst = scope.actor(s, caller, "destination", destination_id)
         if src.workspace_id != dst.workspace_id:
             raise InvalidInput("invalid connection", [FieldError(
-                "destinationId", "is in another workspace than the source", destination_id)])
+                "destination_id", "is in another workspace than the source",
+                destination_id)])
         policy.require(caller, policy.CHANGE, src.workspace_id)
         default_name = f"{src.name} → {dst.name}"
     if status == "deprecated":
@@ -315,7 +318,7 @@ def page_for(p: Platform, caller: Caller, workspace_ids: Sequence[str], *, limit
 
 def update(p: Platform, caller: Caller, connection_id: str, *,
            streams: list[dict[str, Any]] | None, schedule: AnySchedule, status: str,
-           sync_mode: str | None = None, where: str = "syncSchema",
+           sync_mode: str | None = None, where: str = "streams",
            paths: Mapping[str, str] = catalogs.SEED_PATHS) -> ConnectionView:
     """``streams`` None keeps the stored selection."""
     with p.db.session() as s:
@@ -371,7 +374,7 @@ def _trigger(p: Platform, caller: Caller, connection_id: str,
         policy.require(caller, policy.CHANGE, c.workspace_id)
         if c.status == "deprecated":
             raise InvalidInput(f"cannot {config_type}", [FieldError(
-                "connectionId", "the connection is deprecated (deleted)", connection_id)])
+                "connection_id", "the connection is deprecated (deleted)", connection_id)])
         workspace_id = c.workspace_id
         audit.record(s, caller, f"connection.{config_type}", "connection",
                      f"{config_type} of connection {c.name!r} requested",

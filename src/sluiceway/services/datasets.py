@@ -164,7 +164,7 @@ def _list_artifacts(p: Platform, caller: Caller, kind: str, query: listing.Query
                     ) -> tuple[list[artifacts.ArtifactView], int | None]:
     with p.db.session() as s:
         base = select(Artifact).where(Artifact.kind == kind,
-                                      Artifact.workspace_id.in_(caller.workspace_ids))
+                                      scope.visible(caller, Artifact.workspace_id))
         rows, total = listing.run(s, base, EXPORT_FIELDS, query, Artifact.created_at.desc())
         return [artifacts.view(a) for a in rows], total
 
@@ -238,7 +238,7 @@ def _rows(s: Session, jobs: list[Job]) -> list[JobRow]:
 def list_jobs(p: Platform, caller: Caller, query: listing.Query
               ) -> tuple[list[JobRow], int | None]:
     with p.db.session() as s:
-        base: Select[Any] = select(Job).where(Job.workspace_id.in_(caller.workspace_ids))
+        base: Select[Any] = select(Job).where(scope.visible(caller, Job.workspace_id))
         jobs, total = listing.run(s, base, JOB_FIELDS, query, Job.id.desc())
         return _rows(s, jobs), total
 

@@ -50,7 +50,7 @@ def list_all(p: Platform, caller: Caller, kind: Kind) -> list[DefinitionView]:
         return [_view(d) for d in s.scalars(select(ConnectorDefinition).where(
             ConnectorDefinition.kind == kind,
             or_(ConnectorDefinition.workspace_id.is_(None),
-                ConnectorDefinition.workspace_id.in_(sorted(caller.workspace_ids))))
+                scope.visible(caller, ConnectorDefinition.workspace_id)))
             .order_by(ConnectorDefinition.name, ConnectorDefinition.id))]
 
 
@@ -69,7 +69,7 @@ def _connector_name(kind: Kind, repository: str) -> str:
     names = sorted({e.name for e in registry.entries(kind) if e.name != "memory"})
     if repository not in names:
         raise InvalidInput(f"invalid {kind} definition", [FieldError(
-            "dockerRepository",
+            "connector",
             f"{repository!r} is not a {kind} connector this server has; one of: "
             + ", ".join(names), repository)])
     return repository
@@ -81,7 +81,7 @@ def _owner(caller: Caller, kind: Kind) -> str | None:
         return None
     if len(caller.workspace_ids) != 1:
         raise InvalidInput(f"invalid {kind} definition", [FieldError(
-            "workspaceId", "a definition belongs to one workspace and this user is in "
+            "workspace_id", "a definition belongs to one workspace and this user is in "
             f"{len(caller.workspace_ids)}; ask the admin to make a shared one")])
     return next(iter(caller.workspace_ids))
 
@@ -132,12 +132,12 @@ def update(p: Platform, caller: Caller, kind: Kind, definition_id: str,
             policy.require(caller, policy.CHANGE, d.workspace_id)
         if d.builtin and image_tag != d.docker_image_tag:
             raise InvalidInput(f"invalid {kind} definition", [FieldError(
-                "dockerImageTag", f"{d.name} is built in: its version is the server's "
+                "image_tag", f"{d.name} is built in: its version is the server's "
                 f"({d.docker_image_tag})", image_tag)])
         if d.workspace_id is None and not d.builtin and not caller.is_admin \
                 and image_tag != d.docker_image_tag:
             raise Forbidden(f"{kind} definition {d.name!r} is shared by every workspace: "
-                            "only the admin may change it", "dockerImageTag")
+                            "only the admin may change it", "image_tag")
         d.docker_image_tag = image_tag
         audit.record(s, caller, f"{kind}_definition.update", "definition",
                      f"{kind} definition {d.name!r} updated",

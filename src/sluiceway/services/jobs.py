@@ -134,7 +134,7 @@ def page(p: Platform, caller: Caller, config_types: list[str], scope_id: str, *,
     with p.db.session() as s:
         _check_scope(s, caller, config_types, scope_id)
         where = (Job.scope == scope_id, Job.config_type.in_(config_types),
-                 Job.workspace_id.in_(caller.workspace_ids))
+                 scope.visible(caller, Job.workspace_id))
         jobs = list(s.scalars(select(Job).where(*where)
                               .order_by(Job.created_at.desc(), Job.id.desc())
                               .limit(limit).offset(offset)))

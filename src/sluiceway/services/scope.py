@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from typing import Any
+
+from sqlalchemy import ColumnElement, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sluiceway.core.errors import NotFound
 from sluiceway.services.auth import Caller
 from sluiceway.store.models import Actor, Connection, ConnectorDefinition, Job, Workspace
+
+
+def visible(caller: Caller, column: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
+    """The rows (by their workspace ``column``) of the spaces the caller sees: their own,
+    or every space for a system administrator, who acts as an administrator in each."""
+    if caller.system_admin:
+        return true()
+    return column.in_(sorted(caller.workspace_ids))
 
 
 def workspace(s: Session, caller: Caller, workspace_id: str) -> Workspace:

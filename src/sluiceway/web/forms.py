@@ -22,7 +22,7 @@ from sluiceway.web.deps import Form
 
 PREFIX = "cfg."
 #: the config paths in services' errors start with this
-ERROR_PREFIX = "connectionConfiguration."
+ERROR_PREFIX = "config."
 
 
 @dataclass(frozen=True)

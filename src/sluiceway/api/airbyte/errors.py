@@ -18,12 +18,25 @@ def _shown(value: Any) -> str | None:
     return text if len(text) <= 200 else text[:200] + "…"
 
 
+#: the services' neutral field names as this face's bodies name them
+FIELDS = {"config": "connectionConfiguration", "source_id": "sourceId",
+          "destination_id": "destinationId", "connection_id": "connectionId",
+          "workspace_id": "workspaceId", "connector": "dockerRepository",
+          "image_tag": "dockerImageTag"}
+
+
+def wire_path(path: str) -> str:
+    """``path`` with its first segment named as this face names it."""
+    head, sep, rest = path.partition(".")
+    return FIELDS.get(head, head) + sep + rest
+
+
 def render(_: Request, p: Problem) -> JSONResponse:
     body: dict[str, Any] = {"message": p.message, "exceptionClassName": p.kind}
     if p.status == 404:
         body["id"] = p.id
     if p.status in (400, 422):
-        body["validationErrors"] = [{"propertyPath": e.path or "body",
+        body["validationErrors"] = [{"propertyPath": wire_path(e.path) if e.path else "body",
                                      "invalidValue": _shown(e.value), "message": e.reason}
                                     for e in p.errors]
     return JSONResponse(status_code=p.status, content=body, headers=p.headers or None)
