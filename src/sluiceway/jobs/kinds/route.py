@@ -6,12 +6,17 @@ stream, ``retry`` runs again the entities of the route's tasks in status ``retry
 were read; the transformers and the outgoing as they are now), ``entities`` runs the
 ``entities`` of the input (those a webhook call posted) instead of reading the stream.
 
-Entities go in chunks. A chunk is first recorded as tasks in ``processing`` (one bulk
-statement); each entity is transformed on its own (a transformer that fails fails that
-entity's task, a filter that drops it skips it), then the chunk is written in one upsert on the
-outgoing's key. When that write fails, each half of the chunk is written on its own, down to
-the single entities the destination refuses: only those fail. Then every task gets its outcome
-(one bulk statement): a task is ``finished`` only after its entity's write committed.
+Entities go in chunks. A chunk read from the incoming is transformed over its Arrow batch
+where the transformers allow it, else entity by entity (:mod:`~sluiceway.transforms.vectorised`):
+a transformer that fails fails that entity's task, a filter that drops it skips it. With
+change detection (``changeDetection: {storage}``) an entity whose hash (of what would be sent)
+is the one the storage keeps for its identifier is left out: counted as ``unchanged``, not
+recorded. The rest is recorded as tasks in ``processing`` (COPY on PostgreSQL metadata, see
+:mod:`.route_ledger`), then written in one upsert on the outgoing's key. When that write
+fails, each half of the chunk is written on its own, down to the single entities the
+destination refuses: only those fail. Then every task gets its outcome
+(in bulk), and the hashes of the entities written are kept, in one transaction: a task is
+``finished``, and its hash kept, only after its entity's write committed.
 
 A later attempt of the same job (its worker died) leaves alone the entities the dead attempt
 finished with, and runs again those it left in ``processing`` (the upsert keeps one row of
@@ -21,11 +26,11 @@ each). With a cursor field, a run reads from where the route's last finished run
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import pyarrow as pa
-from sqlalchemy import CursorResult, delete, insert, select, update
+from sqlalchemy import CursorResult, delete, select, update
 
 from sluiceway.artifacts.formats import json_safe
 from sluiceway.connectors import registry
@@ -34,6 +39,7 @@ from sluiceway.core.errors import Cancelled, Retryable, SluicewayError, UnknownS
 from sluiceway.engine.plan import StreamChoice, configure
 from sluiceway.jobs import ledger
 from sluiceway.jobs.context import AttemptContext
+from sluiceway.jobs.kinds import route_ledger
 from sluiceway.jobs.kinds.route_parts import RouteParts, load_route
 from sluiceway.protocol.catalog import (
     ConfiguredCatalog,
@@ -43,9 +49,10 @@ from sluiceway.protocol.catalog import (
     SyncMode,
 )
 from sluiceway.protocol.messages import Message, RecordBatch, State
+from sluiceway.secrets import Cipher
 from sluiceway.store.db import now
 from sluiceway.store.models import Job, Task, new_id
-from sluiceway.transforms import entities
+from sluiceway.transforms import entities, vectorised
 
 #: entities written (and tasks recorded) together
 CHUNK = 1000
@@ -66,13 +73,15 @@ class Counts:
     waiting: int = 0
     failed: int = 0
     skipped: int = 0
+    #: entities change detection left out (unchanged since they were last sent)
+    unchanged: int = 0
 
     def add(self, status: str) -> None:
         setattr(self, status, getattr(self, status) + 1)
 
     def as_dict(self) -> dict[str, int]:
         return {"read": self.read, "finished": self.finished, "waiting": self.waiting,
-                "failed": self.failed, "skipped": self.skipped}
+                "failed": self.failed, "skipped": self.skipped, "unchanged": self.unchanged}
 
 
 def _check_cancel(ctx: AttemptContext) -> None:
@@ -166,24 +175,28 @@ def _log(outcome: Outcome, t: float) -> list[dict[str, Any]]:
 
 def _open(ctx: AttemptContext, parts: RouteParts, workspace_id: str,
           batch: list[Any]) -> list[int]:
-    """Record a chunk's entities as tasks in ``processing`` (one bulk statement); their ids."""
+    """Record a chunk's entities as tasks in ``processing`` (in bulk); their ids."""
     t = now()
     rows = [{"workspace_id": workspace_id, "route": parts.identifier,
              "entity_type": parts.incoming.stream, "entity_identifier": _identifier(parts, e),
              "status": "processing", "entity": e, "error": None, "log": [], "attempts": 1,
              "job_id": ctx.job_id, "created_at": t, "updated_at": t} for e in batch]
     with ctx.db.session() as s:
-        return list(s.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True),
-                              rows))
+        return route_ledger.open_tasks(s, rows)
 
 
-def _close(ctx: AttemptContext, ids: list[int], outcomes: list[Outcome], *,
-           retried: bool) -> None:
-    """Give each task its outcome (one bulk statement); a retried one counts an attempt."""
+def _close(ctx: AttemptContext, ids: list[int], outcomes: list[Outcome], *, retried: bool,
+           changes: route_ledger.Changes | None = None,
+           hashes: list[tuple[str, str] | None] | None = None) -> None:
+    """Give each task its outcome (in bulk; a retried one counts an attempt) and keep the
+    change hashes of the entities written, in one transaction."""
     t = now()
     with ctx.db.session() as s:
-        known = {row[0]: (row[1], row[2]) for row in s.execute(
-            select(Task.id, Task.log, Task.attempts).where(Task.id.in_(ids)))}
+        fresh = not retried and s.get_bind().dialect.name == "postgresql"
+        # tasks this run just opened have an empty log and one attempt (one deleted
+        # meanwhile is left alone by the update)
+        known = {i: ([], 1) for i in ids} if fresh else {row[0]: (row[1], row[2]) for row in (
+            s.execute(select(Task.id, Task.log, Task.attempts).where(Task.id.in_(ids))))}
         values = []
         for task_id, o in zip(ids, outcomes, strict=True):
             if task_id not in known:  # deleted meanwhile
@@ -194,8 +207,62 @@ def _close(ctx: AttemptContext, ids: list[int], outcomes: list[Outcome], *,
                            "job_id": ctx.job_id, "updated_at": t,
                            "attempts": (attempts or 0) + (1 if retried else 0),
                            "log": [*(log or []), *note, *_log(o, t)]})
-        if values:
-            s.execute(update(Task), values)
+        route_ledger.close_tasks(s, values)
+        if changes is not None and hashes is not None:
+            sent = dict(h for h, o in zip(hashes, outcomes, strict=True)
+                        if h is not None and o.status in ("finished", "waiting"))
+            changes.store(s, sent, t)
+
+
+def _apply(transform: entities.Transformer, entity: Any) -> Any:
+    """``entity`` through the route's transformers, or the error they raised for it."""
+    return vectorised.run_entity([transform], entity)
+
+
+def _given(result: Any) -> Any:
+    """A result of :func:`_transformed` as the route's transformer gives it."""
+    if isinstance(result, SluicewayError):
+        raise result
+    return result
+
+
+def _transformed(parts: RouteParts, batch: list[Any], table: pa.Table | None) -> list[Any]:
+    """Each entity of a chunk through the route's transformers: over its Arrow batch when
+    one was read and a leading transformer has a vectorised form, else entity by entity."""
+    if table is not None and parts.plan is not None and parts.plan.vectorised:
+        return parts.plan.run(table, json_safe)
+    return [_apply(parts.transform, e) for e in batch]
+
+
+def _change_key(parts: RouteParts, entity: Any, result: Any) -> str | None:
+    """The identifier change detection keeps an entity's hash by: the task's, else the
+    outgoing's key in what would be sent."""
+    key = _identifier(parts, entity)
+    if key is None and isinstance(result, dict):
+        values = [result.get(k) for k in parts.outgoing.keys]
+        if values and all(v is not None for v in values):
+            key = "|".join(str(v) for v in values)[:1000]
+    return key
+
+
+def _changed(ctx: AttemptContext, parts: RouteParts, changes: route_ledger.Changes,
+             batch: list[Any], results: list[Any], *, skip: bool,
+             ) -> tuple[list[Any], list[Any], list[tuple[str, str] | None], int]:
+    """The entities of a chunk that changed (all of them unless ``skip``), their results
+    and their (identifier, hash) pairs, and how many did not change."""
+    hashes: list[tuple[str, str] | None] = []
+    for entity, result in zip(batch, results, strict=True):
+        key = _change_key(parts, entity, result) if isinstance(result, dict) else None
+        hashes.append(None if key is None else (key, route_ledger.entity_hash(result)))
+    if not skip:
+        return batch, results, hashes, 0
+    with ctx.db.session() as s:
+        known = changes.known(s, (h[0] for h in hashes if h is not None), now())
+    keep = [i for i, h in enumerate(hashes) if h is None or known.get(h[0]) != h[1]]
+    if len(keep) == len(batch):
+        return batch, results, hashes, 0
+    return ([batch[i] for i in keep], [results[i] for i in keep], [hashes[i] for i in keep],
+            len(batch) - len(keep))
 
 
 def _last_state(ctx: AttemptContext) -> dict[str, Any] | None:
@@ -210,8 +277,9 @@ def _last_state(ctx: AttemptContext) -> dict[str, Any] | None:
 
 
 def _read(ctx: AttemptContext, parts: RouteParts, position: dict[str, Any],
-          ) -> Iterator[list[Any]]:
-    """The incoming's entities in chunks of at most :data:`CHUNK`. With a cursor field the
+          ) -> Iterator[tuple[list[Any], pa.Table | None]]:
+    """The incoming's entities in chunks of at most :data:`CHUNK`, each with its Arrow
+    batch. With a cursor field the
     read starts where the last finished run stopped; ``position["state"]`` is the source's
     last State, set once the chunks before it were handed on (and so recorded)."""
     incoming = parts.incoming
@@ -232,16 +300,16 @@ def _read(ctx: AttemptContext, parts: RouteParts, position: dict[str, Any],
             position["state"] = msg.data
         if not isinstance(msg, RecordBatch):
             continue
-        rows = msg.batch.to_pylist()
-        for start in range(0, len(rows), CHUNK):
-            yield [json_safe(r) for r in rows[start:start + CHUNK]]
+        for start in range(0, msg.batch.num_rows, CHUNK):
+            part = pa.Table.from_batches([msg.batch.slice(start, CHUNK)])
+            yield [json_safe(r) for r in part.to_pylist()], part
 
 
-def _posted(entities: Any) -> Iterator[list[Any]]:
+def _posted(entities: Any) -> Iterator[tuple[list[Any], pa.Table | None]]:
     """The entities a webhook call posted (mode ``entities``), in chunks."""
     given = list(entities or [])
     for start in range(0, len(given), CHUNK):
-        yield given[start:start + CHUNK]
+        yield given[start:start + CHUNK], None
 
 
 def _recorded(ctx: AttemptContext, workspace_id: str, route: str) -> set[str | None]:
@@ -294,28 +362,49 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
                                                      if mode == "retry" else ""))
     counts = Counts()
     position: dict[str, Any] = {}
+    changes = None
+    if parts.change_storage is not None:
+        with ctx.db.session() as s:
+            changes = route_ledger.changes(s, workspace_id, parts.change_storage,
+                                           Cipher.from_settings(ctx.settings))
+    given = replace(parts, transform=_given)  # the outgoing's end of the route
+    hashes: list[tuple[str, str] | None] | None = None
     if mode == "retry":
         for ids, batch in _retry_chunks(ctx, workspace_id, route):
-            outcomes = _process(dest, parts, batch)
-            _close(ctx, ids, outcomes, retried=True)
+            results = [_apply(parts.transform, e) for e in batch]
+            if changes is not None:
+                _, _, hashes, _ = _changed(ctx, parts, changes, batch, results, skip=False)
+            outcomes = _process(dest, given, results)
+            _close(ctx, ids, outcomes, retried=True, changes=changes, hashes=hashes)
             _count(ctx, counts, outcomes)
             _check_cancel(ctx)
     else:
         done = _recorded(ctx, workspace_id, route)
         chunks = (_posted(inp.get("entities")) if mode == "entities"
                   else _read(ctx, parts, position))
-        for batch in chunks:
+        for batch, table in chunks:
             if done:
-                batch = [e for e in batch if _identifier(parts, e) not in done]
+                mask = [_identifier(parts, e) not in done for e in batch]
+                batch = [e for e, keep in zip(batch, mask, strict=True) if keep]
+                table = table.filter(pa.array(mask)) if table is not None else None
                 if not batch:
                     continue
+            results = _transformed(parts, batch, table)
+            if changes is not None:
+                batch, results, hashes, unchanged = _changed(ctx, parts, changes, batch,
+                                                             results, skip=True)
+                counts.unchanged += unchanged
+                if not batch:
+                    _check_cancel(ctx)
+                    continue
             ids = _open(ctx, parts, workspace_id, batch)
-            outcomes = _process(dest, parts, batch)
-            _close(ctx, ids, outcomes, retried=False)
+            outcomes = _process(dest, given, results)
+            _close(ctx, ids, outcomes, retried=False, changes=changes, hashes=hashes)
             _count(ctx, counts, outcomes)
             _check_cancel(ctx)
     ctx.log("INFO", f"route {route!r}: {counts.read} entities, {counts.finished} finished, "
-                    f"{counts.failed} failed, {counts.skipped} skipped")
+                    f"{counts.failed} failed, {counts.skipped} skipped"
+                    + (f", {counts.unchanged} unchanged" if changes is not None else ""))
     if counts.failed and parts.max_attempts:
         _schedule_retry(ctx, parts, workspace_id)
     ctx.stats = counts.as_dict()

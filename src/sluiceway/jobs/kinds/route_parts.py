@@ -24,7 +24,7 @@ from sluiceway.protocol.spec import ConnectorSpec
 from sluiceway.secrets import Cipher, secret_values, unseal
 from sluiceway.secrets import variables as refs
 from sluiceway.store.models import Configuration
-from sluiceway.transforms import entities
+from sluiceway.transforms import entities, vectorised
 
 #: a spec that types nothing: transformer parameters take variables as text
 _ANY = ConnectorSpec(connection_specification={"type": "object"})
@@ -55,6 +55,10 @@ class RouteParts:
     interval_seconds: int
     #: entities written wait for an acknowledgement (``waiting``) instead of ``finished``
     waiting: bool = False
+    #: the transformers over record batches (vectorised where they allow it)
+    plan: vectorised.Plan | None = None
+    #: the storage of the route's change detection, if it has one
+    change_storage: str | None = None
 
 
 def _configuration(s: Session, workspace_id: str, type_: str, identifier: str,
@@ -116,16 +120,24 @@ def _end(ctx: AttemptContext, s: Session, workspace_id: str, kind: str, identifi
 
 def _transformer(ctx: AttemptContext, s: Session, workspace_id: str, identifier: str,
                  path: tuple[str, ...]) -> entities.Transformer:
+    return _compiled(ctx, s, workspace_id, identifier, path)[0]
+
+
+def _compiled(ctx: AttemptContext, s: Session, workspace_id: str, identifier: str,
+              path: tuple[str, ...]) -> tuple[entities.Transformer, vectorised.Spec]:
+    """The transformer ``identifier`` and what it is (for its vectorised form)."""
     if identifier in path:
         raise Fatal("a chain reaches itself: " + " -> ".join((*path, identifier)))
     c = _configuration(s, workspace_id, "transformer", identifier, "the transformer")
     obj = dict(c.object)
     parameters = _resolved(ctx, s, workspace_id, _ANY, obj.get("parameters") or {},
                            f"the transformer {identifier!r}")
+    prototype = str(obj.get("prototype") or c.prototype)
     try:
         return entities.compile_transformer(
-            str(obj.get("prototype") or c.prototype), parameters,
-            lambda ident: _transformer(ctx, s, workspace_id, ident, (*path, identifier)))
+            prototype, parameters,
+            lambda ident: _transformer(ctx, s, workspace_id, ident, (*path, identifier)),
+        ), vectorised.Spec(prototype, parameters)
     except InvalidInput as exc:
         raise Fatal(f"the transformer {identifier!r}: {exc}") from None
 
@@ -148,11 +160,15 @@ def load_route(ctx: AttemptContext, workspace_id: str, identifier: str) -> Route
         p = dict(dict(c.object).get("parameters") or {})
         incoming = _end(ctx, s, workspace_id, "source", str(p["incoming"]))
         outgoing = _end(ctx, s, workspace_id, "destination", str(p["outgoing"]))
-        steps = [_transformer(ctx, s, workspace_id, str(t), (identifier,))
-                 for t in p.get("transformers") or ()]
+        compiled = [_compiled(ctx, s, workspace_id, str(t), (identifier,))
+                    for t in p.get("transformers") or ()]
         retry = dict(p.get("retry") or {})
+        detection = dict(p.get("changeDetection") or {})
     if not outgoing.keys:
         raise Fatal(f"the outgoing {outgoing.identifier!r} names no key to upsert on")
+    steps = [t for t, _ in compiled]
     return RouteParts(identifier, incoming, outgoing, _chain(steps),
                       int(retry.get("maxAttempts") or 0),
-                      int(retry.get("intervalSeconds") or 60), bool(p.get("waitingStatus")))
+                      int(retry.get("intervalSeconds") or 60), bool(p.get("waitingStatus")),
+                      vectorised.Plan([spec for _, spec in compiled], steps),
+                      str(detection["storage"]) if detection.get("storage") else None)
