@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import CursorResult, delete, select, update
 
 from sluiceway.artifacts.formats import json_safe
@@ -55,7 +56,7 @@ from sluiceway.store.models import Job, Task, new_id
 from sluiceway.transforms import entities, vectorised
 
 #: entities written (and tasks recorded) together
-CHUNK = 1000
+CHUNK = 5000
 #: the task statuses a run leaves (``waiting``: a route with ``waitingStatus``)
 OUTCOMES = ("finished", "waiting", "failed", "skipped")
 
@@ -91,6 +92,9 @@ def _check_cancel(ctx: AttemptContext) -> None:
 
 def _identifier(parts: RouteParts, entity: Any) -> str | None:
     keys = parts.incoming.keys or parts.outgoing.keys
+    if len(keys) == 1 and "." not in keys[0] and isinstance(entity, dict):  # the usual case
+        value = entity.get(keys[0])
+        return None if value is None else str(value)[:1000]
     values = [entities.get(entity, k, None) for k in keys]
     if not values or all(v is None for v in values):
         return None
@@ -174,13 +178,15 @@ def _log(outcome: Outcome, t: float) -> list[dict[str, Any]]:
 
 
 def _open(ctx: AttemptContext, parts: RouteParts, workspace_id: str,
-          batch: list[Any]) -> list[int]:
-    """Record a chunk's entities as tasks in ``processing`` (in bulk); their ids."""
+          batch: list[Any], idents: list[str | None]) -> list[int]:
+    """Record a chunk's entities (with their identifiers) as tasks in ``processing`` (in
+    bulk); their ids."""
     t = now()
     rows = [{"workspace_id": workspace_id, "route": parts.identifier,
-             "entity_type": parts.incoming.stream, "entity_identifier": _identifier(parts, e),
+             "entity_type": parts.incoming.stream, "entity_identifier": ident,
              "status": "processing", "entity": e, "error": None, "log": [], "attempts": 1,
-             "job_id": ctx.job_id, "created_at": t, "updated_at": t} for e in batch]
+             "job_id": ctx.job_id, "created_at": t, "updated_at": t}
+            for e, ident in zip(batch, idents, strict=True)]
     with ctx.db.session() as s:
         return route_ledger.open_tasks(s, rows)
 
@@ -226,18 +232,22 @@ def _given(result: Any) -> Any:
     return result
 
 
+def _same(row: Any) -> Any:
+    return row
+
+
 def _transformed(parts: RouteParts, batch: list[Any], table: pa.Table | None) -> list[Any]:
     """Each entity of a chunk through the route's transformers: over its Arrow batch when
     one was read and a leading transformer has a vectorised form, else entity by entity."""
     if table is not None and parts.plan is not None and parts.plan.vectorised:
-        return parts.plan.run(table, json_safe)
+        plain = _plain(table.schema) and _finite(table)
+        return parts.plan.run(table, _same if plain else json_safe)
     return [_apply(parts.transform, e) for e in batch]
 
 
-def _change_key(parts: RouteParts, entity: Any, result: Any) -> str | None:
-    """The identifier change detection keeps an entity's hash by: the task's, else the
-    outgoing's key in what would be sent."""
-    key = _identifier(parts, entity)
+def _change_key(parts: RouteParts, key: str | None, result: Any) -> str | None:
+    """The identifier change detection keeps an entity's hash by: the task's (``key``),
+    else the outgoing's key in what would be sent."""
     if key is None and isinstance(result, dict):
         values = [result.get(k) for k in parts.outgoing.keys]
         if values and all(v is not None for v in values):
@@ -245,24 +255,39 @@ def _change_key(parts: RouteParts, entity: Any, result: Any) -> str | None:
     return key
 
 
+@dataclass
+class Chunk:
+    """Entities of a run as they go: read, their identifiers, transformed, hashed."""
+
+    entities: list[Any]
+    idents: list[str | None]
+    results: list[Any]
+    #: (identifier, hash) of each entity change detection looks at
+    hashes: list[tuple[str, str] | None] | None = None
+
+    def only(self, keep: list[int]) -> Chunk:
+        return Chunk([self.entities[i] for i in keep], [self.idents[i] for i in keep],
+                     [self.results[i] for i in keep],
+                     None if self.hashes is None else [self.hashes[i] for i in keep])
+
+
 def _changed(ctx: AttemptContext, parts: RouteParts, changes: route_ledger.Changes,
-             batch: list[Any], results: list[Any], *, skip: bool,
-             ) -> tuple[list[Any], list[Any], list[tuple[str, str] | None], int]:
-    """The entities of a chunk that changed (all of them unless ``skip``), their results
-    and their (identifier, hash) pairs, and how many did not change."""
+             chunk: Chunk, *, skip: bool) -> tuple[Chunk, int]:
+    """The chunk with the hashes of its entities, less those that did not change (none
+    unless ``skip``), and how many did not change."""
     hashes: list[tuple[str, str] | None] = []
-    for entity, result in zip(batch, results, strict=True):
-        key = _change_key(parts, entity, result) if isinstance(result, dict) else None
+    for ident, result in zip(chunk.idents, chunk.results, strict=True):
+        key = _change_key(parts, ident, result) if isinstance(result, dict) else None
         hashes.append(None if key is None else (key, route_ledger.entity_hash(result)))
+    chunk.hashes = hashes
     if not skip:
-        return batch, results, hashes, 0
+        return chunk, 0
     with ctx.db.session() as s:
         known = changes.known(s, (h[0] for h in hashes if h is not None), now())
     keep = [i for i, h in enumerate(hashes) if h is None or known.get(h[0]) != h[1]]
-    if len(keep) == len(batch):
-        return batch, results, hashes, 0
-    return ([batch[i] for i in keep], [results[i] for i in keep], [hashes[i] for i in keep],
-            len(batch) - len(keep))
+    if len(keep) == len(hashes):
+        return chunk, 0
+    return chunk.only(keep), len(hashes) - len(keep)
 
 
 def _last_state(ctx: AttemptContext) -> dict[str, Any] | None:
@@ -279,7 +304,7 @@ def _last_state(ctx: AttemptContext) -> dict[str, Any] | None:
 def _read(ctx: AttemptContext, parts: RouteParts, position: dict[str, Any],
           ) -> Iterator[tuple[list[Any], pa.Table | None]]:
     """The incoming's entities in chunks of at most :data:`CHUNK`, each with its Arrow
-    batch. With a cursor field the
+    batch (entities as JSON values: see :func:`_plain`). With a cursor field the
     read starts where the last finished run stopped; ``position["state"]`` is the source's
     last State, set once the chunks before it were handed on (and so recorded)."""
     incoming = parts.incoming
@@ -300,9 +325,25 @@ def _read(ctx: AttemptContext, parts: RouteParts, position: dict[str, Any],
             position["state"] = msg.data
         if not isinstance(msg, RecordBatch):
             continue
+        plain = _plain(msg.batch.schema)
         for start in range(0, msg.batch.num_rows, CHUNK):
             part = pa.Table.from_batches([msg.batch.slice(start, CHUNK)])
-            yield [json_safe(r) for r in part.to_pylist()], part
+            rows = part.to_pylist()
+            yield (rows if plain and _finite(part) else [json_safe(r) for r in rows]), part
+
+
+def _plain(schema: pa.Schema) -> bool:
+    """Whether every column's values are JSON values as Arrow gives them (``json_safe``
+    leaves them as they are, but for floats that are not finite)."""
+    return all(pa.types.is_integer(f.type) or pa.types.is_string(f.type)
+               or pa.types.is_large_string(f.type) or pa.types.is_boolean(f.type)
+               or pa.types.is_floating(f.type) or pa.types.is_null(f.type) for f in schema)
+
+
+def _finite(table: pa.Table) -> bool:
+    return all(not pa.types.is_floating(c.type) or pc.all(pc.is_finite(c)).as_py() is not False
+               for c in table.columns)
+
 
 
 def _posted(entities: Any) -> Iterator[tuple[list[Any], pa.Table | None]]:
@@ -367,15 +408,17 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
         with ctx.db.session() as s:
             changes = route_ledger.changes(s, workspace_id, parts.change_storage,
                                            Cipher.from_settings(ctx.settings))
+            changes.analyse(s)
+    analysed_at = CHUNK * 10  # hashes stored by this run when statistics are next refreshed
     given = replace(parts, transform=_given)  # the outgoing's end of the route
-    hashes: list[tuple[str, str] | None] | None = None
     if mode == "retry":
         for ids, batch in _retry_chunks(ctx, workspace_id, route):
-            results = [_apply(parts.transform, e) for e in batch]
+            chunk = Chunk(batch, [_identifier(parts, e) for e in batch],
+                          [_apply(parts.transform, e) for e in batch])
             if changes is not None:
-                _, _, hashes, _ = _changed(ctx, parts, changes, batch, results, skip=False)
-            outcomes = _process(dest, given, results)
-            _close(ctx, ids, outcomes, retried=True, changes=changes, hashes=hashes)
+                chunk, _ = _changed(ctx, parts, changes, chunk, skip=False)
+            outcomes = _process(dest, given, chunk.results)
+            _close(ctx, ids, outcomes, retried=True, changes=changes, hashes=chunk.hashes)
             _count(ctx, counts, outcomes)
             _check_cancel(ctx)
     else:
@@ -383,24 +426,29 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
         chunks = (_posted(inp.get("entities")) if mode == "entities"
                   else _read(ctx, parts, position))
         for batch, table in chunks:
+            idents = [_identifier(parts, e) for e in batch]
             if done:
-                mask = [_identifier(parts, e) not in done for e in batch]
+                mask = [i not in done for i in idents]
                 batch = [e for e, keep in zip(batch, mask, strict=True) if keep]
+                idents = [i for i, keep in zip(idents, mask, strict=True) if keep]
                 table = table.filter(pa.array(mask)) if table is not None else None
                 if not batch:
                     continue
-            results = _transformed(parts, batch, table)
+            chunk = Chunk(batch, idents, _transformed(parts, batch, table))
             if changes is not None:
-                batch, results, hashes, unchanged = _changed(ctx, parts, changes, batch,
-                                                             results, skip=True)
+                chunk, unchanged = _changed(ctx, parts, changes, chunk, skip=True)
                 counts.unchanged += unchanged
-                if not batch:
+                if not chunk.entities:
                     _check_cancel(ctx)
                     continue
-            ids = _open(ctx, parts, workspace_id, batch)
-            outcomes = _process(dest, given, results)
-            _close(ctx, ids, outcomes, retried=False, changes=changes, hashes=hashes)
+            ids = _open(ctx, parts, workspace_id, chunk.entities, chunk.idents)
+            outcomes = _process(dest, given, chunk.results)
+            _close(ctx, ids, outcomes, retried=False, changes=changes, hashes=chunk.hashes)
             _count(ctx, counts, outcomes)
+            if changes is not None and counts.finished + counts.waiting >= analysed_at:
+                analysed_at *= 2  # the storage grew: its statistics follow, now and then
+                with ctx.db.session() as s:
+                    changes.analyse(s)
             _check_cancel(ctx)
     ctx.log("INFO", f"route {route!r}: {counts.read} entities, {counts.finished} finished, "
                     f"{counts.failed} failed, {counts.skipped} skipped"

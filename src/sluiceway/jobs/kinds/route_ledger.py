@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, or_, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -34,18 +34,22 @@ from sluiceway.store.models import Configuration, StorageEntity, Task
 TASK_COLUMNS = ("workspace_id", "route", "entity_type", "entity_identifier", "status",
                 "entity", "error", "log", "attempts", "job_id", "created_at", "updated_at")
 #: hash keys looked up per statement
-LOOKUP = 1000
+LOOKUP = 5000
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_canonical = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+                              default=str).encode
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    if not value and isinstance(value, list):
+        return "[]"  # most logs
+    return _encode(value)
 
 
 def entity_hash(entity: Any) -> str:
     """The hash of an entity as it would be sent (key order does not count)."""
-    text = json.dumps(entity, ensure_ascii=False, separators=(",", ":"), sort_keys=True,
-                      default=str)
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+    return hashlib.blake2b(_canonical(entity).encode("utf-8"), digest_size=16).hexdigest()
 
 
 def _postgres(s: Session) -> bool:
@@ -122,16 +126,32 @@ class Changes:
         live = or_(StorageEntity.expires_at.is_(None), StorageEntity.expires_at > at)
         for start in range(0, len(wanted), LOOKUP):
             part = wanted[start:start + LOOKUP]
-            for key, value, sealed in s.execute(
-                    select(StorageEntity.key, StorageEntity.value, StorageEntity.sealed).where(
+            if _postgres(s):  # one array parameter: the unique index's plan, whatever the size
+                with _driver(s).cursor() as cur:
+                    rows: Iterable[Any] = cur.execute(
+                        "SELECT key, value, sealed FROM storage_entities WHERE workspace_id = "
+                        "%s AND storage = %s AND key = ANY(%s::varchar[]) AND (expires_at IS "
+                        "NULL OR expires_at > %s)", (self.workspace_id, self.storage, part,
+                                                     at)).fetchall()
+            else:
+                rows = s.execute(select(
+                    StorageEntity.key, StorageEntity.value, StorageEntity.sealed).where(
                         StorageEntity.workspace_id == self.workspace_id,
                         StorageEntity.storage == self.storage, StorageEntity.key.in_(part),
-                        live)):
+                        live)).all()
+            for key, value, sealed in rows:
                 if sealed is not None and self.cipher is not None:
                     value = json.loads(self.cipher.decrypt(sealed))
                 if isinstance(value, str):
                     found[key] = value
         return found
+
+    def analyse(self, s: Session) -> None:
+        """Refresh PostgreSQL's statistics of the storages' table. Without them (a table
+        that grew since, or never analysed) the planner may look keys up through the
+        ``updated_at`` index, and each lookup then reads the whole storage."""
+        if _postgres(s):
+            s.execute(text("ANALYZE storage_entities"))
 
     def store(self, s: Session, hashes: dict[str, str], at: float) -> None:
         """Keep ``hashes`` (entity identifier -> hash), replacing the ones kept."""
@@ -140,7 +160,7 @@ class Changes:
         expires = at + self.ttl if self.ttl is not None else None
         rows = []
         for key, digest in hashes.items():
-            text = _dumps(digest)
+            text = f'"{digest}"'  # a hash is hexadecimal: its JSON text as it is
             sealed = self.cipher.encrypt(text) if self.cipher is not None else None
             rows.append({"workspace_id": self.workspace_id, "storage": self.storage,
                          "key": key, "value": None if sealed else digest, "sealed": sealed,
@@ -167,7 +187,7 @@ class Changes:
             with cur.copy("COPY change_hashes FROM STDIN") as copy:
                 for r in rows:
                     copy.write_row((r["workspace_id"], r["storage"], r["key"],
-                                    None if r["value"] is None else _dumps(r["value"]),
+                                    None if r["value"] is None else f'"{r["value"]}"',
                                     r["sealed"], r["size"], r["created_at"], r["updated_at"],
                                     r["expires_at"]))
             cur.execute(
