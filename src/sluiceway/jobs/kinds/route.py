@@ -438,7 +438,9 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
             if changes is not None:
                 chunk, unchanged = _changed(ctx, parts, changes, chunk, skip=True)
                 counts.unchanged += unchanged
+                counts.read += unchanged
                 if not chunk.entities:
+                    ctx.progress(counts.read, 0)
                     _check_cancel(ctx)
                     continue
             ids = _open(ctx, parts, workspace_id, chunk.entities, chunk.idents)
