@@ -91,6 +91,13 @@ def test_an_unsaved_transformer_runs_on_a_posted_entity(client: TestClient) -> N
     err = _error(client.post(f"{DI}/test/transformer/loop", auth=ADMIN,
                              json={"entity": {}}), 400)
     assert "reaches itself" in err["detail"]
-    nope = client.post(f"{DI}/test/incoming-configuration", auth=ADMIN, json={
-        "object": {"prototype": "sample", "parameters": {"stream": "e", "source": "x"}}})
+    nope = client.post(f"{DI}/test/route-configuration", auth=ADMIN, json={
+        "object": {"prototype": "route", "parameters": {"incoming": "a", "outgoing": "b"}}})
     _error(nope, 501)
+    # an incoming is tested by reading its first entities
+    read = _ok(client.post(f"{DI}/test/incoming-configuration", auth=ADMIN, json={
+        "object": {"prototype": "sample", "parameters": {
+            "stream": "events", "configuration": {"rows": 50}}}}))
+    assert read["tester"] == "source"
+    assert len(read["object"]) == 5
+    assert "error" not in read["response"]

@@ -74,5 +74,6 @@ def test_platforms_are_the_connectors(client: TestClient) -> None:
     by_id = {p["identifier"]: p for p in body["results"]}
     assert by_id["postgres"]["apis"] == {"incoming": True, "outgoing": True}
     assert by_id["sample"]["apis"] == {"incoming": True, "outgoing": False}
+    assert by_id["http"]["apis"] == {"incoming": True, "outgoing": True}
     assert body["metadata"]["totalCount"] == len(body["results"])
     assert client.get("/api/v1/platforms").status_code == 401

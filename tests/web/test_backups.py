@@ -63,3 +63,46 @@ def test_a_bad_backup_names_the_field_and_a_viewer_is_refused(
     assert 'action="/ui/backups"' not in viewer.get("/ui/backups").text
     viewer.post("/ui/backups", {"description": "x"}, 403, csrf_from="/ui/backups")
     assert _backups(platform) == []
+
+
+def test_a_backup_is_restored_from_the_ui_with_its_options(running: Browser) -> None:
+    """The configuration is put back (a renamed source gets its name again) and the restore's
+    phase shows in the list until it completes; a restore with nothing chosen names the
+    field."""
+    from sluiceway.services import actors
+    from tests.web.conftest import sample_connection
+
+    p: Platform = running.client.app.state.platform  # type: ignore[attr-defined]
+    admin = auth.caller_for(p, "admin")
+    import duckdb
+
+    sample_connection(p, "orders")
+    lake = p.settings.data_dir / "files" / "orders.duckdb"
+    lake.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(lake)) as db:  # the destination's table the backup holds
+        db.execute("CREATE TABLE events AS SELECT 1 AS id, 'a' AS name")
+    ws = next(iter(admin.workspace_ids))
+    (src,) = actors.list_for(p, admin, "source", ws)
+    running.post("/ui/backups", {"description": "known good"}, csrf_from="/ui/backups")
+    _settled(running)
+    (made,) = _backups(p)
+    assert f'action="/ui/backups/{made.id}/restore"' in running.get("/ui/backups").text
+    actors.update_config(p, admin, "source", src.id, {"rows": 50}, "renamed by mistake")
+    r = running.post(f"/ui/backups/{made.id}/restore", {}, 422, csrf_from="/ui/backups")
+    assert "database_restores: name what to restore" in r.text
+    running.post(f"/ui/backups/{made.id}/restore", {"configuration": "on"},
+                 csrf_from="/ui/backups")
+    rows = _settled(running)
+    assert "restore <span class=\"badge completed\">completed</span>" in rows, rows
+    assert actors.get(p, admin, "source", src.id).name == "orders events"
+
+
+def test_a_viewer_has_no_restore_button_and_is_refused(admin: Browser,
+                                                       platform: Platform) -> None:
+    add_user(platform, "viewer@example.com", "viewer-password", policy.Role.VIEWER)
+    viewer = new_browser(admin.client)
+    viewer.sign_in("viewer@example.com", "viewer-password")
+    assert "/restore" not in viewer.get("/ui/backups").text
+    viewer.post("/ui/backups/nope/restore", {"configuration": "on"}, 403,
+                csrf_from="/ui/backups")
+    viewer.post("/ui/backups/nope/restore", {"csrf": "forged", "configuration": "on"}, 403)

@@ -1,4 +1,5 @@
-"""The imports, dumps, backups, configurations, tasks and storages pages in a real browser:
+"""The imports, dumps, backups, configurations (list, history, form, route editor and its
+test panel), tasks, storages, spaces, statistics and connection edit pages in a real browser:
 each, with rows in it, passes axe-core with no serious or critical violation and has no
 horizontal scroll at 375 px (screenshots go to the test's temporary folder)."""
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sluiceway.core.settings import Settings
-from sluiceway.services import actors, auth, configurations, storages
+from sluiceway.services import actors, auth, configurations, connections, storages
 from sluiceway.services.configurations import ConfigurationInput
 from sluiceway.services.platform import open_platform
 from sluiceway.store.models import Task
@@ -17,17 +18,22 @@ from tests.web.conftest import definition
 from tests.web.test_browser import TIMEOUT, _check, _sign_in
 
 
-def _seed(settings: Settings) -> str:
-    """A source, a destination, a configuration with two revisions, failed tasks and a
-    storage with entities; the source's id."""
+def _seed(settings: Settings) -> tuple[str, str]:
+    """A source, a destination, a connection between them, configurations (one with two
+    revisions, a route), failed tasks and a storage with entities; the source's and the
+    connection's ids."""
     p = open_platform(settings)
     try:
         admin = auth.caller_for(p, "admin")
         ws = next(iter(admin.workspace_ids))
         src = actors.create(p, admin, "source", ws, definition(p, "source", "sample"),
                             {"rows": 20}, "shop").id
-        actors.create(p, admin, "destination", ws, definition(p, "destination", "duckdb"),
-                      {"path": "lake.duckdb"}, "lake")
+        dst = actors.create(p, admin, "destination", ws,
+                            definition(p, "destination", "duckdb"), {"path": "lake.duckdb"},
+                            "lake").id
+        conn = connections.create(p, admin, source_id=src, destination_id=dst,
+                                  name="shop to lake", sync_mode="full_refresh", streams=None,
+                                  schedule=None, status="active").id
         rename = ConfigurationInput(type="transformer", identifier="rename-fields",
                                     name="Rename fields", labels=["nightly"], object={
                                         "prototype": "rename",
@@ -40,6 +46,18 @@ def _seed(settings: Settings) -> str:
         configurations.create(p, admin, ws, ConfigurationInput(
             type="storage", identifier="seen", name="Seen products",
             object={"prototype": "storage", "parameters": {}}))
+        for type_, ident, obj in (
+                ("incoming-configuration", "orders-in", {"prototype": "sample", "parameters": {
+                    "configuration": {"rows": 10}, "stream": "events"}}),
+                ("outgoing-configuration", "orders-out", {"prototype": "duckdb", "parameters": {
+                    "configuration": {"path": "orders.duckdb"}, "stream": "orders",
+                    "key": ["id"]}}),
+                ("route-configuration", "orders-route", {"prototype": "route", "parameters": {
+                    "incoming": "orders-in", "outgoing": "orders-out",
+                    "transformers": ["rename-fields"]}})):
+            configurations.create(p, admin, ws, ConfigurationInput(
+                type=type_, identifier=ident, name=ident.replace("-", " ").title(),
+                object=obj))
         for i in range(3):
             storages.put_entity(p, admin, ws, "seen", f"product-with-a-long-key-{i}",
                                 {"n": i, "text": "a value " * 40})
@@ -48,7 +66,7 @@ def _seed(settings: Settings) -> str:
                 s.add(Task(workspace_id=ws, route="orders", entity_type="product",
                            entity_identifier=f"sku-{i}", status="failed", entity={"i": i},
                            error="the price is missing " * 5, log=[], attempts=1))
-        return src
+        return src, conn
     finally:
         p.close()
 
@@ -60,7 +78,7 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
     server = Server(tmp_path, meta)
     base = f"http://127.0.0.1:{server.port}"
     try:
-        src = _seed(Settings(data_dir=tmp_path / "data", database_url=meta))
+        src, conn = _seed(Settings(data_dir=tmp_path / "data", database_url=meta))
         page = chrome.new_page()
         page.set_default_timeout(TIMEOUT)
         _sign_in(page, base, *AUTH)
@@ -78,12 +96,28 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
                  "History"),
                 ("tasks", "/ui/tasks", "Tasks"),
                 ("storages", "/ui/storages", "Storages"),
-                ("storage", "/ui/storages/seen", "Storage seen")):
+                ("storage", "/ui/storages/seen", "Storage seen"),
+                ("new configuration", "/ui/configurations/new?type=transformer&prototype=set",
+                 "New transformer"),
+                ("configuration form", "/ui/configurations/transformer/rename-fields",
+                 "Rename fields"),
+                ("route editor", "/ui/configurations/route-configuration/orders-route",
+                 "Orders Route"),
+                ("spaces", "/ui/spaces", "Spaces"),
+                ("connection edit", f"/ui/connections/{conn}/edit", "Streams and schedule"),
+                ("statistics", "/ui/statistics", "Statistics")):
             page.goto(base + path)
             assert page.inner_text("h1").startswith(heading), name
             _check(page, name, shots)
         page.goto(base + "/ui/configurations/transformer/rename-fields/history")
         assert page.locator("table.diff tr.changed").count() == 1
+        # the route editor's test panel, run in the browser
+        page.goto(base + "/ui/configurations/route-configuration/orders-route")
+        page.fill("#t-entity", '{"nm": "Ada"}')
+        page.click("button:has-text('Run step by step')")
+        page.wait_for_selector(".steps-run")
+        assert '"full_name": "Ada"' in page.inner_text(".steps-run")
+        _check(page, "route test panel", shots)
     finally:
         server.stop()
-    assert len(list(shots.glob("*.png"))) == 8
+    assert len(list(shots.glob("*.png"))) == 15

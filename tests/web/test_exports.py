@@ -68,3 +68,25 @@ def test_a_bad_export_names_the_field_and_a_viewer_has_no_form(
     assert 'action="/ui/exports"' not in page
     viewer.post("/ui/exports", {"source": src, "stream": "events", "format": "csv"}, 403,
                 csrf_from="/ui/exports")
+
+
+def test_the_export_form_filters_rows(running: Browser) -> None:
+    """The condition rows become the datasets API's filter (all must hold); a JSON filter
+    replaces them; one that is not JSON names the field."""
+    p: Platform = running.client.app.state.platform  # type: ignore[attr-defined]
+    src = _source(p)
+    r = running.post("/ui/exports", {"source": src, "stream": "events", "format": "csv",
+                                     "filter_json": "[{oops"}, 422, csrf_from="/ui/exports")
+    assert "filter: must be valid JSON" in r.text
+    assert "[{oops" in r.text
+    running.post("/ui/exports", {"source": src, "stream": "events", "columns": "id",
+                                 "format": "csv", "column.0": "id", "op.0": "lte",
+                                 "value.0": "10", "column.1": "id", "op.1": "gt",
+                                 "value.1": "3"}, csrf_from="/ui/exports")
+    wait_until(lambda: 'data-live="false"' in running.get("/ui/exports/list").text,
+               what="the export to be written")
+    rows = running.get("/ui/exports/list").text
+    link = re.search(r'<a href="(/exports/[^"]+)" download>events\.csv</a>', rows)
+    assert link is not None, rows
+    got = TestClient(running.client.app).get(link.group(1).replace("&amp;", "&"))
+    assert got.text.strip().splitlines() == ['"id"', *[str(i) for i in range(4, 11)]]

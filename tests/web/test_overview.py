@@ -1,21 +1,32 @@
 """The overview: a space's connections with their last and next run, failing ones first, and
-what the syncs moved per day."""
+what the syncs moved per day; on SQLite and PostgreSQL metadata (each finds a connection's
+latest run its own way)."""
 
 from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
+import pytest
+
+from sluiceway.core.settings import Settings
 from sluiceway.services import policy
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import Attempt, Job
+from tests.api.conftest import make_settings
 from tests.web.conftest import Browser, add_user, new_browser, sample_connection
 
 
+@pytest.fixture
+def web_settings(tmp_path: Path, metadata_url: str) -> Settings:
+    return make_settings(tmp_path, metadata_url)
+
+
 def _run(p: Platform, connection_id: str, status: str, rows: int, nbytes: int,
-         started: float, seconds: float) -> None:
+         started: float, seconds: float, kind: str = "sync") -> None:
     with p.db.session() as s:
-        job = Job(workspace_id=_space(p, connection_id), config_type="sync",
+        job = Job(workspace_id=_space(p, connection_id), config_type=kind,
                   scope=connection_id, status=status, created_at=started,
                   updated_at=started + seconds)
         s.add(job)
@@ -40,6 +51,7 @@ def test_failing_connections_come_first_with_their_last_run(admin: Browser,
     _run(platform, ok, "succeeded", 1234, 5_600_000, now - 100, 60)
     _run(platform, bad, "succeeded", 10, 100, now - 3 * 86400, 5)
     _run(platform, bad, "failed", 0, 0, now - 50, 2)
+    _run(platform, bad, "succeeded", 0, 0, now - 40, 1, kind="check_connection_source")
     page = admin.get("/ui/").text
     names = re.findall(r'/ui/connections/[0-9a-f-]+">([^<]+)</a>', page)
     assert names == ["b broken one", "a fine one", "c never run"]

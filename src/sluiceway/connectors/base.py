@@ -139,3 +139,25 @@ class Destination(Connector):
         copy, which a stop between the destination's commit and the engine's save leaves
         one checkpoint behind). None when the destination keeps no such record."""
         return None
+
+
+class EntitySource(Source):
+    """A source whose records are JSON entities (an HTTP API): a route takes them as they are,
+    in pages, instead of through Arrow batches."""
+
+    @abc.abstractmethod
+    def entities(self, config: dict[str, Any], stream: str,
+                 limit: int | None = None) -> Iterator[list[dict[str, Any]]]:
+        """The entities of ``stream``, a page at a time (at most ``limit`` in all)."""
+
+
+class EntityDestination(Destination):
+    """A destination that answers for each entity on its own (an HTTP endpoint): a route
+    sends a chunk once and learns which entities were refused, instead of writing the chunk
+    in one transaction and bisecting it on a failure (which would send again what was
+    already accepted)."""
+
+    @abc.abstractmethod
+    def send(self, config: dict[str, Any], stream: str,
+             rows: list[dict[str, Any]]) -> list[str | None]:
+        """Send ``rows``; for each, in order, ``None`` when it was accepted or why not."""

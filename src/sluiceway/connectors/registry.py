@@ -62,17 +62,29 @@ ENTRIES: tuple[Entry, ...] = (
 )
 
 
+#: connectors only routes use (their records are JSON entities, not typed tables): not
+#: offered as Airbyte sources and destinations, found by :func:`entry` all the same
+ROUTE_ONLY: tuple[Entry, ...] = (
+    Entry("http", "source", f"{_P}.http.spec:SOURCE_SPEC",
+          f"{_P}.http.connector:HttpSource", "HTTP API"),
+    Entry("http", "destination", f"{_P}.http.spec:DESTINATION_SPEC",
+          f"{_P}.http.connector:HttpDestination", "HTTP API"),
+)
+
+
 def _resolve(ref: str) -> object:
     module, _, attr = ref.partition(":")
     return getattr(importlib.import_module(module), attr)
 
 
-def entries(kind: Kind | None = None) -> list[Entry]:
-    return [e for e in ENTRIES if kind is None or e.kind == kind]
+def entries(kind: Kind | None = None, *, route_only: bool = False) -> list[Entry]:
+    """The connectors (of ``kind``); with ``route_only``, also those only routes use."""
+    every = ENTRIES + ROUTE_ONLY if route_only else ENTRIES
+    return [e for e in every if kind is None or e.kind == kind]
 
 
 def entry(name: str, kind: Kind) -> Entry:
-    for e in ENTRIES:
+    for e in ENTRIES + ROUTE_ONLY:
         if e.name == name and e.kind == kind:
             return e
     raise UnknownConnector(name, kind, sorted(e.name for e in ENTRIES if e.kind == kind))

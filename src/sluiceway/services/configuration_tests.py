@@ -1,11 +1,14 @@
 """Validating and testing configurations: stored ones checked against their prototypes as
 they are now (#54-55); and (#65-66) a transformer, saved or not, run on an entity, or on the
-``transformer-test`` configurations it owns.
+``transformer-test`` configurations it owns; an incoming reads its first entities (at most
+:data:`SAMPLE`, a first page of an HTTP API) and an outgoing checks its connection without
+writing anything.
 
 The transformer runs with its secrets unsealed and its ``${NAME}`` variables resolved (an
 encrypted variable without allowed targets only for administrators, as everywhere); a chain
 finds its transformers among the space's configurations (a chain that reaches itself is
-refused). Other types cannot be tested yet: :class:`NotTestable` (501 on the API).
+refused). Other types (routes, storages, scheduler entries, http-clients, tests) cannot be
+tested: :class:`NotTestable` (501 on the API).
 """
 
 from __future__ import annotations
@@ -14,10 +17,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sluiceway.core.errors import FieldError, Forbidden, InvalidInput, NotFound, SluicewayError
+from sluiceway.artifacts.formats import json_safe
+from sluiceway.connectors.base import EntitySource
+from sluiceway.core.errors import (
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    SluicewayError,
+    UnknownStream,
+)
+from sluiceway.engine.plan import StreamChoice, configure
+from sluiceway.jobs.context import AttemptContext
+from sluiceway.jobs.kinds import route_parts
 from sluiceway.jobs.kinds.actors import space_variables, with_variables
+from sluiceway.protocol.messages import RecordBatch
 from sluiceway.secrets import unseal
 from sluiceway.secrets import variables as refs
 from sluiceway.services import configuration_relations, configurations, criteria, policy, prototypes
@@ -99,10 +116,84 @@ def _run(run: entities.Transformer, entity: Any) -> tuple[Any, str | None, str |
     return got, None, None
 
 
+#: entities an incoming's test reads at most
+SAMPLE = 5
+_ENDS = {"incoming-configuration": "source", "outgoing-configuration": "destination"}
+
+
 def _require_transformer(type_: str) -> None:
     prototypes.get_type(type_)
-    if type_ != "transformer":
-        raise NotTestable(f"testing a {type_} is not built yet; transformers can be tested")
+    if type_ not in ("transformer", *_ENDS):
+        raise NotTestable(f"testing a {type_} is not built yet; transformers, incomings "
+                          "and outgoings can be tested")
+
+
+def _guard_encrypted(s: Session, p: Platform, caller: Caller, workspace_id: str,
+                     parameters: dict[str, Any]) -> None:
+    """An encrypted variable without allowedTargets is used by administrators only (those of
+    the parameters and of the http-client they name)."""
+    used = refs.names(unseal(parameters, p.cipher))
+    if parameters.get("client"):
+        client = s.scalars(select(Configuration).where(
+            Configuration.workspace_id == workspace_id, Configuration.type == "http-client",
+            Configuration.identifier == str(parameters["client"]))).first()
+        if client is not None:
+            used |= refs.names(unseal(dict(client.object.get("parameters") or {}),
+                                      p.cipher))
+            auth = dict(dict(client.object.get("parameters") or {}).get("auth") or {})
+            if auth.get("type") == "oauth2-token" and auth.get("variable"):
+                used.add(str(auth["variable"]))
+    for v in space_variables(s, workspace_id, p.cipher, used).values():
+        if v.encrypted and v.allowed_targets is None and not policy.allows(
+                caller, policy.MANAGE, workspace_id):
+            raise Forbidden(f"only an administrator may use the encrypted variable "
+                            f"${{{v.name}}} (it names no allowedTargets)")
+
+
+def _try_end(p: Platform, caller: Caller, workspace_id: str, type_: str, identifier: str,
+             obj: dict[str, Any], shown: dict[str, Any]) -> Trial:
+    """Read an incoming's first entities, or check an outgoing's connection."""
+    kind = _ENDS[type_]
+    ctx = AttemptContext(p.settings, p.db, job_id=0, attempt_id=0)
+    with p.db.session() as s:
+        _guard_encrypted(s, p, caller, workspace_id, dict(obj.get("parameters") or {}))
+        try:
+            end = route_parts.end_of(ctx, s, workspace_id, kind, identifier, obj)
+        except SluicewayError as exc:
+            return Trial(type_, shown, None, kind, error=ctx.redact(exc.message))
+    try:
+        if kind == "destination":
+            checked = end.destination(p.settings.allowed_roots).check(end.config)
+            return Trial(type_, shown, {"ok": checked.ok, "message": ctx.redact(
+                checked.message)}, kind, error=None if checked.ok else ctx.redact(
+                    checked.message))
+        return Trial(type_, shown, _sample(end, p), kind)
+    except Exception as exc:  # noqa: BLE001 - a test reports every failure of the system
+        return Trial(type_, shown, None, kind,
+                     error=ctx.redact(f"{type(exc).__name__}: {exc}"))
+
+
+def _sample(end: route_parts.End, p: Platform) -> list[Any]:
+    source = end.source(p.settings.allowed_roots)
+    if isinstance(source, EntitySource):
+        return next(iter(source.entities(end.config, end.stream, SAMPLE)), [])
+    catalog = source.discover(end.config)
+    if catalog.get(end.stream) is None:
+        raise UnknownStream(end.stream, [st.name for st in catalog.streams])
+    out: list[Any] = []
+    messages = source.read(end.config, configure(catalog, [StreamChoice(end.stream)]), None)
+    try:
+        for msg in messages:
+            if isinstance(msg, RecordBatch):
+                out += [json_safe(r) for r in msg.batch.slice(0, SAMPLE - len(out))
+                        .to_pylist()]
+                if len(out) >= SAMPLE:
+                    break
+    finally:
+        close = getattr(messages, "close", None)
+        if close is not None:
+            close()
+    return out
 
 
 def run_unsaved(p: Platform, caller: Caller, workspace_id: str, type_: str, obj: Any,
@@ -113,6 +204,8 @@ def run_unsaved(p: Platform, caller: Caller, workspace_id: str, type_: str, obj:
     proto, checked = prototypes.validate(type_, obj)
     shown = {"prototype": proto.identifier,
              "parameters": configurations.masked(proto, checked["parameters"])}
+    if type_ in _ENDS:
+        return _try_end(p, caller, workspace_id, type_, "unsaved", dict(checked), shown)
     with p.db.session() as s:
         run = _compiler(s, p, caller, workspace_id)(checked, ())
         got, skipped, error = _run(run, entity)
@@ -126,6 +219,12 @@ def run_stored(p: Platform, caller: Caller, workspace_id: str, type_: str, ident
     policy.require(caller, policy.CHANGE, workspace_id)
     _require_transformer(type_)
     view = configurations.get(p, caller, workspace_id, type_, identifier)
+    if type_ in _ENDS:
+        with p.db.session() as s:
+            c = configurations.find(s, workspace_id, type_, identifier)
+            obj = {"prototype": c.object.get("prototype") or c.prototype,
+                   "parameters": dict(c.object.get("parameters") or {})}
+        return _try_end(p, caller, workspace_id, type_, identifier, obj, view.object)
     with p.db.session() as s:
         c = configurations.find(s, workspace_id, type_, identifier)
         run = _compiler(s, p, caller, workspace_id)(dict(c.object), (identifier,))

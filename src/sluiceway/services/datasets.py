@@ -178,8 +178,11 @@ def delete_file(p: Platform, caller: Caller, artifact_id: str, kind: str) -> Non
             raise NotFound(f"{kind} {artifact_id} not found", artifact_id)
         policy.require(caller, policy.CHANGE, a.workspace_id)
         job = s.get(Job, a.job_id) if a.job_id is not None else None
-        if (a.phase == "writing" and a.job_id is None) or (
-                job is not None and job.status in ("pending", "incomplete", "running")):
+        # a completed export is final (its job only logs and returns after saying so), so it
+        # may go while that job is still ending; an import's file is read by its job
+        final = kind == "export" and a.phase == "completed"
+        if not final and ((a.phase == "writing" and a.job_id is None) or (
+                job is not None and job.status in ("pending", "incomplete", "running"))):
             raise Conflict(f"{kind} {artifact_id} is still being made; wait for its job to "
                            "end or cancel it")
         artifacts.store(p).delete(a.id)

@@ -6,21 +6,24 @@ target passes the connectors' network checks (:mod:`sluiceway.connectors.network
 metadata database or the broker, never a denied network; the request goes to the address that
 was checked (the name is not resolved again), redirects are not followed. ``${NAME}``
 variables of the configuration are resolved, with the encrypted variables' allowedTargets.
+The call goes through the configuration's client (:mod:`sluiceway.connectors.http.client`),
+with its headers and authentication (an ``oauth2-token`` refreshed in its variable when it
+has expired), sent once: a forwarded call is not retried.
 """
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from sqlalchemy import select
 
-from sluiceway.connectors import network
-from sluiceway.core.errors import ConfigInvalid, FieldError, InvalidInput, NotFound
+from sluiceway.connectors.http.client import HttpClient, HttpFailed, pinned_client
+from sluiceway.core.errors import ConfigInvalid, Fatal, FieldError, InvalidInput, NotFound
+from sluiceway.jobs.context import AttemptContext
 from sluiceway.jobs.kinds.actors import space_variables
+from sluiceway.jobs.kinds.http_tokens import VariableTokens
 from sluiceway.secrets import unseal
 from sluiceway.secrets import variables as refs
 from sluiceway.services import audit, policy, prototypes
@@ -33,7 +36,6 @@ CLIENT = "http-client"
 PASSED = ("content-type", "accept", "accept-language")
 #: response headers passed back
 RETURNED = ("content-type", "cache-control", "etag", "last-modified", "retry-after")
-DEFAULT_TIMEOUT = 30.0
 
 
 class NeedsLogin(Exception):
@@ -103,68 +105,27 @@ def _pick(p: Platform, caller: Caller | None, identifier: str, space: str | None
     return _resolved(p, identifier, mine[0])
 
 
-def _target(base: str, path: str | None) -> str:
-    if not path:
-        return base
-    if "://" in path or path.startswith("//") or ".." in path.split("/"):
-        raise InvalidInput("invalid path", [FieldError(
-            "path", "a path below the base URL (no scheme, host or '..')", path)])
-    return base.rstrip("/") + "/" + path.lstrip("/")
-
-
-def _pinned(url: str) -> tuple[str, str, dict[str, Any]]:
-    """The URL with its host replaced by the checked address, the Host header, and the
-    request extensions (the TLS server name stays the host's)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigInvalid("invalid http-client", [FieldError(
-            "baseUrl", "must be an http or https URL with a host", url)])
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    address = network.check_target(parts.hostname, port, system="HTTP")[0]
-    shown = f"[{address}]" if ":" in address else address
-    pinned = urlunsplit((parts.scheme, f"{shown}:{port}", parts.path, parts.query, ""))
-    host = parts.netloc.rpartition("@")[2]
-    return pinned, host, {"sni_hostname": parts.hostname}
-
-
 def send(method: str, url: str, *, headers: dict[str, str], timeout: float,
-          content: bytes | None = None, data: dict[str, str] | None = None,
-          auth: tuple[str, str] | None = None) -> httpx.Response:
-    """One request to ``url`` at the address the network checks passed (no redirects)."""
-    pinned, host, extensions = _pinned(url)
-    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-        if auth is not None:
-            headers = {**headers, "Authorization": _basic(*auth)}
-        request = client.build_request(method, pinned, headers={**headers, "Host": host},
-                                       content=content, data=data, extensions=extensions)
-        return client.send(request)
+         content: bytes | None = None, data: dict[str, str] | None = None,
+         auth: tuple[str, str] | None = None) -> httpx.Response:
+    """One request to ``url`` at an address the network checks passed (no redirects)."""
+    with pinned_client(timeout) as client:
+        return client.request(method, url, headers=headers, content=content, data=data,
+                              auth=auth)
 
 
-def _basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-def _auth_headers(auth: dict[str, Any], timeout: float) -> dict[str, str]:
-    kind = auth.get("type", "none")
-    if kind == "basic":
-        return {"Authorization": _basic(str(auth["username"]), str(auth["password"]))}
-    if kind == "bearer":
-        return {"Authorization": f"Bearer {auth['token']}"}
-    if kind == "api-key":
-        return {str(auth["header"]): str(auth["key"])}
-    if kind == "oauth2-client-credentials":
-        form = {"grant_type": "client_credentials"}
-        if auth.get("scope"):
-            form["scope"] = str(auth["scope"])
-        r = send("POST", str(auth["tokenUrl"]), headers={"Accept": "application/json"},
-                  timeout=timeout, data=form,
-                  auth=(str(auth["clientId"]), str(auth["clientSecret"])))
-        token = r.json().get("access_token") if r.is_success else None
-        if not isinstance(token, str):
-            raise ConfigInvalid("the token endpoint gave no access token", [FieldError(
-                "auth.tokenUrl", f"answered {r.status_code} without access_token")])
-        return {"Authorization": f"Bearer {token}"}
-    return {}
+def _tokens(p: Platform, client: _Client) -> VariableTokens | None:
+    """The token store of an ``oauth2-token`` http-client (its encrypted variable)."""
+    auth = dict(client.parameters.get("auth") or {})
+    if auth.get("type") != "oauth2-token":
+        return None
+    ctx = AttemptContext(p.settings, p.db, job_id=0, attempt_id=0)
+    try:
+        return VariableTokens(ctx, client.workspace_id, str(auth.get("variable")),
+                              "http-proxy", [str(client.parameters["baseUrl"])])
+    except Fatal as exc:
+        raise ConfigInvalid("the http-client cannot be used", [FieldError(
+            "auth.variable", exc.message, auth.get("variable"))]) from None
 
 
 def forward(p: Platform, caller: Caller | None, identifier: str, space: str | None, *,
@@ -174,16 +135,17 @@ def forward(p: Platform, caller: Caller | None, identifier: str, space: str | No
     target's answer; raise :class:`NeedsLogin` for an anonymous call to a private one."""
     client = _pick(p, caller, identifier, space)
     params = client.parameters
-    timeout = float(params.get("timeoutSeconds") or DEFAULT_TIMEOUT)
-    url = _target(str(params["baseUrl"]), path)
+    # a forwarded call is sent once (no retries: it may not be idempotent); an expired or
+    # refused OAuth2 token is renewed first
+    http = HttpClient({**params, "retries": {"maxAttempts": 0}}, tokens=_tokens(p, client))
     sent = {k: v for k, v in headers.items() if k.lower() in PASSED}
-    sent.update({str(k): str(v) for k, v in dict(params.get("headers") or {}).items()})
-    sent.update(_auth_headers(dict(params.get("auth") or {}), timeout))
-    try:
-        r = send("POST", url, headers=sent, timeout=timeout, content=body)
-    except httpx.HTTPError as exc:
-        raise ConfigInvalid("the http-client's target did not answer", [FieldError(
-            "baseUrl", f"{type(exc).__name__}: {exc}", params["baseUrl"])]) from None
+    with http:
+        url = http.url(path)
+        try:
+            r = http.request("POST", url, headers=sent, content=body)
+        except HttpFailed as exc:
+            raise ConfigInvalid("the http-client's target did not answer", [FieldError(
+                "baseUrl", exc.message, params["baseUrl"])]) from None
     who = caller or Caller(user_id="", username="anonymous", workspace_ids=frozenset(),
                           address=address)
     audit.record_now(p, who, "http-proxy.forward", "http-client",

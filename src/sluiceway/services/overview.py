@@ -2,9 +2,9 @@
 and what the syncs moved per day.
 
 What enters: the caller, a space, a page. What leaves: :class:`Overview` views (no rows of the
-store). Each page costs a few queries: the latest job per connection comes from one grouped
-pass over the space's jobs, attempts are summed for the page's jobs only, and the days are
-grouped by the database and reused until another attempt ends.
+store). Each page costs a few queries: the latest job per connection is one short index
+walk back from its newest job (``ix_jobs_scope_id``), attempts are summed for the page's
+jobs only, and the days are grouped by the database and reused until another attempt ends.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Integer, case, cast, func, select
+from sqlalchemy import Integer, case, cast, func, select, true
 from sqlalchemy.orm import Session, aliased
 
 from sluiceway.services import policy
@@ -86,21 +87,31 @@ def overview(p: Platform, caller: Caller, workspace_id: str, *, page: int = 1,
     policy.require(caller, policy.READ, workspace_id)
     page, size = max(1, page), min(max(1, size), 500)
     src, dst = aliased(Actor), aliased(Actor)
-    # the latest sync or reset per connection, in one grouped pass over the space's jobs
-    latest = (select(Job.scope.label("scope"), func.max(Job.id).label("job_id"))
-              .where(Job.workspace_id == workspace_id, Job.config_type.in_(RUNS))
-              .group_by(Job.scope).subquery())
     where = [Connection.workspace_id == workspace_id, Connection.status != "deprecated"]
     if search:
         where.append(func.lower(Connection.name).contains(search.lower(), autoescape=True))
-    rank = case((Job.status == "failed", 0), (Job.status.in_(ACTIVE), 1), else_=2)
+    # the latest sync or reset of each connection (the sort needs it for every one): a short
+    # backward walk of ix_jobs_scope_id from its newest job, a LATERAL join on PostgreSQL
+    # (whose planner would otherwise hash the whole jobs table), a correlated lookup on SQLite
+    runs = (Job.scope == Connection.id, Job.config_type.in_(RUNS))
+    rank_of = {"failed": 0, **dict.fromkeys(ACTIVE, 1)}
+    if p.db.dialect == "postgresql":
+        job = (select(Job.id, Job.status, Job.created_at, Job.updated_at).where(*runs)
+               .order_by(Job.id.desc()).limit(1).correlate(Connection).lateral("latest"))
+        cols: tuple[Any, ...] = (job.c.id, job.c.status, job.c.created_at, job.c.updated_at)
+    else:
+        cols = (Job.id, Job.status, Job.created_at, Job.updated_at)
     q = (select(Connection.id, Connection.name, Connection.status, Connection.next_run_at,
-                src.name, dst.name, Job.id, Job.status, Job.created_at, Job.updated_at)
+                src.name, dst.name, *cols).select_from(Connection)
          .join(src, src.id == Connection.source_id)
-         .join(dst, dst.id == Connection.destination_id)
-         .outerjoin(latest, latest.c.scope == Connection.id)
-         .outerjoin(Job, Job.id == latest.c.job_id)
-         .where(*where).order_by(rank, Connection.name, Connection.id)
+         .join(dst, dst.id == Connection.destination_id))
+    if p.db.dialect == "postgresql":
+        q = q.outerjoin(job, true())
+    else:
+        q = q.outerjoin(Job, Job.id == select(Job.id).where(*runs).order_by(Job.id.desc())
+                        .limit(1).correlate(Connection).scalar_subquery())
+    rank = case(*((cols[1] == k, v) for k, v in rank_of.items()), else_=2)
+    q = (q.where(*where).order_by(rank, Connection.name, Connection.id)
          .limit(size).offset((page - 1) * size))
     with p.db.session() as s:
         total = s.scalar(select(func.count()).select_from(Connection).where(*where)) or 0

@@ -206,6 +206,69 @@ def _outgoing(e: registry.Entry) -> Prototype:
                      schema, tuple(tests))
 
 
+def _http_incoming() -> Prototype:
+    schema = {"$schema": SCHEMA, **_obj({
+        "client": _ref("http-client"),
+        "path": _text("the path read, below the client's base URL", maxLength=2000),
+        "recordsPath": _text("where the records are in each answer (a dotted path such as "
+                             "data.items; default: the answer itself)"),
+        "query": {"type": "object", "additionalProperties": {"type": ["string", "number"]},
+                  "description": "query parameters sent with every page"},
+        "stream": _text("the entities' type (default: the incoming's identifier)"),
+        "identifierField": _text("the field that identifies an entity (its task's entity "
+                                 "identifier)"),
+    }, ["client"])}
+    return Prototype("incoming-configuration", "http", "HTTP API",
+                     "Reads a JSON API through an http-client (its authentication, retries "
+                     "and pagination) into entities: the records at recordsPath of each page.",
+                     schema, (TestCase("orders", {"client": "shop-api", "path": "/orders",
+                                                  "recordsPath": "data",
+                                                  "identifierField": "id"}),))
+
+
+def _http_outgoing() -> Prototype:
+    schema = {"$schema": SCHEMA, **_obj({
+        "client": _ref("http-client"),
+        "path": _text("the path sent to, below the client's base URL; {key} takes the "
+                      "entity's value of key (a dotted path)", maxLength=2000),
+        "method": {"type": "string", "enum": ["POST", "PUT", "PATCH"], "default": "POST"},
+        "batchSize": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1,
+                      "description": "entities per request (more than 1: a JSON list)"},
+        "batchKey": _text("a batch is sent as an object with the list under this key"),
+        "stream": _text("the entities' type (default: the outgoing's identifier)"),
+        "key": _keys("the entity keys that identify it (optional)"),
+    }, ["client"])}
+    return Prototype("outgoing-configuration", "http", "HTTP API",
+                     "Sends entities to an endpoint through an http-client, one request per "
+                     "entity or batched; an entity the endpoint refuses (4xx or 5xx) fails "
+                     "its own task with the status and the answer's body.",
+                     schema, (TestCase("one by one", {"client": "shop-api",
+                                                      "path": "/orders/{id}",
+                                                      "method": "PUT"}),
+                              TestCase("batched", {"client": "shop-api", "path": "/orders",
+                                                   "batchSize": 100})))
+
+
+def _webhook_incoming() -> Prototype:
+    schema = {"$schema": SCHEMA, **_obj({
+        **_WEBHOOK["properties"],
+        "recordsPath": _text("where the entities are in a posted body (a dotted path; "
+                             "default: the body, an object or a list of objects)"),
+        "stream": _text("the entities' type (default: the incoming's identifier)"),
+        "identifierField": _text("the field that identifies an entity (its task's entity "
+                                 "identifier)"),
+    }, [], anyOf=[{"required": ["token"]}, {"required": ["signingSecret"]}])}
+    for dropped in ("entities",):
+        schema["properties"].pop(dropped)
+    return Prototype("incoming-configuration", "webhook", "Webhook",
+                     "Entities posted to POST /webhook/{identifier} (with the bearer token or "
+                     "an HMAC-SHA256 signature of the body): each call runs the routes "
+                     "taking this incoming on the entities it posted.",
+                     schema, (TestCase("signed", {"signingSecret": "${HOOK_SECRET}",
+                                                  "recordsPath": "orders",
+                                                  "identifierField": "id"}),))
+
+
 def _cron_check(parameters: dict[str, Any]) -> list[FieldError]:
     expression = parameters.get("expression")
     if (isinstance(expression, str) and not refs.names(expression)
@@ -324,19 +387,34 @@ _AUTH = {"oneOf": [
          ["type", "username", "password"]),
     _obj({"type": {"const": "bearer"}, "token": {"type": "string", "airbyte_secret": True}},
          ["type", "token"]),
-    _obj({"type": {"const": "api-key"}, "header": _text("the header that carries the key"),
-          "key": {"type": "string", "airbyte_secret": True}}, ["type", "header", "key"]),
+    _obj({"type": {"const": "api-key"},
+          "header": _text("the header that carries the key (default X-API-Key)"),
+          "queryParameter": _text("instead of a header: the query parameter that carries "
+                                  "the key"),
+          "key": {"type": "string", "airbyte_secret": True}}, ["type", "key"]),
     _obj({"type": {"const": "oauth2-client-credentials"},
           "tokenUrl": _text("the token endpoint", format="uri"),
           "clientId": _text("the client id"),
           "clientSecret": {"type": "string", "airbyte_secret": True},
           "scope": {"type": "string", "maxLength": 1000}},
          ["type", "tokenUrl", "clientId", "clientSecret"]),
+    _obj({"type": {"const": "oauth2-token"},
+          "variable": _text("the encrypted variable an OAuth2 authorisation (#94) kept the "
+                            "token in (its name, without ${})", pattern=r"^[A-Za-z0-9_-]+$"),
+          "tokenUrl": _text("the token endpoint that refreshes it", format="uri"),
+          "clientId": _text("the client id (for the refresh)"),
+          "clientSecret": {"type": "string", "airbyte_secret": True},
+          "scope": {"type": "string", "maxLength": 1000}},
+         ["type", "variable"]),
 ]}
 _PAGINATION = {"oneOf": [
     _obj({"type": {"const": "none"}}, ["type"]),
     _obj({"type": {"const": "page"}, "parameter": _text("the page number's query parameter"),
-          "start": {"type": "integer", "minimum": 0, "default": 1}}, ["type", "parameter"]),
+          "start": {"type": "integer", "minimum": 0, "default": 1},
+          "sizeParameter": _text("the page size's query parameter"),
+          "size": {"type": "integer", "minimum": 1, "maximum": 100000,
+                   "description": "the page size (a shorter page is the last)"}},
+         ["type", "parameter"]),
     _obj({"type": {"const": "offset"}, "parameter": _text("the offset's query parameter"),
           "limitParameter": _text("the page size's query parameter"),
           "limit": {"type": "integer", "minimum": 1, "maximum": 100000}},
@@ -404,9 +482,14 @@ def _others() -> list[Type]:
                                        "additionalProperties": {"type": "string"}},
                            "auth": _AUTH, "pagination": _PAGINATION,
                            "retries": _obj({
-                               "maxAttempts": {"type": "integer", "minimum": 0, "maximum": 10},
+                               "maxAttempts": {"type": "integer", "minimum": 0, "maximum": 10,
+                                               "default": 3},
                                "backoffSeconds": {"type": "number", "minimum": 0,
-                                                  "maximum": 3600}}),
+                                                  "maximum": 3600, "default": 1},
+                               "maxWaitSeconds": {"type": "number", "minimum": 0,
+                                                  "maximum": 3600, "default": 60,
+                                                  "description": "the longest wait of all "
+                                                                 "retries of one request"}}),
                            "timeoutSeconds": {"type": "number", "minimum": 1, "maximum": 3600},
                            "public": {"type": "boolean", "default": False,
                                       "description": "the HTTP proxy (POST /http-proxy/"
@@ -449,9 +532,10 @@ def catalogue() -> tuple[Type, ...]:
     dests = [e for e in registry.entries("destination") if e.name not in NOT_OFFERED]
     return (
         Type("incoming-configuration", "Incoming", "Reads entities from a source: one "
-             "stream of it.", tuple(_incoming(e) for e in sources)),
+             "stream of it.", (*(_incoming(e) for e in sources), _http_incoming(),
+                               _webhook_incoming())),
         Type("outgoing-configuration", "Outgoing", "Writes entities to a destination.",
-             tuple(_outgoing(e) for e in dests)),
+             (*(_outgoing(e) for e in dests), _http_outgoing())),
         Type("transformer", "Transformer", "Changes, filters or maps entities one by one.",
              tuple(_transformers()), "chain"),
         *_others(),

@@ -232,12 +232,12 @@ class IntegrationPlatform:
     outgoing: bool
 
 
-_CATEGORIES = {"file": ("files",), "sample": ("testing",)}
+_CATEGORIES = {"file": ("files",), "sample": ("testing",), "http": ("api",)}
 
 
 def platforms() -> list[IntegrationPlatform]:
     names: dict[str, list[registry.Entry]] = {}
-    for e in registry.entries():
+    for e in registry.entries(route_only=True):
         if e.name not in NOT_OFFERED:
             names.setdefault(e.name, []).append(e)
     return [IntegrationPlatform(name, found[0].title, found[0].title,

@@ -8,6 +8,10 @@ constant time. An accepted call queues a run of every enabled route that takes t
 (the same jobs as a ``incoming:run`` publish) and writes one audit entry. With
 ``webhook.entities`` the posted body (an object or a list of objects) is what those runs take
 as entities, each one a task, instead of reading the incoming's stream.
+
+An incoming of the ``webhook`` prototype is a webhook and nothing else: its parameters are
+the token, the signing secret and the body's limit, and every call's body (the records at
+its ``recordsPath``) is the entities of its routes' runs.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from sluiceway.connectors.http.client import dotted
 from sluiceway.core.errors import FieldError, InvalidInput, NotFound, TooLarge
 from sluiceway.secrets import unseal
 from sluiceway.services import audit, routes
@@ -28,6 +33,8 @@ from sluiceway.services.platform import Platform
 from sluiceway.store.models import Configuration, Workspace
 
 INCOMING = "incoming-configuration"
+#: the incoming prototype that is a webhook of its own
+WEBHOOK = "webhook"
 DEFAULT_MAX_BYTES = 1048576
 SIGNATURE_HEADER = "X-Signature-SHA256"
 
@@ -52,14 +59,18 @@ def _incoming(p: Platform, identifier: str, space: str | None) -> tuple[Configur
         if space is not None:
             q = q.where(Workspace.slug == space)
         rows = s.execute(q).all()
-    hooked = [(c, slug) for c, slug in rows
-              if isinstance(dict(c.object.get("parameters") or {}).get("webhook"), dict)]
+    hooked = [(c, slug) for c, slug in rows if _prototype(c) == WEBHOOK
+              or isinstance(dict(c.object.get("parameters") or {}).get("webhook"), dict)]
     if not hooked:
         raise NotFound(f"no webhook {identifier!r}", identifier)
     if len(hooked) > 1:
         raise InvalidInput("the webhook exists in more than one space", [FieldError(
             "space", "name the space (query parameter space) of the incoming", None)])
     return hooked[0]
+
+
+def _prototype(c: Configuration) -> str:
+    return str(c.object.get("prototype") or c.prototype)
 
 
 def _authentic(hook: dict[str, Any], authorization: str | None, signature: str | None,
@@ -77,18 +88,27 @@ def _authentic(hook: dict[str, Any], authorization: str | None, signature: str |
     return ok
 
 
-def _entities(body: bytes) -> list[Any]:
-    """The posted entities: a JSON object, or a list of objects."""
+def _entities(body: bytes, records_path: str | None = None) -> list[Any]:
+    """The posted entities: a JSON object, or a list of objects (at ``records_path`` of the
+    body, a dotted path, when given)."""
     try:
         given = json.loads(body)
     except (ValueError, UnicodeError):
         raise InvalidInput("invalid webhook body", [FieldError(
             "body", "must be JSON: an object or a list of objects")]) from None
+    where = "body"
+    if records_path:
+        given = dotted(given, records_path)
+        where = f"body.{records_path}"
+        if given is None:
+            raise InvalidInput("invalid webhook body", [FieldError(
+                where, "is missing: the incoming's recordsPath finds no entities")])
     items = given if isinstance(given, list) else [given]
     bad = [i for i, e in enumerate(items) if not isinstance(e, dict)]
     if bad:
         raise InvalidInput("invalid webhook body", [FieldError(
-            f"body[{bad[0]}]" if isinstance(given, list) else "body", "must be an object")])
+            f"{where}[{bad[0]}]" if isinstance(given, list) else where,
+            "must be an object")])
     return items
 
 
@@ -99,14 +119,16 @@ def receive(p: Platform, identifier: str, space: str | None, *, authorization: s
     webhook's ``maxBytes``."""
     c, slug = _incoming(p, identifier, space)
     params = unseal(dict(c.object.get("parameters") or {}), p.cipher)
-    hook = dict(params.get("webhook") or {})
+    own = _prototype(c) == WEBHOOK
+    hook = params if own else dict(params.get("webhook") or {})
     limit = int(hook.get("maxBytes") or DEFAULT_MAX_BYTES)
     if len(body) > limit:
         raise TooLarge("the webhook's body", limit, "webhook.maxBytes")
     if not _authentic(hook, authorization, signature, body):
         raise Unauthenticated(f"webhook {identifier!r}: a bearer token or an "
                               f"{SIGNATURE_HEADER} signature of the body is required")
-    entities = _entities(body) if hook.get("entities") is True else None
+    entities = (_entities(body, hook.get("recordsPath")) if own
+                else _entities(body) if hook.get("entities") is True else None)
     caller = Caller(user_id="", username=f"webhook:{identifier}", workspace_ids=frozenset(),
                     address=address)
     with p.db.claim() as s:

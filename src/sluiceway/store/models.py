@@ -154,6 +154,8 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_claim", "status", "scheduled_at"),
         Index("ix_jobs_scope", "config_type", "scope"),
+        # added by migration 0940: a connection's latest job, walked back from its newest
+        Index("ix_jobs_scope_id", "scope", "id"),
     )
 
     id: Mapped[int] = mapped_column(Id64, primary_key=True, autoincrement=True)

@@ -28,6 +28,7 @@ from sluiceway.web.pages import (
     exports,
     imports,
     overview,
+    spaces,
     storages,
     tasks,
 )
@@ -64,5 +65,5 @@ def install(app: FastAPI) -> None:
 
     # the sources and destinations routes start with a path parameter: they come last
     for module in (account, overview, connections, exports, imports, dumps, backups,
-                   configurations, tasks, storages, admin, actors):
+                   configurations, tasks, storages, spaces, admin, actors):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)

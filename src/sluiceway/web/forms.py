@@ -1,8 +1,10 @@
 """Forms generated from a connector's JSON Schema spec, and the config read back from them.
 
 Each property becomes one input named ``cfg.<path>``: text, a number, a checkbox, a choice
-(``enum``), a list (one item a line) or, for what a form cannot show field by field (a map,
-``oneOf``), JSON. Titles, descriptions, defaults and required fields come from the schema.
+(``enum``), a list (one item a line), a choice among the space's configurations (a string
+marked ``x-reference``), an ordered list of such choices (an array of them) or, for what a
+form cannot show field by field (a map, ``oneOf``), JSON. Titles, descriptions, defaults
+and required fields come from the schema.
 A secret (``airbyte_secret``) is never put into the page: its input is empty, and left empty
 on an edit it keeps the stored secret (the mask goes back to the service, which keeps it
 only while the fields that decide where it goes stay as stored).
@@ -34,6 +36,10 @@ class Field:
     value: str  # as the input shows it
     checked: bool
     secret_stored: bool  # an edit of a stored secret: empty keeps it
+    #: the configuration type a ``reference`` or ``references`` input names
+    reference: str | None = None
+    #: the chosen identifiers of a ``references`` input, in order
+    items: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -48,9 +54,22 @@ class Field:
         return "f-" + "-".join(self.path).replace("_", "-")
 
 
+def _reference(node: dict[str, Any]) -> str | None:
+    """The configuration type a string (or an array of strings) of the schema names."""
+    if node.get("type") == "string" and isinstance(node.get("x-reference"), str):
+        return str(node["x-reference"])
+    items = node.get("items")
+    if node.get("type") == "array" and isinstance(items, dict):
+        ref = items.get("x-reference")
+        return str(ref) if isinstance(ref, str) else None
+    return None
+
+
 def _kind(node: dict[str, Any]) -> str:
     if node.get("airbyte_secret"):
         return "password"
+    if _reference(node) is not None:
+        return "reference" if node.get("type") == "string" else "references"
     if "enum" in node:
         return "enum"
     t = node.get("type")
@@ -100,11 +119,14 @@ def fields(schema: dict[str, Any], config: dict[str, Any] | None, *,
                 continue
             kind = _kind(prop)
             stored = kind == "password" and editing and value not in (None, "")
+            items = tuple(str(v) for v in value) if kind == "references" and isinstance(
+                value, list) else ()
             out.append(Field(
                 here, str(prop.get("title") or key.replace("_", " ").capitalize()), kind,
                 key in required, str(prop.get("description", "")),
                 tuple(str(o) for o in prop.get("enum", [])),
-                "" if kind == "password" else _shown(kind, value), value is True, stored))
+                "" if kind in ("password", "references") else _shown(kind, value),
+                value is True, stored, _reference(prop), items))
 
     walk(schema, config, ())
     return out
@@ -126,10 +148,23 @@ def _item(text: str, node: dict[str, Any]) -> Any:
     return _number(text, t) if t in ("integer", "number") else text
 
 
-def parse(schema: dict[str, Any], form: Form, *,
-          editing: bool) -> tuple[dict[str, Any], list[FieldError]]:
+def _blank(form: Form, node: dict[str, Any], path: tuple[str, ...]) -> bool:
+    """Whether every text input under the object ``node`` is empty (no box is ticked)."""
+    for key, prop in node.get("properties", {}).items():
+        here = (*path, key)
+        if prop.get("type") == "object" and prop.get("properties"):
+            if not _blank(form, prop, here):
+                return False
+        elif any(v.strip() for v in form.getlist(PREFIX + ".".join(here))):
+            return False
+    return True
+
+
+def parse(schema: dict[str, Any], form: Form, *, editing: bool,
+          omit_blank_objects: bool = False) -> tuple[dict[str, Any], list[FieldError]]:
     """The config the form describes, and the inputs that could not be read (named by their
-    config path). An empty optional input is left out (its default applies)."""
+    config path). An empty optional input is left out (its default applies); with
+    ``omit_blank_objects``, so is an optional object whose inputs are all empty."""
     config: dict[str, Any] = {}
     errors: list[FieldError] = []
 
@@ -139,10 +174,17 @@ def parse(schema: dict[str, Any], form: Form, *,
             here = (*path, key)
             if prop.get("type") == "object" and prop.get("properties") and not prop.get(
                     "airbyte_secret"):
+                if omit_blank_objects and key not in required and _blank(form, prop, here):
+                    continue
                 walk(prop, here)
                 continue
             kind = _kind(prop)
             name = PREFIX + ".".join(here)
+            if kind == "references":
+                chosen = [v.strip() for v in form.getlist(name) if v.strip()]
+                if chosen or key in required or "default" in prop:
+                    _put(config, here, chosen)
+                continue
             text = form.get(name).strip() if kind != "password" else form.get(name)
             if kind == "boolean":
                 _put(config, here, form.has(name))
@@ -178,14 +220,18 @@ def parse(schema: dict[str, Any], form: Form, *,
     return config, errors
 
 
-def error_map(errors: list[FieldError]) -> dict[str, str]:
-    """Errors by the config path of the input they belong to ('' for the form itself)."""
+def error_map(errors: list[FieldError], prefix: str = ERROR_PREFIX) -> dict[str, str]:
+    """Errors by the config path of the input they belong to ('' for the form itself); an
+    error inside a list input (``transformers.1``) belongs to the list."""
     out: dict[str, str] = {}
     for e in errors:
         path = e.path
-        if path.startswith(ERROR_PREFIX):
-            path = path[len(ERROR_PREFIX):]
-        elif path == ERROR_PREFIX.rstrip("."):
+        if path.startswith(prefix):
+            path = path[len(prefix):]
+            head, _, tail = path.rpartition(".")
+            if tail.isdigit():
+                path = head
+        elif path == prefix.rstrip("."):
             path = ""
         out[path] = f"{out[path]}; {e.reason}" if path in out else e.reason
     return out

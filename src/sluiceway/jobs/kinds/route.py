@@ -8,15 +8,19 @@ were read; the transformers and the outgoing as they are now), ``entities`` runs
 
 Entities go in chunks. A chunk read from the incoming is transformed over its Arrow batch
 where the transformers allow it, else entity by entity (:mod:`~sluiceway.transforms.vectorised`):
-a transformer that fails fails that entity's task, a filter that drops it skips it. With
-change detection (``changeDetection: {storage}``) an entity whose hash (of what would be sent)
-is the one the storage keeps for its identifier is left out: counted as ``unchanged``, not
-recorded. The rest is recorded as tasks in ``processing`` (COPY on PostgreSQL metadata, see
-:mod:`.route_ledger`), then written in one upsert on the outgoing's key. When that write
-fails, each half of the chunk is written on its own, down to the single entities the
-destination refuses: only those fail. Then every task gets its outcome
-(in bulk), and the hashes of the entities written are kept, in one transaction: a task is
-``finished``, and its hash kept, only after its entity's write committed.
+a transformer that fails fails that entity's task, a filter that drops it skips it. An
+incoming of JSON entities (:class:`~sluiceway.connectors.base.EntitySource`, the HTTP API) is
+read page by page as they are. With change detection (``changeDetection: {storage}``) an
+entity whose hash (of what would be sent) is the one the storage keeps for its identifier is
+left out: counted as ``unchanged``, not recorded. The rest is recorded as tasks in
+``processing`` (COPY on PostgreSQL metadata, see :mod:`.route_ledger`), then written in one
+upsert on the outgoing's key. When that write fails, each half of the chunk is written on its
+own, down to the single entities the destination refuses: only those fail. A destination
+that answers for each entity (:class:`~sluiceway.connectors.base.EntityDestination`, the HTTP
+outgoing) is sent the chunk once and says which entities it refused: nothing it accepted is
+sent again. Then every task gets its outcome (in bulk), and the hashes of the entities
+written are kept, in one transaction: a task is ``finished``, and its hash kept, only after
+its entity's write committed.
 
 A later attempt of the same job (its worker died) leaves alone the entities the dead attempt
 finished with, and runs again those it left in ``processing`` (the upsert keeps one row of
@@ -34,8 +38,7 @@ import pyarrow.compute as pc
 from sqlalchemy import CursorResult, delete, select, update
 
 from sluiceway.artifacts.formats import json_safe
-from sluiceway.connectors import registry
-from sluiceway.connectors.base import Destination
+from sluiceway.connectors.base import Destination, EntityDestination, EntitySource
 from sluiceway.core.errors import Cancelled, Retryable, SluicewayError, UnknownStream
 from sluiceway.engine.plan import StreamChoice, configure
 from sluiceway.jobs import ledger
@@ -148,6 +151,13 @@ def _process(dest: Destination, parts: RouteParts, batch: list[Any]) -> list[Out
         outcomes.append(Outcome("waiting" if parts.waiting else "finished"))
         pending.append((i, got))
     if not pending:
+        return outcomes
+    if isinstance(dest, EntityDestination):  # it answers for each entity: sent once
+        refused = dest.send(parts.outgoing.config, parts.outgoing.stream,
+                            [row for _, row in pending])
+        for (i, _), error in zip(pending, refused, strict=True):
+            if error is not None:
+                outcomes[i] = Outcome("failed", f"outgoing: {error}")
         return outcomes
     _write_parts(dest, parts, pending, outcomes)
     return outcomes
@@ -308,7 +318,12 @@ def _read(ctx: AttemptContext, parts: RouteParts, position: dict[str, Any],
     read starts where the last finished run stopped; ``position["state"]`` is the source's
     last State, set once the chunks before it were handed on (and so recorded)."""
     incoming = parts.incoming
-    source = registry.source(incoming.connector, ctx.settings.allowed_roots)
+    source = incoming.source(ctx.settings.allowed_roots)
+    if isinstance(source, EntitySource):  # JSON entities as they are, page by page
+        for page in source.entities(incoming.config, incoming.stream):
+            for start in range(0, len(page), CHUNK):
+                yield page[start:start + CHUNK], None
+        return
     catalog = source.discover(incoming.config)
     if catalog.get(incoming.stream) is None:
         raise UnknownStream(incoming.stream, [s.name for s in catalog.streams])
@@ -396,7 +411,7 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
     workspace_id, route = str(inp["workspace_id"]), str(inp["route"])
     mode = str(inp.get("mode") or "run")
     parts = load_route(ctx, workspace_id, route)
-    dest = registry.destination(parts.outgoing.connector, ctx.settings.allowed_roots)
+    dest = parts.outgoing.destination(ctx.settings.allowed_roots)
     ctx.log("INFO", f"route {route!r}: {parts.incoming.connector} stream "
                     f"{parts.incoming.stream!r} -> {parts.outgoing.connector} table "
                     f"{parts.outgoing.stream!r}" + (" (retry of its tasks)"

@@ -9,17 +9,20 @@ of the run cannot mend it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sluiceway.connectors import registry
-from sluiceway.core.errors import ConfigInvalid, Fatal, InvalidInput
+from sluiceway.connectors.base import Destination, Source
+from sluiceway.core.errors import Cancelled, ConfigInvalid, Fatal, InvalidInput
 from sluiceway.jobs.context import AttemptContext
 from sluiceway.jobs.kinds.actors import load_actor, space_variables, validated, with_variables
+from sluiceway.jobs.kinds.http_tokens import VariableTokens
 from sluiceway.protocol.spec import ConnectorSpec
 from sluiceway.secrets import Cipher, secret_values, unseal
 from sluiceway.secrets import variables as refs
@@ -42,6 +45,30 @@ class End:
     keys: tuple[str, ...]
     #: the incoming's cursor field (a run reads from where the last one ended), if any
     cursor: str | None = None
+    #: an HTTP end's token store (an ``oauth2-token`` client) and log
+    tokens: Any = None
+    log: Callable[[str], None] | None = None
+    wait: Callable[[float], None] | None = None
+
+    def source(self, roots: Sequence[Path] | None) -> Source:
+        if self.connector == "webhook":
+            raise Fatal(f"the incoming {self.identifier!r} is a webhook: its calls run its "
+                        "routes with the entities they post; it is not read")
+        made = registry.source(self.connector, roots)
+        self._equip(made)
+        return made
+
+    def destination(self, roots: Sequence[Path] | None) -> Destination:
+        made = registry.destination(self.connector, roots)
+        self._equip(made)
+        return made
+
+    def _equip(self, made: Source | Destination) -> None:
+        if self.connector == "http":
+            made.tokens = self.tokens  # type: ignore[union-attr]
+            made.log = self.log  # type: ignore[union-attr]
+            if self.wait is not None:
+                made.wait = self.wait  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True)
@@ -95,13 +122,25 @@ def _resolved(ctx: AttemptContext, s: Session, workspace_id: str, spec: Connecto
 def _end(ctx: AttemptContext, s: Session, workspace_id: str, kind: str, identifier: str,
          ) -> End:
     type_ = f"{'incoming' if kind == 'source' else 'outgoing'}-configuration"
-    what = f"the {type_.split('-')[0]} {identifier!r}"
     c = _configuration(s, workspace_id, type_, identifier, f"the {type_.split('-')[0]}")
-    parameters = dict(dict(c.object).get("parameters") or {})
-    connector = str(dict(c.object).get("prototype") or c.prototype)
+    return end_of(ctx, s, workspace_id, kind, identifier,
+                  {"prototype": dict(c.object).get("prototype") or c.prototype,
+                   "parameters": dict(c.object).get("parameters") or {}})
+
+
+def end_of(ctx: AttemptContext, s: Session, workspace_id: str, kind: str, identifier: str,
+           obj: Mapping[str, Any]) -> End:
+    """The end an incoming (``kind`` source) or outgoing configuration's ``obj`` (its
+    prototype and parameters, sealed or not) describes, ready to use."""
+    type_ = f"{'incoming' if kind == 'source' else 'outgoing'}-configuration"
+    what = f"the {type_.split('-')[0]} {identifier!r}"
+    parameters = dict(obj.get("parameters") or {})
+    connector = str(obj.get("prototype"))
+    if connector in ("http", "webhook"):
+        return _json_end(ctx, s, workspace_id, kind, identifier, connector, parameters, what)
     keys = (parameters.get("identifierField"),) if kind == "source" else tuple(
         parameters.get("key") or ())
-    stream = str(parameters["stream"])
+    stream = str(parameters.get("stream") or "")
     named = parameters.get(kind)
     if named:
         actor = load_actor(ctx, str(named), f"the {kind} {named} of {what}")
@@ -116,6 +155,42 @@ def _end(ctx: AttemptContext, s: Session, workspace_id: str, kind: str, identifi
     cursor = parameters.get("cursorField") if kind == "source" else None
     return End(identifier, connector, config, stream, tuple(k for k in keys if k),
                str(cursor) if cursor else None)
+
+
+#: the http-client's fields that hold secrets (masked in the job's log)
+_CLIENT_SECRETS = ("password", "token", "key", "clientSecret")
+
+
+def _json_end(ctx: AttemptContext, s: Session, workspace_id: str, kind: str,
+              identifier: str, connector: str, parameters: dict[str, Any], what: str) -> End:
+    """An end whose entities are JSON: an HTTP API through an http-client configuration, or
+    a webhook (its calls post the entities; there is nothing to read)."""
+    stream = str(parameters.get("stream") or identifier)
+    keys = ((parameters.get("identifierField"),) if kind == "source"
+            else tuple(parameters.get("key") or ()))
+    keys = tuple(str(k) for k in keys if k)
+    if connector == "webhook":
+        return End(identifier, connector, {}, stream, keys)
+    own = _resolved(ctx, s, workspace_id, _ANY, {k: v for k, v in parameters.items()
+                                                 if k != "client"}, what)
+    name = str(parameters.get("client") or "")
+    c = _configuration(s, workspace_id, "http-client", name, "the http-client")
+    client = _resolved(ctx, s, workspace_id, _ANY, dict(dict(c.object).get("parameters")
+                                                        or {}), f"the http-client {name!r}")
+    auth = dict(client.get("auth") or {})
+    ctx.add_secrets([str(auth[k]) for k in _CLIENT_SECRETS if auth.get(k)])
+    tokens = None
+    if auth.get("type") == "oauth2-token":
+        tokens = VariableTokens(ctx, workspace_id, str(auth.get("variable")),
+                                f"route-run:{ctx.job_id}",
+                                [str(client.get("baseUrl"))] + ([str(auth["tokenUrl"])]
+                                                                if auth.get("tokenUrl") else []))
+    def wait(seconds: float) -> None:
+        if ctx.cancel.wait(seconds):
+            raise Cancelled("route run cancelled while waiting to retry an HTTP request")
+
+    return End(identifier, connector, {**own, "client": client}, stream, keys,
+               tokens=tokens, log=lambda line: ctx.log("INFO", line), wait=wait)
 
 
 def _transformer(ctx: AttemptContext, s: Session, workspace_id: str, identifier: str,
@@ -164,7 +239,7 @@ def load_route(ctx: AttemptContext, workspace_id: str, identifier: str) -> Route
                     for t in p.get("transformers") or ()]
         retry = dict(p.get("retry") or {})
         detection = dict(p.get("changeDetection") or {})
-    if not outgoing.keys:
+    if not outgoing.keys and outgoing.connector != "http":
         raise Fatal(f"the outgoing {outgoing.identifier!r} names no key to upsert on")
     steps = [t for t, _ in compiled]
     return RouteParts(identifier, incoming, outgoing, _chain(steps),

@@ -1,5 +1,7 @@
 """Backups: a space's configuration and its destinations' tables, created, exported (a tar,
-a ZIP, a password-protected ZIP), downloaded through a signed link and deleted."""
+a ZIP, a password-protected ZIP), downloaded through a signed link, restored (the
+configuration, and each table into a destination chosen for it, its progress followed in
+the list) and deleted."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sluiceway.core.errors import FieldError, InvalidInput
+from sluiceway.core.errors import Conflict, FieldError, InvalidInput
 from sluiceway.services import actors, artifacts, backups, policy
 from sluiceway.web import templating
 from sluiceway.web.deps import Form, FormDep, Page, PageDep
@@ -99,4 +101,24 @@ def delete_export(backup_id: str, page: PageDep, form: FormDep) -> Response:
 @router.post("/backups/{backup_id}/delete")
 def delete(backup_id: str, page: PageDep, form: FormDep) -> Response:
     backups.delete_backup(page.platform, page.caller, backup_id)
+    return RedirectResponse(f"{UI}/backups", 303)
+
+
+@router.post("/backups/{backup_id}/restore")
+def restore(request: Request, backup_id: str, page: PageDep, form: FormDep) -> Response:
+    policy.require(page.caller, policy.CHANGE, page.workspace_id)
+    tables = []
+    for name in form.names():
+        if name.startswith("dump.") and form.get("target." + name[5:]):
+            tables.append(backups.DatabaseRestore(form.get(name),
+                                                  form.get("target." + name[5:])))
+    try:
+        backups.restore(page.platform, page.caller, backup_id,
+                        database_restores=tables or None,
+                        restore_configuration=form.has("configuration"))
+    except (InvalidInput, Conflict) as exc:
+        errors = exc.errors if isinstance(exc, InvalidInput) else [
+            FieldError("restore", str(exc))]
+        return _list(request, page, "backups.html", errors=errors,
+                     status=422 if isinstance(exc, InvalidInput) else 409)
     return RedirectResponse(f"{UI}/backups", 303)

@@ -1,20 +1,33 @@
 """Alumio configurations: the list with search, type, label and favourite filters; labels
 and favourites set from the list; a configuration's history with a side-by-side diff of two
-revisions and the restore of one."""
+revisions and the restore of one; a form per prototype generated from its JSON Schema to
+create and edit one (each save a revision; a route's transformers an ordered list), and a
+test panel that runs a saved transformer or route's transformers on a sample entity."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sluiceway.core.errors import FieldError, InvalidInput
-from sluiceway.services import configuration_history, configurations, criteria, policy, prototypes
+from sluiceway.core.errors import FieldError, InvalidInput, NotFound
+from sluiceway.services import (
+    configuration_history,
+    configurations,
+    criteria,
+    policy,
+    prototypes,
+    transformer_run,
+)
 from sluiceway.services.configuration_history import RevisionView
-from sluiceway.web import templating
-from sluiceway.web.deps import FormDep, PageDep
+from sluiceway.services.configurations import ConfigurationInput
+from sluiceway.services.transformer_run import ROUTE_TYPE
+from sluiceway.web import forms, templating
+from sluiceway.web.deps import Form, FormDep, Page, PageDep
 from sluiceway.web.diff import side_by_side
 
 router = APIRouter()
@@ -123,3 +136,218 @@ def restore(type_: str, identifier: str, page: PageDep, form: FormDep) -> Respon
     configuration_history.restore(page.platform, page.caller, page.workspace_id, type_,
                                   identifier, ulid)
     return RedirectResponse(_history_url(type_, identifier), 303)
+
+
+# --- creating and editing: a form generated from the prototype's JSON Schema ------------------
+
+PARAMETERS = "object.parameters."
+#: the types whose saved configuration the test panel runs on a sample entity
+RUNNABLE = ("transformer", ROUTE_TYPE)
+
+
+def _edit_url(type_: str, identifier: str) -> str:
+    return f"{UI}/configurations/{quote(type_)}/{quote(identifier)}"
+
+
+def _choices(page: Page, fields: list[forms.Field]) -> dict[str, list[tuple[str, str]]]:
+    """The space's configurations of each type a reference input names."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for f in fields:
+        if f.reference is None or f.reference in out:
+            continue
+        try:
+            rows, _ = configurations.list_configurations(
+                page.platform, page.caller, page.workspace_id,
+                criteria.Criteria(limit=criteria.MAX_LIMIT), f.reference)
+        except NotFound:
+            rows = []
+        out[f.reference] = [(v.identifier, v.name) for v in rows]
+    return out
+
+
+@dataclass(frozen=True)
+class _State:
+    """What the form shows: the inputs as sent (or stored), and what is wrong with them."""
+
+    name: str = ""
+    description: str = ""
+    labels: str = ""
+    identifier: str = ""
+    parameters: dict[str, Any] | None = None
+    errors: tuple[FieldError, ...] = ()
+    #: what was typed into inputs that could not be read, by their config path
+    typed: dict[str, str] = field(default_factory=dict)
+
+
+def _editor(request: Request, page: Page, type_: str, proto: prototypes.Prototype,
+            view: configurations.ConfigurationView | None, state: _State, *,
+            status: int = 200, saved: bool = False, trial: transformer_run.RunResult | None
+            = None, entity_text: str = "", stop_at: str = "",
+            trial_errors: dict[str, str] | None = None) -> HTMLResponse:
+    fields = [replace(f, value=state.typed[f.dotted]) if f.dotted in state.typed else f
+              for f in forms.fields(proto.schema, state.parameters, editing=view is not None)]
+    params = [e for e in state.errors if e.path.startswith(PARAMETERS)
+              or e.path == PARAMETERS.rstrip(".")]
+    top = {e.path: e.reason for e in state.errors if e not in params}
+    general = [str(e) for e in state.errors if e not in params and e.path not in (
+        "name", "identifier", "labels")]
+    errors = forms.error_map(params, PARAMETERS)
+    if "" in errors:
+        general.append(errors.pop(""))
+    shown = {f.dotted for f in fields}
+    general += [f"{path}: {reason}" for path, reason in errors.items() if path not in shown]
+    new = urlencode({"type": type_, "prototype": proto.identifier})
+    action = (_edit_url(type_, view.identifier) if view is not None
+              else f"{UI}/configurations/new?{new}")
+    return templating.render(request, "configuration_edit.html", {
+        "page": page, "type": type_, "prototype": proto, "view": view, "action": action,
+        "name": state.name, "description": state.description, "labels": state.labels,
+        "identifier": state.identifier, "fields": fields, "errors": errors, "top": top,
+        "general": general, "choices": _choices(page, fields), "saved": saved,
+        "can_change": page.can(policy.CHANGE), "runnable": type_ in RUNNABLE,
+        "trial": trial, "entity_text": entity_text, "stop_at": stop_at,
+        "trial_errors": trial_errors or {}}, status=status)
+
+
+def _stored(view: configurations.ConfigurationView) -> _State:
+    return _State(view.name, view.description, ", ".join(view.labels), view.identifier,
+                  dict(view.object.get("parameters") or {}))
+
+
+def _apply_op(parameters: dict[str, Any], op: str) -> None:
+    """Move a step of an ordered list up or down, or remove it (``up:path:index``)."""
+    verb, _, rest = op.partition(":")
+    path, _, index = rest.rpartition(":")
+    node: Any = parameters
+    for key in path.split(".")[:-1]:
+        node = node.get(key) if isinstance(node, dict) else None
+    items = node.get(path.split(".")[-1]) if isinstance(node, dict) else None
+    if not isinstance(items, list) or not index.isdigit() or int(index) >= len(items):
+        return
+    i = int(index)
+    if verb == "up" and i > 0:
+        items[i - 1], items[i] = items[i], items[i - 1]
+    elif verb == "down" and i + 1 < len(items):
+        items[i + 1], items[i] = items[i], items[i + 1]
+    elif verb == "remove":
+        del items[i]
+
+
+def _read(proto: prototypes.Prototype, form: Form, *, editing: bool) -> _State:
+    parameters, bad = forms.parse(proto.schema, form, editing=editing, omit_blank_objects=True)
+    if form.get("op"):
+        _apply_op(parameters, form.get("op"))
+    return _State(form.get("name").strip(), form.get("description").strip(),
+                  form.get("labels"), form.get("identifier").strip(), parameters,
+                  tuple(FieldError(PARAMETERS + e.path, e.reason, e.value) for e in bad),
+                  {e.path: form.get(forms.PREFIX + e.path) for e in bad})
+
+
+def _labels(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def _prototype(type_: str, identifier: str) -> prototypes.Prototype:
+    t = prototypes.get_type(type_)
+    return t.prototype(identifier or t.default_prototype or "")
+
+
+@router.get("/configurations/new")
+def new_configuration(request: Request, page: PageDep, type: str = "",
+                      prototype: str = "") -> HTMLResponse:
+    policy.require(page.caller, policy.CHANGE, page.workspace_id)
+    if type and (prototype or prototypes.get_type(type).default_prototype):
+        proto = _prototype(type, prototype)
+        return _editor(request, page, type, proto, None, _State())
+    return templating.render(request, "configuration_new.html", {
+        "page": page, "types": prototypes.types(), "type": type,
+        "prototypes": prototypes.get_type(type).prototypes if type else []})
+
+
+@router.post("/configurations/new")
+def create_configuration(request: Request, page: PageDep, form: FormDep, type: str = "",
+                         prototype: str = "") -> Response:
+    policy.require(page.caller, policy.CHANGE, page.workspace_id)
+    proto = _prototype(type, prototype)
+    state = _read(proto, form, editing=False)
+    if form.get("op") or state.errors:
+        return _editor(request, page, type, proto, None, state,
+                       status=422 if state.errors else 200)
+    try:
+        view = configurations.create(page.platform, page.caller, page.workspace_id,
+                                     ConfigurationInput(
+                                         type=type, identifier=state.identifier or None,
+                                         name=state.name or None,
+                                         description=state.description,
+                                         labels=_labels(state.labels),
+                                         object={"prototype": proto.identifier,
+                                                 "parameters": state.parameters}))
+    except InvalidInput as exc:
+        return _editor(request, page, type, proto, None,
+                       _State(**{**state.__dict__, "errors": tuple(exc.errors)}), status=422)
+    return RedirectResponse(_edit_url(type, view.identifier) + "?saved=1", 303)
+
+
+@router.get("/configurations/{type_}/{identifier}")
+def edit_configuration(request: Request, type_: str, identifier: str, page: PageDep,
+                       saved: str = "") -> HTMLResponse:
+    view = configurations.get(page.platform, page.caller, page.workspace_id, type_,
+                              identifier)
+    proto = prototypes.get_prototype(type_, str(view.object.get("prototype")))
+    return _editor(request, page, type_, proto, view, _stored(view), saved=saved == "1")
+
+
+@router.post("/configurations/{type_}/{identifier}")
+def save_configuration(request: Request, type_: str, identifier: str, page: PageDep,
+                       form: FormDep) -> Response:
+    policy.require(page.caller, policy.CHANGE, page.workspace_id)
+    view = configurations.get(page.platform, page.caller, page.workspace_id, type_,
+                              identifier)
+    proto = prototypes.get_prototype(type_, str(view.object.get("prototype")))
+    state = _read(proto, form, editing=True)
+    if form.get("op") or state.errors:
+        return _editor(request, page, type_, proto, view, state,
+                       status=422 if state.errors else 200)
+    try:
+        configurations.update(page.platform, page.caller, page.workspace_id,
+                              ConfigurationInput(
+                                  type=type_, identifier=identifier,
+                                  name=state.name or view.name,
+                                  description=state.description,
+                                  labels=_labels(state.labels),
+                                  object={"prototype": proto.identifier,
+                                          "parameters": state.parameters}), full=False)
+    except InvalidInput as exc:
+        return _editor(request, page, type_, proto, view,
+                       _State(**{**state.__dict__, "errors": tuple(exc.errors)}), status=422)
+    return RedirectResponse(_edit_url(type_, identifier) + "?saved=1", 303)
+
+
+@router.post("/configurations/{type_}/{identifier}/try")
+def try_configuration(request: Request, type_: str, identifier: str, page: PageDep,
+                      form: FormDep) -> Response:
+    """The test panel: the saved transformer (or route's transformers) on a sample entity,
+    the entity after each step."""
+    view = configurations.get(page.platform, page.caller, page.workspace_id, type_,
+                              identifier)
+    proto = prototypes.get_prototype(type_, str(view.object.get("prototype")))
+    text, stop = form.get("entity"), form.get("stop").strip()
+    if type_ not in RUNNABLE:
+        raise InvalidInput("nothing to run", [FieldError(
+            "type", "only transformers and routes run on a sample entity", type_)])
+    try:
+        entity = json.loads(text)
+    except ValueError as exc:
+        return _editor(request, page, type_, proto, view, _stored(view), status=422,
+                       entity_text=text, stop_at=stop,
+                       trial_errors={"entity": f"must be valid JSON ({exc})"})
+    run = transformer_run.run_route if type_ == ROUTE_TYPE else transformer_run.run
+    try:
+        result = run(page.platform, page.caller, page.workspace_id, identifier, entity,
+                     stop or None)
+    except InvalidInput as exc:
+        return _editor(request, page, type_, proto, view, _stored(view), status=422,
+                       entity_text=text, stop_at=stop,
+                       trial_errors={e.path: e.reason for e in exc.errors})
+    return _editor(request, page, type_, proto, view, _stored(view), trial=result,
+                   entity_text=text, stop_at=stop)

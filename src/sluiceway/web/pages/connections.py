@@ -1,6 +1,7 @@
 """Connections: the new-connection wizard (discover, choose streams, modes, cursor, key,
-schedule), the connection page (sync, cancel, reset, live progress, job history, a chart
-per run) and the log viewer that follows a running job."""
+schedule), the same choices changed after creation, the connection page (sync, cancel,
+reset, live progress, job history, a chart per run) and the log viewer that follows a
+running job."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sluiceway.core.errors import FieldError, InvalidInput, NotFound
+from sluiceway.core.errors import FieldError, InvalidInput, NotFound, SluicewayError
 from sluiceway.services import actors, catalogs, connections, jobs, policy
 from sluiceway.services.connections import TIME_UNITS, AnySchedule, CronSchedule, Schedule
 from sluiceway.web import charts, templating
@@ -117,6 +118,84 @@ def create(request: Request, page: PageDep, form: FormDep) -> Response:
     if form.has("sync_now"):
         connections.sync(page.platform, page.caller, made.id)
     return RedirectResponse(f"{UI}/connections/{made.id}", 303)
+
+
+# --- streams and schedule changed after creation -------------------------------------------
+
+def stored_form(c: connections.ConnectionView, streams: list[dict[str, Any]]) -> Form:
+    """The edit form filled with what the connection has: its selected streams with their
+    modes, cursor, key and columns, and its schedule."""
+    data: dict[str, list[str]] = {}
+    stored = {st.get("name"): st for st in c.catalog.get("streams", [])
+              if st.get("selected", True)}
+    for i, st in enumerate(streams):
+        have = stored.get(st["name"])
+        if have is None:
+            continue
+        at = f"s{i}."
+        data[at + "selected"] = ["on"]
+        data[at + "sync_mode"] = [str(have.get("sync_mode", "full_refresh"))]
+        data[at + "destination_sync_mode"] = [str(have.get("destination_sync_mode",
+                                                           "overwrite"))]
+        data[at + "cursor"] = [str((have.get("cursor_field") or [""])[0])]
+        data[at + "pk"] = [",".join(str(k[0]) for k in have.get("primary_key") or [] if k)]
+        data[at + "columns"] = [str(f["name"]) for f in have.get("fields") or []
+                                if f.get("selected", True)]
+    if c.schedule_cron:
+        data.update(schedule=["cron"], cron=[c.schedule_cron],
+                    timezone=[c.schedule_timezone or "UTC"])
+    elif c.schedule_units:
+        data.update(schedule=["basic"], units=[str(c.schedule_units)],
+                    time_unit=[c.schedule_time_unit or "hours"])
+    else:
+        data["schedule"] = ["manual"]
+    return Form(data)
+
+
+def _streams_of(page: Page, c: connections.ConnectionView
+                ) -> tuple[list[dict[str, Any]], bool]:
+    """The source's streams (discovered now), or the stored ones when it cannot be read;
+    and whether they were discovered."""
+    try:
+        return _discovered(page, c.source_id), True
+    except SluicewayError:
+        return [dict(st) for st in c.catalog.get("streams", [])], False
+
+
+def _editor(request: Request, page: Page, c: connections.ConnectionView, form: Form,
+            streams: list[dict[str, Any]], discovered: bool, *,
+            errors: list[FieldError] | None = None, status: int = 200,
+            runs: list[float] | None = None) -> HTMLResponse:
+    return templating.render(request, "connection_edit.html", {
+        "page": page, "c": c, "form": form, "streams": streams, "discovered": discovered,
+        "errors": errors or [], "time_units": TIME_UNITS, "runs": runs}, status=status)
+
+
+@router.get("/connections/{connection_id}/edit")
+def edit(request: Request, page: PageDep, connection_id: str) -> HTMLResponse:
+    c = connections.get(page.platform, page.caller, connection_id)
+    policy.require(page.caller, policy.CHANGE, c.workspace_id)
+    streams, discovered = _streams_of(page, c)
+    return _editor(request, page, c, stored_form(c, streams), streams, discovered)
+
+
+@router.post("/connections/{connection_id}/edit")
+def save(request: Request, page: PageDep, form: FormDep, connection_id: str) -> Response:
+    c = connections.get(page.platform, page.caller, connection_id)
+    policy.require(page.caller, policy.CHANGE, c.workspace_id)
+    streams, discovered = _streams_of(page, c)
+    try:
+        if form.has("preview"):
+            return _editor(request, page, c, form, streams, discovered,
+                           runs=connections.next_runs(schedule_of(form)))
+        chosen = chosen_streams(form, streams)
+        connections.update(page.platform, page.caller, connection_id, streams=chosen,
+                           schedule=schedule_of(form), status=c.status,
+                           where="streams", paths=PATHS)
+    except InvalidInput as exc:
+        return _editor(request, page, c, form, streams, discovered, errors=exc.errors,
+                       status=422)
+    return RedirectResponse(f"{UI}/connections/{connection_id}", 303)
 
 
 # --- the connection page ----------------------------------------------------------------------

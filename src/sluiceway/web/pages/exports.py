@@ -1,8 +1,10 @@
-"""Exports: one stream of a source into a file (CSV, JSON lines, Parquet ...), its progress
-and its download (a signed link, as the API gives it)."""
+"""Exports: one stream of a source into a file (CSV, JSON lines, Parquet ...) with a row
+filter (conditions that must all hold, or the datasets API's JSON filter), its progress and
+its download (a signed link, as the API gives it)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,6 +20,41 @@ UI = templating.PREFIX
 FORMAT_CHOICES = ("csv", "tsv", "jsonl", "json", "parquet", "xlsx")
 PAGE = 50
 PENDING = ("pending", "writing")
+#: the filter rows the form shows (more conditions go into the JSON filter)
+CONDITIONS = 3
+OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "starts_with",
+             "is_null", "not_null")
+
+
+def _value(text: str) -> Any:
+    """A condition's value: JSON when it reads as JSON (a number, true, a list), else text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def row_filter(form: Form) -> Any:
+    """The export's filter: the JSON filter when given, else the filled condition rows (all
+    must hold), else none."""
+    raw = form.get("filter_json").strip()
+    if raw:
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise InvalidInput("invalid export", [FieldError(
+                "filter", f"must be valid JSON ({exc})", raw[:200])]) from None
+    spec = []
+    for i in range(CONDITIONS):
+        column = form.get(f"column.{i}").strip()
+        if not column:
+            continue
+        op = form.get(f"op.{i}", "eq")
+        cond: dict[str, Any] = {"column": column, "op": op}
+        if op not in ("is_null", "not_null"):
+            cond["value"] = _value(form.get(f"value.{i}").strip())
+        spec.append(cond)
+    return spec or None
 
 
 def _rows(page: Page) -> tuple[list[dict[str, Any]], int]:
@@ -37,7 +74,8 @@ def _list(request: Request, page: Page, template: str, *, form: Form | None = No
     return templating.render(request, template, {
         "page": page, "rows": rows, "total": total, "formats": FORMAT_CHOICES,
         "sources": actors.list_for(page.platform, page.caller, "source", page.workspace_id),
-        "form": form or Form({}), "errors": errors or [],
+        "form": form or Form({}), "errors": errors or [], "operators": OPERATORS,
+        "conditions": range(CONDITIONS),
         "live": any(r["a"].phase in PENDING for r in rows),
         "can_change": page.can(policy.CHANGE)}, status=status)
 
@@ -60,7 +98,7 @@ def create(request: Request, page: PageDep, form: FormDep) -> Response:
         datasets.create_export(page.platform, page.caller, datasets.ExportRequest(
             workspace_id=page.workspace_id, source_id=form.get("source") or None,
             destination_id=None, stream=form.get("stream").strip(), columns=columns or None,
-            filter=None, format=form.get("format", "csv")))
+            filter=row_filter(form), format=form.get("format", "csv")))
     except InvalidInput as exc:
         return _list(request, page, "exports.html", form=form, errors=exc.errors, status=422)
     return RedirectResponse(f"{UI}/exports", 303)
