@@ -407,6 +407,10 @@ def _finish(
         return None
     if outcome == "failed" and (job.cancel_requested or job.cancel_mode == "stop"):
         outcome = "cancelled"
+    if outcome == "cancelled" and job.cancel_mode == "kill":
+        # the attempt may have seen the kill as a cancel and ended before its process was
+        # killed: it was killed all the same
+        error = attempt.error = "killed"
     if outcome == "cancelled":
         _abandon_tasks(s, job, error)
     if outcome == "succeeded":

@@ -6,16 +6,21 @@ stream, ``retry`` runs again the entities of the route's tasks in status ``retry
 were read; the transformers and the outgoing as they are now), ``entities`` runs the
 ``entities`` of the input (those a webhook call posted) instead of reading the stream.
 
-Entities go in chunks. A chunk is first recorded as tasks in ``processing`` (one bulk
-statement); each entity is transformed on its own (a transformer that fails fails that
-entity's task, a filter that drops it skips it), then the chunk is written in one upsert on the
-outgoing's key. When that write fails, each half of the chunk is written on its own, down to
-the single entities the destination refuses: only those fail. A destination that answers for
-each entity (:class:`~sluiceway.connectors.base.EntityDestination`, the HTTP outgoing) is sent
-the chunk once and says which entities it refused: nothing it accepted is sent again. An
+Entities go in chunks. A chunk read from the incoming is transformed over its Arrow batch
+where the transformers allow it, else entity by entity (:mod:`~sluiceway.transforms.vectorised`):
+a transformer that fails fails that entity's task, a filter that drops it skips it. An
 incoming of JSON entities (:class:`~sluiceway.connectors.base.EntitySource`, the HTTP API) is
-read page by page as they are. Then every task gets its outcome
-(one bulk statement): a task is ``finished`` only after its entity's write committed.
+read page by page as they are. With change detection (``changeDetection: {storage}``) an
+entity whose hash (of what would be sent) is the one the storage keeps for its identifier is
+left out: counted as ``unchanged``, not recorded. The rest is recorded as tasks in
+``processing`` (COPY on PostgreSQL metadata, see :mod:`.route_ledger`), then written in one
+upsert on the outgoing's key. When that write fails, each half of the chunk is written on its
+own, down to the single entities the destination refuses: only those fail. A destination
+that answers for each entity (:class:`~sluiceway.connectors.base.EntityDestination`, the HTTP
+outgoing) is sent the chunk once and says which entities it refused: nothing it accepted is
+sent again. Then every task gets its outcome (in bulk), and the hashes of the entities
+written are kept, in one transaction: a task is ``finished``, and its hash kept, only after
+its entity's write committed.
 
 A later attempt of the same job (its worker died) leaves alone the entities the dead attempt
 finished with, and runs again those it left in ``processing`` (the upsert keeps one row of
@@ -25,11 +30,12 @@ each). With a cursor field, a run reads from where the route's last finished run
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import pyarrow as pa
-from sqlalchemy import CursorResult, delete, insert, select, update
+import pyarrow.compute as pc
+from sqlalchemy import CursorResult, delete, select, update
 
 from sluiceway.artifacts.formats import json_safe
 from sluiceway.connectors.base import Destination, EntityDestination, EntitySource
@@ -37,6 +43,7 @@ from sluiceway.core.errors import Cancelled, Retryable, SluicewayError, UnknownS
 from sluiceway.engine.plan import StreamChoice, configure
 from sluiceway.jobs import ledger
 from sluiceway.jobs.context import AttemptContext
+from sluiceway.jobs.kinds import route_ledger
 from sluiceway.jobs.kinds.route_parts import RouteParts, load_route
 from sluiceway.protocol.catalog import (
     ConfiguredCatalog,
@@ -46,12 +53,13 @@ from sluiceway.protocol.catalog import (
     SyncMode,
 )
 from sluiceway.protocol.messages import Message, RecordBatch, State
+from sluiceway.secrets import Cipher
 from sluiceway.store.db import now
 from sluiceway.store.models import Job, Task, new_id
-from sluiceway.transforms import entities
+from sluiceway.transforms import entities, vectorised
 
 #: entities written (and tasks recorded) together
-CHUNK = 1000
+CHUNK = 5000
 #: the task statuses a run leaves (``waiting``: a route with ``waitingStatus``)
 OUTCOMES = ("finished", "waiting", "failed", "skipped")
 
@@ -69,13 +77,15 @@ class Counts:
     waiting: int = 0
     failed: int = 0
     skipped: int = 0
+    #: entities change detection left out (unchanged since they were last sent)
+    unchanged: int = 0
 
     def add(self, status: str) -> None:
         setattr(self, status, getattr(self, status) + 1)
 
     def as_dict(self) -> dict[str, int]:
         return {"read": self.read, "finished": self.finished, "waiting": self.waiting,
-                "failed": self.failed, "skipped": self.skipped}
+                "failed": self.failed, "skipped": self.skipped, "unchanged": self.unchanged}
 
 
 def _check_cancel(ctx: AttemptContext) -> None:
@@ -89,6 +99,9 @@ def _check_cancel(ctx: AttemptContext) -> None:
 
 def _identifier(parts: RouteParts, entity: Any) -> str | None:
     keys = parts.incoming.keys or parts.outgoing.keys
+    if len(keys) == 1 and "." not in keys[0] and isinstance(entity, dict):  # the usual case
+        value = entity.get(keys[0])
+        return None if value is None else str(value)[:1000]
     values = [entities.get(entity, k, None) for k in keys]
     if not values or all(v is None for v in values):
         return None
@@ -184,30 +197,33 @@ def _log(outcome: Outcome, t: float) -> list[dict[str, Any]]:
 
 
 def _open(ctx: AttemptContext, parts: RouteParts, workspace_id: str,
-          batch: list[Any], identifiers: list[str | None] | None = None) -> list[int]:
-    """Record a chunk's entities as tasks in ``processing`` (one bulk statement); their ids."""
+          batch: list[Any], idents: list[str | None]) -> list[int]:
+    """Record a chunk's entities (with their identifiers) as tasks in ``processing`` (in
+    bulk); their ids."""
     t = now()
     rows = [{"workspace_id": workspace_id, "route": parts.identifier,
-             "entity_type": parts.incoming.stream,
-             "entity_identifier": (_identifier(parts, e) if identifiers is None
-                                   else identifiers[i]),
+             "entity_type": parts.incoming.stream, "entity_identifier": ident,
              "status": "processing", "entity": e, "error": None, "log": [], "attempts": 1,
              "job_id": ctx.job_id, "created_at": t, "updated_at": t}
-            for i, e in enumerate(batch)]
+            for e, ident in zip(batch, idents, strict=True)]
     with ctx.db.session() as s:
-        return list(s.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True),
-                              rows))
+        return route_ledger.open_tasks(s, rows)
 
 
-def _close(ctx: AttemptContext, ids: list[int], outcomes: list[Outcome], *,
-           retried: bool) -> None:
-    """Give each task its outcome (one bulk statement); a retried one counts an attempt."""
+def _close(ctx: AttemptContext, ids: list[int], outcomes: list[Outcome], *, retried: bool,
+           changes: route_ledger.Changes | None = None,
+           hashes: list[tuple[str, str] | None] | None = None) -> None:
+    """Give each task its outcome (in bulk; a retried one counts an attempt) and keep the
+    change hashes of the entities written, in one transaction."""
     t = now()
     # claim(): a read then a write; on SQLite the write lock is taken first, so a heartbeat
     # that writes meanwhile cannot make the write fail as busy
     with ctx.db.claim() as s:
-        known = {row[0]: (row[1], row[2]) for row in s.execute(
-            select(Task.id, Task.log, Task.attempts).where(Task.id.in_(ids)))}
+        fresh = not retried and s.get_bind().dialect.name == "postgresql"
+        # tasks this run just opened have an empty log and one attempt (one deleted
+        # meanwhile is left alone by the update)
+        known = {i: ([], 1) for i in ids} if fresh else {row[0]: (row[1], row[2]) for row in (
+            s.execute(select(Task.id, Task.log, Task.attempts).where(Task.id.in_(ids))))}
         values = []
         for task_id, o in zip(ids, outcomes, strict=True):
             if task_id not in known:  # deleted meanwhile
@@ -218,8 +234,81 @@ def _close(ctx: AttemptContext, ids: list[int], outcomes: list[Outcome], *,
                            "job_id": ctx.job_id, "updated_at": t,
                            "attempts": (attempts or 0) + (1 if retried else 0),
                            "log": [*(log or []), *note, *_log(o, t)]})
-        if values:
-            s.execute(update(Task), values)
+        route_ledger.close_tasks(s, values)
+        if changes is not None and hashes is not None:
+            sent = dict(h for h, o in zip(hashes, outcomes, strict=True)
+                        if h is not None and o.status in ("finished", "waiting"))
+            changes.store(s, sent, t)
+
+
+def _apply(transform: entities.Transformer, entity: Any) -> Any:
+    """``entity`` through the route's transformers, or the error they raised for it."""
+    return vectorised.run_entity([transform], entity)
+
+
+def _given(result: Any) -> Any:
+    """A result of :func:`_transformed` as the route's transformer gives it."""
+    if isinstance(result, SluicewayError):
+        raise result
+    return result
+
+
+def _same(row: Any) -> Any:
+    return row
+
+
+def _transformed(parts: RouteParts, batch: list[Any], table: pa.Table | None) -> list[Any]:
+    """Each entity of a chunk through the route's transformers: over its Arrow batch when
+    one was read and a leading transformer has a vectorised form, else entity by entity."""
+    if table is not None and parts.plan is not None and parts.plan.vectorised:
+        plain = _plain(table.schema) and _finite(table)
+        return parts.plan.run(table, _same if plain else json_safe)
+    return [_apply(parts.transform, e) for e in batch]
+
+
+def _change_key(parts: RouteParts, key: str | None, result: Any) -> str | None:
+    """The identifier change detection keeps an entity's hash by: the task's (``key``),
+    else the outgoing's key in what would be sent."""
+    if key is None and isinstance(result, dict):
+        values = [result.get(k) for k in parts.outgoing.keys]
+        if values and all(v is not None for v in values):
+            key = "|".join(str(v) for v in values)[:1000]
+    return key
+
+
+@dataclass
+class Chunk:
+    """Entities of a run as they go: read, their identifiers, transformed, hashed."""
+
+    entities: list[Any]
+    idents: list[str | None]
+    results: list[Any]
+    #: (identifier, hash) of each entity change detection looks at
+    hashes: list[tuple[str, str] | None] | None = None
+
+    def only(self, keep: list[int]) -> Chunk:
+        return Chunk([self.entities[i] for i in keep], [self.idents[i] for i in keep],
+                     [self.results[i] for i in keep],
+                     None if self.hashes is None else [self.hashes[i] for i in keep])
+
+
+def _changed(ctx: AttemptContext, parts: RouteParts, changes: route_ledger.Changes,
+             chunk: Chunk, *, skip: bool) -> tuple[Chunk, int]:
+    """The chunk with the hashes of its entities, less those that did not change (none
+    unless ``skip``), and how many did not change."""
+    hashes: list[tuple[str, str] | None] = []
+    for ident, result in zip(chunk.idents, chunk.results, strict=True):
+        key = _change_key(parts, ident, result) if isinstance(result, dict) else None
+        hashes.append(None if key is None else (key, route_ledger.entity_hash(result)))
+    chunk.hashes = hashes
+    if not skip:
+        return chunk, 0
+    with ctx.db.session() as s:
+        known = changes.known(s, (h[0] for h in hashes if h is not None), now())
+    keep = [i for i, h in enumerate(hashes) if h is None or known.get(h[0]) != h[1]]
+    if len(keep) == len(hashes):
+        return chunk, 0
+    return chunk.only(keep), len(hashes) - len(keep)
 
 
 def _last_state(ctx: AttemptContext) -> dict[str, Any] | None:
@@ -234,8 +323,9 @@ def _last_state(ctx: AttemptContext) -> dict[str, Any] | None:
 
 
 def _read(ctx: AttemptContext, parts: RouteParts, position: dict[str, Any],
-          ) -> Iterator[list[Any]]:
-    """The incoming's entities in chunks of at most :data:`CHUNK`. With a cursor field the
+          ) -> Iterator[tuple[list[Any], pa.Table | None]]:
+    """The incoming's entities in chunks of at most :data:`CHUNK`, each with its Arrow
+    batch (entities as JSON values: see :func:`_plain`). With a cursor field the
     read starts where the last finished run stopped; ``position["state"]`` is the source's
     last State, set once the chunks before it were handed on (and so recorded)."""
     incoming = parts.incoming
@@ -243,7 +333,7 @@ def _read(ctx: AttemptContext, parts: RouteParts, position: dict[str, Any],
     if isinstance(source, EntitySource):  # JSON entities as they are, page by page
         for page in source.entities(incoming.config, incoming.stream):
             for start in range(0, len(page), CHUNK):
-                yield page[start:start + CHUNK]
+                yield page[start:start + CHUNK], None
         return
     catalog = source.discover(incoming.config)
     if catalog.get(incoming.stream) is None:
@@ -261,16 +351,32 @@ def _read(ctx: AttemptContext, parts: RouteParts, position: dict[str, Any],
             position["state"] = msg.data
         if not isinstance(msg, RecordBatch):
             continue
-        rows = msg.batch.to_pylist()
-        for start in range(0, len(rows), CHUNK):
-            yield [json_safe(r) for r in rows[start:start + CHUNK]]
+        plain = _plain(msg.batch.schema)
+        for start in range(0, msg.batch.num_rows, CHUNK):
+            part = pa.Table.from_batches([msg.batch.slice(start, CHUNK)])
+            rows = part.to_pylist()
+            yield (rows if plain and _finite(part) else [json_safe(r) for r in rows]), part
 
 
-def _posted(entities: Any) -> Iterator[list[Any]]:
+def _plain(schema: pa.Schema) -> bool:
+    """Whether every column's values are JSON values as Arrow gives them (``json_safe``
+    leaves them as they are, but for floats that are not finite)."""
+    return all(pa.types.is_integer(f.type) or pa.types.is_string(f.type)
+               or pa.types.is_large_string(f.type) or pa.types.is_boolean(f.type)
+               or pa.types.is_floating(f.type) or pa.types.is_null(f.type) for f in schema)
+
+
+def _finite(table: pa.Table) -> bool:
+    return all(not pa.types.is_floating(c.type) or pc.all(pc.is_finite(c)).as_py() is not False
+               for c in table.columns)
+
+
+
+def _posted(entities: Any) -> Iterator[tuple[list[Any], pa.Table | None]]:
     """The entities a webhook call posted (mode ``entities``), in chunks."""
     given = list(entities or [])
     for start in range(0, len(given), CHUNK):
-        yield given[start:start + CHUNK]
+        yield given[start:start + CHUNK], None
 
 
 def _recorded(ctx: AttemptContext, workspace_id: str, route: str) -> set[str | None]:
@@ -311,11 +417,20 @@ def _retry_chunks(ctx: AttemptContext, workspace_id: str, route: str,
         yield [int(r[0]) for r in rows], [r[1] for r in rows]
 
 
-def _transformed(parts: RouteParts, entity: Any) -> Any:
+def _transform_one(parts: RouteParts, entity: Any) -> Any:
     try:
         return parts.transform(entity)
     except SluicewayError as exc:
         return entities.Failed(str(exc))
+
+
+def _task_identifiers(ctx: AttemptContext, ids: list[int]) -> list[str | None]:
+    """The entity identifiers the tasks ``ids`` were recorded with (a split item's has its
+    ``#<item>``), in order."""
+    with ctx.db.session() as s:
+        named = {int(i): ident for i, ident in s.execute(
+            select(Task.id, Task.entity_identifier).where(Task.id.in_(ids)))}
+    return [named.get(i) for i in ids]
 
 
 #: marks an item of a split entity in its task's entity identifier (``<read one>#<item>``)
@@ -333,7 +448,7 @@ def _fan_out(parts: RouteParts, batch: list[Any], done: set[str | None],
     given: list[Any] = []
     for entity in batch:
         identifier = _identifier(parts, entity)
-        got = _transformed(parts, entity)
+        got = _transform_one(parts, entity)
         items = (got.items if isinstance(got, entities.Split)
                  else ((None, got),))
         for key, item in items:
@@ -354,7 +469,7 @@ def _picked(ctx: AttemptContext, parts: RouteParts, ids: list[int], batch: list[
             select(Task.id, Task.entity_identifier).where(Task.id.in_(ids)))}
     given: list[Any] = []
     for task_id, entity in zip(ids, batch, strict=True):
-        got = _transformed(parts, entity)
+        got = _transform_one(parts, entity)
         if isinstance(got, entities.Split):
             ident = named.get(task_id) or ""
             key = ident.rpartition(ITEM)[2] if ITEM in ident else ""
@@ -376,33 +491,67 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
                                                      if mode == "retry" else ""))
     counts = Counts()
     position: dict[str, Any] = {}
+    changes = None
+    if parts.change_storage is not None:
+        with ctx.db.session() as s:
+            changes = route_ledger.changes(s, workspace_id, parts.change_storage,
+                                           Cipher.from_settings(ctx.settings))
+            changes.analyse(s)
+    analysed_at = CHUNK * 10  # hashes stored by this run when statistics are next refreshed
+    given = replace(parts, transform=_given)  # the outgoing's end of the route
     if mode == "retry":
         for ids, batch in _retry_chunks(ctx, workspace_id, route):
-            outcomes = _process(dest, parts, batch, _picked(ctx, parts, ids, batch)
-                                if parts.splits else None)
-            _close(ctx, ids, outcomes, retried=True)
+            if parts.splits:
+                results = _picked(ctx, parts, ids, batch)
+                idents = _task_identifiers(ctx, ids)
+            else:
+                results = [_apply(parts.transform, e) for e in batch]
+                idents = [_identifier(parts, e) for e in batch]
+            chunk = Chunk(batch, idents, results)
+            if changes is not None:
+                chunk, _ = _changed(ctx, parts, changes, chunk, skip=False)
+            outcomes = _process(dest, given, chunk.results)
+            _close(ctx, ids, outcomes, retried=True, changes=changes, hashes=chunk.hashes)
             _count(ctx, counts, outcomes)
             _check_cancel(ctx)
     else:
         done = _recorded(ctx, workspace_id, route)
         chunks = (_posted(inp.get("entities")) if mode == "entities"
                   else _read(ctx, parts, position))
-        for batch in chunks:
-            identifiers: list[str | None] | None = None
-            given: list[Any] | None = None
-            if parts.splits:
-                batch, identifiers, given = _fan_out(parts, batch, done)
-            elif done:
-                batch = [e for e in batch if _identifier(parts, e) not in done]
+        for batch, table in chunks:
+            if parts.splits:  # one task per item: identifiers and results come with them
+                batch, idents, results = _fan_out(parts, batch, done)
+            else:
+                idents = [_identifier(parts, e) for e in batch]
+                if done:
+                    mask = [i not in done for i in idents]
+                    batch = [e for e, keep in zip(batch, mask, strict=True) if keep]
+                    idents = [i for i, keep in zip(idents, mask, strict=True) if keep]
+                    table = table.filter(pa.array(mask)) if table is not None else None
+                results = _transformed(parts, batch, table) if batch else []
             if not batch:
                 continue
-            ids = _open(ctx, parts, workspace_id, batch, identifiers)
-            outcomes = _process(dest, parts, batch, given)
-            _close(ctx, ids, outcomes, retried=False)
+            chunk = Chunk(batch, idents, results)
+            if changes is not None:
+                chunk, unchanged = _changed(ctx, parts, changes, chunk, skip=True)
+                counts.unchanged += unchanged
+                counts.read += unchanged
+                if not chunk.entities:
+                    ctx.progress(counts.read, 0)
+                    _check_cancel(ctx)
+                    continue
+            ids = _open(ctx, parts, workspace_id, chunk.entities, chunk.idents)
+            outcomes = _process(dest, given, chunk.results)
+            _close(ctx, ids, outcomes, retried=False, changes=changes, hashes=chunk.hashes)
             _count(ctx, counts, outcomes)
+            if changes is not None and counts.finished + counts.waiting >= analysed_at:
+                analysed_at *= 2  # the storage grew: its statistics follow, now and then
+                with ctx.db.session() as s:
+                    changes.analyse(s)
             _check_cancel(ctx)
     ctx.log("INFO", f"route {route!r}: {counts.read} entities, {counts.finished} finished, "
-                    f"{counts.failed} failed, {counts.skipped} skipped")
+                    f"{counts.failed} failed, {counts.skipped} skipped"
+                    + (f", {counts.unchanged} unchanged" if changes is not None else ""))
     if counts.failed and parts.max_attempts:
         _schedule_retry(ctx, parts, workspace_id)
     ctx.stats = counts.as_dict()

@@ -29,7 +29,7 @@ from sluiceway.secrets import Cipher, secret_values, unseal
 from sluiceway.secrets import variables as refs
 from sluiceway.store.db import Database, now
 from sluiceway.store.models import Configuration, StorageEntity
-from sluiceway.transforms import entities
+from sluiceway.transforms import entities, vectorised
 
 #: a spec that types nothing: transformer parameters take variables as text
 _ANY = ConnectorSpec(connection_specification={"type": "object"})
@@ -86,6 +86,10 @@ class RouteParts:
     waiting: bool = False
     #: a transformer may split an entity (``transform`` may give :class:`entities.Split`)
     splits: bool = False
+    #: the transformers over record batches (vectorised where they allow it)
+    plan: vectorised.Plan | None = None
+    #: the storage of the route's change detection, if it has one
+    change_storage: str | None = None
 
 
 def _configuration(s: Session, workspace_id: str, type_: str, identifier: str,
@@ -243,17 +247,26 @@ def _leaf_prototypes(s: Session, workspace_id: str, identifier: str,
 
 def _transformer(ctx: AttemptContext, s: Session, workspace_id: str, identifier: str,
                  path: tuple[str, ...], read: entities.StorageRead) -> entities.Transformer:
+    return _compiled(ctx, s, workspace_id, identifier, path, read)[0]
+
+
+def _compiled(ctx: AttemptContext, s: Session, workspace_id: str, identifier: str,
+              path: tuple[str, ...], read: entities.StorageRead,
+              ) -> tuple[entities.Transformer, vectorised.Spec]:
+    """The transformer ``identifier`` and what it is (for its vectorised form)."""
     if identifier in path:
         raise Fatal("a chain reaches itself: " + " -> ".join((*path, identifier)))
     c = _configuration(s, workspace_id, "transformer", identifier, "the transformer")
     obj = dict(c.object)
     parameters = _resolved(ctx, s, workspace_id, _ANY, obj.get("parameters") or {},
                            f"the transformer {identifier!r}")
+    prototype = str(obj.get("prototype") or c.prototype)
     try:
         return entities.compile_transformer(
-            str(obj.get("prototype") or c.prototype), parameters,
+            prototype, parameters,
             lambda ident: _transformer(ctx, s, workspace_id, ident, (*path, identifier),
-                                       read), read)
+                                       read), read,
+        ), vectorised.Spec(prototype, parameters)
     except InvalidInput as exc:
         raise Fatal(f"the transformer {identifier!r}: {exc}") from None
 
@@ -273,13 +286,18 @@ def load_route(ctx: AttemptContext, workspace_id: str, identifier: str) -> Route
         outgoing = _end(ctx, s, workspace_id, "destination", str(p["outgoing"]))
         read = storage_reader(ctx.db, Cipher.from_settings(ctx.settings), workspace_id)
         names = [str(t) for t in p.get("transformers") or ()]
-        steps = [_transformer(ctx, s, workspace_id, t, (identifier,), read) for t in names]
+        compiled = [_compiled(ctx, s, workspace_id, t, (identifier,), read) for t in names]
         splits = any("split" in _leaf_prototypes(s, workspace_id, t, (identifier,))
                      for t in names)
         retry = dict(p.get("retry") or {})
+        detection = dict(p.get("changeDetection") or {})
     if not outgoing.keys and outgoing.connector != "http":
         raise Fatal(f"the outgoing {outgoing.identifier!r} names no key to upsert on")
+    steps = [t for t, _ in compiled]
     return RouteParts(identifier, incoming, outgoing, _chain(steps),
                       int(retry.get("maxAttempts") or 0),
                       int(retry.get("intervalSeconds") or 60), bool(p.get("waitingStatus")),
-                      splits)
+                      splits=splits,
+                      plan=vectorised.Plan([spec for _, spec in compiled], steps),
+                      change_storage=(str(detection["storage"]) if detection.get("storage")
+                                      else None))
