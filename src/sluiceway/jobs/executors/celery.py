@@ -415,7 +415,15 @@ class Watchdog(threading.Thread):
     def running() -> dict[int, int]:
         """pool process id -> job id of the tasks that run now in this worker's pool."""
         out: dict[int, int] = {}
-        for request in list(worker_state.active_requests):
+        for _ in range(3):  # the worker's loop may change the set while it is copied
+            try:
+                requests = list(worker_state.active_requests)
+                break
+            except RuntimeError:
+                continue
+        else:
+            return out
+        for request in requests:
             pid, args = request.worker_pid, request.args
             if pid and request.time_start and args:
                 out[int(pid)] = int(args[0])
