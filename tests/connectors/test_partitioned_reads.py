@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -162,7 +163,7 @@ def _read_logs(src: Source, cfg: dict[str, Any]) -> tuple[int, list[str]]:
 
 
 def test_without_parallel_readers_a_big_table_gets_a_reader_per_core(
-    server: tuple[Server, dict[str, Any], Any], pg_database: dict[str, Any]
+    server: tuple[Server, dict[str, Any], Any], tmp_path: Path
 ) -> None:
     srv, config, conn = server
     _make(srv, conn)
@@ -193,8 +194,8 @@ def test_without_parallel_readers_a_big_table_gets_a_reader_per_core(
     src = _source()(srv.connector)
     src.auto_min_rows = ROWS // 2  # type: ignore[attr-defined]
     lines: list[str] = []
-    result = run(_catalog(src, config), src, config, registry.destination("postgres"),
-                 dict(pg_database, schema="ordered"), MemoryStateStore(),
+    result = run(_catalog(src, config), src, config, registry.destination("duckdb"),
+                 {"path": str(tmp_path / "ordered.duckdb")}, MemoryStateStore(),
                  Options(log=lambda _level, line: lines.append(line)))
     assert result.ok, result.streams
     assert result.streams[0].records == ROWS

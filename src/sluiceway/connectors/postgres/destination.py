@@ -40,7 +40,6 @@ class _Session:
 class PostgresDestination(SqlDestination):
     name: ClassVar[str] = "postgres"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        ordered_load=True,
         destination_sync_modes=tuple(DestinationSyncMode))
     # COPY into a table without an index, then one sorted build: the server's own
     # bulk-load order (as pg_restore does), far less work than a b-tree insert per row
