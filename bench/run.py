@@ -159,7 +159,7 @@ def child(route_key: str, workdir: Path, readers: int | None = None) -> int:
     """Run one Sluiceway sync in this process and print its outcome as one JSON line."""
     route = ROUTES[route_key]
     src_cfg, dst_cfg = sluiceway_configs(route, workdir)
-    if readers is not None:
+    if readers:
         src_cfg["parallel_readers"] = readers
     try:
         from sluiceway.connectors import registry
@@ -169,6 +169,8 @@ def child(route_key: str, workdir: Path, readers: int | None = None) -> int:
 
         source = registry.source(route.source)
         destination = registry.destination(route.dest)
+        if readers == 0:  # one stream, as with parallel_readers unset on a small table
+            source.auto_readers = False
     except (ImportError, AttributeError) as exc:
         print(json.dumps({"status": "skipped",
                           "error": f"connector not importable yet: {type(exc).__name__}: {exc}"}))
@@ -463,8 +465,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=3600.0,
                         help="seconds before one run is killed")
     parser.add_argument("--readers", default="",
-                        help="comma list of parallel_readers for the PostgreSQL source, one "
-                             "Sluiceway row each (default: the source's default)")
+                        help="comma list of parallel_readers for the source, one Sluiceway "
+                             "row each: a number, 'default' (unset: the source chooses) or "
+                             "'stream' (one stream, no key ranges); default: 'default'")
     parser.add_argument("--baseline-src", default=None,
                         help="also run the sluiceway package found in this folder (e.g. an "
                              "earlier commit's src/), as the row 'sluiceway (baseline)'")
@@ -488,7 +491,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown routes {unknown}; choose from {', '.join(ROUTES)}", file=sys.stderr)
         return 2
     routes = [ROUTES[r] for r in wanted]
-    readers = [int(n) for n in args.readers.split(",") if n.strip()]
+    readers = [None if n.strip() == "default" else 0 if n.strip() == "stream" else int(n)
+               for n in args.readers.split(",") if n.strip()]
     load = os.getloadavg()[0]
     print(f"load average {load:.2f} on {os.cpu_count()} cpus"
           + ("  (busy machine: figures will be noisy)" if load > 1.5 else ""))
@@ -530,7 +534,9 @@ def main(argv: list[str] | None = None) -> int:
     for route in routes:
         needs_mysql = "mysql" in (route.source, route.dest)
         runs: list[tuple[str, int | None, str | None]] = [
-            (f"sluiceway, {n} reader{'s' if n > 1 else ''}", n, None) for n in readers
+            ("sluiceway, default readers" if n is None else "sluiceway, one stream"
+             if n == 0 else f"sluiceway, {n} reader{'s' if n > 1 else ''}", n, None)
+            for n in readers
         ] or [("sluiceway", None, None)]
         if args.baseline_src:
             runs.append(("sluiceway (baseline)", None, args.baseline_src))

@@ -9,12 +9,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sluiceway.connectors import registry
 from sluiceway.connectors.base import Source
+from sluiceway.connectors.partitioned import available_cores
 from sluiceway.core.errors import ConfigInvalid, Fatal
 from sluiceway.engine.checkpoint import MemoryStateStore
 from sluiceway.engine.pipeline import Options, SyncResult, run
@@ -148,6 +150,56 @@ def test_parallel_read_returns_each_row_once_and_states_claim_only_rows_sent(
     assert len(states) > 3  # checkpoints along the way, not only at the end
     used = readers if kind in srv.splits else 1
     assert any(f"{used} reader(s) in one snapshot" in m for m in logs), logs
+
+
+def _read_logs(src: Source, cfg: dict[str, Any]) -> tuple[int, list[str]]:
+    rows, logs = 0, []
+    for msg in src.read(cfg, _catalog(src, cfg), None):
+        if isinstance(msg, RecordBatch):
+            rows += msg.batch.num_rows
+        elif isinstance(msg, Log):
+            logs.append(msg.message)
+    return rows, logs
+
+
+def test_without_parallel_readers_a_big_table_gets_a_reader_per_core(
+    server: tuple[Server, dict[str, Any], Any], tmp_path: Path
+) -> None:
+    srv, config, conn = server
+    _make(srv, conn)
+    cores = available_cores()
+    src = _source()(srv.connector)
+    src.auto_min_rows = ROWS // 2  # type: ignore[attr-defined]
+    rows, logs = _read_logs(src, config)
+    assert rows == ROWS
+    if cores > 1 and src.auto_readers:
+        assert any(f"{cores} reader(s) in one snapshot" in m for m in logs), logs
+    else:  # MySQL: the one connectorx stream is faster than its readers (see its source)
+        assert not any("reader(s) in one snapshot" in m for m in logs), logs
+    if not src.auto_readers:  # the rule itself, when a source turns it on
+        src = _source()(srv.connector)
+        src.auto_readers = True
+        src.auto_min_rows = ROWS // 2  # type: ignore[attr-defined]
+        rows, logs = _read_logs(src, config)
+        assert rows == ROWS
+        if cores > 1:
+            assert any(f"{cores} reader(s) in one snapshot" in m for m in logs), logs
+    # a table below the size keeps the one stream
+    src = _source()(srv.connector)
+    src.auto_min_rows = ROWS * 2  # type: ignore[attr-defined]
+    rows, logs = _read_logs(src, config)
+    assert rows == ROWS
+    assert not any("reader(s) in one snapshot" in m for m in logs), logs
+    # a destination that loads best in key order gets one stream too
+    src = _source()(srv.connector)
+    src.auto_min_rows = ROWS // 2  # type: ignore[attr-defined]
+    lines: list[str] = []
+    result = run(_catalog(src, config), src, config, registry.destination("duckdb"),
+                 {"path": str(tmp_path / "ordered.duckdb")}, MemoryStateStore(),
+                 Options(log=lambda _level, line: lines.append(line)))
+    assert result.ok, result.streams
+    assert result.streams[0].records == ROWS
+    assert not any("reader(s) in one snapshot" in m for m in lines), lines
 
 
 def test_rows_changed_during_the_read_come_as_the_snapshot_had_them(

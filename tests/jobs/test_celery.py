@@ -2,14 +2,16 @@
 publishes and reaps) and ``sluiceway worker`` processes, each with its own data directory as
 if on its own machine, on a PostgreSQL metadata database.
 
-Redis runs privately (a ``redis-server`` on a free port, started and restarted by the test);
-RabbitMQ is the machine's, shared with other tests, so each test uses queues of its own and
-deletes them after; it is never restarted here (``rabbitmqctl stop_app`` would fail the other
-tests' jobs): its message loss is played by purging this test's queue.
+Redis runs privately (a ``redis-server`` on a free port, started and restarted by the test).
+RabbitMQ is mostly the machine's, shared with other tests, so each test uses queues of its
+own and deletes them after and never restarts it (its message loss is played by purging this
+test's queue); the broker restart test starts a RabbitMQ node of its own (its own node name,
+ports and folders) and restarts that one (``rabbitmqctl stop_app`` / ``start_app``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -17,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -86,6 +89,76 @@ class PrivateRedis:
             self.process = None
 
 
+#: RabbitMQ's own scripts (the ones in /usr/sbin switch to the rabbitmq user first)
+RABBIT_BIN = Path(os.environ.get("SLUICEWAY_TEST_RABBITMQ_BIN", "/usr/lib/rabbitmq/bin"))
+
+
+class PrivateRabbit:
+    """A RabbitMQ node of this test only: its own node name, ports, Erlang cookie and
+    folders, so restarting it touches no other test's broker."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = _free_port()
+        self.node = f"sw{uuid.uuid4().hex[:10]}@localhost"
+        self.env = {**os.environ, "HOME": str(folder), "RABBITMQ_NODENAME": self.node,
+                    "RABBITMQ_NODE_PORT": str(self.port),
+                    "RABBITMQ_DIST_PORT": str(_free_port()),
+                    "RABBITMQ_MNESIA_BASE": str(folder / "mnesia"),
+                    "RABBITMQ_LOG_BASE": str(folder / "log"),
+                    "RABBITMQ_PID_FILE": str(folder / "pid"),
+                    "RABBITMQ_CONFIG_FILE": str(folder / "rabbitmq"),
+                    "RABBITMQ_ENABLED_PLUGINS_FILE": str(folder / "enabled_plugins"),
+                    "RABBITMQ_ENABLED_PLUGINS": ""}
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}//"
+
+    def ctl(self, *args: str, timeout: float = 120) -> None:
+        subprocess.run([str(RABBIT_BIN / "rabbitmqctl"), "-n", self.node, *args],
+                       env=self.env, check=True, capture_output=True, timeout=timeout)
+
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run([str(RABBIT_BIN / "rabbitmq-server"), "-detached"], env=self.env,
+                       check=True, capture_output=True, timeout=60)
+        self.await_startup()
+
+    def await_startup(self) -> None:
+        """Wait until the node runs (rabbitmqctl fails at once while the node's Erlang VM
+        is not yet registered, then waits for the boot itself)."""
+        deadline = time.monotonic() + 150
+        while True:
+            try:
+                self.ctl("await_startup", "--timeout", "120", timeout=150)
+                return
+            except subprocess.CalledProcessError as exc:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"RabbitMQ node {self.node} did not start: "
+                                         f"{exc.stderr.decode(errors='replace')[-1000:]}"
+                                         ) from exc
+                time.sleep(0.5)
+
+    def restart_app(self) -> None:
+        """``rabbitmqctl stop_app`` then ``start_app``: every connection drops; durable
+        queues and their persistent messages stay."""
+        self.ctl("stop_app")
+        time.sleep(1.0)  # the broker stays down a moment: clients see it gone
+        self.ctl("start_app")
+        self.await_startup()
+
+    def stop(self) -> None:
+        try:
+            self.ctl("stop", timeout=60)
+        except (subprocess.SubprocessError, OSError):
+            pid = (self.folder / "pid").read_text().strip() if (
+                self.folder / "pid").exists() else ""
+            if pid.isdigit():
+                with contextlib.suppress(OSError):
+                    os.kill(int(pid), signal.SIGKILL)
+
+
 @pytest.fixture(params=["redis", "rabbitmq"])
 def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Any]]:
     """(broker URL, the private Redis or None)."""
@@ -98,6 +171,21 @@ def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
             yield redis.url, redis
         finally:
             redis.stop()
+        return
+    if request.param == "rabbitmq-private":
+        if not (RABBIT_BIN / "rabbitmq-server").exists():
+            _unavailable("rabbitmq-server", FileNotFoundError(str(RABBIT_BIN)))
+        rabbit = PrivateRabbit(Path(tempfile.mkdtemp(prefix="sw-rabbit-")))
+        try:
+            rabbit.start()
+        except (subprocess.SubprocessError, OSError) as exc:
+            rabbit.stop()
+            _unavailable("a private RabbitMQ node", exc)
+        try:
+            yield rabbit.url, rabbit
+        finally:
+            rabbit.stop()
+            shutil.rmtree(rabbit.folder, ignore_errors=True)
         return
     try:
         with socket.create_connection(("127.0.0.1", 5672), timeout=3):
@@ -184,7 +272,7 @@ def workers(settings: Settings, tmp_path: Path) -> Iterator[Workers]:
         yield w
     finally:
         w.stop()
-        if settings.broker and settings.broker.startswith("amqp"):
+        if settings.broker == RABBIT:
             _delete_queues(settings)
 
 
@@ -315,7 +403,10 @@ def test_cancel_reaches_a_worker_within_five_seconds(
     asked = time.monotonic()
     wait_until(lambda: world.job(job_id).status == "cancelled", 5, "the cancel")
     assert time.monotonic() - asked < 5
-    assert [a.status for a in world.attempts(job_id)] == ["cancelled"]
+    [attempt] = world.attempts(job_id)
+    assert attempt.status == "cancelled"
+    # it stopped by itself, at its next look at the flag: its process was not ended
+    assert "ended its process" not in (attempt.error or ""), attempt.error
 
 
 @pytest.mark.parametrize("broker", ["redis"], indirect=True)  # the broker plays no part
@@ -399,3 +490,81 @@ def test_jobs_with_local_files_run_on_the_servers_machine(
         [attempt] = world.attempts(job_id)
         assert attempt.status == "succeeded", attempt.error
         assert attempt.pid in local
+
+
+@pytest.mark.parametrize("broker", ["rabbitmq-private"], indirect=True)
+def test_a_rabbitmq_restart_loses_no_job_and_runs_none_twice(
+        world: World, pg_database: dict[str, Any], workers: Workers, server: JobRuntime,
+        broker: tuple[str, Any]) -> None:
+    rabbit: PrivateRabbit = broker[1]
+    workers.start("one")
+    workers.start("two")
+    running = [_sync(world, pg_database, f"r{k}", 300_000) for k in range(2)]
+    wait_until(lambda: all(world.job(j).status == "running" for j in running), 60,
+               "both workers to run a job")
+    queued = [_sync(world, pg_database, f"q{k}", 5_000) for k in range(4)]
+    wait_until(lambda: all(world.job(j).published_at for j in queued), 30,
+               "the queued jobs to be published")
+    rabbit.restart_app()  # the workers and the server lose their connections
+    ids = [*running, *queued]
+    wait_until(lambda: _done(world, ids), 240, "every job to end")
+    for job_id in ids:
+        attempts = world.attempts(job_id)
+        assert [a.status for a in attempts] == ["succeeded"], [(a.status, a.error)
+                                                                for a in attempts]
+    for k in range(2):
+        assert _rows(pg_database, f"r{k}") == (300_000, 300_000)
+    for k in range(4):
+        assert _rows(pg_database, f"q{k}") == (5_000, 5_000)
+    # both workers came back to the broker: a job after the restart runs too
+    after = _sync(world, pg_database, "after", 1_000)
+    wait_until(lambda: _done(world, [after]), 60, "a job after the restart")
+    assert [a.status for a in world.attempts(after)] == ["succeeded"]
+
+
+@pytest.mark.parametrize("broker", ["redis"], indirect=True)  # the broker plays no part
+def test_a_cancel_ends_an_attempt_that_never_looks_at_it_within_five_seconds(
+        world: World, pg_database: dict[str, Any], pg_conn: Any, workers: Workers,
+        server: JobRuntime) -> None:
+    pg_conn.execute("CREATE TABLE stuck (id int PRIMARY KEY, v text)")
+    pg_conn.execute("INSERT INTO stuck SELECT g, 'v' || g FROM generate_series(1, 1000) g")
+    source = {**pg_database, "schemas": ["public"]}
+    destination = {**pg_database, "schema": "copied"}
+    conn = world.connection(("postgres", source), ("postgres", destination))
+    workers.start("one")
+    with psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER,
+                         dbname=pg_database["database"]) as locker:
+        # the sync's read waits on this lock inside the driver, never looking at its cancel
+        locker.execute("LOCK TABLE stuck IN ACCESS EXCLUSIVE MODE")
+        job_id = world.sync_job(conn)
+
+        def waits_on_the_lock() -> bool:
+            row = pg_conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND "
+                "wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+                [pg_database["database"]]).fetchone()
+            return bool(row and row[0])
+
+        wait_until(lambda: world.job(job_id).status == "running", 60, "the sync to start")
+        wait_until(waits_on_the_lock, 60, "the sync's read to wait on the lock")
+        [attempt] = world.attempts(job_id)
+        assert attempt.pid in workers.pids("one")
+        with world.db.claim() as s:
+            ledger.request_cancel(s, s.get_one(Job, job_id))
+        asked = time.monotonic()
+        wait_until(lambda: world.job(job_id).status == "cancelled", 10, "the cancel")
+        took = time.monotonic() - asked
+        [attempt] = world.attempts(job_id)
+        assert attempt.status == "cancelled"
+        assert attempt.error is not None
+        assert "ended its process" in attempt.error
+        assert took < 5, took
+        wait_until(lambda: attempt.pid not in workers.pids("one"), 10,
+                   "the attempt's process to be gone")
+        locker.rollback()
+    # the worker goes on (Celery starts another pool process); the job is not run again
+    other = _sync(world, pg_database, "next", 1_000)
+    wait_until(lambda: _done(world, [other]), 60, "the next job")
+    assert [a.status for a in world.attempts(other)] == ["succeeded"]
+    assert [a.status for a in world.attempts(job_id)] == ["cancelled"]
+    assert world.job(job_id).status == "cancelled"

@@ -54,6 +54,10 @@ class Capabilities:
     destination_sync_modes: tuple[DestinationSyncMode, ...] = ()
     #: the destination keeps types exactly (no lossy fallbacks in its type table)
     exact_types: bool = True
+    #: a destination that loads fastest from rows in key order (a clustered key, or a key it
+    #: builds after the load): a source left to choose its readers reads a table as one
+    #: stream for it, not as key ranges at once (their rows would come interleaved)
+    ordered_load: bool = False
     #: a destination whose open transaction holds its rows in memory asks for checkpoints
     #: (and so commits) at least this often; None: the source's own checkpoint interval
     commit_rows: int | None = None
@@ -87,6 +91,9 @@ class Connector(abc.ABC):
 class Source(Connector):
     #: rows between two State checkpoints (a source may round to its own units)
     checkpoint_rows: int = 500_000
+    #: a source with ``partitioned_reads`` may read a big table with several readers when
+    #: its config sets none (the engine turns it off for an ``ordered_load`` destination)
+    auto_readers: bool = True
 
     @abc.abstractmethod
     def discover(self, config: dict[str, Any]) -> Catalog: ...

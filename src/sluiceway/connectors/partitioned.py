@@ -16,6 +16,7 @@ that still exist.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterator
@@ -37,6 +38,20 @@ class KeyRange:
 
     def as_json(self) -> dict[str, Any]:
         return {"after": self.after, "upto": self.upto}
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, else the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def default_readers(rows: int, min_rows: int) -> int:
+    """The readers of a table of about ``rows`` rows when the user sets none: one reader
+    per available core once the table has ``min_rows`` rows, else one."""
+    return available_cores() if rows >= min_rows else 1
 
 
 def split(bounds: list[list[Any]]) -> list[KeyRange]:

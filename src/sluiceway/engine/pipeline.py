@@ -112,6 +112,8 @@ def run(
     commit_rows = destination.capabilities.commit_rows
     if commit_rows is not None:
         source.checkpoint_rows = min(source.checkpoint_rows, commit_rows)
+    if destination.capabilities.ordered_load:
+        source.auto_readers = False
     saved = store.load()
     stats = [StreamStats(cs.name) for cs in catalog.streams]
 

@@ -123,6 +123,7 @@ class DuckDBDestination(SqlDestination):
     # (at a commit every ~123-130k rows: 14 CPU-seconds and a 244 MB file for the bench's 2M
     # rows, against 12 and 173 MB at 100k, whose variance stays below one row group)
     capabilities: ClassVar[Capabilities] = Capabilities(
+        ordered_load=True,
         destination_sync_modes=tuple(DestinationSyncMode), commit_rows=100_000)
 
     @classmethod

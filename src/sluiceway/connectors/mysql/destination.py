@@ -104,6 +104,7 @@ class _Session:
 class MySQLDestination(SqlDestination):
     name: ClassVar[str] = "mysql"
     capabilities: ClassVar[Capabilities] = Capabilities(
+        ordered_load=True,
         destination_sync_modes=tuple(DestinationSyncMode))
     #: text per LOAD DATA statement; it runs in the background while the next text encodes
     load_bytes: int = 32 * 1024 * 1024

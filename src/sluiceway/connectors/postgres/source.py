@@ -1,7 +1,10 @@
 """PostgreSQL source: catalog from pg_catalog, rows through ADBC's binary COPY into Arrow.
 
-With ``parallel_readers`` set, a full refresh of a table with a primary key reads it as key
-ranges, several at once (that many connections), all in one snapshot: a
+A full refresh of a table with a primary key reads it as key ranges, several at once (that
+many connections), all in one snapshot, with ``parallel_readers`` set above 1, or, when it is
+unset, with one reader per available core once the table holds ``auto_min_rows`` rows (by
+its statistics) and the destination takes rows in any order (see
+``Capabilities.ordered_load``): a
 coordinating connection exports its REPEATABLE READ snapshot (``pg_export_snapshot()``) and
 holds it open while each reader imports it (``SET TRANSACTION SNAPSHOT``). Each range is read
 in key order, and checkpoints name the key ranges still to read, each from the key after its
@@ -36,6 +39,8 @@ from sluiceway.connectors.base import Capabilities, Settled, Source
 from sluiceway.connectors.partitioned import (
     Fan,
     KeyRange,
+    available_cores,
+    default_readers,
     fan_in,
     ranges_from_state,
     split,
@@ -108,6 +113,10 @@ class PostgresSource(Source):
     ranges_per_reader: int = 4
     #: fewer rows than this per range, and the table is read in fewer ranges
     min_range_rows: int = 100_000
+    #: with ``parallel_readers`` unset, a table this big (estimated) gets a reader per core;
+    #: measured on 2 cores (``bench.run --readers 2,stream``, postgres -> parquet): no gain
+    #: at 300,000 and 1,000,000 rows, 5-10 % at 2,000,000
+    auto_min_rows: int = 1_500_000
 
     @classmethod
     def spec(cls) -> ConnectorSpec:
@@ -170,17 +179,27 @@ class PostgresSource(Source):
             cur.fetchall()
             if hold is not None:
                 yield from self._incremental(cur, cs, table, select, state, hold)
-            elif ((cfg.get("parallel_readers") or "ranges" in (state or {}))
-                  and (key := _range_key(cs)) and "next_page" not in (state or {})):
-                # opt-in: on the 2-core machines measured so far, several readers were not
-                # faster than the one COPY stream of the path below (see the README)
-                yield from self._key_ranges(cfg, conn, cur, cs, table, select, state, key)
+            elif ((key := _range_key(cs)) and "next_page" not in (state or {})
+                  and ("ranges" in (state or {}) or cfg.get("parallel_readers")
+                       or self._readers(cfg, cur, table) > 1)):
+                yield from self._key_ranges(cfg, conn, cur, cs, table, select, state, key,
+                                            self._readers(cfg, cur, table))
             else:
                 yield from self._full_refresh(cur, cs, table, select, state)
             cur.close()
             conn.rollback()
 
-    def _size(self, cur: Any, cs: ConfiguredStream, table: str) -> tuple[int, float]:
+    def _readers(self, cfg: dict[str, Any], cur: Any, table: str) -> int:
+        """``parallel_readers``, else a reader per core for a big enough table (one when
+        the destination loads best in key order)."""
+        if cfg.get("parallel_readers"):
+            return int(cfg["parallel_readers"])
+        if not self.auto_readers or available_cores() < 2:
+            return 1
+        pages, per_page = self._size(cur, table)
+        return default_readers(int(pages * per_page), self.auto_min_rows)
+
+    def _size(self, cur: Any, table: str) -> tuple[int, float]:
         """The table's pages and its rows per page (estimated, from the statistics)."""
         regclass = quote_literal(table) + "::regclass"
         cur.execute(f"SELECT pg_relation_size({regclass}) / current_setting('block_size')"
@@ -192,16 +211,15 @@ class PostgresSource(Source):
 
     def _key_ranges(self, cfg: dict[str, Any], conn: Any, cur: Any, cs: ConfiguredStream,
                     table: str, select: str, state: dict[str, Any] | None,
-                    key: list[pa.Field]) -> Iterator[Message]:
+                    key: list[pa.Field], wanted: int) -> Iterator[Message]:
         """Full refresh in key ranges, by several readers in this connection's snapshot."""
         if state and state.get("complete"):
             yield State(cs.name, state)
             return
         names = [f.name for f in key]
         ranges = ranges_from_state(cs.name, names, state)
-        wanted = int(cfg.get("parallel_readers") or 1)
         if ranges is None:
-            pages, per_page = self._size(cur, cs, table)
+            pages, per_page = self._size(cur, table)
             rows = int(pages * per_page)
             if rows:
                 yield Estimate(cs.name, rows)
@@ -300,7 +318,7 @@ class PostgresSource(Source):
             raise Fatal(f"stream {cs.name!r}: the saved position names ranges of key "
                         f"{state.get('key')!r}, which the stream no longer has; reset the "
                         "stream's state")
-        pages, per_page = self._size(cur, cs, table)
+        pages, per_page = self._size(cur, table)
         if pages:
             yield Estimate(cs.name, int(pages * per_page))
         step = max(1, int(self.checkpoint_rows / per_page))

@@ -51,6 +51,7 @@ class _Session:
 class SQLiteDestination(SqlDestination):
     name: ClassVar[str] = "sqlite"
     capabilities: ClassVar[Capabilities] = Capabilities(
+        ordered_load=True,
         destination_sync_modes=tuple(DestinationSyncMode))
     #: seconds a writer waits for another connection's write lock
     busy_timeout: float = 600.0

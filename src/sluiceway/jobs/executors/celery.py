@@ -22,6 +22,14 @@ delivery never runs an attempt twice); one of a job that cannot start now (its s
 worker allocation, its connection busy, its retry not due) is handed back to the ledger and
 published again when the job can start, never requeued in a loop.
 
+A cancel reaches a running attempt twice over: the attempt's heartbeat thread reads its
+job's cancel flag every ``cancel_poll_seconds`` and the job stops at its next look at it; and
+the worker's own watchdog (:class:`Watchdog`, a thread of the worker's main process) ends the
+pool process of an attempt still running :data:`CANCEL_GRACE_SECONDS` after its cancel was
+asked (a long read that never looks at the flag, a driver call that waits on a lock), records
+the attempt ``cancelled`` and so releases its lease. The message of the ended process comes
+back from the broker and does nothing: its job has ended.
+
 Priorities: the ledger's priority (higher first) is clamped to 0-9. RabbitMQ queues are
 declared with ``x-max-priority`` (higher first, as the ledger); Redis serves lower numbers
 first, so the number is inverted for it.
@@ -32,6 +40,7 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -41,7 +50,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from celery import Celery
+from celery import Celery, bootsteps
+from celery.worker import state as worker_state
 from kombu.entity import Exchange, Queue
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -52,7 +62,14 @@ from sluiceway.jobs import ledger
 from sluiceway.jobs.runner import run_attempt
 from sluiceway.secrets import Cipher
 from sluiceway.store.db import Database, now
-from sluiceway.store.models import Actor, Configuration, Connection, ConnectorDefinition, Job
+from sluiceway.store.models import (
+    Actor,
+    Attempt,
+    Configuration,
+    Connection,
+    ConnectorDefinition,
+    Job,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +84,9 @@ LOCAL_KINDS = frozenset({"export", "import", "dump", "backup", "backup_export",
                          "backup_restore", "prune_artifacts"})
 #: connectors whose files live under the file roots
 LOCAL_CONNECTORS = frozenset({"file", "sqlite", "duckdb"})
+#: seconds a running attempt gets to stop by itself after its cancel was asked, before the
+#: worker ends its process (the heartbeat thread sees a cancel within ``cancel_poll_seconds``)
+CANCEL_GRACE_SECONDS = 3.0
 #: the file the server leaves in its artifact directory and file roots; a worker that runs
 #: jobs with local files checks that it sees the same storage
 MARKER = ".sluiceway-storage"
@@ -349,10 +369,123 @@ class _Process:
         return self.db
 
 
+class Watchdog(threading.Thread):
+    """The worker's main process ends the pool process of an attempt that ignores its cancel.
+
+    Every ``cancel_poll_seconds`` while the pool runs tasks, one read of the ledger: the
+    running attempts of this worker (its node name) in its pool processes whose job was asked
+    to cancel. One still running :data:`CANCEL_GRACE_SECONDS` after it was first seen so is
+    ended: its pool process gets SIGKILL (Celery starts another), and the attempt is recorded
+    ``cancelled``. Celery hands the process's message back to the broker; its next delivery
+    finds the job ended and does nothing.
+    """
+
+    def __init__(self, settings: Settings, node: str, grace: float = CANCEL_GRACE_SECONDS,
+                 ) -> None:
+        super().__init__(name="sluiceway-cancel-watchdog", daemon=True)
+        self.settings = settings
+        self.node = node
+        self.grace = grace
+        self.done = threading.Event()
+        self.db: Database | None = None
+        self.seen: dict[int, float] = {}
+
+    def _database(self) -> Database:
+        if self.db is None:
+            db = self.db = Database(self.settings.metadata_url, pool_size=1, max_overflow=1)
+            # the pool processes Celery forks later must not share this process's sockets
+            os.register_at_fork(after_in_child=lambda: db.engine.dispose(close=False))
+        return self.db
+
+    def run(self) -> None:
+        every = min(self.settings.cancel_poll_seconds, 1.0)
+        while not self.done.wait(every):
+            try:
+                self.look()
+            except Exception:  # noqa: BLE001 - a store blip must not stop the watchdog
+                log.warning("the cancel watchdog's look failed", exc_info=True)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join(5.0)
+        if self.db is not None:
+            self.db.dispose()
+
+    @staticmethod
+    def running() -> dict[int, int]:
+        """pool process id -> job id of the tasks that run now in this worker's pool."""
+        out: dict[int, int] = {}
+        for _ in range(3):  # the worker's loop may change the set while it is copied
+            try:
+                requests = list(worker_state.active_requests)
+                break
+            except RuntimeError:
+                continue
+        else:
+            return out
+        for request in requests:
+            pid, args = request.worker_pid, request.args
+            if pid and request.time_start and args:
+                out[int(pid)] = int(args[0])
+        return out
+
+    def look(self) -> list[int]:
+        """One look (see the class); returns the attempts it ended."""
+        tasks = self.running()
+        if not tasks:
+            self.seen.clear()
+            return []
+        db = self._database()
+        with db.session() as s:
+            rows = s.execute(
+                select(Attempt.id, Attempt.pid, Attempt.job_id)
+                .join(Job, Job.id == Attempt.job_id)
+                .where(Attempt.status == "running", Attempt.worker == self.node,
+                       Attempt.pid.in_(sorted(tasks)), Job.cancel_requested.is_(True))).all()
+        t = time.monotonic()
+        asked = {int(r[0]): (int(r[1] or 0), int(r[2])) for r in rows}
+        self.seen = {a: self.seen.get(a, t) for a in asked}
+        ended: list[int] = []
+        for attempt_id, (pid, job_id) in asked.items():
+            if t - self.seen[attempt_id] < self.grace or self.running().get(pid) != job_id:
+                continue
+            log.warning("attempt %s of job %s ignores its cancel: ending pool process %s",
+                        attempt_id, job_id, pid)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            ledger.finish(db, attempt_id, "cancelled", settings=self.settings,
+                          error=f"cancelled: the attempt did not stop within {self.grace:g} s "
+                                "of its cancel, so its worker ended its process")
+            self.seen.pop(attempt_id, None)
+            ended.append(attempt_id)
+        return ended
+
+
 def worker_app(settings: Settings) -> Celery:
-    """The Celery app of a worker: :func:`make_app` with the task that runs jobs."""
+    """The Celery app of a worker: :func:`make_app` with the task that runs jobs and the
+    cancel :class:`Watchdog` in the worker's main process."""
     app = make_app(settings)
     here = _Process(settings)
+
+    class WatchdogStep(bootsteps.StartStopStep):  # type: ignore[misc]
+        requires = {"celery.worker.components:Pool"}
+
+        def __init__(self, worker: Any, **kwargs: Any) -> None:
+            super().__init__(worker, **kwargs)
+            self.thread: Watchdog | None = None
+
+        def start(self, worker: Any) -> None:
+            self.thread = Watchdog(settings, str(worker.hostname))
+            self.thread.start()
+
+        def stop(self, worker: Any) -> None:
+            if self.thread is not None:
+                self.thread.stop()
+                self.thread = None
+
+    app.steps["worker"].add(WatchdogStep)
 
     def task(self: Any, job_id: int) -> str:
         node = str(getattr(self.request, "hostname", None) or socket.gethostname())
