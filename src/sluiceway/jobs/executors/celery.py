@@ -376,8 +376,9 @@ class Watchdog(threading.Thread):
     running attempts of this worker (its node name) in its pool processes whose job was asked
     to cancel. One still running :data:`CANCEL_GRACE_SECONDS` after it was first seen so is
     ended: its pool process gets SIGKILL (Celery starts another), and the attempt is recorded
-    ``cancelled``. Celery hands the process's message back to the broker; its next delivery
-    finds the job ended and does nothing.
+    ``cancelled``. A kill (``cancel_mode`` ``kill``) is not given that grace: its process is
+    ended at the first look. Celery hands the process's message back to the broker; its next
+    delivery finds the job ended and does nothing.
     """
 
     def __init__(self, settings: Settings, node: str, grace: float = CANCEL_GRACE_SECONDS,
@@ -438,16 +439,17 @@ class Watchdog(threading.Thread):
         db = self._database()
         with db.session() as s:
             rows = s.execute(
-                select(Attempt.id, Attempt.pid, Attempt.job_id)
+                select(Attempt.id, Attempt.pid, Attempt.job_id, Job.cancel_mode)
                 .join(Job, Job.id == Attempt.job_id)
                 .where(Attempt.status == "running", Attempt.worker == self.node,
                        Attempt.pid.in_(sorted(tasks)), Job.cancel_requested.is_(True))).all()
         t = time.monotonic()
-        asked = {int(r[0]): (int(r[1] or 0), int(r[2])) for r in rows}
+        asked = {int(r[0]): (int(r[1] or 0), int(r[2]), r[3]) for r in rows}
         self.seen = {a: self.seen.get(a, t) for a in asked}
         ended: list[int] = []
-        for attempt_id, (pid, job_id) in asked.items():
-            if t - self.seen[attempt_id] < self.grace or self.running().get(pid) != job_id:
+        for attempt_id, (pid, job_id, mode) in asked.items():
+            grace = 0.0 if mode == "kill" else self.grace  # a kill is immediate
+            if t - self.seen[attempt_id] < grace or self.running().get(pid) != job_id:
                 continue
             log.warning("attempt %s of job %s ignores its cancel: ending pool process %s",
                         attempt_id, job_id, pid)
