@@ -90,3 +90,59 @@ def test_the_chart_shows_a_run_as_soon_as_it_ended(admin: Browser, platform: Pla
     assert "(highest 0)" in admin.get("/ui/").text
     _run(platform, conn, "succeeded", 777, 1000, time.time() - 30, 20)
     assert "Rows moved per day, last 30 days (highest 777)" in admin.get("/ui/").text
+
+
+def _route(p: Platform, ws: str, identifier: str, *, disabled: bool = False) -> str:
+    from sluiceway.store.models import Configuration
+
+    with p.db.claim() as s:
+        c = Configuration(workspace_id=ws, type="route-configuration", identifier=identifier,
+                          name=identifier.title(), prototype="route", disabled=disabled,
+                          object={"prototype": "route", "parameters": {
+                              "incoming": "shop-orders", "outgoing": "warehouse",
+                              "transformers": []}}, revision="0" * 26)
+        s.add(c)
+        s.flush()
+        return c.id
+
+
+def test_routes_are_listed_with_their_last_and_next_run_failing_first(
+        admin: Browser, platform: Platform) -> None:
+    from sluiceway.services import auth
+    from sluiceway.store.models import Configuration
+
+    ws = next(iter(auth.caller_for(platform, "admin").workspace_ids))
+    fine = _route(platform, ws, "fine")
+    broken = _route(platform, ws, "broken")
+    _route(platform, ws, "idle", disabled=True)
+    now = time.time()
+    with platform.db.claim() as s:
+        for scope, stats in ((fine, {"read": 1234, "finished": 1234, "failed": 0}),
+                             (broken, {"read": 10, "finished": 7, "failed": 3})):
+            job = Job(workspace_id=ws, config_type="route", scope=scope, status="succeeded",
+                      created_at=now - 100, updated_at=now - 40)
+            s.add(job)
+            s.flush()
+            s.add(Attempt(job_id=job.id, number=1, status="succeeded", stats=stats,
+                          created_at=now - 100, ended_at=now - 40))
+        s.add(Configuration(workspace_id=ws, type="scheduler-entry", identifier="nightly",
+                            name="Nightly", prototype="cron", revision="0" * 26,
+                            object={"prototype": "cron", "parameters": {
+                                "expression": "30 2 * * *", "timezone": "UTC",
+                                "commands": [{"command": "route:run",
+                                              "arguments": {"route": "fine"}}]}}))
+    page = admin.get("/ui/").text
+    section = page[page.index('id="routes"'):]
+    names = re.findall(r'/ui/configurations/route-configuration/([a-z]+)"', section)
+    assert names == ["broken", "fine", "idle"]
+    rows = section.split("<tr")
+    broken_row = next(r for r in rows if "/broken\"" in r)
+    assert "/ui/tasks?route=broken&amp;status=failed" in broken_row
+    fine_row = next(r for r in rows if "/fine\"" in r)
+    assert "1,234" in fine_row
+    assert "manual" not in fine_row  # its entry's next 02:30
+    idle_row = next(r for r in rows if "/idle\"" in r)
+    assert "disabled" in idle_row
+    assert "never run" in idle_row
+    assert "manual" in idle_row
+    assert "manual" in broken_row

@@ -86,6 +86,14 @@ def load(s: Session) -> list[Entry]:
     return [e for e in (_entry(c) for c in rows) if e is not None]
 
 
+def load_space(s: Session, workspace_id: str) -> list[Entry]:
+    """The enabled scheduler entries of one space that can be scheduled."""
+    rows = list(s.scalars(select(Configuration).where(
+        Configuration.workspace_id == workspace_id, Configuration.type == TYPE,
+        Configuration.disabled.is_(False)).order_by(Configuration.identifier)))
+    return [e for e in (_entry(c) for c in rows) if e is not None]
+
+
 def entries(db: Database) -> list[Entry]:
     with db.session() as s:
         return load(s)

@@ -1,5 +1,5 @@
-"""A space at a glance: its connections with their last run and next run, failing ones first,
-and what the syncs moved per day.
+"""A space at a glance: its connections and routes with their last run and next run, failing
+ones first, and what the syncs moved per day.
 
 What enters: the caller, a space, a page. What leaves: :class:`Overview` views (no rows of the
 store). Each page costs a few queries: the latest job per connection is one short index
@@ -17,10 +17,11 @@ from typing import Any
 from sqlalchemy import Integer, case, cast, func, select, true
 from sqlalchemy.orm import Session, aliased
 
+from sluiceway.jobs import schedule_entries
 from sluiceway.services import policy
 from sluiceway.services.caller import Caller
 from sluiceway.services.platform import Platform
-from sluiceway.store.models import Actor, Attempt, Connection, Job
+from sluiceway.store.models import Actor, Attempt, Configuration, Connection, Job
 
 RUNS = ("sync", "reset_connection")
 #: the per-day figures of a space are reused until an attempt ends somewhere (the aggregate
@@ -59,6 +60,33 @@ class ConnectionSummary:
 
 
 @dataclass(frozen=True)
+class RouteSummary:
+    identifier: str
+    name: str
+    disabled: bool
+    incoming: str
+    outgoing: str
+    #: the earliest next time a scheduler entry of the space runs it (None: run by hand)
+    next_run_at: float | None
+    #: its latest run: job id, status, start, duration (s), and what became of its entities
+    job_id: int | None
+    job_status: str | None
+    started_at: float | None
+    seconds: float | None
+    read: int | None
+    finished: int | None
+    failed: int | None
+
+    @property
+    def failing(self) -> bool:
+        return self.job_status == "failed" or bool(self.failed)
+
+    @property
+    def running(self) -> bool:
+        return self.job_status in ACTIVE
+
+
+@dataclass(frozen=True)
 class Day:
     start: float  # epoch s of the day's midnight (UTC)
     rows: int
@@ -74,6 +102,8 @@ class Overview:
     page: int
     size: int
     days: list[Day]
+    #: the space's routes (at most :data:`ROUTES_SHOWN`), failing first
+    routes: tuple[RouteSummary, ...] = ()
 
     @property
     def pages(self) -> int:
@@ -126,6 +156,7 @@ def overview(p: Platform, caller: Caller, workspace_id: str, *, page: int = 1,
                     .where(Attempt.job_id.in_(job_ids)).group_by(Attempt.job_id)):
                 stats[jid] = (began, ended, int(n or 0), int(b or 0))
         days = _cached_days(p, s, workspace_id)
+        routes = _routes(s, workspace_id, search)
     out = []
     for cid, name, status, next_run, sname, dname, job_id, jstatus, created, updated in rows:
         first, last, n, b = stats.get(job_id, (None, None, 0, 0)) if job_id else (
@@ -136,7 +167,65 @@ def overview(p: Platform, caller: Caller, workspace_id: str, *, page: int = 1,
         out.append(ConnectionSummary(
             cid, name, status, sname, dname, next_run, job_id, jstatus, started, seconds,
             n if job_id else None, b if job_id else None))
-    return Overview(out, int(total), page, size, days)
+    return Overview(out, int(total), page, size, days, routes)
+
+
+#: routes an overview lists (a space with more finds the others on the configurations page)
+ROUTES_SHOWN = 100
+
+
+def _routes(s: Session, workspace_id: str, search: str) -> tuple[RouteSummary, ...]:
+    """The space's routes with their latest run and next scheduled run: failing first, then
+    running, then by name."""
+    where = [Configuration.workspace_id == workspace_id,
+             Configuration.type == schedule_entries.ROUTE]
+    if search:
+        where.append(func.lower(Configuration.name).contains(search.lower(), autoescape=True))
+    routes = list(s.execute(select(Configuration.id, Configuration.identifier,
+                                   Configuration.name, Configuration.disabled,
+                                   Configuration.object).where(*where)
+                            .order_by(Configuration.identifier).limit(ROUTES_SHOWN)))
+    if not routes:
+        return ()
+    ids = [r[0] for r in routes]
+    latest = dict(s.execute(select(Job.scope, func.max(Job.id)).where(
+        Job.workspace_id == workspace_id, Job.config_type == "route", Job.scope.in_(ids))
+        .group_by(Job.scope)).all())
+    jobs = {j.id: j for j in s.scalars(select(Job).where(Job.id.in_(list(latest.values()))))}
+    spans: dict[int, tuple[float | None, float | None, dict[str, Any]]] = {}
+    for a in s.scalars(select(Attempt).where(Attempt.job_id.in_(list(jobs)))
+                       .order_by(Attempt.number)):
+        first = spans.get(a.job_id, (a.created_at, None, {}))[0]
+        spans[a.job_id] = (first, a.ended_at, dict(a.stats or {}))
+    t = time.time()
+    next_runs: dict[str, float] = {}
+    for e in schedule_entries.load_space(s, workspace_id):
+        for command, target in e.commands:
+            if command == "route:run" and target:
+                slot = e.next_slot(t)
+                next_runs[target] = min(slot, next_runs.get(target, slot))
+    out = []
+    for cid, ident, name, disabled, obj in routes:
+        params = dict(dict(obj or {}).get("parameters") or {})
+        job = jobs.get(latest.get(cid, -1))
+        began, ended, stats = spans.get(job.id, (None, None, {})) if job else (None, None, {})
+        started = began if began is not None else (job.created_at if job else None)
+        end = t if job is not None and job.status in ACTIVE else (
+            ended or (job.updated_at if job else None))
+        seconds = (end - started) if started is not None and end is not None else None
+
+        def figure(name: str, job: Job | None = job, stats: dict[str, Any] = stats,
+                   ) -> int | None:
+            return int(stats.get(name) or 0) if job is not None else None
+
+        out.append(RouteSummary(
+            ident, name, bool(disabled), str(params.get("incoming") or ""),
+            str(params.get("outgoing") or ""),
+            None if disabled else next_runs.get(ident), job.id if job else None,
+            job.status if job else None, started, seconds, figure("read"),
+            figure("finished"), figure("failed")))
+    out.sort(key=lambda r: (0 if r.failing else 1 if r.running else 2, r.name, r.identifier))
+    return tuple(out)
 
 
 def _cached_days(p: Platform, s: Session, workspace_id: str) -> list[Day]:
