@@ -95,3 +95,19 @@ def test_a_viewer_sees_no_create_button_and_a_forged_post_is_refused(
                      403)
     assert "a viewer (ROLE_USER) of this space may not do this" in r.text
     assert "Not allowed" in r.text
+
+
+def test_a_viewer_has_no_test_button_and_a_forged_test_is_refused(
+        browser: Browser, platform: Platform) -> None:
+    from sluiceway.store.models import Connection
+    from tests.web.conftest import sample_connection
+
+    made = sample_connection(platform, "tested")
+    with platform.db.session() as s:
+        source_id = s.get_one(Connection, made).source_id
+    add_user(platform, "viewer@example.com", "viewer-password", policy.Role.VIEWER)
+    browser.sign_in("viewer@example.com", "viewer-password")
+    page = browser.get(f"/ui/sources/{source_id}").text
+    assert f"/ui/sources/{source_id}/test" not in page
+    r = browser.post(f"/ui/sources/{source_id}/test", {"csrf": csrf_of(page)}, 403)
+    assert "a viewer (ROLE_USER) of this space may not do this" in r.text
