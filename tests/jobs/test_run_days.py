@@ -11,7 +11,7 @@ from typing import Any
 from unittest.mock import patch
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from sluiceway.core.settings import Settings
 from sluiceway.jobs import ledger, run_days
@@ -148,6 +148,10 @@ def test_the_days_equal_the_aggregate_over_the_attempts(world: World, db: Databa
     with db.session() as s:  # and the benchmark's rebuild from the attempts agrees
         run_days.rebuild(s)
     _same(_table(db), aggregate)
+    with db.session() as s:  # a space deleted (as spaces.delete_space does) takes its days
+        s.execute(delete(Job).where(Job.workspace_id == other_id))
+        s.delete(s.get_one(Workspace, other_id))
+    assert {ws for ws, _ in _table(db)} == {world.workspace_id}
 
 
 def test_the_migration_fills_the_days_from_the_ended_attempts(settings: Settings) -> None:
