@@ -106,3 +106,62 @@ def test_a_viewer_has_no_restore_button_and_is_refused(admin: Browser,
     viewer.post("/ui/backups/nope/restore", {"configuration": "on"}, 403,
                 csrf_from="/ui/backups")
     viewer.post("/ui/backups/nope/restore", {"csrf": "forged", "configuration": "on"}, 403)
+
+
+def test_files_of_a_backup_are_restored_from_the_ui_into_a_folder(running: Browser) -> None:
+    """The restore form offers the backup's files, a folder and whether to empty it; the
+    files land there and the list says where; a path the backup lacks names the field."""
+    import json
+
+    p: Platform = running.client.app.state.platform  # type: ignore[attr-defined]
+    running.post("/ui/backups", {"description": "files"}, csrf_from="/ui/backups")
+    _settled(running)
+    (made,) = _backups(p)
+    page = running.get("/ui/backups").text
+    assert 'name="path" value="config.json"' in page
+    assert 'name="target_path"' in page
+    assert 'name="clear_target"' in page
+    root = p.settings.allowed_roots[0]
+    folder = root / "restored-here"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "stale.txt").write_text("old")
+    r = running.post(f"/ui/backups/{made.id}/restore", {"paths": "nothing/here"}, 422,
+                     csrf_from="/ui/backups")
+    assert "path_restore.source_paths[0]: is not a path of the backup" in r.text
+    r = running.post(f"/ui/backups/{made.id}/restore", {"target_path": "restored-here"},
+                     422, csrf_from="/ui/backups")
+    assert "path_restore.source_paths: must name at least one path" in r.text
+    assert (folder / "stale.txt").exists()
+    assert _backups(p)[0].restore is None
+    running.post(f"/ui/backups/{made.id}/restore",
+                 {"path": "config.json", "target_path": "restored-here",
+                  "clear_target": "on"}, csrf_from="/ui/backups")
+    rows = _settled(running)
+    assert "restore <span class=\"badge completed\">completed</span>" in rows, rows
+    assert "files into restored-here" in rows
+    restored = json.loads((folder / "config.json").read_text())
+    assert restored["workspace"]["id"] == made.workspace_id
+    assert not (folder / "stale.txt").exists()
+    view = _backups(p)[0].restore
+    assert view is not None
+    assert view.path_restore is not None
+    assert view.path_restore.source_paths == ("config.json",)
+
+
+def test_a_viewer_sees_no_file_restore_and_a_forged_one_is_refused(running: Browser) -> None:
+    p: Platform = running.client.app.state.platform  # type: ignore[attr-defined]
+    running.post("/ui/backups", {"description": "kept"}, csrf_from="/ui/backups")
+    _settled(running)
+    (made,) = _backups(p)
+    add_user(p, "viewer@example.com", "viewer-password", policy.Role.VIEWER)
+    viewer = new_browser(running.client)
+    viewer.sign_in("viewer@example.com", "viewer-password")
+    page = viewer.get("/ui/backups").text
+    assert "kept" in page
+    assert 'name="path"' not in page
+    assert "/restore" not in page
+    viewer.post(f"/ui/backups/{made.id}/restore",
+                {"path": "config.json", "target_path": "by-viewer"}, 403,
+                csrf_from="/ui/backups")
+    assert _backups(p)[0].restore is None
+    assert not (p.settings.allowed_roots[0] / "by-viewer").exists()

@@ -1,12 +1,15 @@
-"""The imports, dumps, backups, configurations (list, history, form, route editor and its
-test panel), tasks, storages, spaces, statistics and connection edit pages in a real browser:
-each, with rows in it, passes axe-core with no serious or critical violation and has no
-horizontal scroll at 375 px (screenshots go to the test's temporary folder)."""
+"""The imports, dumps, backups (and a backup's file restored), configurations (list,
+history, form, route editor and its test panel), tasks, storages, spaces, statistics and
+connection edit pages in a real browser: each, with rows in it, passes axe-core with no
+serious or critical violation and has no horizontal scroll at 375 px (screenshots go to the
+test's temporary folder)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+import duckdb
 
 from sluiceway.core.settings import Settings
 from sluiceway.services import actors, auth, configurations, connections, storages
@@ -19,9 +22,9 @@ from tests.web.test_browser import TIMEOUT, _check, _sign_in
 
 
 def _seed(settings: Settings) -> tuple[str, str]:
-    """A source, a destination, a connection between them, configurations (one with two
-    revisions, a route), failed tasks and a storage with entities; the source's and the
-    connection's ids."""
+    """A source, a destination (with a table, so that a backup completes), a connection
+    between them, configurations (one with two revisions, a route), failed tasks and a
+    storage with entities; the source's and the connection's ids."""
     p = open_platform(settings)
     try:
         admin = auth.caller_for(p, "admin")
@@ -31,6 +34,10 @@ def _seed(settings: Settings) -> tuple[str, str]:
         dst = actors.create(p, admin, "destination", ws,
                             definition(p, "destination", "duckdb"), {"path": "lake.duckdb"},
                             "lake").id
+        lake = p.settings.allowed_roots[0] / "lake.duckdb"  # a table the backup holds
+        lake.parent.mkdir(parents=True, exist_ok=True)
+        with duckdb.connect(str(lake)) as db:
+            db.execute("CREATE TABLE events AS SELECT 1 AS id, 'a' AS name")
         conn = connections.create(p, admin, source_id=src, destination_id=dst,
                                   name="shop to lake", sync_mode="full_refresh", streams=None,
                                   schedule=None, status="active").id
@@ -109,6 +116,17 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
             page.goto(base + path)
             assert page.inner_text("h1").startswith(heading), name
             _check(page, name, shots)
+        # a backup's file restored into a folder from the restore form
+        page.goto(base + "/ui/backups")
+        page.click("#backups summary:has-text('Restore')")
+        page.check("#backups input[name=path][value='config.json']")
+        page.fill("#backups input[name=target_path]", "restored-from-backup")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#backups button:has-text('Restore')")
+        page.wait_for_selector(
+            "#backups[data-live=false] small:has-text('files into restored-from-backup')")
+        assert "restore completed" in page.inner_text("#backups")
+        _check(page, "backup files restored", shots)
         page.goto(base + "/ui/configurations/transformer/rename-fields/history")
         assert page.locator("table.diff tr.changed").count() == 1
         # the route editor's test panel, run in the browser
@@ -120,4 +138,4 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
         _check(page, "route test panel", shots)
     finally:
         server.stop()
-    assert len(list(shots.glob("*.png"))) == 15
+    assert len(list(shots.glob("*.png"))) == 16

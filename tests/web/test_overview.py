@@ -7,13 +7,14 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 
 from sluiceway.core.settings import Settings
+from sluiceway.jobs import ledger
 from sluiceway.services import policy
 from sluiceway.services.platform import Platform
-from sluiceway.store.models import Attempt, Job
 from tests.api.conftest import make_settings
 from tests.web.conftest import Browser, add_user, new_browser, sample_connection
 
@@ -25,14 +26,17 @@ def web_settings(tmp_path: Path, metadata_url: str) -> Settings:
 
 def _run(p: Platform, connection_id: str, status: str, rows: int, nbytes: int,
          started: float, seconds: float, kind: str = "sync") -> None:
-    with p.db.session() as s:
-        job = Job(workspace_id=_space(p, connection_id), config_type=kind,
-                  scope=connection_id, status=status, created_at=started,
-                  updated_at=started + seconds)
-        s.add(job)
-        s.flush()
-        s.add(Attempt(job_id=job.id, number=1, status=status, records_synced=rows,
-                      bytes_synced=nbytes, created_at=started, ended_at=started + seconds))
+    """A run of the connection through the ledger (made, claimed, ended), on a clock that
+    reads ``started`` until it ends ``seconds`` later."""
+    clock = [started]
+    with patch.object(ledger, "now", lambda: clock[0]):
+        job = ledger.enqueue_in(p.db, workspace_id=_space(p, connection_id),
+                                config_type=kind, scope=connection_id, max_attempts=1)
+        attempt = ledger.claim(p.db, "test", None, 60.0, job_id=job.id)
+        assert attempt is not None
+        clock[0] = started + seconds
+        ledger.finish(p.db, attempt.id, status, settings=p.settings, records=rows,
+                      bytes_=nbytes)
 
 
 def _space(p: Platform, connection_id: str) -> str:
@@ -109,7 +113,7 @@ def _route(p: Platform, ws: str, identifier: str, *, disabled: bool = False) -> 
 def test_routes_are_listed_with_their_last_and_next_run_failing_first(
         admin: Browser, platform: Platform) -> None:
     from sluiceway.services import auth
-    from sluiceway.store.models import Configuration
+    from sluiceway.store.models import Attempt, Configuration, Job
 
     ws = next(iter(auth.caller_for(platform, "admin").workspace_ids))
     fine = _route(platform, ws, "fine")

@@ -23,6 +23,7 @@ from sqlalchemy import CursorResult, Table, exists, func, insert, or_, select, t
 from sqlalchemy.orm import Session, aliased
 
 from sluiceway.core.settings import Settings
+from sluiceway.jobs import run_days
 from sluiceway.store.db import Database, now
 from sluiceway.store.models import Attempt, AttemptLog, Job, Task, Workspace
 
@@ -405,6 +406,10 @@ def _finish(
         attempt.bytes_synced = bytes_
     if job is None:
         return None
+    if job.config_type == run_days.KIND:  # the overview's per-day figures
+        run_days.add(s, job.workspace_id, began=attempt.created_at, ended=t,
+                     records=attempt.records_synced, bytes_=attempt.bytes_synced,
+                     failed=attempt.status == "failed")
     if outcome == "failed" and (job.cancel_requested or job.cancel_mode == "stop"):
         outcome = "cancelled"
     if outcome == "cancelled" and job.cancel_mode == "kill":
@@ -480,6 +485,12 @@ def request_cancel(s: Session, job: Job, how: str = "cancel") -> Job:
                   .values(updated_at=t, **values)
                   .execution_options(synchronize_session=False))
     else:  # no worker will take its queued attempt now
+        if job.config_type == run_days.KIND:  # it ends now: the overview counts it
+            for began, records, bytes_ in s.execute(
+                    select(Attempt.created_at, Attempt.records_synced, Attempt.bytes_synced)
+                    .where(Attempt.job_id == job.id, Attempt.status == QUEUED)).all():
+                run_days.add(s, job.workspace_id, began=began, ended=t, records=records,
+                             bytes_=bytes_, failed=False)
         s.execute(update(Attempt).where(Attempt.job_id == job.id, Attempt.status == QUEUED)
                   .values(status="cancelled", ended_at=t, updated_at=t)
                   .execution_options(synchronize_session=False))

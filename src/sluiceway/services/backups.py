@@ -25,7 +25,12 @@ from sqlalchemy.orm import Session
 from sluiceway.artifacts import hash_password
 from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sluiceway.jobs import ledger
-from sluiceway.jobs.kinds.backup import READABLE_DESTINATIONS, member_names, read_config
+from sluiceway.jobs.kinds.backup import (
+    CONFIG,
+    READABLE_DESTINATIONS,
+    member_names,
+    read_config,
+)
 from sluiceway.services import artifacts, audit, listing, policy, scope
 from sluiceway.services.auth import Caller
 from sluiceway.services.platform import Platform
@@ -133,6 +138,9 @@ class BackupView:
     restore: RestoreView | None
     #: the tables it holds, as ``<destinationId>/<table>``
     dumps: tuple[str, ...]
+    #: the files it holds (what a path restore names): its configuration, then each
+    #: table's file
+    files: tuple[str, ...] = ()
 
     @property
     def creating(self) -> bool:
@@ -188,7 +196,9 @@ def _view(a: Artifact, export_row: Artifact | None) -> BackupView:
         completed_at=float(completed) if completed is not None else None,
         expires_at=a.expires_at, export=_export_view(meta.get("export"), export_row),
         restore=_restore_view(meta.get("restore")),
-        dumps=tuple(str(d["dump"]) for d in meta.get("dumps") or []))
+        dumps=tuple(str(d["dump"]) for d in meta.get("dumps") or []),
+        files=(CONFIG, *(str(d["file"]) for d in meta.get("dumps") or [] if d.get("file")))
+        if a.phase == "completed" else ())
 
 
 @dataclass(frozen=True)

@@ -4,31 +4,26 @@ ones first, and what the syncs moved per day.
 What enters: the caller, a space, a page. What leaves: :class:`Overview` views (no rows of the
 store). Each page costs a few queries: the latest job per connection is one short index
 walk back from its newest job (``ix_jobs_scope_id``), attempts are summed for the page's
-jobs only, and the days are grouped by the database and reused until another attempt ends.
+jobs only, and the days are a month of rows of ``run_days`` (see
+:mod:`sluiceway.jobs.run_days`), one per day that had runs.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, func, select, true
+from sqlalchemy import case, func, select, true
 from sqlalchemy.orm import Session, aliased
 
-from sluiceway.jobs import schedule_entries
+from sluiceway.jobs import run_days, schedule_entries
 from sluiceway.services import policy
 from sluiceway.services.caller import Caller
 from sluiceway.services.platform import Platform
 from sluiceway.store.models import Actor, Attempt, Configuration, Connection, Job
 
 RUNS = ("sync", "reset_connection")
-#: the per-day figures of a space are reused until an attempt ends somewhere (the aggregate
-#: over every run of a month is the page's dearest query), for at most this long
-DAYS_TTL = 300.0
-_days_cache: dict[tuple[str, str], tuple[float, float | None, list[Day]]] = {}
-_days_lock = threading.Lock()
 ACTIVE = ("pending", "running", "incomplete")
 DAYS = 30
 _DAY = 86_400
@@ -155,7 +150,7 @@ def overview(p: Platform, caller: Caller, workspace_id: str, *, page: int = 1,
                            func.sum(Attempt.bytes_synced))
                     .where(Attempt.job_id.in_(job_ids)).group_by(Attempt.job_id)):
                 stats[jid] = (began, ended, int(n or 0), int(b or 0))
-        days = _cached_days(p, s, workspace_id)
+        days = _days(s, workspace_id)
         routes = _routes(s, workspace_id, search)
     out = []
     for cid, name, status, next_run, sname, dname, job_id, jstatus, created, updated in rows:
@@ -228,40 +223,18 @@ def _routes(s: Session, workspace_id: str, search: str) -> tuple[RouteSummary, .
     return tuple(out)
 
 
-def _cached_days(p: Platform, s: Session, workspace_id: str) -> list[Day]:
-    """:func:`_days`, reused while no attempt ended since (``ix_attempts_ended_at`` makes
-    the check one index lookup) and the UTC day is the same."""
-    key = (p.db.url, workspace_id)
-    t = time.monotonic()
-    last_end = s.scalar(select(func.max(Attempt.ended_at)))
-    with _days_lock:
-        hit = _days_cache.get(key)
-    if hit is not None and hit[0] > t and hit[1] == last_end and \
-            hit[2][-1].start == float(int(time.time() // _DAY) * _DAY):
-        return hit[2]
-    days = _days(s, workspace_id)
-    with _days_lock:
-        if len(_days_cache) > 10_000:
-            _days_cache.clear()
-        _days_cache[key] = (t + DAYS_TTL, last_end, days)
-    return days
-
-
 def _days(s: Session, workspace_id: str) -> list[Day]:
     """Rows moved, run time, runs and failed runs per UTC day over the last :data:`DAYS`
     days (every day listed, empty ones too), from the syncs' attempts by the day they
-    ended."""
-    today = int(time.time() // _DAY)
+    ended: at most 30 rows of ``run_days``, which ending an attempt adds to."""
+    today = run_days.day_of(time.time())
     first = today - DAYS + 1
-    day = cast(Attempt.ended_at / _DAY, Integer)
-    q = (select(day, func.sum(Attempt.records_synced),
-                func.sum(Attempt.ended_at - Attempt.created_at), func.count(Attempt.id),
-                func.sum(case((Attempt.status == "failed", 1), else_=0)))
-         .join(Job, Job.id == Attempt.job_id)
-         .where(Job.workspace_id == workspace_id, Job.config_type == "sync",
-                Attempt.ended_at >= first * _DAY)
-         .group_by(day))
-    found = {int(d): (int(n or 0), float(sec or 0.0), int(runs), int(failed or 0))
-             for d, n, sec, runs, failed in s.execute(q)}
-    return [Day(float(d * _DAY), *found.get(d, (0, 0.0, 0, 0)))
-            for d in range(first, today + 1)]
+    found = run_days.read(s, workspace_id, first, today)
+    return [Day(float(d * _DAY), *_day(found.get(d))) for d in range(first, today + 1)]
+
+
+def _day(row: tuple[int, int, float, int, int] | None) -> tuple[int, float, int, int]:
+    if row is None:
+        return 0, 0.0, 0, 0
+    records, _bytes, seconds, runs, failed = row
+    return records, seconds, runs, failed

@@ -211,6 +211,26 @@ class Attempt(Base):
     ended_at: Mapped[float | None] = mapped_column(Float)
 
 
+class RunDay(Base):
+    """What a space's syncs did on one UTC day, by the day their attempts ended: rows and
+    bytes moved, run time (each attempt's end minus its start), attempts and failed ones.
+    Added to in the transaction that ends an attempt (:mod:`sluiceway.jobs.run_days`), so
+    the overview's chart reads a month as 30 rows (migration 0995 filled it from the
+    attempts that had ended)."""
+
+    __tablename__ = "run_days"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    #: days since 1970-01-01 (UTC): ``floor(ended_at / 86400)``
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    records: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class AttemptLog(Base):
     __tablename__ = "attempt_logs"
     __table_args__ = (Index("ix_attempt_logs_attempt", "attempt_id", "id"),)

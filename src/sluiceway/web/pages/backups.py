@@ -1,7 +1,7 @@
 """Backups: a space's configuration and its destinations' tables, created, exported (a tar,
 a ZIP, a password-protected ZIP), downloaded through a signed link, restored (the
-configuration, and each table into a destination chosen for it, its progress followed in
-the list) and deleted."""
+configuration, each table into a destination chosen for it, and files of the backup into a
+folder, its progress followed in the list) and deleted."""
 
 from __future__ import annotations
 
@@ -104,6 +104,20 @@ def delete(backup_id: str, page: PageDep, form: FormDep) -> Response:
     return RedirectResponse(f"{UI}/backups", 303)
 
 
+def _paths(form: Form) -> backups.PathRestore | None:
+    """The files to restore: the ticked ones and those typed (one a line; a folder takes
+    everything under it), into the folder given (empty: the server's default) and whether
+    it is emptied first; None when no file was named and no folder given."""
+    paths = [*form.getlist("path"),
+             *(line.strip() for line in form.get("paths").splitlines() if line.strip())]
+    target = form.get("target_path").strip() or None
+    clear = form.has("clear_target")
+    if not paths and target is None and not clear:
+        return None
+    return backups.PathRestore(source_paths=list(dict.fromkeys(paths)),
+                               target_restore_path=target, clear_target_path=clear)
+
+
 @router.post("/backups/{backup_id}/restore")
 def restore(request: Request, backup_id: str, page: PageDep, form: FormDep) -> Response:
     policy.require(page.caller, policy.CHANGE, page.workspace_id)
@@ -114,7 +128,7 @@ def restore(request: Request, backup_id: str, page: PageDep, form: FormDep) -> R
                                                   form.get("target." + name[5:])))
     try:
         backups.restore(page.platform, page.caller, backup_id,
-                        database_restores=tables or None,
+                        database_restores=tables or None, path_restore=_paths(form),
                         restore_configuration=form.has("configuration"))
     except (InvalidInput, Conflict) as exc:
         errors = exc.errors if isinstance(exc, InvalidInput) else [
