@@ -8,7 +8,10 @@ server that was down longer skips the missed slots rather than fire a backlog). 
 inserts the slot's key (space, entry, slot time) into ``schedule_slots``, unique, in the same
 transaction as the enqueue of the route runs: of two schedulers, or a scheduler and its
 restart, only the one whose insert went through enqueues. A disabled entry, or a disabled
-route, is not run. An entry whose expression is a ``${NAME}`` reference is not scheduled.
+route, is not run. An expression (or time zone) that is a ``${NAME}`` reference to a plain
+variable of the entry's space is resolved each time the entries are loaded (a changed
+variable moves the schedule); a reference to a variable that is missing or encrypted (saving
+such an entry is refused) leaves the entry unscheduled, with a warning in the log.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sluiceway.core.errors import FieldError
 from sluiceway.core.settings import Settings
 from sluiceway.jobs import ledger
+from sluiceway.secrets import variables as refs
 from sluiceway.store.db import Database
-from sluiceway.store.models import Configuration, ScheduleSlot
+from sluiceway.store.models import Configuration, EnvironmentVariable, ScheduleSlot
 
 log = logging.getLogger(__name__)
 
@@ -61,21 +66,64 @@ class Entry:
         return float(it.get_next(float))
 
 
-def _entry(c: Configuration) -> Entry | None:
-    params = dict(dict(c.object).get("parameters") or {})
-    expression, zone = params.get("expression"), params.get("timezone") or "UTC"
-    if not isinstance(expression, str) or "${" in expression or not croniter.is_valid(
-            expression):
+def _timing(c: Configuration, params: dict[str, Any],
+            variables: dict[str, refs.Variable]) -> tuple[str, str] | None:
+    """The entry's expression and time zone, ``${NAME}`` references resolved; ``None``
+    (logged) when a reference cannot be (a missing or an encrypted variable)."""
+    timing = {"expression": params.get("expression"),
+              "timezone": params.get("timezone") or "UTC"}
+    used = refs.names(timing)
+    if used:
+        secret = sorted(n for n in used if n in variables and variables[n].encrypted)
+        resolved, missing = refs.resolve(timing, {n: v for n, v in variables.items()
+                                                  if not v.encrypted})
+        if secret or missing:
+            log.warning("scheduler entry %r is not scheduled: %s", c.identifier,
+                        "; ".join([f"${{{n}}} is encrypted (a schedule takes plain "
+                                   "variables only)" for n in secret]
+                                  + [f"{e.path} {e.reason}" for e in missing]))
+            return None
+        timing = resolved
+    expression, zone = timing["expression"], timing["timezone"]
+    if not isinstance(expression, str) or not croniter.is_valid(expression):
+        if used:
+            log.warning("scheduler entry %r is not scheduled: its expression %r is not a "
+                        "cron expression", c.identifier, expression)
         return None
     try:
         ZoneInfo(str(zone))
     except (ZoneInfoNotFoundError, ValueError):
+        if used:
+            log.warning("scheduler entry %r is not scheduled: %r is not a time zone",
+                        c.identifier, zone)
         return None
+    return expression, str(zone)
+
+
+def _entry(c: Configuration, variables: dict[str, refs.Variable] | None = None,
+           ) -> Entry | None:
+    params = dict(dict(c.object).get("parameters") or {})
+    timing = _timing(c, params, variables or {})
+    if timing is None:
+        return None
+    expression, zone = timing
     commands = tuple((str(cmd.get("command")), str(dict(cmd.get("arguments") or {}).get(
         _ENDS.get(str(cmd.get("command")), ""), "")))
         for cmd in params.get("commands") or () if isinstance(cmd, dict))
-    return Entry(c.workspace_id, c.identifier, expression, str(zone), commands,
+    return Entry(c.workspace_id, c.identifier, expression, zone, commands,
                  int(params.get("priority") or 0), float(c.updated_at or c.created_at or 0))
+
+
+def _variables(s: Session, workspace_ids: set[str]) -> dict[str, dict[str, refs.Variable]]:
+    """The variables of each space (an encrypted one without its value: it is refused)."""
+    out: dict[str, dict[str, refs.Variable]] = {w: {} for w in workspace_ids}
+    if not workspace_ids:
+        return out
+    for v in s.scalars(select(EnvironmentVariable).where(
+            EnvironmentVariable.workspace_id.in_(sorted(workspace_ids)))):
+        out[v.workspace_id][v.name] = refs.Variable(v.name, "" if v.encrypted else v.value,
+                                                    bool(v.encrypted), None)
+    return out
 
 
 def load(s: Session) -> list[Entry]:
@@ -83,7 +131,29 @@ def load(s: Session) -> list[Entry]:
     rows = list(s.scalars(select(Configuration).where(
         Configuration.type == TYPE, Configuration.disabled.is_(False))
         .order_by(Configuration.workspace_id, Configuration.identifier)))
-    return [e for e in (_entry(c) for c in rows) if e is not None]
+    variables = _variables(s, {c.workspace_id for c in rows if refs.names(
+        dict(dict(c.object).get("parameters") or {}).get("expression"))
+        or refs.names(dict(dict(c.object).get("parameters") or {}).get("timezone"))})
+    return [e for e in (_entry(c, variables.get(c.workspace_id)) for c in rows)
+            if e is not None]
+
+
+def encrypted_references(s: Session, workspace_id: str, parameters: dict[str, Any],
+                         ) -> list[FieldError]:
+    """A violation for each ``${NAME}`` of an entry's expression or time zone that names an
+    encrypted variable of the space (a schedule is no secret: plain variables only)."""
+    out = []
+    for key in ("expression", "timezone"):
+        used = refs.names(parameters.get(key))
+        if not used:
+            continue
+        secret = sorted(s.scalars(select(EnvironmentVariable.name).where(
+            EnvironmentVariable.workspace_id == workspace_id,
+            EnvironmentVariable.name.in_(sorted(used)), EnvironmentVariable.encrypted)))
+        out += [FieldError(f"object.parameters.{key}", f"refers to the encrypted variable "
+                           f"${{{n}}}; a schedule takes plain variables only", parameters[key])
+                for n in secret]
+    return out
 
 
 def entries(db: Database) -> list[Entry]:
