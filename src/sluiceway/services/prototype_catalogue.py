@@ -546,7 +546,7 @@ def _others() -> list[Type]:
                                                                  "retries of one request"}}),
                            "timeoutSeconds": {"type": "number", "minimum": 1, "maximum": 3600},
                            "public": {"type": "boolean", "default": False,
-                                      "description": "the HTTP proxy (POST /http-proxy/"
+                                      "description": "the HTTP proxy (/http-proxy/"
                                                      "{identifier}) forwards calls without "
                                                      "a login"},
                        }, ["baseUrl"])},
