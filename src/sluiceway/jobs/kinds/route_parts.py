@@ -193,8 +193,10 @@ def _json_end(ctx: AttemptContext, s: Session, workspace_id: str, kind: str,
         if ctx.cancel.wait(seconds):
             raise Cancelled("route run cancelled while waiting to retry an HTTP request")
 
+    cursor = parameters.get("cursorField") if kind == "source" else None
     return End(identifier, connector, {**own, "client": client}, stream, keys,
-               tokens=tokens, log=lambda line: ctx.log("INFO", line), wait=wait)
+               str(cursor) if cursor else None, tokens=tokens,
+               log=lambda line: ctx.log("INFO", line), wait=wait)
 
 
 def storage_reader(db: Database, cipher: Cipher, workspace_id: str) -> entities.StorageRead:
