@@ -66,10 +66,11 @@ class Entry:
         return float(it.get_next(float))
 
 
-def _timing(c: Configuration, params: dict[str, Any],
-            variables: dict[str, refs.Variable]) -> tuple[str, str] | None:
-    """The entry's expression and time zone, ``${NAME}`` references resolved; ``None``
-    (logged) when a reference cannot be (a missing or an encrypted variable)."""
+def resolved_timing(params: dict[str, Any], variables: dict[str, refs.Variable],
+                    ) -> tuple[str, str] | str:
+    """The entry's expression and time zone, ``${NAME}`` references resolved; or why they
+    cannot be used (a missing or an encrypted variable, not a cron expression, not a time
+    zone)."""
     timing = {"expression": params.get("expression"),
               "timezone": params.get("timezone") or "UTC"}
     used = refs.names(timing)
@@ -78,26 +79,30 @@ def _timing(c: Configuration, params: dict[str, Any],
         resolved, missing = refs.resolve(timing, {n: v for n, v in variables.items()
                                                   if not v.encrypted})
         if secret or missing:
-            log.warning("scheduler entry %r is not scheduled: %s", c.identifier,
-                        "; ".join([f"${{{n}}} is encrypted (a schedule takes plain "
-                                   "variables only)" for n in secret]
-                                  + [f"{e.path} {e.reason}" for e in missing]))
-            return None
+            return "; ".join([f"${{{n}}} is encrypted (a schedule takes plain variables "
+                              "only)" for n in secret]
+                             + [f"{e.path} {e.reason}" for e in missing])
         timing = resolved
     expression, zone = timing["expression"], timing["timezone"]
     if not isinstance(expression, str) or not croniter.is_valid(expression):
-        if used:
-            log.warning("scheduler entry %r is not scheduled: its expression %r is not a "
-                        "cron expression", c.identifier, expression)
-        return None
+        return f"its expression {expression!r} is not a cron expression"
     try:
         ZoneInfo(str(zone))
     except (ZoneInfoNotFoundError, ValueError):
-        if used:
-            log.warning("scheduler entry %r is not scheduled: %r is not a time zone",
-                        c.identifier, zone)
-        return None
+        return f"{zone!r} is not a time zone"
     return expression, str(zone)
+
+
+def _timing(c: Configuration, params: dict[str, Any],
+            variables: dict[str, refs.Variable]) -> tuple[str, str] | None:
+    """:func:`resolved_timing`, ``None`` (logged when it came from variables) when it
+    cannot be used."""
+    timing = resolved_timing(params, variables)
+    if isinstance(timing, str):
+        if refs.names([params.get("expression"), params.get("timezone")]):
+            log.warning("scheduler entry %r is not scheduled: %s", c.identifier, timing)
+        return None
+    return timing
 
 
 def _entry(c: Configuration, variables: dict[str, refs.Variable] | None = None,
@@ -136,6 +141,67 @@ def load(s: Session) -> list[Entry]:
         or refs.names(dict(dict(c.object).get("parameters") or {}).get("timezone"))})
     return [e for e in (_entry(c, variables.get(c.workspace_id)) for c in rows)
             if e is not None]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one command of an entry runs: its target configuration, whether it exists,
+    and the enabled routes the command would run."""
+
+    command: str
+    target: str
+    exists: bool
+    routes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """An entry as the scheduler would take it now (for a test, nothing is written)."""
+
+    expression: str | None
+    timezone: str | None
+    #: the next run times, in the entry's time zone
+    times: tuple[dt.datetime, ...]
+    targets: tuple[Target, ...]
+    #: why the entry is not scheduled, if it is not
+    problem: str | None = None
+
+
+_TARGET_TYPES = {"route": ROUTE, "incoming": "incoming-configuration",
+                 "outgoing": "outgoing-configuration"}
+
+
+def preview(s: Session, workspace_id: str, parameters: dict[str, Any], t: float,
+            count: int = 5) -> Preview:
+    """The next ``count`` times of an entry's ``parameters`` after ``t`` in its time zone
+    (variables resolved) and, for each command, whether its target exists and which
+    enabled routes it would run."""
+    timing = resolved_timing(parameters, _variables(s, {workspace_id})[workspace_id])
+    expression: str | None = None
+    zone: str | None = None
+    times: tuple[dt.datetime, ...] = ()
+    problem: str | None = None
+    if isinstance(timing, str):
+        problem = timing
+    else:
+        expression, zone = timing
+        it = croniter(expression, dt.datetime.fromtimestamp(t, ZoneInfo(zone)))
+        times = tuple(it.get_next(dt.datetime) for _ in range(count))
+    targets = []
+    for cmd in parameters.get("commands") or ():
+        if not isinstance(cmd, dict):
+            continue
+        command = str(cmd.get("command"))
+        end = _ENDS.get(command, "")
+        target = str(dict(cmd.get("arguments") or {}).get(end, ""))
+        exists = end in _TARGET_TYPES and s.scalar(select(Configuration.id).where(
+            Configuration.workspace_id == workspace_id,
+            Configuration.type == _TARGET_TYPES[end],
+            Configuration.identifier == target)) is not None
+        one = Entry(workspace_id, "", "", "UTC", ((command, target),), 0, 0.0)
+        targets.append(Target(command, target, bool(exists),
+                              tuple(r.identifier for r in _routes(s, one))))
+    return Preview(expression, zone, times, tuple(targets), problem)
 
 
 def encrypted_references(s: Session, workspace_id: str, parameters: dict[str, Any],

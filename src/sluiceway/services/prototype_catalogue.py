@@ -557,6 +557,9 @@ def _others() -> list[Type]:
                                                   "description": "the longest wait of all "
                                                                  "retries of one request"}}),
                            "timeoutSeconds": {"type": "number", "minimum": 1, "maximum": 3600},
+                           "testPath": _text("a path below the base URL that a test of the "
+                                             "client (#65, #66) GETs instead of the base "
+                                             "URL", maxLength=2000),
                            "public": {"type": "boolean", "default": False,
                                       "description": "the HTTP proxy (/http-proxy/"
                                                      "{identifier}) forwards calls without "

@@ -279,11 +279,14 @@ def _chain(steps: list[entities.Transformer]) -> entities.Transformer:
     return run
 
 
-def load_route(ctx: AttemptContext, workspace_id: str, identifier: str) -> RouteParts:
-    """The route ``identifier`` of the space, ready to run."""
+def load_route(ctx: AttemptContext, workspace_id: str, identifier: str,
+               given: Mapping[str, Any] | None = None) -> RouteParts:
+    """The route ``identifier`` of the space, ready to run (``given``: these parameters
+    instead of the saved route's, for a test of a route not saved)."""
     with ctx.db.session() as s:
-        c = _configuration(s, workspace_id, "route-configuration", identifier, "the route")
-        p = dict(dict(c.object).get("parameters") or {})
+        p = dict(given) if given is not None else dict(dict(_configuration(
+            s, workspace_id, "route-configuration", identifier, "the route").object)
+            .get("parameters") or {})
         incoming = _end(ctx, s, workspace_id, "source", str(p["incoming"]))
         outgoing = _end(ctx, s, workspace_id, "destination", str(p["outgoing"]))
         read = storage_reader(ctx.db, Cipher.from_settings(ctx.settings), workspace_id)
