@@ -557,6 +557,10 @@ TABLE: dict[tuple[str, str], Op] = {
                   "(tests/api/test_alumio_webhooks.py); no user, no role"),
     ("POST", "/api/v1/http-proxy/{identifier}"): Op(
         WRITE, url="/api/v1/http-proxy/{proxy}", content=lambda x: b"{}"),
+    # reading through a proxy may change the remote side: an editor for a GET too
+    **{(m, "/api/v1/http-proxy/{identifier}"): Op(
+        WRITE, url="/api/v1/http-proxy/{proxy}", content=lambda x: b"{}")
+       for m in ("GET", "PUT", "PATCH", "DELETE")},
     ("GET", "/api/v1/oauth/authorize"): Op(ADMIN, ok=(302, 303, 307), params=_j(
         provider=lambda x: x.oauth_provider, key=lambda x: x.w.unique("T").upper()
         .replace("-", "_"))),

@@ -373,7 +373,7 @@ class Peer(http.server.BaseHTTPRequestHandler):
         else:
             self._answer(b"{}", "application/json")
 
-    do_GET = do_POST
+    do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
 
     def log_message(self, *_: Any) -> None:
         pass

@@ -222,3 +222,29 @@ def test_roles_viewers_read_editors_write(client: TestClient,
         _error(client.get(URL, headers=team[who], params={"space": "default"}), 404)
         _error(client.post(URL, headers=team[who], params={"space": "default"},
                            json=RENAME), 404)
+
+
+def test_a_schedule_from_an_encrypted_variable_is_refused_when_saved(
+        client: TestClient, team: dict[str, dict[str, str]]) -> None:
+    variables = "/api/v1/environment/variables"
+    _ok(client.post(variables, headers=team[E], json={"name": "NIGHTLY",
+                                                      "value": "0 2 * * *"}))
+    _ok(client.post(variables, headers=team[A], json={
+        "name": "SECRET_CRON", "value": "0 3 * * *", "encrypted": True,
+        "allowedTargets": ["api.example"]}))
+    entry = {"type": "scheduler-entry", "identifier": "nightly", "name": "Nightly",
+             "object": {"prototype": "cron", "parameters": {
+                 "expression": "${NIGHTLY}",
+                 "commands": [{"command": "route:run", "arguments": {"route": "r"}}]}}}
+    saved = _ok(client.post(URL, headers=team[E], json=entry))
+    assert saved["object"]["object"]["parameters"]["expression"] == "${NIGHTLY}"
+    secret = json.loads(json.dumps(entry))
+    secret["identifier"] = "secret"
+    secret["object"]["parameters"]["expression"] = "${SECRET_CRON}"
+    err = _error(client.post(URL, headers=team[A], json=secret), 400)
+    assert "encrypted variable ${SECRET_CRON}" in json.dumps(err)
+    assert "object.parameters.expression" in json.dumps(err)
+    secret["identifier"] = "nightly"
+    _error(client.put(URL, headers=team[A], json=secret), 400)
+    kept = _ok(client.get(f"{URL}/scheduler-entry/nightly", headers=team[E]))
+    assert kept["object"]["object"]["parameters"]["expression"] == "${NIGHTLY}"

@@ -1,10 +1,12 @@
-"""``POST /http-proxy/{identifier}``: forwards to the http-client's base URL (a server the
-test starts on 127.0.0.1) with its authentication, for an editor, or anyone when the
-configuration is public; the metadata database and denied networks are refused."""
+"""``/http-proxy/{identifier}``: forwards a GET, POST, PUT, PATCH or DELETE to the
+http-client's base URL (a server the test starts on 127.0.0.1) with its authentication, for an
+editor (a GET too), or anyone when the configuration is public; the metadata database and
+denied networks are refused; the client's secrets never show in an answer or the audit."""
 
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -32,12 +34,15 @@ class _Echo(BaseHTTPRequestHandler):
             return
         size = int(self.headers.get("Content-Length") or 0)
         out = json.dumps({"path": self.path, "body": self.rfile.read(size).decode(),
-                          "extra": self.headers.get("X-Extra")}).encode()
-        self.send_response(201)
+                          "extra": self.headers.get("X-Extra"),
+                          "method": self.command}).encode()
+        self.send_response(201 if self.command == "POST" else 200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(out)))
         self.end_headers()
         self.wfile.write(out)
+
+    do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
 
     def log_message(self, *_: Any) -> None:
         pass
@@ -65,7 +70,8 @@ def test_an_editor_calls_through_the_proxy_with_the_clients_auth(
                     headers={**team[E], "Content-Type": "application/json"},
                     content=b'{"a": 1}')
     assert r.status_code == 201, r.text
-    assert r.json() == {"path": "/v1/orders/7", "body": '{"a": 1}', "extra": "yes"}
+    assert r.json() == {"path": "/v1/orders/7", "body": '{"a": 1}', "extra": "yes",
+                        "method": "POST"}
     with _platform(client).db.session() as s:
         entry = s.scalars(select(AuditEntry).where(
             AuditEntry.action == "http-proxy.forward")).one()
@@ -120,3 +126,68 @@ def test_an_unknown_client_is_404(client: TestClient,
                                   team: dict[str, dict[str, str]]) -> None:  # noqa: F811
     _error(client.post("/api/v1/http-proxy/nothing?space=team-a", headers=team[E],
                        content=b"{}"), 404)
+
+
+def test_get_put_patch_and_delete_are_forwarded_with_their_method(
+        client: TestClient, team: dict[str, dict[str, str]], target: str) -> None:  # noqa: F811
+    _client(client, team[E], "echo", target + "/v1")
+    for method, body in (("GET", b""), ("PUT", b'{"b": 2}'), ("PATCH", b'{"c": 3}'),
+                         ("DELETE", b"")):
+        r = client.request(method, "/api/v1/http-proxy/echo",
+                           params={"space": "team-a", "path": "orders/7?expand=lines"},
+                           headers={**team[E], "Content-Type": "application/json"},
+                           content=body)
+        assert r.status_code == 200, (method, r.text)
+        assert r.json() == {"path": "/v1/orders/7?expand=lines", "body": body.decode(),
+                            "extra": "yes", "method": method}
+    with _platform(client).db.session() as s:
+        entries = list(s.scalars(select(AuditEntry).where(
+            AuditEntry.action == "http-proxy.forward").order_by(AuditEntry.id)))
+    assert sorted(e.request["method"] for e in entries) == ["DELETE", "GET", "PATCH", "PUT"]
+    assert {e.request["path"] for e in entries} == {"orders/7"}  # no query kept
+    # HEAD and OPTIONS are not forwarded
+    assert client.request("HEAD", "/api/v1/http-proxy/echo?space=team-a",
+                          headers=team[E]).status_code == 405
+
+
+def test_a_viewers_get_needs_an_editor_unless_the_client_is_public(
+        client: TestClient, team: dict[str, dict[str, str]], target: str) -> None:  # noqa: F811
+    """Reading through a proxy may change the remote side (the target decides what a GET
+    does, with the configuration's credentials): a viewer is refused, as for a POST."""
+    _client(client, team[E], "echo", target)
+    for method in ("GET", "DELETE"):
+        _error(client.request(method, "/api/v1/http-proxy/echo?space=team-a",
+                              headers=team[V]), 403)
+        _error(client.request(method, "/api/v1/http-proxy/echo?space=team-a"), 401)
+    _client(client, team[E], "open-echo", target, public=True)
+    for who in ({}, team[V]):
+        r = client.get("/api/v1/http-proxy/open-echo?space=team-a&path=stock", headers=who)
+        assert r.status_code == 200, r.text
+        assert r.json()["method"] == "GET"
+    with _platform(client).db.session() as s:
+        users = [e.user_name for e in s.scalars(select(AuditEntry).where(
+            AuditEntry.action == "http-proxy.forward").order_by(AuditEntry.id))]
+    assert sorted(users) == sorted(["anonymous", V])
+
+
+def test_a_get_to_a_denied_network_is_refused_and_secrets_stay_masked(
+        client: TestClient, team: dict[str, dict[str, str]]) -> None:  # noqa: F811
+    _client(client, team[E], "metadata-service", "http://169.254.169.254/latest")
+    body = _error(client.get("/api/v1/http-proxy/metadata-service?space=team-a",
+                             headers=team[E]), 400)
+    assert "refused" in json.dumps(body)
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    _ok(client.post(URL, headers=team[E], json={
+        "type": "http-client", "identifier": "keyed", "name": "keyed",
+        "object": {"prototype": "http-client", "parameters": {
+            "baseUrl": f"http://127.0.0.1:{port}/api",
+            "auth": {"type": "api-key", "queryParameter": "key", "key": "api-key-77c1"}}}}))
+    failed = client.get("/api/v1/http-proxy/keyed?space=team-a&path=items", headers=team[E])
+    assert failed.status_code == 400, failed.text
+    assert "did not answer" in failed.text
+    assert "api-key-77c1" not in failed.text
+    shown = client.get(f"{URL}/http-client/keyed", params={"space": "team-a"},
+                       headers=team[V])
+    assert "api-key-77c1" not in shown.text

@@ -203,3 +203,18 @@ def test_the_confirmed_operations_answer_the_reference_shapes(client: TestClient
     bad = client.put(f"{DI}/configurations", auth=ADMIN, json=RENAME | {"object": {}})
     assert bad.status_code == 400
     _alumio_schema("Error").validate(bad.json())
+
+
+def test_an_import_of_a_schedule_from_an_encrypted_variable_writes_nothing(
+        client: TestClient, other: str) -> None:
+    r = client.post("/api/v1/environment/variables", auth=ADMIN, params={"space": other},
+                    json={"name": "SECRET_CRON", "value": "0 3 * * *", "encrypted": True,
+                          "allowedTargets": ["api.example"]})
+    assert r.status_code == 200, r.text
+    entry = {"type": "scheduler-entry", "identifier": "nightly", "name": "Nightly",
+             "object": {"prototype": "cron", "parameters": {
+                 "expression": "${SECRET_CRON}",
+                 "commands": [{"command": "route:run", "arguments": {"route": "orders"}}]}}}
+    err = _import(client, _lines(RENAME, entry), other, 400)
+    assert "encrypted variable ${SECRET_CRON}" in json.dumps(err)
+    assert _count(client, other) == 0

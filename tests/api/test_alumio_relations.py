@@ -91,9 +91,12 @@ def test_an_unsaved_transformer_runs_on_a_posted_entity(client: TestClient) -> N
     err = _error(client.post(f"{DI}/test/transformer/loop", auth=ADMIN,
                              json={"entity": {}}), 400)
     assert "reaches itself" in err["detail"]
-    nope = client.post(f"{DI}/test/route-configuration", auth=ADMIN, json={
-        "object": {"prototype": "route", "parameters": {"incoming": "a", "outgoing": "b"}}})
+    nope = client.post(f"{DI}/test/transformer-test", auth=ADMIN, json={
+        "object": {"prototype": "transformer-test", "parameters": {"entity": {}}}})
     _error(nope, 501)
+    route = _ok(client.post(f"{DI}/test/route-configuration", auth=ADMIN, json={
+        "object": {"prototype": "route", "parameters": {"incoming": "a", "outgoing": "b"}}}))
+    assert "the incoming 'a' does not exist" in route["response"]["error"]
     # an incoming is tested by reading its first entities
     read = _ok(client.post(f"{DI}/test/incoming-configuration", auth=ADMIN, json={
         "object": {"prototype": "sample", "parameters": {

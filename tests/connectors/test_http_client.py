@@ -201,3 +201,14 @@ def test_records_and_link_headers() -> None:
     assert _link_next('<https://a/x?p=2>; rel="next", <https://a/x?p=9>; rel="last"') == \
         "https://a/x?p=2"
     assert _link_next('<https://a/x?p=1>; rel="prev"') is None
+
+
+def test_the_highest_cursor_value_compares_numbers_as_numbers_and_text_as_text() -> None:
+    from sluiceway.connectors.base import highest
+
+    assert highest([{"v": 9}, {"v": 10}, {"v": None}, {}], "v") == 10
+    assert highest([{"m": {"at": "2027-01-02"}}, {"m": {"at": "2027-01-10"}}], "m.at",
+                   "2027-01-05") == "2027-01-10"
+    assert highest([{"v": 3}], "v", 7) == 7
+    assert highest([], "v", None) is None
+    assert highest([{"v": {"nested": 1}}, {"v": [1]}], "v") is None

@@ -6,13 +6,15 @@ clock is injected (``tick(t)``)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 
 from sluiceway.jobs.scheduler import Scheduler
-from sluiceway.store.models import Configuration, Job, ScheduleSlot
+from sluiceway.store.models import Configuration, EnvironmentVariable, Job, ScheduleSlot
 from tests.jobs.conftest import World
 
 #: 2027-01-15 08:00:00 UTC (09:00 in Amsterdam: winter time), a Friday
@@ -130,3 +132,38 @@ def test_two_schedulers_at_one_slot_fire_it_once(world: World) -> None:
     assert len(fired) == 1
     with world.db.session() as s:
         assert s.scalar(select(func.count()).select_from(Job)) == 1
+
+
+def _variable(world: World, name: str, value: str, *, encrypted: bool = False) -> None:
+    with world.db.session() as s:
+        s.add(EnvironmentVariable(workspace_id=world.workspace_id, name=name,
+                                  value=world.cipher.encrypt(value) if encrypted else value,
+                                  encrypted=encrypted))
+
+
+def test_an_expression_from_a_plain_variable_is_scheduled_at_its_value(
+        world: World, caplog: pytest.LogCaptureFixture) -> None:
+    _routes(world)
+    _variable(world, "NIGHTLY", "0 9 * * *")
+    _variable(world, "ZONE", "Europe/Amsterdam")
+    _variable(world, "HIDDEN", "* * * * *", encrypted=True)
+    _entry(world, "from-variable", "${NIGHTLY}", [("route:run", "stock")],
+           parameters={"timezone": "${ZONE}"})
+    _entry(world, "from-secret", "${HIDDEN}", [("route:run", "orders")])
+    _entry(world, "from-nothing", "${NOT_THERE}", [("route:run", "refunds")])
+    sched = Scheduler(world.settings, world.db)
+    with caplog.at_level(logging.WARNING, logger="sluiceway.jobs.schedule_entries"):
+        assert sched.tick(T - 60) == []  # an encrypted "* * * * *" is never read
+        assert len(sched.tick(T)) == 1  # 09:00 in Amsterdam
+    assert _runs(world) == [("stock", "from-variable")]
+    assert sched.next_due(T + 1) == T + 86_400
+    warned = caplog.text
+    assert "'from-secret' is not scheduled: ${HIDDEN} is encrypted" in warned
+    assert "'from-nothing' is not scheduled" in warned
+    assert "NOT_THERE" in warned
+    # the variable changes: the entry moves with it
+    with world.db.session() as s:
+        s.execute(update(EnvironmentVariable).where(EnvironmentVariable.name == "NIGHTLY")
+                  .values(value="30 9 * * *"))
+    assert len(sched.tick(T + 1800)) == 1
+    assert _runs(world)[-1] == ("stock", "from-variable")

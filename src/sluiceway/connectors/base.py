@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -153,9 +153,33 @@ class EntitySource(Source):
     in pages, instead of through Arrow batches."""
 
     @abc.abstractmethod
-    def entities(self, config: dict[str, Any], stream: str,
-                 limit: int | None = None) -> Iterator[list[dict[str, Any]]]:
-        """The entities of ``stream``, a page at a time (at most ``limit`` in all)."""
+    def entities(self, config: dict[str, Any], stream: str, limit: int | None = None,
+                 since: Any = None) -> Iterator[list[dict[str, Any]]]:
+        """The entities of ``stream``, a page at a time (at most ``limit`` in all); with
+        ``since`` (the highest cursor value an earlier read saw) only those the source
+        gives as newer."""
+
+
+def highest(records: Iterable[Mapping[str, Any]], field: str, current: Any = None) -> Any:
+    """The highest value of the dotted ``field`` among ``records`` and ``current``: numbers
+    compared as numbers, anything else as text (ISO 8601 times sort as text; a text is
+    higher than any number); records without the field are left out."""
+    best = current
+    for record in records:
+        value: Any = record
+        for part in field.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value is None or isinstance(value, (Mapping, list)):
+            continue
+        if best is None or _order(value) > _order(best):
+            best = value
+    return best
+
+
+def _order(value: Any) -> tuple[int, Any]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (1, value)
+    return (2, str(value))
 
 
 class EntityDestination(Destination):

@@ -8,7 +8,10 @@ server that was down longer skips the missed slots rather than fire a backlog). 
 inserts the slot's key (space, entry, slot time) into ``schedule_slots``, unique, in the same
 transaction as the enqueue of the route runs: of two schedulers, or a scheduler and its
 restart, only the one whose insert went through enqueues. A disabled entry, or a disabled
-route, is not run. An entry whose expression is a ``${NAME}`` reference is not scheduled.
+route, is not run. An expression (or time zone) that is a ``${NAME}`` reference to a plain
+variable of the entry's space is resolved each time the entries are loaded (a changed
+variable moves the schedule); a reference to a variable that is missing or encrypted (saving
+such an entry is refused) leaves the entry unscheduled, with a warning in the log.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sluiceway.core.errors import FieldError
 from sluiceway.core.settings import Settings
 from sluiceway.jobs import ledger
+from sluiceway.secrets import variables as refs
 from sluiceway.store.db import Database
-from sluiceway.store.models import Configuration, ScheduleSlot
+from sluiceway.store.models import Configuration, EnvironmentVariable, ScheduleSlot
 
 log = logging.getLogger(__name__)
 
@@ -61,21 +66,69 @@ class Entry:
         return float(it.get_next(float))
 
 
-def _entry(c: Configuration) -> Entry | None:
-    params = dict(dict(c.object).get("parameters") or {})
-    expression, zone = params.get("expression"), params.get("timezone") or "UTC"
-    if not isinstance(expression, str) or "${" in expression or not croniter.is_valid(
-            expression):
-        return None
+def resolved_timing(params: dict[str, Any], variables: dict[str, refs.Variable],
+                    ) -> tuple[str, str] | str:
+    """The entry's expression and time zone, ``${NAME}`` references resolved; or why they
+    cannot be used (a missing or an encrypted variable, not a cron expression, not a time
+    zone)."""
+    timing = {"expression": params.get("expression"),
+              "timezone": params.get("timezone") or "UTC"}
+    used = refs.names(timing)
+    if used:
+        secret = sorted(n for n in used if n in variables and variables[n].encrypted)
+        resolved, missing = refs.resolve(timing, {n: v for n, v in variables.items()
+                                                  if not v.encrypted})
+        if secret or missing:
+            return "; ".join([f"${{{n}}} is encrypted (a schedule takes plain variables "
+                              "only)" for n in secret]
+                             + [f"{e.path} {e.reason}" for e in missing])
+        timing = resolved
+    expression, zone = timing["expression"], timing["timezone"]
+    if not isinstance(expression, str) or not croniter.is_valid(expression):
+        return f"its expression {expression!r} is not a cron expression"
     try:
         ZoneInfo(str(zone))
     except (ZoneInfoNotFoundError, ValueError):
+        return f"{zone!r} is not a time zone"
+    return expression, str(zone)
+
+
+def _timing(c: Configuration, params: dict[str, Any],
+            variables: dict[str, refs.Variable]) -> tuple[str, str] | None:
+    """:func:`resolved_timing`, ``None`` (logged when it came from variables) when it
+    cannot be used."""
+    timing = resolved_timing(params, variables)
+    if isinstance(timing, str):
+        if refs.names([params.get("expression"), params.get("timezone")]):
+            log.warning("scheduler entry %r is not scheduled: %s", c.identifier, timing)
         return None
+    return timing
+
+
+def _entry(c: Configuration, variables: dict[str, refs.Variable] | None = None,
+           ) -> Entry | None:
+    params = dict(dict(c.object).get("parameters") or {})
+    timing = _timing(c, params, variables or {})
+    if timing is None:
+        return None
+    expression, zone = timing
     commands = tuple((str(cmd.get("command")), str(dict(cmd.get("arguments") or {}).get(
         _ENDS.get(str(cmd.get("command")), ""), "")))
         for cmd in params.get("commands") or () if isinstance(cmd, dict))
-    return Entry(c.workspace_id, c.identifier, expression, str(zone), commands,
+    return Entry(c.workspace_id, c.identifier, expression, zone, commands,
                  int(params.get("priority") or 0), float(c.updated_at or c.created_at or 0))
+
+
+def _variables(s: Session, workspace_ids: set[str]) -> dict[str, dict[str, refs.Variable]]:
+    """The variables of each space (an encrypted one without its value: it is refused)."""
+    out: dict[str, dict[str, refs.Variable]] = {w: {} for w in workspace_ids}
+    if not workspace_ids:
+        return out
+    for v in s.scalars(select(EnvironmentVariable).where(
+            EnvironmentVariable.workspace_id.in_(sorted(workspace_ids)))):
+        out[v.workspace_id][v.name] = refs.Variable(v.name, "" if v.encrypted else v.value,
+                                                    bool(v.encrypted), None)
+    return out
 
 
 def load(s: Session) -> list[Entry]:
@@ -83,7 +136,90 @@ def load(s: Session) -> list[Entry]:
     rows = list(s.scalars(select(Configuration).where(
         Configuration.type == TYPE, Configuration.disabled.is_(False))
         .order_by(Configuration.workspace_id, Configuration.identifier)))
-    return [e for e in (_entry(c) for c in rows) if e is not None]
+    variables = _variables(s, {c.workspace_id for c in rows if refs.names(
+        dict(dict(c.object).get("parameters") or {}).get("expression"))
+        or refs.names(dict(dict(c.object).get("parameters") or {}).get("timezone"))})
+    return [e for e in (_entry(c, variables.get(c.workspace_id)) for c in rows)
+            if e is not None]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one command of an entry runs: its target configuration, whether it exists,
+    and the enabled routes the command would run."""
+
+    command: str
+    target: str
+    exists: bool
+    routes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """An entry as the scheduler would take it now (for a test, nothing is written)."""
+
+    expression: str | None
+    timezone: str | None
+    #: the next run times, in the entry's time zone
+    times: tuple[dt.datetime, ...]
+    targets: tuple[Target, ...]
+    #: why the entry is not scheduled, if it is not
+    problem: str | None = None
+
+
+_TARGET_TYPES = {"route": ROUTE, "incoming": "incoming-configuration",
+                 "outgoing": "outgoing-configuration"}
+
+
+def preview(s: Session, workspace_id: str, parameters: dict[str, Any], t: float,
+            count: int = 5) -> Preview:
+    """The next ``count`` times of an entry's ``parameters`` after ``t`` in its time zone
+    (variables resolved) and, for each command, whether its target exists and which
+    enabled routes it would run."""
+    timing = resolved_timing(parameters, _variables(s, {workspace_id})[workspace_id])
+    expression: str | None = None
+    zone: str | None = None
+    times: tuple[dt.datetime, ...] = ()
+    problem: str | None = None
+    if isinstance(timing, str):
+        problem = timing
+    else:
+        expression, zone = timing
+        it = croniter(expression, dt.datetime.fromtimestamp(t, ZoneInfo(zone)))
+        times = tuple(it.get_next(dt.datetime) for _ in range(count))
+    targets = []
+    for cmd in parameters.get("commands") or ():
+        if not isinstance(cmd, dict):
+            continue
+        command = str(cmd.get("command"))
+        end = _ENDS.get(command, "")
+        target = str(dict(cmd.get("arguments") or {}).get(end, ""))
+        exists = end in _TARGET_TYPES and s.scalar(select(Configuration.id).where(
+            Configuration.workspace_id == workspace_id,
+            Configuration.type == _TARGET_TYPES[end],
+            Configuration.identifier == target)) is not None
+        one = Entry(workspace_id, "", "", "UTC", ((command, target),), 0, 0.0)
+        targets.append(Target(command, target, bool(exists),
+                              tuple(r.identifier for r in _routes(s, one))))
+    return Preview(expression, zone, times, tuple(targets), problem)
+
+
+def encrypted_references(s: Session, workspace_id: str, parameters: dict[str, Any],
+                         ) -> list[FieldError]:
+    """A violation for each ``${NAME}`` of an entry's expression or time zone that names an
+    encrypted variable of the space (a schedule is no secret: plain variables only)."""
+    out = []
+    for key in ("expression", "timezone"):
+        used = refs.names(parameters.get(key))
+        if not used:
+            continue
+        secret = sorted(s.scalars(select(EnvironmentVariable.name).where(
+            EnvironmentVariable.workspace_id == workspace_id,
+            EnvironmentVariable.name.in_(sorted(used)), EnvironmentVariable.encrypted)))
+        out += [FieldError(f"object.parameters.{key}", f"refers to the encrypted variable "
+                           f"${{{n}}}; a schedule takes plain variables only", parameters[key])
+                for n in secret]
+    return out
 
 
 def load_space(s: Session, workspace_id: str) -> list[Entry]:

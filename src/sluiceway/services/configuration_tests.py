@@ -7,21 +7,34 @@ writing anything.
 The transformer runs with its secrets unsealed and its ``${NAME}`` variables resolved (an
 encrypted variable without allowed targets only for administrators, as everywhere); a chain
 finds its transformers among the space's configurations (a chain that reaches itself is
-refused). Other types (routes, storages, scheduler entries, http-clients, tests) cannot be
-tested: :class:`NotTestable` (501 on the API).
+refused).
+
+A route reads the first entities of its incoming (at most :data:`SAMPLE`; or the entities
+posted) and runs its transformers on them: each is reported as what would be sent, skipped
+(and why), failed (and why) or, with change detection, unchanged; nothing is written and
+the incoming's cursor is not used. A storage reports its counts and size and its first
+entities. A scheduler entry reports its next five times in its time zone (``${NAME}``
+variables resolved) and, for each command, whether its target exists and which routes it
+would run. An http-client makes one ``GET`` of its ``testPath`` (else its base URL) through
+the checked transport with its authentication, sent once, and reports the status and the
+time taken, never the answer's body (a refreshed ``oauth2-token`` is kept in its variable,
+as for any call). ``transformer-test`` configurations cannot be tested:
+:class:`NotTestable` (501 on the API).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sluiceway.artifacts.formats import json_safe
 from sluiceway.connectors.base import EntitySource
+from sluiceway.connectors.http.client import HttpClient
 from sluiceway.core.errors import (
     FieldError,
     Forbidden,
@@ -31,17 +44,27 @@ from sluiceway.core.errors import (
     UnknownStream,
 )
 from sluiceway.engine.plan import StreamChoice, configure
+from sluiceway.jobs import schedule_entries
 from sluiceway.jobs.context import AttemptContext
-from sluiceway.jobs.kinds import route_parts
+from sluiceway.jobs.kinds import route_ledger, route_parts
 from sluiceway.jobs.kinds.actors import space_variables, with_variables
+from sluiceway.jobs.kinds.http_tokens import VariableTokens
 from sluiceway.jobs.kinds.route_parts import storage_reader
 from sluiceway.protocol.messages import RecordBatch
-from sluiceway.secrets import unseal
+from sluiceway.secrets import Cipher, unseal
 from sluiceway.secrets import variables as refs
-from sluiceway.services import configuration_relations, configurations, criteria, policy, prototypes
+from sluiceway.services import (
+    configuration_relations,
+    configurations,
+    criteria,
+    policy,
+    prototypes,
+    storages,
+)
 from sluiceway.services.caller import Caller
 from sluiceway.services.platform import Platform
-from sluiceway.store.models import Configuration
+from sluiceway.store.db import now
+from sluiceway.store.models import Configuration, StorageEntity
 from sluiceway.transforms import entities
 
 
@@ -69,6 +92,8 @@ class Trial:
     skipped: str | None = None
     error: str | None = None
     cases: tuple[CaseResult, ...] = field(default=())
+    #: a route's outcomes counted (read, send, skipped, failed, unchanged)
+    counts: dict[str, int] | None = None
 
 
 def _plain(s: Session, p: Platform, caller: Caller, workspace_id: str,
@@ -125,11 +150,16 @@ SAMPLE = 5
 _ENDS = {"incoming-configuration": "source", "outgoing-configuration": "destination"}
 
 
-def _require_transformer(type_: str) -> None:
+#: the types tested by reading or calling something (not by running a transformer)
+_OTHERS = ("route-configuration", "storage", "scheduler-entry", "http-client")
+
+
+def _require_testable(type_: str) -> None:
     prototypes.get_type(type_)
-    if type_ not in ("transformer", *_ENDS):
-        raise NotTestable(f"testing a {type_} is not built yet; transformers, incomings "
-                          "and outgoings can be tested")
+    if type_ not in ("transformer", *_ENDS, *_OTHERS):
+        raise NotTestable(f"testing a {type_} is not built yet; transformers, incomings, "
+                          "outgoings, routes, storages, scheduler entries and http-clients "
+                          "can be tested")
 
 
 def _guard_encrypted(s: Session, p: Platform, caller: Caller, workspace_id: str,
@@ -204,12 +234,15 @@ def run_unsaved(p: Platform, caller: Caller, workspace_id: str, type_: str, obj:
                  entity: Any) -> Trial:
     """Run a transformer that is not saved on ``entity``."""
     policy.require(caller, policy.CHANGE, workspace_id)
-    _require_transformer(type_)
+    _require_testable(type_)
     proto, checked = prototypes.validate(type_, obj)
     shown = {"prototype": proto.identifier,
              "parameters": configurations.masked(proto, checked["parameters"])}
     if type_ in _ENDS:
         return _try_end(p, caller, workspace_id, type_, "unsaved", dict(checked), shown)
+    if type_ in _OTHERS:
+        return _try_other(p, caller, workspace_id, type_, None,
+                          dict(checked["parameters"]), shown, entity, given=entity is not None)
     with p.db.session() as s:
         run = _compiler(s, p, caller, workspace_id)(checked, ())
         got, skipped, error = _run(run, entity)
@@ -221,7 +254,7 @@ def run_stored(p: Platform, caller: Caller, workspace_id: str, type_: str, ident
     """Run a saved transformer on ``entity`` (when ``given``), else on each of the
     ``transformer-test`` configurations it owns."""
     policy.require(caller, policy.CHANGE, workspace_id)
-    _require_transformer(type_)
+    _require_testable(type_)
     view = configurations.get(p, caller, workspace_id, type_, identifier)
     if type_ in _ENDS:
         with p.db.session() as s:
@@ -229,6 +262,12 @@ def run_stored(p: Platform, caller: Caller, workspace_id: str, type_: str, ident
             obj = {"prototype": c.object.get("prototype") or c.prototype,
                    "parameters": dict(c.object.get("parameters") or {})}
         return _try_end(p, caller, workspace_id, type_, identifier, obj, view.object)
+    if type_ in _OTHERS:
+        with p.db.session() as s:
+            stored = dict(configurations.find(s, workspace_id, type_, identifier).object)
+        return _try_other(p, caller, workspace_id, type_, identifier,
+                          dict(stored.get("parameters") or {}), view.object, entity,
+                          given=given)
     with p.db.session() as s:
         c = configurations.find(s, workspace_id, type_, identifier)
         run = _compiler(s, p, caller, workspace_id)(dict(c.object), (identifier,))
@@ -271,6 +310,209 @@ def steps_of(s: Session, p: Platform, caller: Caller, workspace_id: str,
     names = [str(n) for n in dict(obj.get("parameters") or {}).get("transformers") or ()]
     return [(n, compile_(dict(configurations.find(s, workspace_id, "transformer", n).object),
                          (identifier, n))) for n in names]
+
+
+# --- routes, storages, scheduler entries and http-clients ----------------------------------
+
+def _try_other(p: Platform, caller: Caller, workspace_id: str, type_: str,
+               identifier: str | None, parameters: dict[str, Any], shown: dict[str, Any],
+               entity: Any, *, given: bool) -> Trial:
+    """Test a route, storage, scheduler entry or http-client (``identifier`` ``None``: not
+    saved) from its (sealed or plain) ``parameters``; nothing is written."""
+    if type_ == "route-configuration":
+        return _try_route(p, caller, workspace_id, identifier, parameters, shown, entity,
+                          given=given)
+    if type_ == "storage":
+        return _try_storage(p, caller, workspace_id, identifier, shown)
+    if type_ == "scheduler-entry":
+        with p.db.session() as s:
+            seen = schedule_entries.preview(s, workspace_id, parameters, now())
+        obj = {"expression": seen.expression, "timezone": seen.timezone,
+               "next": [t.isoformat() for t in seen.times],
+               "commands": [{"command": t.command, "target": t.target, "exists": t.exists,
+                             "routes": list(t.routes)} for t in seen.targets]}
+        missing = [f"{t.command} {t.target!r}: no such configuration" for t in seen.targets
+                   if not t.exists]
+        problems = ([seen.problem] if seen.problem else []) + missing
+        return Trial(type_, shown, obj, "scheduler",
+                     error="; ".join(problems) if problems else None)
+    return _try_client(p, caller, workspace_id, parameters, shown)
+
+
+def _reached(s: Session, workspace_id: str, parameters: dict[str, Any],
+             ) -> list[dict[str, Any]]:
+    """The parameters of a route's incoming, outgoing and transformers (through chains),
+    for the check of the encrypted variables they use."""
+    out: list[dict[str, Any]] = [parameters]
+    for end, type_ in (("incoming", "incoming-configuration"),
+                       ("outgoing", "outgoing-configuration")):
+        c = s.scalars(select(Configuration).where(
+            Configuration.workspace_id == workspace_id, Configuration.type == type_,
+            Configuration.identifier == str(parameters.get(end) or ""))).first()
+        if c is not None:
+            out.append(dict(c.object.get("parameters") or {}))
+    todo = [str(t) for t in parameters.get("transformers") or ()]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        c = s.scalars(select(Configuration).where(
+            Configuration.workspace_id == workspace_id, Configuration.type == "transformer",
+            Configuration.identifier == name)).first()
+        if c is not None:
+            params = dict(c.object.get("parameters") or {})
+            out.append(params)
+            if c.object.get("prototype") == "chain":
+                todo += [str(t) for t in params.get("transformers") or ()]
+    return out
+
+
+def _identifier_of(parts: route_parts.RouteParts, entity: Any) -> str | None:
+    """The entity's identifier as a route run records it (the incoming's identifier field,
+    else the outgoing's key)."""
+    keys = parts.incoming.keys or parts.outgoing.keys
+    values = [entities.get(entity, k, None) for k in keys] if isinstance(entity, dict) else []
+    if not values or all(v is None for v in values):
+        return None
+    return "|".join("" if v is None else str(v) for v in values)[:1000]
+
+
+def _try_route(p: Platform, caller: Caller, workspace_id: str, identifier: str | None,
+               parameters: dict[str, Any], shown: dict[str, Any], entity: Any, *,
+               given: bool) -> Trial:
+    ctx = AttemptContext(p.settings, p.db, job_id=0, attempt_id=0)
+    with p.db.session() as s:
+        for reached in _reached(s, workspace_id, parameters):
+            _guard_encrypted(s, p, caller, workspace_id, reached)
+    try:
+        parts = route_parts.load_route(ctx, workspace_id, identifier or "unsaved",
+                                       parameters if identifier is None else None)
+        if given:
+            read = list(entity if isinstance(entity, list) else [entity])[:100]
+        else:
+            read = _sample(parts.incoming, p)
+        changes = None
+        if parts.change_storage is not None:
+            with p.db.session() as s:
+                changes = route_ledger.changes(s, workspace_id, parts.change_storage,
+                                               Cipher.from_settings(p.settings))
+    except Exception as exc:  # noqa: BLE001 - a test reports every failure of the system
+        message = exc.message if isinstance(exc, SluicewayError) else (
+            f"{type(exc).__name__}: {exc}")
+        return Trial("route-configuration", shown, None, "route", error=ctx.redact(message))
+    out = [_outcome(parts, ctx, e) for e in read]
+    if changes is not None:
+        keyed = [(o, _change_key(parts, o)) for o in out]
+        with p.db.session() as s:
+            known = changes.known(s, (k for _, k in keyed if k is not None), now())
+        for o, key in keyed:
+            if key is not None and known.get(key) == route_ledger.entity_hash(o["send"]):
+                o["outcome"] = "unchanged"
+    counts = {k: sum(1 for o in out if o["outcome"] == k)
+              for k in ("send", "skipped", "failed", "unchanged")}
+    return Trial("route-configuration", shown, {
+        "incoming": parts.incoming.identifier, "outgoing": parts.outgoing.identifier,
+        "entities": out}, "route", counts={"read": len(out), **counts})
+
+
+def _change_key(parts: route_parts.RouteParts, o: dict[str, Any]) -> str | None:
+    if o["outcome"] != "send" or not isinstance(o.get("send"), dict):
+        return None
+    key = o.get("identifier")
+    if key is None:
+        values = [o["send"].get(k) for k in parts.outgoing.keys]
+        if values and all(v is not None for v in values):
+            key = "|".join(str(v) for v in values)[:1000]
+    return None if key is None else str(key)
+
+
+def _outcome(parts: route_parts.RouteParts, ctx: AttemptContext, entity: Any,
+             ) -> dict[str, Any]:
+    """What the route's transformers make of one entity: ``send`` (what would be sent; a
+    list for an entity split into several), ``skipped`` or ``failed`` with the reason."""
+    base = {"identifier": _identifier_of(parts, entity), "entity": entity}
+    try:
+        got = parts.transform(entity)
+    except SluicewayError as exc:
+        return {**base, "outcome": "failed", "reason": ctx.redact(exc.message)}
+    except Exception as exc:  # noqa: BLE001 - a test reports every failure of the system
+        return {**base, "outcome": "failed",
+                "reason": ctx.redact(f"{type(exc).__name__}: {exc}")}
+    if isinstance(got, entities.Skipped):
+        return {**base, "outcome": "skipped", "reason": got.reason}
+    if isinstance(got, entities.Failed):
+        return {**base, "outcome": "failed", "reason": got.reason}
+    if isinstance(got, entities.Split):
+        items = [{"item": key, **({"outcome": "skipped", "reason": v.reason}
+                                  if isinstance(v, entities.Skipped) else
+                                  {"outcome": "failed", "reason": v.reason}
+                                  if isinstance(v, entities.Failed) else
+                                  {"outcome": "send", "send": v})}
+                 for key, v in got.items]
+        return {**base, "outcome": "send", "send": [i["send"] for i in items
+                                                    if i["outcome"] == "send"],
+                "items": items}
+    return {**base, "outcome": "send", "send": got}
+
+
+def _try_storage(p: Platform, caller: Caller, workspace_id: str, identifier: str | None,
+                 shown: dict[str, Any]) -> Trial:
+    """Its live and expired entities, their size, and its first entities."""
+    counts = {"entities": 0, "expired": 0, "sizeInBytes": 0}
+    first: list[dict[str, Any]] = []
+    if identifier is not None:
+        at = now()
+        with p.db.session() as s:
+            mine = (StorageEntity.workspace_id == workspace_id,
+                    StorageEntity.storage == identifier)
+            live = StorageEntity.expires_at.is_(None) | (StorageEntity.expires_at > at)
+            n, size = s.execute(select(func.count(), func.coalesce(func.sum(
+                StorageEntity.size), 0)).where(*mine, live)).one()
+            expired = s.scalar(select(func.count()).where(*mine, ~live))
+        counts = {"entities": int(n), "expired": int(expired or 0), "sizeInBytes": int(size)}
+        page = storages.list_entities(p, caller, workspace_id, identifier,
+                                      criteria.Criteria(limit=SAMPLE))
+        first = [{"identifier": e.identifier, "value": e.value} for e in page.entities]
+    return Trial("storage", shown, {**counts, "first": first}, "storage")
+
+
+def _try_client(p: Platform, caller: Caller, workspace_id: str, parameters: dict[str, Any],
+                shown: dict[str, Any]) -> Trial:
+    """One GET of the client's testPath (else its base URL), sent once."""
+    ctx = AttemptContext(p.settings, p.db, job_id=0, attempt_id=0)
+    proto = prototypes.get_prototype("http-client", "http-client")
+    try:
+        with p.db.session() as s:
+            plain = _plain(s, p, caller, workspace_id, proto, parameters)
+        auth = dict(plain.get("auth") or {})
+        ctx.add_secrets([str(auth[k]) for k in ("password", "token", "key", "clientSecret")
+                         if auth.get(k)])
+        tokens = None
+        if auth.get("type") == "oauth2-token":
+            tokens = VariableTokens(ctx, workspace_id, str(auth.get("variable")),
+                                    "configuration-test",
+                                    [str(plain.get("baseUrl"))] + (
+                                        [str(auth["tokenUrl"])] if auth.get("tokenUrl")
+                                        else []))
+        with HttpClient({**plain, "retries": {"maxAttempts": 0}}, tokens=tokens) as http:
+            url = http.url(plain.get("testPath"))
+            started = time.monotonic()
+            r = http.request("GET", url)
+            took = round((time.monotonic() - started) * 1000, 1)
+            shown_url = http.shown(url)
+    except Forbidden:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a test reports every failure of the system
+        message = exc.message if isinstance(exc, SluicewayError) else (
+            f"{type(exc).__name__}: {exc}")
+        return Trial("http-client", shown, None, "http-client", error=ctx.redact(message))
+    ok = r.status_code < 400
+    return Trial("http-client", shown, {
+        "ok": ok, "url": shown_url, "status": r.status_code, "milliseconds": took,
+        "contentType": r.headers.get("content-type"), "bytes": len(r.content)},
+        "http-client", error=None if ok else f"GET {shown_url} answered {r.status_code}")
 
 
 # --- validation of stored configurations (#54-55) ---------------------------------------

@@ -188,6 +188,8 @@ def _plan(s: Session, p: Platform, workspace_id: str, raw: Any, seen: set[tuple[
         try:
             proto, obj = configurations.checked_object(
                 type_, raw["object"], dict(row.object) if row is not None else None, p)
+            violations.extend(_v(e.path, e.reason) for e in configurations.space_errors(
+                s, workspace_id, type_, obj))
         except InvalidInput as exc:
             violations.extend(_v(e.path, e.reason) for e in exc.errors)
     if proto is not None and obj is not None:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from ulid import ULID
 
 from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from sluiceway.jobs import schedule_entries
 from sluiceway.protocol.spec import MASK
 from sluiceway.secrets import merge_masked, seal, unseal
 from sluiceway.services import audit, criteria, policy, prototypes
@@ -381,12 +382,23 @@ def checked_object(type_: str, obj: Any, stored: dict[str, Any] | None,
                    "parameters": sealed(proto, checked["parameters"], p)}
 
 
+def space_errors(s: Session, workspace_id: str, type_: str,
+                 obj: dict[str, Any]) -> list[FieldError]:
+    """What a checked object may not be in its space: a scheduler entry's expression or
+    time zone taken from an encrypted variable."""
+    if type_ != schedule_entries.TYPE:
+        return []
+    return schedule_entries.encrypted_references(s, workspace_id,
+                                                 dict(obj.get("parameters") or {}))
+
+
 def create(p: Platform, caller: Caller, workspace_id: str,
            given: ConfigurationInput) -> ConfigurationView:
     policy.require(caller, policy.CHANGE, workspace_id)
     _refuse(_check(given, full=True))
     proto, obj = checked_object(given.type, given.object, None, p)
     with p.db.claim() as s:
+        _refuse(space_errors(s, workspace_id, given.type, obj))
         identifier = given.identifier or _free_identifier(s, workspace_id, given.type,
                                                           given.name or "")
         if s.scalars(select(Configuration.id).where(
@@ -442,6 +454,7 @@ def update(p: Platform, caller: Caller, workspace_id: str, given: ConfigurationI
         proto, obj = (None, None)
         if given.object is not None:
             proto, obj = checked_object(given.type, given.object, dict(c.object), p)
+            _refuse(space_errors(s, workspace_id, given.type, obj))
         _apply(c, given, obj, proto, full=full)
         save_revision(s, c, caller)
         s.flush()

@@ -1,7 +1,10 @@
-"""The HTTP proxy (``POST /http-proxy/{identifier}``): a call forwarded to the base URL of an
+"""The HTTP proxy (``GET``, ``POST``, ``PUT``, ``PATCH`` and ``DELETE`` of
+``/http-proxy/{identifier}``): a call forwarded, with its method, to the base URL of an
 ``http-client`` configuration with that configuration's headers and authentication.
 
-Only an editor of the space may use it, unless the configuration is marked ``public``. The
+Only an editor of the space may use it, unless the configuration is marked ``public``; a
+``GET`` too (reading through a proxy may change the remote side: the target decides what a
+``GET`` does, and the call carries the configuration's credentials, not the caller's). The
 target passes the connectors' network checks (:mod:`sluiceway.connectors.network`): never the
 metadata database or the broker, never a denied network; the request goes to the address that
 was checked (the name is not resolved again), redirects are not followed. ``${NAME}``
@@ -34,6 +37,8 @@ from sluiceway.store.models import Configuration, Workspace
 CLIENT = "http-client"
 #: request headers passed on to the target (the caller's own credentials never are)
 PASSED = ("content-type", "accept", "accept-language")
+#: the methods forwarded
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 #: response headers passed back
 RETURNED = ("content-type", "cache-control", "etag", "last-modified", "retry-after")
 
@@ -130,9 +135,14 @@ def _tokens(p: Platform, client: _Client) -> VariableTokens | None:
 
 def forward(p: Platform, caller: Caller | None, identifier: str, space: str | None, *,
             path: str | None, body: bytes, headers: dict[str, str],
-            address: str = "unknown") -> Answer:
-    """Send ``body`` to the http-client's base URL (``path`` below it) and give back the
-    target's answer; raise :class:`NeedsLogin` for an anonymous call to a private one."""
+            address: str = "unknown", method: str = "POST") -> Answer:
+    """Send ``body`` with ``method`` to the http-client's base URL (``path`` below it) and
+    give back the target's answer; raise :class:`NeedsLogin` for an anonymous call to a
+    private one."""
+    method = method.upper()
+    if method not in METHODS:
+        raise InvalidInput("method not forwarded", [FieldError(
+            "method", f"the proxy forwards {', '.join(METHODS)}", method)])
     client = _pick(p, caller, identifier, space)
     params = client.parameters
     # a forwarded call is sent once (no retries: it may not be idempotent); an expired or
@@ -142,15 +152,17 @@ def forward(p: Platform, caller: Caller | None, identifier: str, space: str | No
     with http:
         url = http.url(path)
         try:
-            r = http.request("POST", url, headers=sent, content=body)
+            r = http.request(method, url, headers=sent, content=body or None)
         except HttpFailed as exc:
             raise ConfigInvalid("the http-client's target did not answer", [FieldError(
                 "baseUrl", exc.message, params["baseUrl"])]) from None
     who = caller or Caller(user_id="", username="anonymous", workspace_ids=frozenset(),
                           address=address)
     audit.record_now(p, who, "http-proxy.forward", "http-client",
-                     f"proxied {len(body)} bytes through {identifier!r}: {r.status_code}",
-                     request={"identifier": identifier, "path": path or "",
+                     f"proxied {method} ({len(body)} bytes) through {identifier!r}: "
+                     f"{r.status_code}",
+                     request={"identifier": identifier, "method": method,
+                              "path": (path or "").partition("?")[0],
                               "status": r.status_code}, workspace_id=client.workspace_id)
     return Answer(r.status_code, r.content,
                   {k: v for k, v in r.headers.items() if k.lower() in RETURNED})

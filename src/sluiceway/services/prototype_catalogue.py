@@ -221,13 +221,25 @@ def _http_incoming() -> Prototype:
         "stream": _text("the entities' type (default: the incoming's identifier)"),
         "identifierField": _text("the field that identifies an entity (its task's entity "
                                  "identifier)"),
-    }, ["client"])}
+        "cursorField": _text("the records' field whose growing values mark what was read "
+                             "(a dotted path such as updatedAt): a route keeps the highest "
+                             "value a finished run saw; without it, every run reads the "
+                             "API whole"),
+        "cursorParameter": _text("with cursorField: the query parameter that sends the "
+                                 "kept value (such as updated_since) so the API answers "
+                                 "with newer records only"),
+    }, ["client"], dependencies={"cursorField": ["cursorParameter"],
+                                 "cursorParameter": ["cursorField"]})}
     return Prototype("incoming-configuration", "http", "HTTP API",
                      "Reads a JSON API through an http-client (its authentication, retries "
                      "and pagination) into entities: the records at recordsPath of each page.",
                      schema, (TestCase("orders", {"client": "shop-api", "path": "/orders",
                                                   "recordsPath": "data",
-                                                  "identifierField": "id"}),))
+                                                  "identifierField": "id"}),
+                              TestCase("newer orders", {
+                                  "client": "shop-api", "path": "/orders",
+                                  "cursorField": "updatedAt",
+                                  "cursorParameter": "updated_since"})))
 
 
 def _http_outgoing() -> Prototype:
@@ -545,8 +557,11 @@ def _others() -> list[Type]:
                                                   "description": "the longest wait of all "
                                                                  "retries of one request"}}),
                            "timeoutSeconds": {"type": "number", "minimum": 1, "maximum": 3600},
+                           "testPath": _text("a path below the base URL that a test of the "
+                                             "client (#65, #66) GETs instead of the base "
+                                             "URL", maxLength=2000),
                            "public": {"type": "boolean", "default": False,
-                                      "description": "the HTTP proxy (POST /http-proxy/"
+                                      "description": "the HTTP proxy (/http-proxy/"
                                                      "{identifier}) forwards calls without "
                                                      "a login"},
                        }, ["baseUrl"])},

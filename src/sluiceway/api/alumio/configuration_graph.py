@@ -1,6 +1,10 @@
 """The dependency graph (#37-40), the validation reports (#54-55) and tests (#65-66) of
 configurations. A test runs a transformer (saved or not) on a posted ``entity``, or a saved
-one on the ``transformer-test`` configurations it owns; other types answer 501."""
+one on the ``transformer-test`` configurations it owns; reads an incoming's first entities;
+checks an outgoing's connection; runs a route's transformers on its incoming's first
+entities (or the posted ``entity``, one or a list) without writing; counts and reads a
+storage; previews a scheduler entry's next times and targets; makes one GET through an
+http-client. ``transformer-test`` answers 501."""
 
 from __future__ import annotations
 
@@ -121,6 +125,8 @@ def _run_json(r: trials.Trial) -> dict[str, Any]:
         response["skipped"] = r.skipped
     if r.error is not None:
         response["error"] = r.error
+    if r.counts is not None:
+        response["counts"] = r.counts
     if r.cases:
         response["tests"] = [{"identifier": c.identifier, "name": c.name, "passed": c.passed,
                               "result": c.got, "reason": c.reason} for c in r.cases]

@@ -1,7 +1,9 @@
-"""``POST /http-proxy/{identifier}`` (a real Alumio endpoint, not in the seed): forwards the
-body to an ``http-client`` configuration's base URL (``path``: below it) and answers with the
-target's status, body and content type. A login of an editor of the space is needed unless
-the configuration is marked ``public``."""
+"""``/http-proxy/{identifier}`` (a real Alumio endpoint, not in the seed): forwards a ``GET``,
+``POST``, ``PUT``, ``PATCH`` or ``DELETE`` with its body to an ``http-client`` configuration's
+base URL (``path``: below it, with a query of its own if any) and answers with the target's
+status, body and content type. A login of an editor of the space is needed unless the
+configuration is marked ``public``, for a ``GET`` too: what a call does on the remote side is
+the target's, and it carries the configuration's credentials."""
 
 from __future__ import annotations
 
@@ -16,7 +18,6 @@ from sluiceway.services import http_proxy as service
 router = APIRouter()
 
 
-@router.post("/http-proxy/{identifier}")
 async def forward(identifier: str, request: Request, p: PlatformDep,
                   space: Annotated[str | None, Query(
                       description="The http-client's space")] = None,
@@ -30,8 +31,14 @@ async def forward(identifier: str, request: Request, p: PlatformDep,
     try:
         answer = await run_in_threadpool(
             service.forward, p, caller, identifier, space, path=path, body=body,
-            headers=dict(request.headers), address=address)
+            headers=dict(request.headers), address=address, method=request.method)
     except service.NeedsLogin as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc),
                             headers={"WWW-Authenticate": 'Basic realm="sluiceway"'}) from None
     return Response(answer.body, status_code=answer.status, headers=answer.headers)
+
+
+for _method in service.METHODS:
+    router.add_api_route("/http-proxy/{identifier}", forward, methods=[_method],
+                         name=f"http_proxy_{_method.lower()}",
+                         summary=f"Forward a {_method} through an http-client")

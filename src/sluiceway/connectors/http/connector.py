@@ -9,6 +9,7 @@ refuses exactly the entities of that request, with the status and the body (trun
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -59,12 +60,17 @@ class HttpSource(_Http, EntitySource):
     def discover(self, config: dict[str, Any]) -> Catalog:
         return Catalog((Stream(str(config.get("stream") or "entities"), pa.schema([])),))
 
-    def entities(self, config: dict[str, Any], stream: str,
-                 limit: int | None = None) -> Iterator[list[dict[str, Any]]]:
+    def entities(self, config: dict[str, Any], stream: str, limit: int | None = None,
+                 since: Any = None) -> Iterator[list[dict[str, Any]]]:
+        """The records of each page; with ``since`` and a ``cursorParameter`` the value is
+        sent in that query parameter (the API gives what is newer)."""
         left = limit
+        query = dict(config.get("query") or {})
+        if since is not None and config.get("cursorParameter"):
+            query[str(config["cursorParameter"])] = since if isinstance(
+                since, str) else json.dumps(since)
         with self.client(config) as client:
-            for page in client.pages(config.get("path"), config.get("recordsPath"),
-                                     dict(config.get("query") or {}),
+            for page in client.pages(config.get("path"), config.get("recordsPath"), query,
                                      max_pages=1 if limit is not None else 100_000):
                 if left is not None:
                     page = page[:left]

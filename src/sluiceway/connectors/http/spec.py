@@ -15,6 +15,10 @@ SOURCE_SPEC = ConnectorSpec(connection_specification={
         "recordsPath": {"type": "string",
                         "description": "where the records are in each answer (dotted)"},
         "query": {"type": "object", "description": "query parameters of every request"},
+        "cursorField": {"type": "string",
+                        "description": "the records' field whose highest value is kept"},
+        "cursorParameter": {"type": "string",
+                            "description": "the query parameter that sends it back"},
     }})
 DESTINATION_SPEC = ConnectorSpec(connection_specification={
     "type": "object", "required": ["client"],

@@ -24,7 +24,8 @@ its entity's write committed.
 
 A later attempt of the same job (its worker died) leaves alone the entities the dead attempt
 finished with, and runs again those it left in ``processing`` (the upsert keeps one row of
-each). With a cursor field, a run reads from where the route's last finished run stopped.
+each). With a cursor field, a run reads from where the route's last finished run stopped
+(an HTTP API is sent the highest value of the field that run saw).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import pyarrow.compute as pc
 from sqlalchemy import CursorResult, delete, select, update
 
 from sluiceway.artifacts.formats import json_safe
-from sluiceway.connectors.base import Destination, EntityDestination, EntitySource
+from sluiceway.connectors.base import Destination, EntityDestination, EntitySource, highest
 from sluiceway.core.errors import Cancelled, Retryable, SluicewayError, UnknownStream
 from sluiceway.engine.plan import StreamChoice, configure
 from sluiceway.jobs import ledger
@@ -322,6 +323,13 @@ def _last_state(ctx: AttemptContext) -> dict[str, Any] | None:
     return None
 
 
+def _last_cursor(ctx: AttemptContext, field: str | None) -> Any:
+    """The highest value of ``field`` the route's last finished run of an entity source
+    (an HTTP API) saw, if it kept one for that field."""
+    last = _last_state(ctx) if field else None
+    return last.get("cursor") if last and last.get("cursorField") == field else None
+
+
 def _read(ctx: AttemptContext, parts: RouteParts, position: dict[str, Any],
           ) -> Iterator[tuple[list[Any], pa.Table | None]]:
     """The incoming's entities in chunks of at most :data:`CHUNK`, each with its Arrow
@@ -331,9 +339,13 @@ def _read(ctx: AttemptContext, parts: RouteParts, position: dict[str, Any],
     incoming = parts.incoming
     source = incoming.source(ctx.settings.allowed_roots)
     if isinstance(source, EntitySource):  # JSON entities as they are, page by page
-        for page in source.entities(incoming.config, incoming.stream):
+        since = _last_cursor(ctx, incoming.cursor)
+        for page in source.entities(incoming.config, incoming.stream, since=since):
             for start in range(0, len(page), CHUNK):
                 yield page[start:start + CHUNK], None
+            if incoming.cursor:  # the highest value seen, once its page was handed on
+                since = highest(page, incoming.cursor, since)
+                position["state"] = {"cursorField": incoming.cursor, "cursor": since}
         return
     catalog = source.discover(incoming.config)
     if catalog.get(incoming.stream) is None:

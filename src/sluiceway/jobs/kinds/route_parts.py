@@ -193,8 +193,10 @@ def _json_end(ctx: AttemptContext, s: Session, workspace_id: str, kind: str,
         if ctx.cancel.wait(seconds):
             raise Cancelled("route run cancelled while waiting to retry an HTTP request")
 
+    cursor = parameters.get("cursorField") if kind == "source" else None
     return End(identifier, connector, {**own, "client": client}, stream, keys,
-               tokens=tokens, log=lambda line: ctx.log("INFO", line), wait=wait)
+               str(cursor) if cursor else None, tokens=tokens,
+               log=lambda line: ctx.log("INFO", line), wait=wait)
 
 
 def storage_reader(db: Database, cipher: Cipher, workspace_id: str) -> entities.StorageRead:
@@ -277,11 +279,14 @@ def _chain(steps: list[entities.Transformer]) -> entities.Transformer:
     return run
 
 
-def load_route(ctx: AttemptContext, workspace_id: str, identifier: str) -> RouteParts:
-    """The route ``identifier`` of the space, ready to run."""
+def load_route(ctx: AttemptContext, workspace_id: str, identifier: str,
+               given: Mapping[str, Any] | None = None) -> RouteParts:
+    """The route ``identifier`` of the space, ready to run (``given``: these parameters
+    instead of the saved route's, for a test of a route not saved)."""
     with ctx.db.session() as s:
-        c = _configuration(s, workspace_id, "route-configuration", identifier, "the route")
-        p = dict(dict(c.object).get("parameters") or {})
+        p = dict(given) if given is not None else dict(dict(_configuration(
+            s, workspace_id, "route-configuration", identifier, "the route").object)
+            .get("parameters") or {})
         incoming = _end(ctx, s, workspace_id, "source", str(p["incoming"]))
         outgoing = _end(ctx, s, workspace_id, "destination", str(p["outgoing"]))
         read = storage_reader(ctx.db, Cipher.from_settings(ctx.settings), workspace_id)
