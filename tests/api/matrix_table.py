@@ -582,6 +582,5 @@ TABLE: dict[tuple[str, str], Op] = {
     ("*", "/static/docs"): Op(OPEN, why=_DOCS),
     ("GET", "/docs"): Op(OPEN, why=_DOCS),
     ("GET", "/redoc"): Op(OPEN, why=_DOCS),
-    ("*", "/ui/static"): Op(OPEN, why="the web UI's stylesheet and script"),
     ("GET", "/"): Op(OPEN, why="redirects to the web UI"),
 }
