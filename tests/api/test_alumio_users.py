@@ -412,3 +412,7 @@ def test_setting_a_password_follows_the_roles_and_ends_the_users_sessions(
     r = client.put(f"/api/v1/users/{E}/password", json={"password": "set-by-sysadmin"},
                    auth=ADMIN)
     assert r.status_code == 200, r.text
+    documented = client.get("/openapi.json").json()["paths"]["/api/v1/users/{email}/password"]
+    assert "currentPassword" in json.dumps(client.get("/openapi.json").json()["components"]
+                                           ["schemas"]["PasswordUpdate"])
+    assert "put" in documented
