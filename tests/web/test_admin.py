@@ -35,7 +35,8 @@ def test_a_space_administrator_sets_passwords_of_their_spaces_only_and_a_viewer_
     add_user(platform, "viewer@example.com", "viewer-password", policy.Role.VIEWER)
     admin = auth.caller_for(platform, "admin")
     spaces.create(platform, admin, spaces.SpaceInput("elsewhere", "Elsewhere", "dev", ""),
-                  [("both@example.com", policy.Role.VIEWER.value)])
+                  [("both@example.com", policy.Role.VIEWER.value),
+                   ("far@example.com", policy.Role.VIEWER.value)])
     add_user(platform, "both@example.com", "both-password", policy.Role.VIEWER)
     browser.sign_in("boss@example.com", "boss-password")
     page = browser.get("/ui/admin/users").text
@@ -44,6 +45,10 @@ def test_a_space_administrator_sets_passwords_of_their_spaces_only_and_a_viewer_
                                                   "password": "taken-over"}, 403,
                      csrf_from="/ui/admin/users")
     assert "system administrator" in r.text  # both is also in a space boss does not run
+    r = browser.post("/ui/admin/users", {"email": "far@example.com", "role": "ROLE_USER",
+                                         "password": "taken-over"}, 403,
+                     csrf_from="/ui/admin/users")  # far is in elsewhere only: not added
+    assert "far@example.com" not in browser.get("/ui/admin/users").text
     browser.post("/ui/admin/users/password", {"email": "viewer@example.com",
                                               "password": "given-by-boss"},
                  csrf_from="/ui/admin/users")

@@ -70,8 +70,14 @@ def get_member(p: Platform, caller: Caller, space: str, email: str) -> MemberVie
 
 
 def add_member(p: Platform, caller: Caller, space: str, email: str,
-               roles: Sequence[str]) -> MemberView:
+               roles: Sequence[str], password: str | None = None) -> MemberView:
+    """Add a user to the space; with ``password``, give them that password in the same
+    transaction when the caller may (see :func:`_password_allowed`), else nothing is done."""
     role = policy.strongest(roles)
+    new_hash = None
+    if password:
+        auth.checked_password(password)
+        new_hash = hash_password(password)  # slow on purpose: not while holding the lock
     with p.db.claim() as s:
         ws = spaces.find(s, caller, space, policy.MANAGE)
         spaces.check_email(email)
@@ -82,6 +88,14 @@ def add_member(p: Platform, caller: Caller, space: str, email: str,
         audit.record(s, caller, "space_user.create", "user",
                      f"user {email!r} added to space {ws.slug!r} as {role.value}",
                      request={"email": email, "roles": list(roles)}, workspace_id=ws.id)
+        if new_hash is not None:
+            s.flush()
+            user = s.scalars(select(User).where(User.username == email)).one()
+            _password_allowed(s, caller, user)  # raises: the whole call is undone
+            user.password_hash = new_hash
+            s.execute(delete(WebSession).where(WebSession.user_id == user.id))
+            audit.record(s, caller, "user.set_password", "user", f"password of {email!r} set",
+                         request={"email": email, "password": password}, workspace_id=ws.id)
         return MemberView(email, ws.slug, role)
 
 
