@@ -346,3 +346,73 @@ def test_role_matrix_of_user_operations(client: TestClient, team: Team, who: str
         if where == "foreign" and who != S and not op.startswith("table filters"):
             assert "team-a" not in r.text, (op, r.text)
     assert seen == {op: MATRIX[op][who][column] for op in MATRIX}
+
+
+def _signed_in(client: TestClient, login: str, password: str) -> TestClient:
+    """A browser of the web UI signed in as ``login``."""
+    from tests.web.conftest import Browser, new_browser
+
+    b: Browser = new_browser(client)
+    b.sign_in(login, password)
+    return b.client
+
+
+def test_setting_a_password_follows_the_roles_and_ends_the_users_sessions(
+        client: TestClient, team: Team) -> None:
+    url = f"/api/v1/users/{V}/password"
+    # the viewer is in team-a only: its administrator may give them a password
+    _error(client.put(url, json={"password": "editors-pick-1"}, headers=team[E]), 403)
+    r = client.put(url, json={"password": "viewer-pass-1"}, headers=team[A])
+    assert r.status_code == 200, r.text
+    assert r.json()["object"] == {"email": V}
+    browser = _signed_in(client, V, "viewer-pass-1")
+    assert browser.get("/ui/account", follow_redirects=False).status_code == 200
+    # someone else sets it: the viewer's browser session ends, the old password is refused
+    r = client.put(url, json={"password": "viewer-pass-2"}, auth=ADMIN)
+    assert r.status_code == 200, r.text
+    assert browser.get("/ui/account", follow_redirects=False).status_code == 303
+    assert client.get("/api/v1/users/current", auth=(V, "viewer-pass-1")).status_code == 401
+    assert client.get("/api/v1/users/current", auth=(V, "viewer-pass-2")).status_code == 200
+    entry = _trail(client, "user.set_password")[0]
+    assert entry["request"]["password"] == "**********", entry
+    assert "viewer-pass" not in json.dumps(_trail(client, "user.set_password"))
+    # one's own: with the current password
+    body = _error(client.put(url, json={"password": "viewer-pass-3"}, headers=team[V]), 400)
+    assert [v["propertyPath"] for v in body["violations"]] == ["currentPassword"]
+    body = _error(client.put(url, json={"password": "viewer-pass-3",
+                                        "currentPassword": "wrong-one-1"}, headers=team[V]),
+                  400)
+    assert [v["propertyPath"] for v in body["violations"]] == ["currentPassword"]
+    r = client.put(url, json={"password": "viewer-pass-3", "currentPassword": "viewer-pass-2"},
+                   headers=team[V])
+    assert r.status_code == 200, r.text
+    assert client.get("/api/v1/users/current", auth=(V, "viewer-pass-3")).status_code == 200
+    # the password policy, naming the field; a missing field too
+    body = _error(client.put(url, json={"password": "short"}, headers=team[A]), 400)
+    assert [v["propertyPath"] for v in body["violations"]] == ["password"]
+    body = _error(client.put(url, json={}, headers=team[A]), 400)
+    assert "password" in [v["propertyPath"] for v in body["violations"]]
+    # a user of a space the caller is not in is not found; one also in a space the
+    # caller does not administer (or a system administrator) is refused
+    client.put("/api/v1/spaces", auth=ADMIN, json={"identifier": "team-b", "name": "B",
+                                                   "purpose": "dev"})
+    client.post("/api/v1/spaces/team-b/users", auth=ADMIN,
+                json={"email": "far@team.example", "roles": ["ROLE_USER"]})
+    _error(client.put("/api/v1/users/far@team.example/password",
+                      json={"password": "taken-over-1"}, headers=team[A]), 404)
+    _error(client.put("/api/v1/users/nobody@team.example/password",
+                      json={"password": "taken-over-1"}, headers=team[A]), 404)
+    client.post("/api/v1/spaces/team-b/users", auth=ADMIN,
+                json={"email": E, "roles": ["ROLE_USER"]})
+    body = _error(client.put(f"/api/v1/users/{E}/password",
+                             json={"password": "taken-over-1"}, headers=team[A]), 403)
+    assert "team-b" not in json.dumps(body)
+    _error(client.put("/api/v1/users/admin/password", json={"password": "taken-over-1"},
+                      headers=team[A]), 404)  # a system administrator in no space of A's
+    r = client.put(f"/api/v1/users/{E}/password", json={"password": "set-by-sysadmin"},
+                   auth=ADMIN)
+    assert r.status_code == 200, r.text
+    documented = client.get("/openapi.json").json()["paths"]["/api/v1/users/{email}/password"]
+    assert "currentPassword" in json.dumps(client.get("/openapi.json").json()["components"]
+                                           ["schemas"]["PasswordUpdate"])
+    assert "put" in documented

@@ -151,8 +151,17 @@ def test_users_and_tokens_commands_act_as_another_user_with_that_users_rights(
     assert "does not exist" in refused.stderr
     password = _sluiceway(tmp_path, "users", "set-password", "carol", "--password-stdin",
                           "--as", "bob", stdin="bobs-choice-for-carol\n")
-    assert password.returncode == 2
-    assert verify_password("carol-password-1", _stored_hash(tmp_path, "carol"))
+    # bob administers every space carol is in (team): he may set her password
+    assert password.returncode == 0, password.stderr
+    assert verify_password("bobs-choice-for-carol", _stored_hash(tmp_path, "carol"))
+    made = _sluiceway(tmp_path, "users", "create", "erin", "--workspace", "elsewhere",
+                      "--password", "erin-password-1")
+    assert made.returncode == 0, made.stderr
+    password = _sluiceway(tmp_path, "users", "set-password", "erin", "--password-stdin",
+                          "--as", "bob", stdin="bobs-choice-for-erin\n")
+    assert password.returncode == 2  # erin is in no space of bob's: not found
+    assert "does not exist" in password.stderr
+    assert verify_password("erin-password-1", _stored_hash(tmp_path, "erin"))
     made = _sluiceway(tmp_path, "users", "create", "dave", "--password", "dave-password-1",
                       "--as", "bob")
     assert made.returncode == 2

@@ -36,6 +36,7 @@ class Cli:
         self.env = {"SLUICEWAY_DATA_DIR": str(data_dir)}
         self.runner = CliRunner()
         self.data_dir = data_dir
+        self.team_job = ""
 
     def __call__(self, *args: str, input: str | None = None) -> Any:  # noqa: A002
         return self.runner.invoke(app, list(args), env=self.env, input=input)
@@ -67,6 +68,18 @@ class Cli:
         name = _unique("VAR").replace("-", "_").upper()
         self.ok("variables", "set", name, "--value", "v", "--space", "team")
         return name
+
+    def job(self, space: str = "team") -> str:
+        """A queued sync of a connection of ``space`` (its log is read, not run)."""
+        from sluiceway.services import auth, connections
+        from tests.web.conftest import sample_connection
+
+        p = open_platform(Settings(data_dir=self.data_dir))
+        try:
+            conn = sample_connection(p, _unique("sync"), space)
+            return str(connections.sync(p, auth.caller_for(p, "admin"), conn).id)
+        finally:
+            p.close()
 
     def token(self, who: str) -> str:
         out = self.ok("tokens", "create", who, "--name", "t", "--as", who)
@@ -117,8 +130,9 @@ COMMANDS: dict[str, Command] = {
     "users list": Command(READ, lambda c, w: ["users", "list", "--space", "team"]),
     "users remove": Command(ADMIN, lambda c, w: ["users", "remove", c.member(),
                                                  "--space", "team"]),
-    # another user's password: a system administrator's (a user may be in several spaces)
-    "users set-password": Command(SYSTEM, lambda c, w: ["users", "set-password", c.member(),
+    # another user's password: an administrator of every space the user is in (a fresh
+    # member is in team only), or a system administrator
+    "users set-password": Command(ADMIN, lambda c, w: ["users", "set-password", c.member(),
                                                        "--password-stdin"],
                                   input="a-long-password-2\n"),
     "users set-role": Command(ADMIN, lambda c, w: ["users", "set-role", c.member(),
@@ -144,8 +158,7 @@ COMMANDS: dict[str, Command] = {
     "version": Command(EXCLUDED, why="prints the version"),
     "serve": Command(EXCLUDED, why="starts the server (whose API the API matrix walks)"),
     "worker": Command(EXCLUDED, why="starts a worker process"),
-    "jobs logs": Command(EXCLUDED, why="reads a job's log lines from the data directory, as "
-                                       "whoever runs the installation (it has no --as)"),
+    "jobs logs": Command(READ, lambda c, w: ["jobs", "logs", c.team_job]),
 }
 
 
@@ -166,12 +179,30 @@ def test_every_command_has_an_entry() -> None:
         assert c.cls != EXCLUDED or c.why, name
 
 
+def _leaves(group: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for name, sub in sorted(group.commands.items()):
+        path = f"{prefix} {name}".strip()
+        if hasattr(sub, "commands"):
+            yield from _leaves(sub, path)
+        else:
+            yield path, sub
+
+
+def test_every_command_that_acts_as_a_user_takes_as() -> None:
+    """A command on stored objects acts as someone: each one takes ``--as EMAIL``."""
+    missing = [name for name, command in _leaves(get_command(app))
+               if COMMANDS[name].cls != EXCLUDED
+               and not any("--as" in getattr(p, "opts", ()) for p in command.params)]
+    assert not missing, f"commands without --as: {missing}"
+
+
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory: pytest.TempPathFactory) -> Cli:
     c = Cli(tmp_path_factory.mktemp("cli") / "data")
     c.ok("spaces", "create", "team")
     for who, role in MEMBERS.items():
         c.ok("users", "add", who, "--space", "team", "--role", role)
+    c.team_job = c.job()
     return c
 
 
@@ -197,3 +228,13 @@ def test_cli_role_matrix(cli: Cli, name: str, who: str) -> None:
     assert r.exit_code != 0, r.output
     assert "may not" in r.output or "only a system administrator" in r.output, r.output
     assert cli.audit_count() == before, "a refused command changed something"
+
+
+def test_a_job_of_a_space_one_is_not_in_is_not_found(cli: Cli) -> None:
+    cli.ok("spaces", "create", "rival")
+    job = cli.job("rival")
+    for who in (V, E, A):
+        r = cli("jobs", "logs", job, "--as", who)
+        assert r.exit_code == 2, r.output
+        assert f"job {job} not found" in r.output
+    cli.ok("jobs", "logs", job, "--as", S)

@@ -105,3 +105,44 @@ def test_retry_sync_is_for_system_administrators_and_knows_the_space(
     space_users.assign(platform, admin, "default", [("cy@example.com", ["ROLE_ADMINISTRATOR"])])
     with pytest.raises(Forbidden):
         space_sync.retry_sync(platform, auth.caller_for(platform, "cy@example.com"), "default")
+
+
+def test_who_may_set_a_password(platform: Platform, admin: auth.Caller) -> None:
+    """An administrator of every space the user is in, or a system administrator; a user
+    in none of the caller's spaces is not found; the old password stops working at once."""
+    from sluiceway.services import spaces
+
+    spaces.create(platform, admin, spaces.SpaceInput("other", "Other", "dev", ""))
+    for email, role in (("boss@example.com", "ROLE_ADMINISTRATOR"),
+                        ("ed@example.com", "ROLE_EDITOR"), ("vi@example.com", "ROLE_USER"),
+                        ("two@example.com", "ROLE_USER")):
+        space_users.add_member(platform, admin, "default", email, [role])
+    space_users.add_member(platform, admin, "other", "two@example.com", ["ROLE_USER"])
+    space_users.add_member(platform, admin, "other", "far@example.com", ["ROLE_USER"])
+    boss = auth.caller_for(platform, "boss@example.com")
+    editor = auth.caller_for(platform, "ed@example.com")
+    space_users.set_password(platform, boss, "vi@example.com", "given-by-boss")
+    with pytest.raises(Forbidden):
+        space_users.set_password(platform, editor, "vi@example.com", "given-by-ed-1")
+    with pytest.raises(Forbidden, match="system administrator"):
+        space_users.set_password(platform, boss, "two@example.com", "given-by-boss")
+    with pytest.raises(NotFound):
+        space_users.set_password(platform, boss, "far@example.com", "given-by-boss")
+    with pytest.raises(InvalidInput):
+        space_users.set_password(platform, boss, "vi@example.com", "short")
+    with pytest.raises(Forbidden):  # a password refused with the user's addition undone
+        space_users.add_member(platform, boss, "default", "far@example.com", ["ROLE_USER"],
+                               "given-by-boss")
+    with pytest.raises(NotFound):
+        space_users.get_member(platform, boss, "default", "far@example.com")
+    space_users.set_password(platform, admin, "two@example.com", "given-by-admin")
+    with platform.db.session() as s:
+        from sqlalchemy import select
+
+        from sluiceway.artifacts import verify_password
+        from sluiceway.store.models import User
+
+        stored = {u: h for u, h in s.execute(select(User.username, User.password_hash))}
+    assert verify_password("given-by-boss", stored["vi@example.com"])
+    assert verify_password("given-by-admin", stored["two@example.com"])
+    assert stored["far@example.com"] == ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from sluiceway.services import policy
+from sluiceway.services import auth, policy, spaces
 from sluiceway.services.platform import Platform
 from tests.api.conftest import ADMIN
 from tests.web.conftest import Browser, add_user, csrf_of, new_browser
@@ -29,19 +29,32 @@ def test_users_and_roles(admin: Browser) -> None:
     assert "ann@example.com" not in admin.get(url).text
 
 
-def test_a_space_administrator_sets_no_passwords_and_a_viewer_sees_no_admin(
+def test_a_space_administrator_sets_passwords_of_their_spaces_only_and_a_viewer_sees_no_admin(
         browser: Browser, platform: Platform) -> None:
     add_user(platform, "boss@example.com", "boss-password", policy.Role.ADMINISTRATOR)
     add_user(platform, "viewer@example.com", "viewer-password", policy.Role.VIEWER)
+    admin = auth.caller_for(platform, "admin")
+    spaces.create(platform, admin, spaces.SpaceInput("elsewhere", "Elsewhere", "dev", ""),
+                  [("both@example.com", policy.Role.VIEWER.value),
+                   ("far@example.com", policy.Role.VIEWER.value)])
+    add_user(platform, "both@example.com", "both-password", policy.Role.VIEWER)
     browser.sign_in("boss@example.com", "boss-password")
     page = browser.get("/ui/admin/users").text
     assert 'name="password"' not in page
-    r = browser.post("/ui/admin/users/password", {"email": "viewer@example.com",
+    r = browser.post("/ui/admin/users/password", {"email": "both@example.com",
                                                   "password": "taken-over"}, 403,
                      csrf_from="/ui/admin/users")
-    assert "system administrator" in r.text
+    assert "system administrator" in r.text  # both is also in a space boss does not run
+    r = browser.post("/ui/admin/users", {"email": "far@example.com", "role": "ROLE_USER",
+                                         "password": "taken-over"}, 403,
+                     csrf_from="/ui/admin/users")  # far is in elsewhere only: not added
+    assert "far@example.com" not in browser.get("/ui/admin/users").text
+    browser.post("/ui/admin/users/password", {"email": "viewer@example.com",
+                                              "password": "given-by-boss"},
+                 csrf_from="/ui/admin/users")
+    new_browser(browser.client).sign_in("viewer@example.com", "viewer-password", 401)
     viewer = new_browser(browser.client)
-    viewer.sign_in("viewer@example.com", "viewer-password")
+    viewer.sign_in("viewer@example.com", "given-by-boss")
     assert ">Administration<" not in viewer.get("/ui/").text
     viewer.get("/ui/admin/users", 403)
     viewer.get("/ui/admin/audit", 403)

@@ -96,14 +96,16 @@ def set_password(
         "--password-stdin", help="read the new password from the first line of stdin")] = False,
     as_user: AsUser = "admin",
 ) -> None:
-    """Give a user a new password (prompted twice, or read from stdin)."""
+    """Give a user a new password (prompted twice, or read from stdin): your own, or as an
+    administrator of every space the user is in, or as a system administrator. The user's
+    browser sessions end."""
     from sluiceway.core.errors import SluicewayError
-    from sluiceway.services import auth
+    from sluiceway.services import auth, space_users
 
     password = _read_password(password_stdin)
     try:
         p = _platform()
-        auth.set_password(p, username, password, by=auth.caller_for(p, as_user))
+        space_users.set_password(p, auth.caller_for(p, as_user), username, password)
     except SluicewayError as exc:
         _fail(exc)
     typer.echo(f"password of {username} changed", err=True)

@@ -119,7 +119,8 @@ def touch_token(p: Platform, token_id: str, t: float) -> None:
 
 # --- users ----------------------------------------------------------------------------------
 
-def _checked_password(password: str) -> str:
+def checked_password(password: str) -> str:
+    """``password`` when the password policy takes it (its length), else 400 naming it."""
     if len(password) < MIN_PASSWORD:
         raise InvalidInput("invalid password", [
             FieldError("password", f"must be at least {MIN_PASSWORD} characters")])
@@ -143,7 +144,7 @@ def create_user(p: Platform, username: str, password: str, workspace_slug: str, 
                         "users here")
     if not username:
         raise InvalidInput("invalid user", [FieldError("username", "is required")])
-    _checked_password(password)
+    checked_password(password)
     password_hash = hash_password(password)  # slow on purpose: not while holding the lock
     with p.db.claim() as s:
         if s.scalars(select(User).where(User.username == username)).first() is not None:
@@ -169,7 +170,7 @@ def set_password(p: Platform, username: str, password: str, *,
     check names the old stored hash, so it no longer matches, in any process). ``by``:
     the user themselves or a system administrator."""
     _acting_for(by, username, "set the password")
-    _checked_password(password)
+    checked_password(password)
     new_hash = hash_password(password)
     with p.db.claim() as s:
         _user(s, username).password_hash = new_hash

@@ -211,6 +211,14 @@ def log_since(p: Platform, job_id: int, after: int = 0) -> JobLog:
                                            for log, number in rows])
 
 
+def log_of(p: Platform, caller: Caller, job_id: int, after: int = 0) -> JobLog:
+    """:func:`log_since` for a caller: a job of any kind in a space the caller reads (a
+    member's viewer role is enough); a job elsewhere is not found."""
+    with p.db.session() as s:
+        policy.require(caller, policy.READ, scope.job(s, caller, job_id).workspace_id)
+    return log_since(p, job_id, after)
+
+
 def log_for(p: Platform, caller: Caller, job_id: int, after: int = 0) -> JobLog:
     """:func:`log_since` for a caller: the job must be a sync or reset of a connection the
     caller sees."""

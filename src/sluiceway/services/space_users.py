@@ -2,22 +2,25 @@
 
 Users are identified by email (the first administrator keeps the login ``admin``); a user
 added here has no password until one is set (``sluiceway users set-password``), and can be
-given a token meanwhile.
+given a token meanwhile. Its password is set by the user (with the current one), by an
+administrator of every space the user is in, or by a system administrator.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from sluiceway.core.errors import Conflict, NotFound
+from sluiceway.artifacts import hash_password
+from sluiceway.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from sluiceway.services import audit, auth, criteria, policy, spaces
 from sluiceway.services.caller import Caller
 from sluiceway.services.platform import Platform
-from sluiceway.store.models import Membership, User, Workspace
+from sluiceway.store.models import Membership, User, WebSession, Workspace
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,14 @@ def get_member(p: Platform, caller: Caller, space: str, email: str) -> MemberVie
 
 
 def add_member(p: Platform, caller: Caller, space: str, email: str,
-               roles: Sequence[str]) -> MemberView:
+               roles: Sequence[str], password: str | None = None) -> MemberView:
+    """Add a user to the space; with ``password``, give them that password in the same
+    transaction when the caller may (see :func:`_password_allowed`), else nothing is done."""
     role = policy.strongest(roles)
+    new_hash = None
+    if password:
+        auth.checked_password(password)
+        new_hash = hash_password(password)  # slow on purpose: not while holding the lock
     with p.db.claim() as s:
         ws = spaces.find(s, caller, space, policy.MANAGE)
         spaces.check_email(email)
@@ -79,6 +88,14 @@ def add_member(p: Platform, caller: Caller, space: str, email: str,
         audit.record(s, caller, "space_user.create", "user",
                      f"user {email!r} added to space {ws.slug!r} as {role.value}",
                      request={"email": email, "roles": list(roles)}, workspace_id=ws.id)
+        if new_hash is not None:
+            s.flush()
+            user = s.scalars(select(User).where(User.username == email)).one()
+            _password_allowed(s, caller, user)  # raises: the whole call is undone
+            user.password_hash = new_hash
+            s.execute(delete(WebSession).where(WebSession.user_id == user.id))
+            audit.record(s, caller, "user.set_password", "user", f"password of {email!r} set",
+                         request={"email": email, "password": password}, workspace_id=ws.id)
         return MemberView(email, ws.slug, role)
 
 
@@ -127,8 +144,74 @@ def remove_member(p: Platform, caller: Caller, space: str, email: str) -> None:
                      request={"email": email}, workspace_id=ws.id)
 
 
+def _password_allowed(s: Session, caller: Caller, user: User) -> list[str]:
+    """Pass when ``caller`` may set ``user``'s password, else raise; the spaces of ``user``
+    the caller administers (where the audit entry goes).
+
+    A system administrator may set anyone's. A space administrator may set the password of
+    a user of their space when they administer every space that user is in and the user is
+    not a system administrator: a password opens every space its user is in, so it is not
+    given by someone who does not manage all of them. A user who shares no space with the
+    caller is not found; one the caller sees in a space without administering all of the
+    user's spaces is refused."""
+    theirs = list(s.scalars(select(Membership.workspace_id)
+                            .where(Membership.user_id == user.id)
+                            .order_by(Membership.workspace_id)))
+    managed = [ws for ws in theirs if policy.allows(caller, policy.MANAGE, ws)]
+    if caller.system_admin:
+        return managed
+    if not any(policy.role_in(caller, ws) is not None for ws in theirs):
+        raise NotFound(f"user {user.username!r} does not exist", user.username)
+    if not managed:
+        raise Forbidden("you may not set this user's password: it needs ROLE_ADMINISTRATOR "
+                        "in the user's space")
+    if user.system_admin or len(managed) < len(theirs):
+        raise Forbidden(f"the password of {user.username!r} opens spaces you do not "
+                        "administer: only a system administrator may set it")
+    return managed
+
+
 def set_password(p: Platform, caller: Caller, email: str, password: str) -> None:
-    """Give a user a password (a member added here has none yet): system administrators only,
-    as a user may be in spaces the caller does not manage."""
-    policy.require(caller, policy.SYSTEM)
-    auth.set_password(p, email, password, by=caller)
+    """Give a user a password (a member added here has none yet); the old one stops working
+    and the user's browser sessions end. One's own (the command line, which holds the
+    installation), or another's as :func:`_password_allowed` says. The policy is checked
+    before the password, so a refused call says nothing about it."""
+    with p.db.session() as s:
+        user = s.scalars(select(User).where(User.username == email)).first()
+        if user is None:
+            raise NotFound(f"user {email!r} does not exist", email)
+        if user.id != caller.user_id:
+            _password_allowed(s, caller, user)
+    auth.checked_password(password)
+    new_hash = hash_password(password)  # slow on purpose: not while holding the lock
+    with p.db.claim() as s:
+        user = s.scalars(select(User).where(User.username == email)).first()
+        if user is None:
+            raise NotFound(f"user {email!r} does not exist", email)
+        managed = [] if user.id == caller.user_id else _password_allowed(s, caller, user)
+        user.password_hash = new_hash
+        s.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        audit.record(s, caller, "user.set_password", "user",
+                     f"password of {email!r} set",
+                     request={"email": email, "password": password},
+                     workspace_id=managed[0] if managed else None)
+    p.logins.forget()
+
+
+async def set_own_password(p: Platform, caller: Caller, password: str,
+                           current: str | None) -> None:
+    """Change the caller's own password: ``current`` must be right (the login throttle
+    counts a wrong one). Their browser sessions end."""
+    errors = []
+    if not current:
+        errors.append(FieldError("currentPassword", "is required to change your own password"))
+    if len(password) < auth.MIN_PASSWORD:
+        errors.append(FieldError("password",
+                                 f"must be at least {auth.MIN_PASSWORD} characters"))
+    if errors:
+        raise InvalidInput("invalid password", errors)
+    ok = await auth.authenticate_basic(p, caller.username, current or "", caller.address)
+    if ok is None:
+        raise InvalidInput("invalid password", [FieldError("currentPassword",
+                                                           "is not your password")])
+    await asyncio.to_thread(set_password, p, caller, caller.username, password)

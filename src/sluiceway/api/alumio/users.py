@@ -3,9 +3,11 @@ preferences within it (#30)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from sluiceway.api.alumio.render import iso, listing
 from sluiceway.api.alumio.spaces import FilterParam, Strict, UserRoles
@@ -18,6 +20,11 @@ SpaceParam = Annotated[str | None, Query(description="Space Identifier")]
 
 class PreferencesUpdate(Strict):
     updatedPreferences: dict[str, Any]
+
+
+class PasswordUpdate(Strict):
+    password: Annotated[str, Field(max_length=1024)]
+    currentPassword: Annotated[str | None, Field(max_length=1024)] = None
 
 
 def user_json(v: profile.UserView) -> dict[str, Any]:
@@ -88,3 +95,16 @@ def update_user(email: str, body: UserRoles, p: PlatformDep, caller: CallerDep,
     current = spaces.current(p, caller, space)
     return {"object": member_json(space_users.update_member(
         p, caller, current.identifier, email, body.email, body.roles))}
+
+
+@router.put("/users/{email}/password", summary="Set a user's password (extension)")
+async def set_password(email: str, body: PasswordUpdate, p: PlatformDep,
+                       caller: CallerDep) -> dict[str, Any]:
+    """One's own password (with ``currentPassword``), or another user's: for an
+    administrator of every space that user is in, or a system administrator. The user's
+    browser sessions end; the old password stops working at once."""
+    if email == caller.username:
+        await space_users.set_own_password(p, caller, body.password, body.currentPassword)
+    else:
+        await asyncio.to_thread(space_users.set_password, p, caller, email, body.password)
+    return {"message": f"password of {email} set", "object": {"email": email}}

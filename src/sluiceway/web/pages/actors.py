@@ -46,6 +46,8 @@ def _form(request: Request, page: Page, kinds: str, *, definition_id: str,
 
 @router.get("/{kinds}/new")
 def new(request: Request, page: PageDep, kinds: Kinds, definition: str = "") -> HTMLResponse:
+    # a form to make one: an editor's, as the new connection's and configuration's are
+    policy.require(page.caller, policy.CHANGE, page.workspace_id)
     if not definition:
         listed = definitions.list_all(page.platform, page.caller, _KIND[kinds])
         return templating.render(request, "actor_new.html", {

@@ -60,12 +60,9 @@ def _changed(request: Request, page: Page, action: Any) -> Response:
 def add_user(request: Request, page: PageDep, form: FormDep) -> Response:
     email, password = form.get("email").strip(), form.get("password")
 
-    def add() -> None:
-        space_users.add_member(page.platform, page.caller, page.identifier, email,
-                               [form.get("role")])
-        if password:
-            space_users.set_password(page.platform, page.caller, email, password)
-    return _changed(request, page, add)
+    return _changed(request, page, lambda: space_users.add_member(
+        page.platform, page.caller, page.identifier, email, [form.get("role")],
+        password or None))
 
 
 @router.post("/admin/users/role")
@@ -83,8 +80,12 @@ def remove_user(request: Request, page: PageDep, form: FormDep) -> Response:
 
 @router.post("/admin/users/password")
 def set_password(request: Request, page: PageDep, form: FormDep) -> Response:
+    email = form.get("email")
+    if email == page.caller.username:  # one's own: with the current one, on the account page
+        return _users(request, page, status=422, error=InvalidInput("invalid password", [
+            FieldError("email", "change your own password on your account page")]))
     return _changed(request, page, lambda: space_users.set_password(
-        page.platform, page.caller, form.get("email"), form.get("password")))
+        page.platform, page.caller, email, form.get("password")))
 
 
 # --- API tokens -------------------------------------------------------------------------------
