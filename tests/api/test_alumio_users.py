@@ -416,3 +416,26 @@ def test_setting_a_password_follows_the_roles_and_ends_the_users_sessions(
     assert "currentPassword" in json.dumps(client.get("/openapi.json").json()["components"]
                                            ["schemas"]["PasswordUpdate"])
     assert "put" in documented
+
+
+def test_an_email_in_spaces_the_caller_does_not_administer_is_renamed_only_by_a_system_admin(
+        client: TestClient, team: Team) -> None:
+    client.put("/api/v1/spaces", auth=ADMIN, json={"identifier": "team-b", "name": "B",
+                                                   "purpose": "dev"})
+    for space in ("team-a", "team-b"):
+        client.post(f"/api/v1/spaces/{space}/users", auth=ADMIN,
+                    json={"email": "both@team.example", "roles": ["ROLE_USER"]})
+    url = "/api/v1/spaces/team-a/users/both@team.example"
+    renamed = {"email": "renamed@team.example", "roles": ["ROLE_USER"]}
+    # team-a's administrator does not administer team-b: the login stays as it is
+    _error(client.put(url, json=renamed, headers=team[A]), 403)
+    r = client.get("/api/v1/spaces/team-b/users/both@team.example", auth=ADMIN)
+    assert r.status_code == 200, r.text
+    # a role change alone is theirs to make
+    r = client.put(url, json={"email": "both@team.example", "roles": ["ROLE_EDITOR"]},
+                   headers=team[A])
+    assert r.json()["object"]["roles"] == ["ROLE_EDITOR"]
+    r = client.put(url, json=renamed, auth=ADMIN)
+    assert r.status_code == 200, r.text
+    r = client.get("/api/v1/spaces/team-b/users/renamed@team.example", auth=ADMIN)
+    assert r.status_code == 200, r.text

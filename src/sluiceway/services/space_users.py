@@ -123,6 +123,9 @@ def update_member(p: Platform, caller: Caller, space: str, email: str, new_email
         ws = spaces.find(s, caller, space, policy.MANAGE)
         user, m = _member(s, ws, email)
         if new_email != email:
+            # an email is the user's login in every space: renamed only by someone who
+            # administers each of them (as for a password)
+            _rename_allowed(s, caller, user)
             spaces.check_email(new_email)
             if s.scalars(select(User.id).where(User.username == new_email)).first():
                 raise Conflict(f"a user {new_email!r} exists already")
@@ -169,6 +172,19 @@ def _password_allowed(s: Session, caller: Caller, user: User) -> list[str]:
         raise Forbidden(f"the password of {user.username!r} opens spaces you do not "
                         "administer: only a system administrator may set it")
     return managed
+
+
+def _rename_allowed(s: Session, caller: Caller, user: User) -> None:
+    """Pass when ``caller`` may change ``user``'s email (their login everywhere): a system
+    administrator, or an administrator of every space the user is in when the user is not a
+    system administrator."""
+    if caller.system_admin:
+        return
+    theirs = list(s.scalars(select(Membership.workspace_id)
+                            .where(Membership.user_id == user.id)))
+    if user.system_admin or not all(policy.allows(caller, policy.MANAGE, ws) for ws in theirs):
+        raise Forbidden(f"the email of {user.username!r} is their login in spaces you do not "
+                        "administer: only a system administrator may change it")
 
 
 def set_password(p: Platform, caller: Caller, email: str, password: str) -> None:
