@@ -63,26 +63,34 @@ def _driver(s: Session) -> Any:
 
 # --- the task ledger ---------------------------------------------------------------------------
 
-def open_tasks(s: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Record ``rows`` (values of :data:`TASK_COLUMNS`) as tasks; their ids, in order."""
+def open_tasks(s: Session, rows: Sequence[dict[str, Any]], *, ids: bool = True) -> list[int]:
+    """Record ``rows`` (values of :data:`TASK_COLUMNS`) as tasks; their ids, in order
+    (none unless ``ids``)."""
     if not rows:
         return []
     if not _postgres(s):
+        if not ids:
+            s.execute(insert(Task), list(rows))
+            return []
         return list(s.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True),
                               list(rows)))
     conn = _driver(s)
     with conn.cursor() as cur:
-        cur.execute("SELECT nextval(pg_get_serial_sequence('tasks', 'id')) "
-                    "FROM generate_series(1, %s)", (len(rows),))
-        ids = [int(r[0]) for r in cur.fetchall()]
-        columns = ", ".join(("id", *TASK_COLUMNS))
+        taken: list[int] = []
+        if ids:
+            cur.execute("SELECT nextval(pg_get_serial_sequence('tasks', 'id')) "
+                        "FROM generate_series(1, %s)", (len(rows),))
+            taken = [int(r[0]) for r in cur.fetchall()]
+        columns = ", ".join((*(("id",) if ids else ()), *TASK_COLUMNS))
         with cur.copy(f"COPY tasks ({columns}) FROM STDIN") as copy:
-            for task_id, r in zip(ids, rows, strict=True):
-                copy.write_row((task_id, r["workspace_id"], r["route"], r["entity_type"],
-                                r["entity_identifier"], r["status"], _dumps(r["entity"]),
-                                r["error"], _dumps(r["log"]), r["attempts"], r["job_id"],
-                                r["created_at"], r["updated_at"]))
-    return ids
+            write = copy.write_row
+            for i, r in enumerate(rows):
+                values = (r["workspace_id"], r["route"], r["entity_type"],
+                          r["entity_identifier"], r["status"], _dumps(r["entity"]),
+                          r["error"], _dumps(r["log"]), r["attempts"], r["job_id"],
+                          r["created_at"], r["updated_at"])
+                write((taken[i], *values) if ids else values)
+    return taken
 
 
 def close_tasks(s: Session, values: Sequence[dict[str, Any]]) -> None:
