@@ -12,8 +12,17 @@ a transformer that fails fails that entity's task, a filter that drops it skips 
 incoming of JSON entities (:class:`~sluiceway.connectors.base.EntitySource`, the HTTP API) is
 read page by page as they are. With change detection (``changeDetection: {storage}``) an
 entity whose hash (of what would be sent) is the one the storage keeps for its identifier is
-left out: counted as ``unchanged``, not recorded. The rest is recorded as tasks in
-``processing`` (COPY on PostgreSQL metadata, see :mod:`.route_ledger`), then written in one
+left out: counted as ``unchanged``, not recorded.
+
+An outgoing that keeps one connection for the run (:meth:`Destination.upserts`, PostgreSQL)
+is given each chunk as one upsert on its key, left uncommitted while the chunk's tasks are
+recorded once, with their outcomes (COPY on PostgreSQL metadata, see :mod:`.route_ledger`),
+with the change hashes of the entities written; the outgoing commits, then the metadata
+(:func:`_settle`). No task is seen in ``processing`` then: a chunk's tasks appear when it is
+done. A worker that dies between the two commits leaves rows without tasks: the job's next
+attempt runs those entities again, and the upsert keeps one row of each.
+
+Any other outgoing: the rest is recorded as tasks in ``processing``, then written in one
 upsert on the outgoing's key. When that write fails, each half of the chunk is written on its
 own, down to the single entities the destination refuses: only those fail. A destination
 that answers for each entity (:class:`~sluiceway.connectors.base.EntityDestination`, the HTTP
@@ -29,7 +38,9 @@ each). With a cursor field, a run reads from where the route's last finished run
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -356,23 +367,78 @@ class Chunk:
                      None if self.hashes is None else [self.hashes[i] for i in keep])
 
 
-def _changed(ctx: AttemptContext, parts: RouteParts, changes: route_ledger.Changes,
-             chunk: Chunk, *, skip: bool) -> tuple[Chunk, int]:
-    """The chunk with the hashes of its entities, less those that did not change (none
-    unless ``skip``), and how many did not change."""
+def _hash(parts: RouteParts, chunk: Chunk) -> None:
+    """Give the chunk the hashes of its entities (as they would be sent)."""
     hashes: list[tuple[str, str] | None] = []
     for ident, result in zip(chunk.idents, chunk.results, strict=True):
         key = _change_key(parts, ident, result) if isinstance(result, dict) else None
         hashes.append(None if key is None else (key, route_ledger.entity_hash(result)))
     chunk.hashes = hashes
-    if not skip:
-        return chunk, 0
+
+
+def _unchanged(ctx: AttemptContext, changes: route_ledger.Changes, chunk: Chunk,
+               ) -> tuple[Chunk, int]:
+    """The (hashed) chunk less the entities that did not change, and how many did not."""
+    hashes = chunk.hashes or []
     with ctx.db.session() as s:
         known = changes.known(s, (h[0] for h in hashes if h is not None), now())
     keep = [i for i, h in enumerate(hashes) if h is None or known.get(h[0]) != h[1]]
     if len(keep) == len(hashes):
         return chunk, 0
     return chunk.only(keep), len(hashes) - len(keep)
+
+
+class _Raised:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+_END = object()
+
+
+def _ahead(items: Iterator[Chunk]) -> Generator[Chunk, None, None]:
+    """``items`` made one ahead in a thread of their own: the next chunk is read and
+    transformed while the one handed on is written (the database's waits let it run). An
+    error of the thread is raised here; leaving the loop ends the thread (and closes
+    ``items``)."""
+    handed: queue.Queue[Any] = queue.Queue(maxsize=1)
+    done = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not done.is_set():
+            try:
+                handed.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fill() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the loop, raised there
+            put(_Raised(exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=fill, name="route-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = handed.get()
+            if item is _END:
+                return
+            if isinstance(item, _Raised):
+                raise item.exc
+            yield item
+    finally:
+        done.set()
+        thread.join(timeout=10)
 
 
 def _last_state(ctx: AttemptContext) -> dict[str, Any] | None:
@@ -573,7 +639,7 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
                 idents = [_identifier(parts, e) for e in batch]
             chunk = Chunk(batch, idents, results)
             if changes is not None:
-                chunk, _ = _changed(ctx, parts, changes, chunk, skip=False)
+                _hash(parts, chunk)
             outcomes = _process(dest, given, chunk.results)
             _close(ctx, ids, outcomes, retried=True, changes=changes, hashes=chunk.hashes)
             _count(ctx, counts, outcomes)
@@ -586,7 +652,8 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
         ups = (None if isinstance(dest, EntityDestination)
                else dest.upserts(parts.outgoing.config, parts.outgoing.stream,
                                  parts.outgoing.keys))
-        try:
+        def prepared() -> Generator[Chunk, None, None]:
+            """Each chunk read, with its identifiers, transformed and hashed."""
             for batch, table in chunks:
                 if parts.splits:  # one task per item: identifiers and results come with them
                     batch, idents, results = _fan_out(parts, batch, done)
@@ -598,11 +665,18 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
                         idents = [i for i, keep in zip(idents, mask, strict=True) if keep]
                         table = table.filter(pa.array(mask)) if table is not None else None
                     results = _transformed(parts, batch, table) if batch else []
-                if not batch:
-                    continue
-                chunk = Chunk(batch, idents, results)
+                if batch:
+                    chunk = Chunk(batch, idents, results)
+                    if changes is not None:
+                        _hash(parts, chunk)
+                    yield chunk
+
+        # with a kept connection, the next chunk is read and transformed while one is written
+        ready = _ahead(prepared()) if ups is not None else prepared()
+        try:
+            for chunk in ready:
                 if changes is not None:
-                    chunk, unchanged = _changed(ctx, parts, changes, chunk, skip=True)
+                    chunk, unchanged = _unchanged(ctx, changes, chunk)
                     counts.unchanged += unchanged
                     counts.read += unchanged
                     if not chunk.entities:
@@ -623,6 +697,7 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
                         changes.analyse(s)
                 _check_cancel(ctx)
         finally:
+            ready.close()
             if ups is not None:
                 ups.close()
     ctx.log("INFO", f"route {route!r}: {counts.read} entities, {counts.finished} finished, "

@@ -1,6 +1,7 @@
-"""A route run's writes to the metadata database in bulk: the task ledger (tasks recorded in
-``processing``, then given their outcomes) and the change hashes of a route with change
-detection (``changeDetection: {storage}``).
+"""A route run's writes to the metadata database in bulk: the task ledger (tasks recorded once
+with their outcomes, or in ``processing`` and then given their outcomes, see
+:mod:`.route`) and the change hashes of a route with change detection
+(``changeDetection: {storage}``).
 
 On PostgreSQL metadata both go through ``COPY``: tasks are copied into ``tasks`` with ids
 taken from its sequence beforehand; outcomes and hashes are copied into a temporary table,
