@@ -254,7 +254,7 @@ def _settle(ctx: AttemptContext, ups: Upserts, parts: RouteParts, workspace_id: 
             if changes is not None and chunk.hashes is not None:
                 sent = dict(h for h, o in zip(chunk.hashes, outcomes, strict=True)
                             if h is not None and o.status in ("finished", "waiting"))
-                changes.store(s, sent, t)
+                changes.store(s, sent, t, chunk.absent)
             if staged:
                 ups.commit()
                 staged = False
@@ -360,11 +360,14 @@ class Chunk:
     results: list[Any]
     #: (identifier, hash) of each entity change detection looks at
     hashes: list[tuple[str, str] | None] | None = None
+    #: identifiers the change storage holds nothing for (none known: None)
+    absent: set[str] | None = None
 
     def only(self, keep: list[int]) -> Chunk:
         return Chunk([self.entities[i] for i in keep], [self.idents[i] for i in keep],
                      [self.results[i] for i in keep],
-                     None if self.hashes is None else [self.hashes[i] for i in keep])
+                     None if self.hashes is None else [self.hashes[i] for i in keep],
+                     self.absent)
 
 
 def _hash(parts: RouteParts, chunk: Chunk) -> None:
@@ -380,8 +383,10 @@ def _unchanged(ctx: AttemptContext, changes: route_ledger.Changes, chunk: Chunk,
                ) -> tuple[Chunk, int]:
     """The (hashed) chunk less the entities that did not change, and how many did not."""
     hashes = chunk.hashes or []
+    chunk.absent = set()
     with ctx.db.session() as s:
-        known = changes.known(s, (h[0] for h in hashes if h is not None), now())
+        known = changes.known(s, (h[0] for h in hashes if h is not None), now(),
+                              chunk.absent)
     keep = [i for i, h in enumerate(hashes) if h is None or known.get(h[0]) != h[1]]
     if len(keep) == len(hashes):
         return chunk, 0

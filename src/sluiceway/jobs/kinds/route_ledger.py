@@ -128,8 +128,10 @@ class Changes:
     ttl: int | None
     cipher: Cipher | None  # set when the storage is encrypted
 
-    def known(self, s: Session, keys: Iterable[str], at: float) -> dict[str, str]:
-        """The hash kept for each of ``keys`` that has a live one."""
+    def known(self, s: Session, keys: Iterable[str], at: float,
+              absent: set[str] | None = None) -> dict[str, str]:
+        """The hash kept for each of ``keys`` that has a live one. ``absent`` (on
+        PostgreSQL): filled with the keys the storage holds nothing for, expired or not."""
         wanted = sorted(set(keys))
         found: dict[str, str] = {}
         live = or_(StorageEntity.expires_at.is_(None), StorageEntity.expires_at > at)
@@ -137,11 +139,13 @@ class Changes:
             part = wanted[start:start + LOOKUP]
             if _postgres(s):  # one array parameter: the unique index's plan, whatever the size
                 with _driver(s).cursor() as cur:
-                    rows: Iterable[Any] = cur.execute(
-                        "SELECT key, value, sealed FROM storage_entities WHERE workspace_id = "
-                        "%s AND storage = %s AND key = ANY(%s::varchar[]) AND (expires_at IS "
-                        "NULL OR expires_at > %s)", (self.workspace_id, self.storage, part,
-                                                     at)).fetchall()
+                    held = cur.execute(
+                        "SELECT key, value, sealed, expires_at FROM storage_entities WHERE "
+                        "workspace_id = %s AND storage = %s AND key = ANY(%s::varchar[])",
+                        (self.workspace_id, self.storage, part)).fetchall()
+                if absent is not None:
+                    absent.update(set(part).difference(r[0] for r in held))
+                rows: Iterable[Any] = [r[:3] for r in held if r[3] is None or r[3] > at]
             else:
                 rows = s.execute(select(
                     StorageEntity.key, StorageEntity.value, StorageEntity.sealed).where(
@@ -162,8 +166,11 @@ class Changes:
         if _postgres(s):
             s.execute(text("ANALYZE storage_entities"))
 
-    def store(self, s: Session, hashes: dict[str, str], at: float) -> None:
-        """Keep ``hashes`` (entity identifier -> hash), replacing the ones kept."""
+    def store(self, s: Session, hashes: dict[str, str], at: float,
+              absent: set[str] | None = None) -> None:
+        """Keep ``hashes`` (entity identifier -> hash), replacing the ones kept. ``absent``:
+        keys :meth:`known` found nothing for (on PostgreSQL they are copied in as they are,
+        the others upserted)."""
         if not hashes:
             return
         expires = at + self.ttl if self.ttl is not None else None
@@ -176,13 +183,35 @@ class Changes:
                          "size": len(key.encode("utf-8")) + len((sealed or text).encode()),
                          "created_at": at, "updated_at": at, "expires_at": expires})
         if _postgres(s):
-            self._copy(s, rows)
+            absent = absent or set()
+            fresh = [r for r in rows if r["key"] in absent]
+            if fresh:
+                try:
+                    with s.begin_nested():
+                        self._copy_in(s, fresh)
+                    rows = [r for r in rows if r["key"] not in absent]
+                except Exception as exc:  # a key another run kept meanwhile: all upserted
+                    if getattr(exc, "sqlstate", None) != "23505":  # unique_violation
+                        raise
+            if rows:
+                self._copy(s, rows)
             return
         stmt = sqlite.insert(StorageEntity)
         s.execute(stmt.on_conflict_do_update(
             index_elements=["workspace_id", "storage", "key"],
             set_={c: stmt.excluded[c] for c in ("value", "sealed", "size", "updated_at",
                                                 "expires_at")}), rows)
+
+    @staticmethod
+    def _copy_in(s: Session, rows: list[dict[str, Any]]) -> None:
+        with _driver(s).cursor() as cur, cur.copy(
+                "COPY storage_entities (workspace_id, storage, key, value, sealed, size, "
+                "created_at, updated_at, expires_at) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row((r["workspace_id"], r["storage"], r["key"],
+                                None if r["value"] is None else f'"{r["value"]}"',
+                                r["sealed"], r["size"], r["created_at"], r["updated_at"],
+                                r["expires_at"]))
 
     @staticmethod
     def _copy(s: Session, rows: list[dict[str, Any]]) -> None:
