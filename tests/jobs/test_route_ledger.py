@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from sluiceway.jobs.kinds import route_ledger
 from sluiceway.store.db import now
-from sluiceway.store.models import StorageEntity
+from sluiceway.store.models import StorageEntity, Task
 from tests.jobs.conftest import World
 
 
@@ -40,3 +40,22 @@ def test_a_hash_kept_meanwhile_by_another_run_is_replaced_not_doubled(world: Wor
                       absent)
     assert _kept(world) == {"1": ("d" * 32, None), "2": ("e" * 32, None),
                             "3": ("f" * 32, None), "4": ("0" * 32, None)}
+
+
+def test_tasks_copied_in_keep_text_with_tabs_newlines_and_backslashes(world: World) -> None:
+    odd = 'a\tb\nc\\d\re "q" \u00e9\u2028'
+    entity = {"id": odd, "path": "C:\\temp\\x", "n": 1.5, "none": None, "list": [odd]}
+    t = now()
+    rows = [{"workspace_id": world.workspace_id, "route": "r\\1", "entity_type": "s\tt",
+             "entity_identifier": ident, "status": "failed", "entity": entity,
+             "error": err, "log": [{"level": "error", "message": odd, "at": t}],
+             "attempts": 2, "job_id": None, "created_at": t, "updated_at": t}
+            for ident, err in ((odd, odd), (None, None))]
+    with world.db.session() as s:
+        assert route_ledger.open_tasks(s, rows, ids=False) == []
+    with world.db.session() as s:
+        got = s.scalars(select(Task).order_by(Task.id)).all()
+        assert [(x.route, x.entity_type, x.entity_identifier, x.error, x.entity, x.log,
+                 x.attempts, x.job_id, x.created_at) for x in got] == [
+            (r["route"], r["entity_type"], r["entity_identifier"], r["error"], entity,
+             r["log"], 2, None, t) for r in rows]

@@ -83,15 +83,41 @@ def open_tasks(s: Session, rows: Sequence[dict[str, Any]], *, ids: bool = True) 
                         "FROM generate_series(1, %s)", (len(rows),))
             taken = [int(r[0]) for r in cur.fetchall()]
         columns = ", ".join((*(("id",) if ids else ()), *TASK_COLUMNS))
+        lines = []
+        for i, r in enumerate(rows):  # COPY's text format, a chunk's rows as one write
+            line = "\t".join((
+                _text(r["workspace_id"]), _text(r["route"]), _text(r["entity_type"]),
+                _text(r["entity_identifier"]), _text(r["status"]), _json(r["entity"]),
+                _text(r["error"]), _json(r["log"]), _text(r["attempts"]),
+                _text(r["job_id"]), _text(r["created_at"]), _text(r["updated_at"])))
+            lines.append(f"{taken[i]}\t{line}\n" if ids else f"{line}\n")
         with cur.copy(f"COPY tasks ({columns}) FROM STDIN") as copy:
-            write = copy.write_row
-            for i, r in enumerate(rows):
-                values = (r["workspace_id"], r["route"], r["entity_type"],
-                          r["entity_identifier"], r["status"], _dumps(r["entity"]),
-                          r["error"], _dumps(r["log"]), r["attempts"], r["job_id"],
-                          r["created_at"], r["updated_at"])
-                write((taken[i], *values) if ids else values)
+            copy.write("".join(lines))
     return taken
+
+
+#: what COPY's text format escapes
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text(value: Any) -> str:
+    """A value (text, number or None) in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.translate(_ESCAPES)
+        return value
+    if isinstance(value, float):
+        return repr(value)
+    return str(int(value))
+
+
+def _json(value: Any) -> str:
+    """A JSON value's text in COPY's text format (JSON text escapes its control characters:
+    only its backslashes need doubling)."""
+    text = _dumps(value)
+    return text.replace("\\", "\\\\") if "\\" in text else text
 
 
 def close_tasks(s: Session, values: Sequence[dict[str, Any]]) -> None:
