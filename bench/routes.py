@@ -3,10 +3,11 @@ PostgreSQL table, every entity a task in PostgreSQL metadata, with change detect
 
     python -m bench.routes [--rows 1000000] [--profile] [--keep]
 
-It makes two fresh PostgreSQL databases (127.0.0.1:5432, user ``postgres``; dropped
-afterwards): the metadata (migrated by the app) and the data, whose table ``orders`` it fills
-with ``--rows`` rows (``id``, ``sku``, ``name``, ``qty``, ``price``; every tenth order has
-``qty = 0``). Through the platform API (in process, no socket) it saves the route ``orders``:
+It makes two fresh PostgreSQL databases (127.0.0.1:5432, user ``postgres``; named after
+``SW_BENCH_DB_PREFIX``, as :mod:`bench.run`'s are, and dropped afterwards): the metadata
+(migrated by the app) and the data, whose table ``orders`` it fills with ``--rows`` rows
+(``id``, ``sku``, ``name``, ``qty``, ``price``; every tenth order has ``qty = 0``).
+Through the platform API (in process, no socket) it saves the route ``orders``:
 the incoming ``orders`` (identifier ``id``), the transformers ``rename`` (``name`` ->
 ``customer``), ``jsonata`` (``$uppercase(sku) & "/" & id`` into ``code``) and ``filter``
 (``qty > 0``, which drops 10 %), the outgoing ``orders_out`` upserted on ``id``, and change
@@ -51,6 +52,7 @@ import psycopg  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
+from bench.data import DB_PREFIX  # noqa: E402
 from bench.measure import TreeSampler  # noqa: E402
 from sluiceway.bootstrap import create_app  # noqa: E402
 from sluiceway.core.settings import Settings  # noqa: E402
@@ -69,7 +71,7 @@ URL = "/api/v1/di/configurations"
 @contextmanager
 def _database(kind: str) -> Iterator[str]:
     """A fresh database's name."""
-    name = f"sw_bench_route_{kind}_{uuid.uuid4().hex[:8]}"
+    name = f"{DB_PREFIX}_route_{kind}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:

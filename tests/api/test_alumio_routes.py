@@ -380,6 +380,34 @@ def test_an_attempt_after_a_dead_worker_keeps_one_task_per_entity(
     assert _rows(route) == [(1, "ab-1", 3, "AB-1"), (4, "ef-4", 2, "EF-4")]
 
 
+def test_a_worker_dead_between_the_postgresql_commit_and_the_ledgers_leaves_no_double(
+        client: TestClient, team: dict[str, dict[str, str]], route: Path,
+        pg_database: dict[str, Any], pg_conn: Any) -> None:
+    """Into PostgreSQL each task is written once, after its chunk's upsert and before the
+    outgoing commits: a worker that dies in between leaves rows without tasks. The job's
+    next attempt runs those entities again: one task and one row each."""
+    _ok(client.put(URL, headers=team[E], json={
+        "type": "outgoing-configuration", "identifier": "orders-out", "name": "orders-out",
+        "object": {"prototype": "postgres", "parameters": {
+            "configuration": pg_database, "stream": "orders_out", "key": ["code"]}}}))
+    _ok(_publish(client, team[E]))
+    assert run_jobs(client) == 1
+    p = _platform(client)
+    with p.db.session() as s:
+        assert {t.status for t in s.scalars(select(Task))} == {"finished", "failed", "skipped"}
+        left = s.scalars(select(Task).where(Task.entity_identifier.in_(["3", "4"]))).all()
+        job = s.get_one(Job, left[0].job_id)
+        for task in left:  # as if the worker died once orders 3 and 4 were written
+            s.delete(task)
+        job.status, job.scheduled_at = "incomplete", 0.0
+    assert run_jobs(client) == 1  # the job's second attempt
+    tasks = _tasks(client, team[V])
+    assert [(t["entityIdentifier"], t["status"]) for t in tasks] == [
+        ("1", "finished"), ("2", "failed"), ("3", "skipped"), ("4", "finished")]
+    rows = pg_conn.execute("SELECT code, id, qty FROM orders_out ORDER BY id").fetchall()
+    assert rows == [("AB-1", 1, 3), ("EF-4", 4, 2)]
+
+
 def test_the_routes_retry_policy_runs_failed_entities_again_until_its_attempts_are_spent(
         client: TestClient, team: dict[str, dict[str, str]], route: Path) -> None:
     _ok(client.put(URL, headers=team[E], json={

@@ -125,7 +125,34 @@ class Source(Connector):
         raise NotImplementedError(f"{type(self).__name__} reads in read()")
 
 
+class Upserts(abc.ABC):
+    """Upserts of a run's chunks into one table over one connection (a route's outgoing).
+    :meth:`write` leaves its chunk uncommitted, so that the caller can record what it wrote
+    in another database's transaction and commit the two one after the other."""
+
+    @abc.abstractmethod
+    def write(self, table: Any) -> None:
+        """Upsert the rows of ``table`` (an Arrow table) on the key, in the open
+        transaction."""
+
+    @abc.abstractmethod
+    def commit(self) -> None: ...
+
+    @abc.abstractmethod
+    def rollback(self) -> None: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+
 class Destination(Connector):
+    def upserts(self, config: dict[str, Any], table: str,
+                keys: tuple[str, ...]) -> Upserts | None:
+        """Upserts into ``table`` on ``keys`` over one connection kept for the whole run,
+        or None when the destination offers none (a route then writes each chunk through
+        :meth:`write`)."""
+        return None
+
     @abc.abstractmethod
     def write(
         self,

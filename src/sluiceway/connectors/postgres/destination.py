@@ -11,7 +11,7 @@ from pgpq import ArrowToPostgresBinaryEncoder
 from pgpq import encoders as pgpq_encoders
 from pgpq import schema as pgpq_schema
 
-from sluiceway.connectors.base import Capabilities
+from sluiceway.connectors.base import Capabilities, Upserts
 from sluiceway.connectors.postgres.errors import translate
 from sluiceway.connectors.postgres.spec import DESTINATION_SPEC, checked_conninfo
 from sluiceway.connectors.postgres.types import PgColumn, quote_ident, to_arrow, to_pg
@@ -19,6 +19,7 @@ from sluiceway.connectors.sqlbase import SEQ_COLUMN, SqlDestination, StreamTarge
 from sluiceway.core.errors import Fatal
 from sluiceway.protocol import arrow_types as at
 from sluiceway.protocol.catalog import DestinationSyncMode
+from sluiceway.protocol.evolve import plan_evolution
 from sluiceway.protocol.spec import ConnectorSpec, validate_config
 
 #: where each stream's committed States are recorded (see SqlDestination.save_state)
@@ -34,6 +35,8 @@ class _Session:
         self.stored: dict[str, int] = {}  # table -> rows the server said its COPYs stored
 
     def q(self, table: str) -> str:
+        if table.startswith("pg_temp."):  # a temporary table, named as it is
+            return table
         return f"{quote_ident(self.schema)}.{quote_ident(table)}"
 
 
@@ -60,6 +63,10 @@ class PostgresDestination(SqlDestination):
         finally:
             self.close(session)
         return "connected; can create tables"
+
+    def upserts(self, config: dict[str, Any], table: str,
+                keys: tuple[str, ...]) -> Upserts:
+        return _Upserts(self, config, table, list(keys))
 
     # ---- hooks -------------------------------------------------------------------------
     def connect(self, config: dict[str, Any]) -> _Session:
@@ -278,6 +285,80 @@ class PostgresDestination(SqlDestination):
             session.conn.execute(
                 f"INSERT INTO {session.q(target)} ({cols}) SELECT DISTINCT ON ({keys}) {cols} "
                 f"FROM {session.q(staging)} ORDER BY {keys}, {quote_ident(SEQ_COLUMN)} DESC")
+
+
+class _Upserts(Upserts):
+    """A route's chunks upserted into one table over one connection: each chunk is copied
+    into a temporary staging table (made once per column set, emptied at each commit), then
+    merged into the table on the key (the row loaded last wins), as the ``append_dedup``
+    sync mode does, without a table created and dropped per chunk."""
+
+    def __init__(self, dest: PostgresDestination, config: dict[str, Any], table: str,
+                 keys: list[str]) -> None:
+        self.dest, self.table, self.keys = dest, table, keys
+        self.session = dest.connect(config)
+        self.schema: pa.Schema | None = None  # the last chunk's (the table fits it)
+        self.staging: dict[tuple[tuple[str, str], ...], str] = {}
+        self.made = 0
+
+    def write(self, table: Any) -> None:
+        dest, session = self.dest, self.session
+        schema: pa.Schema = table.schema
+        with translate(session.config):
+            if self.schema is None or not schema.equals(self.schema):
+                existing = dest.table_schema(session, self.table)
+                if existing is None:
+                    dest.create_table(session, self.table, schema, self.keys, with_seq=False)
+                else:
+                    evo = plan_evolution(self.table, existing, schema)
+                    for f in evo.add:
+                        dest.add_column(session, self.table, f)
+                    for old, new_type in evo.widen:
+                        dest.widen_column(session, self.table, old, new_type)
+                self.schema = schema
+            signature = tuple((f.name, to_pg(f)) for f in schema)
+            staging = self.staging.get(signature)
+            if staging is None:
+                self.made += 1  # never a name used before (one made in a rolled back
+                # transaction is gone, one made before it is not)
+                staging = f'pg_temp."_sw_upsert_{self.made}"'
+                cols = [f"{quote_ident(n)} {t}" for n, t in signature]
+                cols.append(f"{quote_ident(SEQ_COLUMN)} bigint GENERATED ALWAYS AS IDENTITY")
+                session.conn.execute(f"CREATE TEMPORARY TABLE {staging} ({', '.join(cols)}) "
+                                     "ON COMMIT DELETE ROWS")
+                self.staging[signature] = staging
+            target = StreamTarget(None, staging, True, schema)  # type: ignore[arg-type]
+            for batch in table.to_batches():
+                dest.load(session, target, batch)
+            dest.flush(session, target)
+            # a chunk is small beside the table: its keys are looked up in the table's key
+            # index one by one (a merge or hash join would read the whole table each chunk)
+            session.conn.execute("SELECT set_config('enable_mergejoin', 'off', true), "
+                                 "set_config('enable_hashjoin', 'off', true)")
+            dest.merge(session, staging, self.table, schema.names, self.keys)
+
+    def commit(self) -> None:
+        self.dest.commit(self.session)
+
+    def rollback(self) -> None:
+        """Undo the open chunk (and what it made: its staging table, new columns)."""
+        for cm, _, _ in self.session.copies.values():
+            try:
+                cm.__exit__(RuntimeError, RuntimeError("aborted"), None)
+            except Exception:  # noqa: BLE001, S110 - the transaction is rolled back anyway
+                pass
+        self.session.copies.clear()
+        self.schema = None
+        self.staging.clear()
+        if self.session.conn.closed:  # lost: nothing of the chunk was committed
+            return
+        with translate(self.session.config):
+            self.session.conn.rollback()
+        self.schema = None
+        self.staging.clear()
+
+    def close(self) -> None:
+        self.dest.close(self.session)
 
 
 class _NeedsCast(Exception):

@@ -12,8 +12,17 @@ a transformer that fails fails that entity's task, a filter that drops it skips 
 incoming of JSON entities (:class:`~sluiceway.connectors.base.EntitySource`, the HTTP API) is
 read page by page as they are. With change detection (``changeDetection: {storage}``) an
 entity whose hash (of what would be sent) is the one the storage keeps for its identifier is
-left out: counted as ``unchanged``, not recorded. The rest is recorded as tasks in
-``processing`` (COPY on PostgreSQL metadata, see :mod:`.route_ledger`), then written in one
+left out: counted as ``unchanged``, not recorded.
+
+An outgoing that keeps one connection for the run (:meth:`Destination.upserts`, PostgreSQL)
+is given each chunk as one upsert on its key, left uncommitted while the chunk's tasks are
+recorded once, with their outcomes (COPY on PostgreSQL metadata, see :mod:`.route_ledger`),
+with the change hashes of the entities written; the outgoing commits, then the metadata
+(:func:`_settle`). No task is seen in ``processing`` then: a chunk's tasks appear when it is
+done. A worker that dies between the two commits leaves rows without tasks: the job's next
+attempt runs those entities again, and the upsert keeps one row of each.
+
+Any other outgoing: the rest is recorded as tasks in ``processing``, then written in one
 upsert on the outgoing's key. When that write fails, each half of the chunk is written on its
 own, down to the single entities the destination refuses: only those fail. A destination
 that answers for each entity (:class:`~sluiceway.connectors.base.EntityDestination`, the HTTP
@@ -30,7 +39,9 @@ each). With a cursor field, a run reads from where the route's last finished run
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -39,7 +50,13 @@ import pyarrow.compute as pc
 from sqlalchemy import CursorResult, delete, select, update
 
 from sluiceway.artifacts.formats import json_safe
-from sluiceway.connectors.base import Destination, EntityDestination, EntitySource, highest
+from sluiceway.connectors.base import (
+    Destination,
+    EntityDestination,
+    EntitySource,
+    Upserts,
+    highest,
+)
 from sluiceway.core.errors import Cancelled, Retryable, SluicewayError, UnknownStream
 from sluiceway.engine.plan import StreamChoice, configure
 from sluiceway.jobs import ledger
@@ -111,11 +128,7 @@ def _identifier(parts: RouteParts, entity: Any) -> str | None:
 
 def _write(dest: Destination, parts: RouteParts, rows: list[dict[str, Any]]) -> None:
     """One upsert of ``rows`` into the outgoing's table, committed when this returns."""
-    table = pa.Table.from_pylist(rows)
-    # a column that is null in every row has no type to give the table: it is left out
-    # (a new row gets NULL there; a row that is replaced keeps its value)
-    table = table.select([i for i, f in enumerate(table.schema)
-                          if not pa.types.is_null(f.type)])
+    table = _upsert_table(rows)
     out = parts.outgoing
     stream = ConfiguredStream(
         stream=Stream(out.stream, table.schema),
@@ -132,15 +145,31 @@ def _write(dest: Destination, parts: RouteParts, rows: list[dict[str, Any]]) -> 
 _WRITE_ERRORS = (SluicewayError, pa.ArrowException, ValueError, TypeError)
 
 
-def _process(dest: Destination, parts: RouteParts, batch: list[Any],
-             given: list[Any] | None = None) -> list[Outcome]:
-    """Transform and write one chunk; the outcome of each entity, in order. ``given``: what
-    the transformers made of each entity already (a route that splits, see :func:`_fan_out`)."""
+def _process(dest: Destination, parts: RouteParts, batch: list[Any]) -> list[Outcome]:
+    """Transform and write one chunk; the outcome of each entity, in order."""
+    outcomes, pending = _judged(parts, batch)
+    if not pending:
+        return outcomes
+    if isinstance(dest, EntityDestination):  # it answers for each entity: sent once
+        refused = dest.send(parts.outgoing.config, parts.outgoing.stream,
+                            [row for _, row in pending])
+        for (i, _), error in zip(pending, refused, strict=True):
+            if error is not None:
+                outcomes[i] = Outcome("failed", f"outgoing: {error}")
+        return outcomes
+    _write_parts(lambda rows: _write(dest, parts, rows), pending, outcomes)
+    return outcomes
+
+
+def _judged(parts: RouteParts, batch: list[Any],
+            ) -> tuple[list[Outcome], list[tuple[int, dict[str, Any]]]]:
+    """Each entity of a chunk through the transformers: its outcome if it is written, and
+    the entities to write (with their positions)."""
     outcomes: list[Outcome] = []
     pending: list[tuple[int, dict[str, Any]]] = []
     for i, entity in enumerate(batch):
         try:
-            got = parts.transform(entity) if given is None else given[i]
+            got = parts.transform(entity)
         except SluicewayError as exc:
             outcomes.append(Outcome("failed", f"transformer: {exc}"))
             continue
@@ -160,25 +189,16 @@ def _process(dest: Destination, parts: RouteParts, batch: list[Any],
             continue
         outcomes.append(Outcome("waiting" if parts.waiting else "finished"))
         pending.append((i, got))
-    if not pending:
-        return outcomes
-    if isinstance(dest, EntityDestination):  # it answers for each entity: sent once
-        refused = dest.send(parts.outgoing.config, parts.outgoing.stream,
-                            [row for _, row in pending])
-        for (i, _), error in zip(pending, refused, strict=True):
-            if error is not None:
-                outcomes[i] = Outcome("failed", f"outgoing: {error}")
-        return outcomes
-    _write_parts(dest, parts, pending, outcomes)
-    return outcomes
+    return outcomes, pending
 
 
-def _write_parts(dest: Destination, parts: RouteParts, pending: list[tuple[int, dict[str, Any]]],
-                 outcomes: list[Outcome]) -> None:
-    """Write ``pending`` in one upsert; when the destination refuses it, each half on its
-    own, down to the single entities it refuses (their outcomes become ``failed``)."""
+def _write_parts(write: Callable[[list[dict[str, Any]]], None],
+                 pending: list[tuple[int, dict[str, Any]]], outcomes: list[Outcome]) -> None:
+    """Write ``pending`` in one upsert (committed by ``write``); when the destination
+    refuses it, each half on its own, down to the single entities it refuses (their
+    outcomes become ``failed``)."""
     try:
-        _write(dest, parts, [row for _, row in pending])
+        write([row for _, row in pending])
     except Retryable:
         raise
     except _WRITE_ERRORS as exc:
@@ -186,8 +206,69 @@ def _write_parts(dest: Destination, parts: RouteParts, pending: list[tuple[int, 
             outcomes[pending[0][0]] = Outcome("failed", f"outgoing: {exc}")
             return
         half = len(pending) // 2
-        _write_parts(dest, parts, pending[:half], outcomes)
-        _write_parts(dest, parts, pending[half:], outcomes)
+        _write_parts(write, pending[:half], outcomes)
+        _write_parts(write, pending[half:], outcomes)
+
+
+def _upsert_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Rows as one Arrow table to upsert. A column that is null in every row has no type to
+    give the table: it is left out (a new row gets NULL there; a row that is replaced keeps
+    its value)."""
+    table = pa.Table.from_pylist(rows)
+    return table.select([i for i, f in enumerate(table.schema)
+                         if not pa.types.is_null(f.type)])
+
+
+def _committed(ups: Upserts, rows: list[dict[str, Any]]) -> None:
+    try:
+        ups.write(_upsert_table(rows))
+        ups.commit()
+    except BaseException:
+        ups.rollback()
+        raise
+
+
+def _settle(ctx: AttemptContext, ups: Upserts, parts: RouteParts, workspace_id: str,
+            chunk: Chunk, changes: route_ledger.Changes | None) -> list[Outcome]:
+    """Write one chunk through a kept connection and record its tasks once, with their
+    outcomes. The chunk's upsert is left open while its tasks (and change hashes) are copied
+    into the metadata database; the outgoing commits, then the metadata: a worker that dies
+    in between leaves rows without tasks, which its job's next attempt runs again (the upsert
+    keeps one row of each), never a finished task whose row is missing. When the chunk's
+    upsert fails, its halves are written (and committed) on their own, down to the single
+    entities the destination refuses, and the tasks are recorded after."""
+    outcomes, pending = _judged(parts, chunk.results)
+    staged = False
+    if pending:
+        try:
+            ups.write(_upsert_table([row for _, row in pending]))
+            staged = True
+        except Retryable:
+            ups.rollback()
+            raise
+        except _WRITE_ERRORS:
+            ups.rollback()
+            _write_parts(lambda rows: _committed(ups, rows), pending, outcomes)
+    t = now()
+    rows = [{"workspace_id": workspace_id, "route": parts.identifier,
+             "entity_type": parts.incoming.stream, "entity_identifier": ident,
+             "status": o.status, "entity": e, "error": o.error, "log": _log(o, t),
+             "attempts": 1, "job_id": ctx.job_id, "created_at": t, "updated_at": t}
+            for e, ident, o in zip(chunk.entities, chunk.idents, outcomes, strict=True)]
+    try:
+        with ctx.db.claim() as s:
+            route_ledger.open_tasks(s, rows, ids=False)
+            if changes is not None and chunk.hashes is not None:
+                sent = dict(h for h, o in zip(chunk.hashes, outcomes, strict=True)
+                            if h is not None and o.status in ("finished", "waiting"))
+                changes.store(s, sent, t, chunk.absent)
+            if staged:
+                ups.commit()
+                staged = False
+    finally:
+        if staged:  # the metadata's transaction failed: nothing of the chunk stays
+            ups.rollback()
+    return outcomes
 
 
 def _log(outcome: Outcome, t: float) -> list[dict[str, Any]]:
@@ -286,30 +367,90 @@ class Chunk:
     results: list[Any]
     #: (identifier, hash) of each entity change detection looks at
     hashes: list[tuple[str, str] | None] | None = None
+    #: identifiers the change storage holds nothing for (none known: None)
+    absent: set[str] | None = None
 
     def only(self, keep: list[int]) -> Chunk:
         return Chunk([self.entities[i] for i in keep], [self.idents[i] for i in keep],
                      [self.results[i] for i in keep],
-                     None if self.hashes is None else [self.hashes[i] for i in keep])
+                     None if self.hashes is None else [self.hashes[i] for i in keep],
+                     self.absent)
 
 
-def _changed(ctx: AttemptContext, parts: RouteParts, changes: route_ledger.Changes,
-             chunk: Chunk, *, skip: bool) -> tuple[Chunk, int]:
-    """The chunk with the hashes of its entities, less those that did not change (none
-    unless ``skip``), and how many did not change."""
+def _hash(parts: RouteParts, chunk: Chunk) -> None:
+    """Give the chunk the hashes of its entities (as they would be sent)."""
     hashes: list[tuple[str, str] | None] = []
     for ident, result in zip(chunk.idents, chunk.results, strict=True):
         key = _change_key(parts, ident, result) if isinstance(result, dict) else None
         hashes.append(None if key is None else (key, route_ledger.entity_hash(result)))
     chunk.hashes = hashes
-    if not skip:
-        return chunk, 0
+
+
+def _unchanged(ctx: AttemptContext, changes: route_ledger.Changes, chunk: Chunk,
+               ) -> tuple[Chunk, int]:
+    """The (hashed) chunk less the entities that did not change, and how many did not."""
+    hashes = chunk.hashes or []
+    chunk.absent = set()
     with ctx.db.session() as s:
-        known = changes.known(s, (h[0] for h in hashes if h is not None), now())
+        known = changes.known(s, (h[0] for h in hashes if h is not None), now(),
+                              chunk.absent)
     keep = [i for i, h in enumerate(hashes) if h is None or known.get(h[0]) != h[1]]
     if len(keep) == len(hashes):
         return chunk, 0
     return chunk.only(keep), len(hashes) - len(keep)
+
+
+class _Raised:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+_END = object()
+
+
+def _ahead(items: Iterator[Chunk]) -> Generator[Chunk, None, None]:
+    """``items`` made one ahead in a thread of their own: the next chunk is read and
+    transformed while the one handed on is written (the database's waits let it run). An
+    error of the thread is raised here; leaving the loop ends the thread (and closes
+    ``items``)."""
+    handed: queue.Queue[Any] = queue.Queue(maxsize=1)
+    done = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not done.is_set():
+            try:
+                handed.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fill() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the loop, raised there
+            put(_Raised(exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=fill, name="route-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = handed.get()
+            if item is _END:
+                return
+            if isinstance(item, _Raised):
+                raise item.exc
+            yield item
+    finally:
+        done.set()
+        thread.join(timeout=10)
 
 
 def _last_state(ctx: AttemptContext) -> dict[str, Any] | None:
@@ -521,7 +662,7 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
                 idents = [_identifier(parts, e) for e in batch]
             chunk = Chunk(batch, idents, results)
             if changes is not None:
-                chunk, _ = _changed(ctx, parts, changes, chunk, skip=False)
+                _hash(parts, chunk)
             outcomes = _process(dest, given, chunk.results)
             _close(ctx, ids, outcomes, retried=True, changes=changes, hashes=chunk.hashes)
             _count(ctx, counts, outcomes)
@@ -530,37 +671,58 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
         done = _recorded(ctx, workspace_id, route)
         chunks = (_posted(inp.get("entities")) if mode == "entities"
                   else _read(ctx, parts, position))
-        for batch, table in chunks:
-            if parts.splits:  # one task per item: identifiers and results come with them
-                batch, idents, results = _fan_out(parts, batch, done)
-            else:
-                idents = [_identifier(parts, e) for e in batch]
-                if done:
-                    mask = [i not in done for i in idents]
-                    batch = [e for e, keep in zip(batch, mask, strict=True) if keep]
-                    idents = [i for i, keep in zip(idents, mask, strict=True) if keep]
-                    table = table.filter(pa.array(mask)) if table is not None else None
-                results = _transformed(parts, batch, table) if batch else []
-            if not batch:
-                continue
-            chunk = Chunk(batch, idents, results)
-            if changes is not None:
-                chunk, unchanged = _changed(ctx, parts, changes, chunk, skip=True)
-                counts.unchanged += unchanged
-                counts.read += unchanged
-                if not chunk.entities:
-                    ctx.progress(counts.read, 0)
-                    _check_cancel(ctx)
-                    continue
-            ids = _open(ctx, parts, workspace_id, chunk.entities, chunk.idents)
-            outcomes = _process(dest, given, chunk.results)
-            _close(ctx, ids, outcomes, retried=False, changes=changes, hashes=chunk.hashes)
-            _count(ctx, counts, outcomes)
-            if changes is not None and counts.finished + counts.waiting >= analysed_at:
-                analysed_at *= 2  # the storage grew: its statistics follow, now and then
-                with ctx.db.session() as s:
-                    changes.analyse(s)
-            _check_cancel(ctx)
+        # a destination that keeps its connection for the run: each task written once
+        ups = (None if isinstance(dest, EntityDestination)
+               else dest.upserts(parts.outgoing.config, parts.outgoing.stream,
+                                 parts.outgoing.keys))
+        def prepared() -> Generator[Chunk, None, None]:
+            """Each chunk read, with its identifiers, transformed and hashed."""
+            for batch, table in chunks:
+                if parts.splits:  # one task per item: identifiers and results come with them
+                    batch, idents, results = _fan_out(parts, batch, done)
+                else:
+                    idents = [_identifier(parts, e) for e in batch]
+                    if done:
+                        mask = [i not in done for i in idents]
+                        batch = [e for e, keep in zip(batch, mask, strict=True) if keep]
+                        idents = [i for i, keep in zip(idents, mask, strict=True) if keep]
+                        table = table.filter(pa.array(mask)) if table is not None else None
+                    results = _transformed(parts, batch, table) if batch else []
+                if batch:
+                    chunk = Chunk(batch, idents, results)
+                    if changes is not None:
+                        _hash(parts, chunk)
+                    yield chunk
+
+        # with a kept connection, the next chunk is read and transformed while one is written
+        ready = _ahead(prepared()) if ups is not None else prepared()
+        try:
+            for chunk in ready:
+                if changes is not None:
+                    chunk, unchanged = _unchanged(ctx, changes, chunk)
+                    counts.unchanged += unchanged
+                    counts.read += unchanged
+                    if not chunk.entities:
+                        ctx.progress(counts.read, 0)
+                        _check_cancel(ctx)
+                        continue
+                if ups is not None:
+                    outcomes = _settle(ctx, ups, given, workspace_id, chunk, changes)
+                else:
+                    ids = _open(ctx, parts, workspace_id, chunk.entities, chunk.idents)
+                    outcomes = _process(dest, given, chunk.results)
+                    _close(ctx, ids, outcomes, retried=False, changes=changes,
+                           hashes=chunk.hashes)
+                _count(ctx, counts, outcomes)
+                if changes is not None and counts.finished + counts.waiting >= analysed_at:
+                    analysed_at *= 2  # the storage grew: its statistics follow, now and then
+                    with ctx.db.session() as s:
+                        changes.analyse(s)
+                _check_cancel(ctx)
+        finally:
+            ready.close()
+            if ups is not None:
+                ups.close()
     ctx.log("INFO", f"route {route!r}: {counts.read} entities, {counts.finished} finished, "
                     f"{counts.failed} failed, {counts.skipped} skipped"
                     + (f", {counts.unchanged} unchanged" if changes is not None else ""))

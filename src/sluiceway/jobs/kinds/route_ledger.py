@@ -1,6 +1,7 @@
-"""A route run's writes to the metadata database in bulk: the task ledger (tasks recorded in
-``processing``, then given their outcomes) and the change hashes of a route with change
-detection (``changeDetection: {storage}``).
+"""A route run's writes to the metadata database in bulk: the task ledger (tasks recorded once
+with their outcomes, or in ``processing`` and then given their outcomes, see
+:mod:`.route`) and the change hashes of a route with change detection
+(``changeDetection: {storage}``).
 
 On PostgreSQL metadata both go through ``COPY``: tasks are copied into ``tasks`` with ids
 taken from its sequence beforehand; outcomes and hashes are copied into a temporary table,
@@ -63,26 +64,60 @@ def _driver(s: Session) -> Any:
 
 # --- the task ledger ---------------------------------------------------------------------------
 
-def open_tasks(s: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Record ``rows`` (values of :data:`TASK_COLUMNS`) as tasks; their ids, in order."""
+def open_tasks(s: Session, rows: Sequence[dict[str, Any]], *, ids: bool = True) -> list[int]:
+    """Record ``rows`` (values of :data:`TASK_COLUMNS`) as tasks; their ids, in order
+    (none unless ``ids``)."""
     if not rows:
         return []
     if not _postgres(s):
+        if not ids:
+            s.execute(insert(Task), list(rows))
+            return []
         return list(s.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True),
                               list(rows)))
     conn = _driver(s)
     with conn.cursor() as cur:
-        cur.execute("SELECT nextval(pg_get_serial_sequence('tasks', 'id')) "
-                    "FROM generate_series(1, %s)", (len(rows),))
-        ids = [int(r[0]) for r in cur.fetchall()]
-        columns = ", ".join(("id", *TASK_COLUMNS))
+        taken: list[int] = []
+        if ids:
+            cur.execute("SELECT nextval(pg_get_serial_sequence('tasks', 'id')) "
+                        "FROM generate_series(1, %s)", (len(rows),))
+            taken = [int(r[0]) for r in cur.fetchall()]
+        columns = ", ".join((*(("id",) if ids else ()), *TASK_COLUMNS))
+        lines = []
+        for i, r in enumerate(rows):  # COPY's text format, a chunk's rows as one write
+            line = "\t".join((
+                _text(r["workspace_id"]), _text(r["route"]), _text(r["entity_type"]),
+                _text(r["entity_identifier"]), _text(r["status"]), _json(r["entity"]),
+                _text(r["error"]), _json(r["log"]), _text(r["attempts"]),
+                _text(r["job_id"]), _text(r["created_at"]), _text(r["updated_at"])))
+            lines.append(f"{taken[i]}\t{line}\n" if ids else f"{line}\n")
         with cur.copy(f"COPY tasks ({columns}) FROM STDIN") as copy:
-            for task_id, r in zip(ids, rows, strict=True):
-                copy.write_row((task_id, r["workspace_id"], r["route"], r["entity_type"],
-                                r["entity_identifier"], r["status"], _dumps(r["entity"]),
-                                r["error"], _dumps(r["log"]), r["attempts"], r["job_id"],
-                                r["created_at"], r["updated_at"]))
-    return ids
+            copy.write("".join(lines))
+    return taken
+
+
+#: what COPY's text format escapes
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text(value: Any) -> str:
+    """A value (text, number or None) in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.translate(_ESCAPES)
+        return value
+    if isinstance(value, float):
+        return repr(value)
+    return str(int(value))
+
+
+def _json(value: Any) -> str:
+    """A JSON value's text in COPY's text format (JSON text escapes its control characters:
+    only its backslashes need doubling)."""
+    text = _dumps(value)
+    return text.replace("\\", "\\\\") if "\\" in text else text
 
 
 def close_tasks(s: Session, values: Sequence[dict[str, Any]]) -> None:
@@ -119,8 +154,10 @@ class Changes:
     ttl: int | None
     cipher: Cipher | None  # set when the storage is encrypted
 
-    def known(self, s: Session, keys: Iterable[str], at: float) -> dict[str, str]:
-        """The hash kept for each of ``keys`` that has a live one."""
+    def known(self, s: Session, keys: Iterable[str], at: float,
+              absent: set[str] | None = None) -> dict[str, str]:
+        """The hash kept for each of ``keys`` that has a live one. ``absent`` (on
+        PostgreSQL): filled with the keys the storage holds nothing for, expired or not."""
         wanted = sorted(set(keys))
         found: dict[str, str] = {}
         live = or_(StorageEntity.expires_at.is_(None), StorageEntity.expires_at > at)
@@ -128,11 +165,13 @@ class Changes:
             part = wanted[start:start + LOOKUP]
             if _postgres(s):  # one array parameter: the unique index's plan, whatever the size
                 with _driver(s).cursor() as cur:
-                    rows: Iterable[Any] = cur.execute(
-                        "SELECT key, value, sealed FROM storage_entities WHERE workspace_id = "
-                        "%s AND storage = %s AND key = ANY(%s::varchar[]) AND (expires_at IS "
-                        "NULL OR expires_at > %s)", (self.workspace_id, self.storage, part,
-                                                     at)).fetchall()
+                    held = cur.execute(
+                        "SELECT key, value, sealed, expires_at FROM storage_entities WHERE "
+                        "workspace_id = %s AND storage = %s AND key = ANY(%s::varchar[])",
+                        (self.workspace_id, self.storage, part)).fetchall()
+                if absent is not None:
+                    absent.update(set(part).difference(r[0] for r in held))
+                rows: Iterable[Any] = [r[:3] for r in held if r[3] is None or r[3] > at]
             else:
                 rows = s.execute(select(
                     StorageEntity.key, StorageEntity.value, StorageEntity.sealed).where(
@@ -153,8 +192,11 @@ class Changes:
         if _postgres(s):
             s.execute(text("ANALYZE storage_entities"))
 
-    def store(self, s: Session, hashes: dict[str, str], at: float) -> None:
-        """Keep ``hashes`` (entity identifier -> hash), replacing the ones kept."""
+    def store(self, s: Session, hashes: dict[str, str], at: float,
+              absent: set[str] | None = None) -> None:
+        """Keep ``hashes`` (entity identifier -> hash), replacing the ones kept. ``absent``:
+        keys :meth:`known` found nothing for (on PostgreSQL they are copied in as they are,
+        the others upserted)."""
         if not hashes:
             return
         expires = at + self.ttl if self.ttl is not None else None
@@ -167,13 +209,35 @@ class Changes:
                          "size": len(key.encode("utf-8")) + len((sealed or text).encode()),
                          "created_at": at, "updated_at": at, "expires_at": expires})
         if _postgres(s):
-            self._copy(s, rows)
+            absent = absent or set()
+            fresh = [r for r in rows if r["key"] in absent]
+            if fresh:
+                try:
+                    with s.begin_nested():
+                        self._copy_in(s, fresh)
+                    rows = [r for r in rows if r["key"] not in absent]
+                except Exception as exc:  # a key another run kept meanwhile: all upserted
+                    if getattr(exc, "sqlstate", None) != "23505":  # unique_violation
+                        raise
+            if rows:
+                self._copy(s, rows)
             return
         stmt = sqlite.insert(StorageEntity)
         s.execute(stmt.on_conflict_do_update(
             index_elements=["workspace_id", "storage", "key"],
             set_={c: stmt.excluded[c] for c in ("value", "sealed", "size", "updated_at",
                                                 "expires_at")}), rows)
+
+    @staticmethod
+    def _copy_in(s: Session, rows: list[dict[str, Any]]) -> None:
+        with _driver(s).cursor() as cur, cur.copy(
+                "COPY storage_entities (workspace_id, storage, key, value, sealed, size, "
+                "created_at, updated_at, expires_at) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row((r["workspace_id"], r["storage"], r["key"],
+                                None if r["value"] is None else f'"{r["value"]}"',
+                                r["sealed"], r["size"], r["created_at"], r["updated_at"],
+                                r["expires_at"]))
 
     @staticmethod
     def _copy(s: Session, rows: list[dict[str, Any]]) -> None:

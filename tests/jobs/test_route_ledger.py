@@ -1,0 +1,61 @@
+"""Change hashes kept in bulk: a key the storage held nothing for when the chunk was looked
+up, but that another run kept meanwhile, is upserted (the hash replaced, one row per key),
+never a failed chunk; expired hashes count as absent for the lookup but are replaced."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from sluiceway.jobs.kinds import route_ledger
+from sluiceway.store.db import now
+from sluiceway.store.models import StorageEntity, Task
+from tests.jobs.conftest import World
+
+
+def _kept(world: World) -> dict[str, tuple[str, float | None]]:
+    with world.db.session() as s:
+        return {k: (v, e) for k, v, e in s.execute(select(
+            StorageEntity.key, StorageEntity.value, StorageEntity.expires_at).where(
+                StorageEntity.storage == "seen"))}
+
+
+def test_a_hash_kept_meanwhile_by_another_run_is_replaced_not_doubled(world: World) -> None:
+    changes = route_ledger.Changes(world.workspace_id, "seen", None, None)
+    t = now()
+    with world.db.session() as s:
+        changes.store(s, {"1": "a" * 32, "2": "b" * 32}, t - 100)
+    with world.db.session() as s:  # "2" expired
+        s.execute(StorageEntity.__table__.update().where(StorageEntity.key == "2")
+                  .values(expires_at=t - 10))
+    absent: set[str] = set()
+    with world.db.session() as s:
+        known = changes.known(s, ["1", "2", "3", "4"], t, absent)
+    assert known == {"1": "a" * 32}
+    if world.db.engine.dialect.name == "postgresql":
+        assert absent == {"3", "4"}
+    with world.db.session() as s:  # another run keeps "3" before this one stores
+        changes.store(s, {"3": "c" * 32}, t)
+    with world.db.session() as s:
+        changes.store(s, {"1": "d" * 32, "2": "e" * 32, "3": "f" * 32, "4": "0" * 32}, t,
+                      absent)
+    assert _kept(world) == {"1": ("d" * 32, None), "2": ("e" * 32, None),
+                            "3": ("f" * 32, None), "4": ("0" * 32, None)}
+
+
+def test_tasks_copied_in_keep_text_with_tabs_newlines_and_backslashes(world: World) -> None:
+    odd = 'a\tb\nc\\d\re "q" \u00e9\u2028'
+    entity = {"id": odd, "path": "C:\\temp\\x", "n": 1.5, "none": None, "list": [odd]}
+    t = now()
+    rows = [{"workspace_id": world.workspace_id, "route": "r\\1", "entity_type": "s\tt",
+             "entity_identifier": ident, "status": "failed", "entity": entity,
+             "error": err, "log": [{"level": "error", "message": odd, "at": t}],
+             "attempts": 2, "job_id": None, "created_at": t, "updated_at": t}
+            for ident, err in ((odd, odd), (None, None))]
+    with world.db.session() as s:
+        assert route_ledger.open_tasks(s, rows, ids=False) == []
+    with world.db.session() as s:
+        got = s.scalars(select(Task).order_by(Task.id)).all()
+        assert [(x.route, x.entity_type, x.entity_identifier, x.error, x.entity, x.log,
+                 x.attempts, x.job_id, x.created_at) for x in got] == [
+            (r["route"], r["entity_type"], r["entity_identifier"], r["error"], entity,
+             r["log"], 2, None, t) for r in rows]
