@@ -95,6 +95,12 @@ def _pooled(kind: str) -> Fresh:
     return lambda w, s, who: {"fresh": s.ids[kind].pop()}
 
 
+def _process(w: UiWorld, s: Space, who: str) -> dict[str, Any]:
+    published = w.admin("POST", "/api/v1/queue/publish", params={"space": s.slug}, json={
+        "job": {"commands": [{"command": "route:run", "arguments": {"route": "orders"}}]}})
+    return {"fresh": published["processId"]}
+
+
 def _variable(w: UiWorld, s: Space, who: str) -> dict[str, Any]:
     return {"fresh": w.variable(s)}
 
@@ -126,6 +132,7 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("GET", "/ui/exports/list"): UiOp(Cls.READ),
     ("GET", "/ui/imports"): UiOp(Cls.READ),
     ("GET", "/ui/imports/list"): UiOp(Cls.READ),
+    ("GET", "/ui/processes"): UiOp(Cls.READ),
     ("GET", "/ui/schedule"): UiOp(Cls.READ,
                                   url="/ui/schedule?schedule=basic&units=2&time_unit=hours"),
     ("GET", "/ui/spaces"): UiOp(Cls.READ),
@@ -212,6 +219,18 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("POST", "/ui/configurations/{type_}/{identifier}/restore"): UiOp(
         Cls.WRITE, "/ui/configurations/transformer/{fresh}/restore", "object", ok=(303,),
         fresh=_revision, form=_f(revision=lambda x: x.ulid)),
+    ("POST", "/ui/configurations/{type_}/{identifier}/status"): UiOp(
+        Cls.WRITE, "/ui/configurations/storage/{fresh}/status", "object", ok=(303,),
+        fresh=_fresh("storage"), form=_f(disabled="1")),
+    ("POST", "/ui/configurations/{type_}/{identifier}/delete"): UiOp(
+        Cls.WRITE, "/ui/configurations/storage/{fresh}/delete", "object", ok=(303,),
+        fresh=_fresh("storage")),
+    ("POST", "/ui/configurations/{type_}/{identifier}/run"): UiOp(
+        Cls.WRITE, "/ui/configurations/route-configuration/{route}/run", "object",
+        ok=(303,)),
+    ("POST", "/ui/processes/{identifier}/end"): UiOp(
+        Cls.WRITE, "/ui/processes/{fresh}/end", "object", fresh=_process, ok=(303,),
+        form=_f(how="kill")),
     # running a saved transformer on a sample entity is a run, as the API's is
     ("POST", "/ui/configurations/{type_}/{identifier}/try"): UiOp(
         Cls.WRITE, "/ui/configurations/transformer/{conf}/try", "object",
@@ -325,6 +344,10 @@ class UiWorld(World):
         s.ids["storage"] = self.storage(s)
         s.ids["variable"] = self.variable(s)
         s.ids["member"] = self.member(s)
+        self.route(s)
+        s.ids["route"] = self.configuration(s, "route-configuration", object={
+            "prototype": "route", "parameters": {"incoming": "orders-in",
+                                                 "outgoing": "orders-out"}})
         s.ids["exports"] = [self.export(s, run=False) for _ in range(5)]
         s.ids["imports"] = [self.admin("POST", "/imports", 202, params={
             "project_id": s.ws, "destination_id": s.destination, "table": "imported",

@@ -28,6 +28,7 @@ from sluiceway.web.pages import (
     exports,
     imports,
     overview,
+    processes,
     spaces,
     storages,
     tasks,
@@ -65,5 +66,5 @@ def install(app: FastAPI) -> None:
 
     # the sources and destinations routes start with a path parameter: they come last
     for module in (account, overview, connections, exports, imports, dumps, backups,
-                   configurations, tasks, storages, spaces, admin, actors):
+                   configurations, processes, tasks, storages, spaces, admin, actors):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
