@@ -113,7 +113,9 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
                 ("spaces", "/ui/spaces", "Spaces"),
                 ("connection edit", f"/ui/connections/{conn}/edit", "Streams and schedule"),
                 ("statistics", "/ui/statistics", "Statistics"),
-                ("processes", "/ui/processes", "Processes")):
+                ("processes", "/ui/processes", "Processes"),
+                ("import configurations", "/ui/configurations/transfer",
+                 "Import configurations")):
             page.goto(base + path)
             assert page.inner_text("h1").startswith(heading), name
             _check(page, name, shots)
@@ -144,4 +146,4 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
         _check(page, "processes after run now", shots)
     finally:
         server.stop()
-    assert len(list(shots.glob("*.png"))) == 18
+    assert len(list(shots.glob("*.png"))) == 19

@@ -125,6 +125,9 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("GET", "/ui/backups/list"): UiOp(Cls.READ),
     ("GET", "/ui/configurations"): UiOp(Cls.READ),
     ("GET", "/ui/configurations/new"): UiOp(Cls.WRITE),
+    # exporting shows the configurations as an import would take them: editors, as the API
+    ("GET", "/ui/configurations/export"): UiOp(Cls.WRITE, url="/ui/configurations/export?q=a"),
+    ("GET", "/ui/configurations/transfer"): UiOp(Cls.WRITE),
     ("GET", "/ui/connections/new"): UiOp(Cls.WRITE),
     ("GET", "/ui/dumps"): UiOp(Cls.READ),
     ("GET", "/ui/dumps/list"): UiOp(Cls.READ),
@@ -210,6 +213,10 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("POST", "/ui/configurations/new"): UiOp(
         Cls.WRITE, "/ui/configurations/new?type=storage&prototype=storage", ok=(303,),
         form=_f(name="Made", identifier=lambda x: x.w.unique("made"))),
+    ("POST", "/ui/configurations/transfer"): UiOp(Cls.WRITE, form=_f(
+        mode="import", ndjson=lambda x: json.dumps({
+            "type": "storage", "identifier": x.w.unique("imported"), "name": "Imported",
+            "object": {"prototype": "storage", "parameters": {}}}))),
     ("POST", "/ui/configurations/{type_}/{identifier}"): UiOp(
         Cls.WRITE, "/ui/configurations/storage/{fresh}", "object", ok=(303,),
         fresh=_fresh("storage"), form=_f(name="Renamed")),

@@ -22,6 +22,7 @@ from sluiceway.web.pages import (
     actors,
     admin,
     backups,
+    configuration_transfer,
     configurations,
     connections,
     dumps,
@@ -66,5 +67,6 @@ def install(app: FastAPI) -> None:
 
     # the sources and destinations routes start with a path parameter: they come last
     for module in (account, overview, connections, exports, imports, dumps, backups,
-                   configurations, processes, tasks, storages, spaces, admin, actors):
+                   configuration_transfer, configurations, processes, tasks, storages, spaces,
+                   admin, actors):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
