@@ -114,6 +114,7 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
                 ("connection edit", f"/ui/connections/{conn}/edit", "Streams and schedule"),
                 ("statistics", "/ui/statistics", "Statistics"),
                 ("processes", "/ui/processes", "Processes"),
+                ("logs", "/ui/logs", "Logs"),
                 ("import configurations", "/ui/configurations/transfer",
                  "Import configurations")):
             page.goto(base + path)
@@ -146,4 +147,4 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
         _check(page, "processes after run now", shots)
     finally:
         server.stop()
-    assert len(list(shots.glob("*.png"))) == 19
+    assert len(list(shots.glob("*.png"))) == 20

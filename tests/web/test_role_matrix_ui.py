@@ -135,6 +135,7 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("GET", "/ui/exports/list"): UiOp(Cls.READ),
     ("GET", "/ui/imports"): UiOp(Cls.READ),
     ("GET", "/ui/imports/list"): UiOp(Cls.READ),
+    ("GET", "/ui/logs"): UiOp(Cls.READ),
     ("GET", "/ui/processes"): UiOp(Cls.READ),
     ("GET", "/ui/schedule"): UiOp(Cls.READ,
                                   url="/ui/schedule?schedule=basic&units=2&time_unit=hours"),

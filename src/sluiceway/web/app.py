@@ -28,6 +28,7 @@ from sluiceway.web.pages import (
     dumps,
     exports,
     imports,
+    logs,
     overview,
     processes,
     spaces,
@@ -67,6 +68,6 @@ def install(app: FastAPI) -> None:
 
     # the sources and destinations routes start with a path parameter: they come last
     for module in (account, overview, connections, exports, imports, dumps, backups,
-                   configuration_transfer, configurations, processes, tasks, storages, spaces,
+                   configuration_transfer, configurations, processes, logs, tasks, storages, spaces,
                    admin, actors):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
