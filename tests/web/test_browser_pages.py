@@ -115,6 +115,8 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
                 ("statistics", "/ui/statistics", "Statistics"),
                 ("processes", "/ui/processes", "Processes"),
                 ("logs", "/ui/logs", "Logs"),
+                ("workers", "/ui/admin/workers", "Workers"),
+                ("platform", "/ui/admin/platform", "Platform"),
                 ("import configurations", "/ui/configurations/transfer",
                  "Import configurations")):
             page.goto(base + path)
@@ -147,4 +149,4 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
         _check(page, "processes after run now", shots)
     finally:
         server.stop()
-    assert len(list(shots.glob("*.png"))) == 20
+    assert len(list(shots.glob("*.png"))) == 22

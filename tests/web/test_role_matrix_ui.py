@@ -120,6 +120,8 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("GET", "/ui/admin/audit/export"): UiOp(Cls.ADMIN),
     ("GET", "/ui/admin/tokens"): UiOp(Cls.SELF),
     ("GET", "/ui/admin/users"): UiOp(Cls.ADMIN),
+    ("GET", "/ui/admin/platform"): UiOp(Cls.READ),
+    ("GET", "/ui/admin/workers"): UiOp(Cls.SYSTEM),
     ("GET", "/ui/admin/variables"): UiOp(Cls.READ),
     ("GET", "/ui/backups"): UiOp(Cls.READ),
     ("GET", "/ui/backups/list"): UiOp(Cls.READ),
@@ -185,6 +187,8 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("POST", "/ui/admin/users/password"): UiOp(
         Cls.ADMIN, scope="object", fresh=_fresh("member"), ok=(303,),
         form=_f(email=lambda x: x.fresh, password="given-password-1")),
+    ("POST", "/ui/admin/workers"): UiOp(Cls.SYSTEM, ok=(303,), form=_f(
+        space=lambda x: x.slug, workers="")),
     ("POST", "/ui/spaces"): UiOp(Cls.SYSTEM, ok=(303,), form=_f(
         identifier=lambda x: x.w.unique("made"), name="Made", purpose="dev")),
     ("POST", "/ui/spaces/{identifier}/rename"): UiOp(

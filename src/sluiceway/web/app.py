@@ -30,6 +30,7 @@ from sluiceway.web.pages import (
     imports,
     logs,
     overview,
+    platform,
     processes,
     spaces,
     storages,
@@ -69,5 +70,5 @@ def install(app: FastAPI) -> None:
     # the sources and destinations routes start with a path parameter: they come last
     for module in (account, overview, connections, exports, imports, dumps, backups,
                    configuration_transfer, configurations, processes, logs, tasks, storages, spaces,
-                   admin, actors):
+                   admin, platform, actors):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
