@@ -123,7 +123,10 @@ def run(backend: str, args: argparse.Namespace) -> None:
                      ("dumps", "/ui/dumps"), ("backups", "/ui/backups"),
                      ("configurations", "/ui/configurations"), ("tasks", "/ui/tasks"),
                      ("storages", "/ui/storages"), ("users", "/ui/admin/users"),
-                     ("variables", "/ui/admin/variables"), ("audit trail", "/ui/admin/audit")]
+                     ("variables", "/ui/admin/variables"), ("audit trail", "/ui/admin/audit"),
+                     ("processes", "/ui/processes"), ("logs", "/ui/logs"),
+                     ("logs, search", "/ui/logs?q=level:error"),
+                     ("platform", "/ui/admin/platform"), ("workers", "/ui/admin/workers")]
             for title, path in pages:
                 first, median, p90, _, size = _time(_getter(client, path), args.repeat)
                 print(f"  {title:30s} first {first * 1000:6.1f} ms  median "

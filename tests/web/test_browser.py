@@ -119,7 +119,7 @@ def test_a_table_from_postgresql_into_duckdb_in_the_browser(
         assert page.inner_text("#job-rows") == "500"
         _check(page, "connection", shots)
         connection = page.url
-        page.click("a:has-text('Log')")
+        page.click("main a:has-text('Log')")  # the header has Logs
         assert "succeeded: 500 records" in page.inner_text("pre.log")
         _check(page, "job-log", shots)
         page.goto(base + "/ui/")

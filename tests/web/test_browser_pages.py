@@ -112,7 +112,13 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
                  "Orders Route"),
                 ("spaces", "/ui/spaces", "Spaces"),
                 ("connection edit", f"/ui/connections/{conn}/edit", "Streams and schedule"),
-                ("statistics", "/ui/statistics", "Statistics")):
+                ("statistics", "/ui/statistics", "Statistics"),
+                ("processes", "/ui/processes", "Processes"),
+                ("logs", "/ui/logs", "Logs"),
+                ("workers", "/ui/admin/workers", "Workers"),
+                ("platform", "/ui/admin/platform", "Platform"),
+                ("import configurations", "/ui/configurations/transfer",
+                 "Import configurations")):
             page.goto(base + path)
             assert page.inner_text("h1").startswith(heading), name
             _check(page, name, shots)
@@ -136,6 +142,11 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
         page.wait_for_selector(".steps-run")
         assert '"full_name": "Ada"' in page.inner_text(".steps-run")
         _check(page, "route test panel", shots)
+        # run now: the processes page lists the run
+        page.click("button:has-text('Run now')")
+        page.wait_for_selector("p[role=status]:has-text('Route orders-route queued')")
+        assert "route:run" in page.inner_text("table")
+        _check(page, "processes after run now", shots)
     finally:
         server.stop()
-    assert len(list(shots.glob("*.png"))) == 16
+    assert len(list(shots.glob("*.png"))) == 22

@@ -95,6 +95,12 @@ def _pooled(kind: str) -> Fresh:
     return lambda w, s, who: {"fresh": s.ids[kind].pop()}
 
 
+def _process(w: UiWorld, s: Space, who: str) -> dict[str, Any]:
+    published = w.admin("POST", "/api/v1/queue/publish", params={"space": s.slug}, json={
+        "job": {"commands": [{"command": "route:run", "arguments": {"route": "orders"}}]}})
+    return {"fresh": published["processId"]}
+
+
 def _variable(w: UiWorld, s: Space, who: str) -> dict[str, Any]:
     return {"fresh": w.variable(s)}
 
@@ -114,11 +120,16 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("GET", "/ui/admin/audit/export"): UiOp(Cls.ADMIN),
     ("GET", "/ui/admin/tokens"): UiOp(Cls.SELF),
     ("GET", "/ui/admin/users"): UiOp(Cls.ADMIN),
+    ("GET", "/ui/admin/platform"): UiOp(Cls.READ),
+    ("GET", "/ui/admin/workers"): UiOp(Cls.SYSTEM),
     ("GET", "/ui/admin/variables"): UiOp(Cls.READ),
     ("GET", "/ui/backups"): UiOp(Cls.READ),
     ("GET", "/ui/backups/list"): UiOp(Cls.READ),
     ("GET", "/ui/configurations"): UiOp(Cls.READ),
     ("GET", "/ui/configurations/new"): UiOp(Cls.WRITE),
+    # exporting shows the configurations as an import would take them: editors, as the API
+    ("GET", "/ui/configurations/export"): UiOp(Cls.WRITE, url="/ui/configurations/export?q=a"),
+    ("GET", "/ui/configurations/transfer"): UiOp(Cls.WRITE),
     ("GET", "/ui/connections/new"): UiOp(Cls.WRITE),
     ("GET", "/ui/dumps"): UiOp(Cls.READ),
     ("GET", "/ui/dumps/list"): UiOp(Cls.READ),
@@ -126,6 +137,8 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("GET", "/ui/exports/list"): UiOp(Cls.READ),
     ("GET", "/ui/imports"): UiOp(Cls.READ),
     ("GET", "/ui/imports/list"): UiOp(Cls.READ),
+    ("GET", "/ui/logs"): UiOp(Cls.READ),
+    ("GET", "/ui/processes"): UiOp(Cls.READ),
     ("GET", "/ui/schedule"): UiOp(Cls.READ,
                                   url="/ui/schedule?schedule=basic&units=2&time_unit=hours"),
     ("GET", "/ui/spaces"): UiOp(Cls.READ),
@@ -174,6 +187,8 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("POST", "/ui/admin/users/password"): UiOp(
         Cls.ADMIN, scope="object", fresh=_fresh("member"), ok=(303,),
         form=_f(email=lambda x: x.fresh, password="given-password-1")),
+    ("POST", "/ui/admin/workers"): UiOp(Cls.SYSTEM, ok=(303,), form=_f(
+        space=lambda x: x.slug, workers="")),
     ("POST", "/ui/spaces"): UiOp(Cls.SYSTEM, ok=(303,), form=_f(
         identifier=lambda x: x.w.unique("made"), name="Made", purpose="dev")),
     ("POST", "/ui/spaces/{identifier}/rename"): UiOp(
@@ -203,6 +218,10 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("POST", "/ui/configurations/new"): UiOp(
         Cls.WRITE, "/ui/configurations/new?type=storage&prototype=storage", ok=(303,),
         form=_f(name="Made", identifier=lambda x: x.w.unique("made"))),
+    ("POST", "/ui/configurations/transfer"): UiOp(Cls.WRITE, form=_f(
+        mode="import", ndjson=lambda x: json.dumps({
+            "type": "storage", "identifier": x.w.unique("imported"), "name": "Imported",
+            "object": {"prototype": "storage", "parameters": {}}}))),
     ("POST", "/ui/configurations/{type_}/{identifier}"): UiOp(
         Cls.WRITE, "/ui/configurations/storage/{fresh}", "object", ok=(303,),
         fresh=_fresh("storage"), form=_f(name="Renamed")),
@@ -212,6 +231,18 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("POST", "/ui/configurations/{type_}/{identifier}/restore"): UiOp(
         Cls.WRITE, "/ui/configurations/transformer/{fresh}/restore", "object", ok=(303,),
         fresh=_revision, form=_f(revision=lambda x: x.ulid)),
+    ("POST", "/ui/configurations/{type_}/{identifier}/status"): UiOp(
+        Cls.WRITE, "/ui/configurations/storage/{fresh}/status", "object", ok=(303,),
+        fresh=_fresh("storage"), form=_f(disabled="1")),
+    ("POST", "/ui/configurations/{type_}/{identifier}/delete"): UiOp(
+        Cls.WRITE, "/ui/configurations/storage/{fresh}/delete", "object", ok=(303,),
+        fresh=_fresh("storage")),
+    ("POST", "/ui/configurations/{type_}/{identifier}/run"): UiOp(
+        Cls.WRITE, "/ui/configurations/route-configuration/{route}/run", "object",
+        ok=(303,)),
+    ("POST", "/ui/processes/{identifier}/end"): UiOp(
+        Cls.WRITE, "/ui/processes/{fresh}/end", "object", fresh=_process, ok=(303,),
+        form=_f(how="kill")),
     # running a saved transformer on a sample entity is a run, as the API's is
     ("POST", "/ui/configurations/{type_}/{identifier}/try"): UiOp(
         Cls.WRITE, "/ui/configurations/transformer/{conf}/try", "object",
@@ -325,6 +356,10 @@ class UiWorld(World):
         s.ids["storage"] = self.storage(s)
         s.ids["variable"] = self.variable(s)
         s.ids["member"] = self.member(s)
+        self.route(s)
+        s.ids["route"] = self.configuration(s, "route-configuration", object={
+            "prototype": "route", "parameters": {"incoming": "orders-in",
+                                                 "outgoing": "orders-out"}})
         s.ids["exports"] = [self.export(s, run=False) for _ in range(5)]
         s.ids["imports"] = [self.admin("POST", "/imports", 202, params={
             "project_id": s.ws, "destination_id": s.destination, "table": "imported",

@@ -22,12 +22,16 @@ from sluiceway.web.pages import (
     actors,
     admin,
     backups,
+    configuration_transfer,
     configurations,
     connections,
     dumps,
     exports,
     imports,
+    logs,
     overview,
+    platform,
+    processes,
     spaces,
     storages,
     tasks,
@@ -65,5 +69,6 @@ def install(app: FastAPI) -> None:
 
     # the sources and destinations routes start with a path parameter: they come last
     for module in (account, overview, connections, exports, imports, dumps, backups,
-                   configurations, tasks, storages, spaces, admin, actors):
+                   configuration_transfer, configurations, processes, logs, tasks, storages, spaces,
+                   admin, platform, actors):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)

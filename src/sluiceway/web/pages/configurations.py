@@ -2,7 +2,9 @@
 and favourites set from the list; a configuration's history with a side-by-side diff of two
 revisions and the restore of one; a form per prototype generated from its JSON Schema to
 create and edit one (each save a revision; a route's transformers an ordered list), and a
-test panel that runs a saved transformer or route's transformers on a sample entity."""
+test panel that runs a saved transformer or route's transformers on a sample entity; on a
+configuration's page, what it uses and what uses it, enable / disable, delete (refused while
+another names it) and, for a route, "Run now" (the queue's ``route:run``)."""
 
 from __future__ import annotations
 
@@ -14,13 +16,15 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sluiceway.core.errors import FieldError, InvalidInput, NotFound
+from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sluiceway.services import (
+    configuration_graph,
     configuration_history,
     configurations,
     criteria,
     policy,
     prototypes,
+    routes,
     transformer_run,
 )
 from sluiceway.services.configuration_history import RevisionView
@@ -183,7 +187,8 @@ def _editor(request: Request, page: Page, type_: str, proto: prototypes.Prototyp
             view: configurations.ConfigurationView | None, state: _State, *,
             status: int = 200, saved: bool = False, trial: transformer_run.RunResult | None
             = None, entity_text: str = "", stop_at: str = "",
-            trial_errors: dict[str, str] | None = None) -> HTMLResponse:
+            trial_errors: dict[str, str] | None = None,
+            refused: str = "") -> HTMLResponse:
     fields = [replace(f, value=state.typed[f.dotted]) if f.dotted in state.typed else f
               for f in forms.fields(proto.schema, state.parameters, editing=view is not None)]
     params = [e for e in state.errors if e.path.startswith(PARAMETERS)
@@ -196,6 +201,15 @@ def _editor(request: Request, page: Page, type_: str, proto: prototypes.Prototyp
         general.append(errors.pop(""))
     shown = {f.dotted for f in fields}
     general += [f"{path}: {reason}" for path, reason in errors.items() if path not in shown]
+    if refused:
+        general.append(refused)
+    uses: list[configuration_graph.Edge] = []
+    used_by: list[configuration_graph.Edge] = []
+    if view is not None:
+        node, = configuration_graph.resolve(page.platform, page.caller, page.workspace_id,
+                                            [(type_, view.identifier)])
+        uses = [e for e in node.relationships if e.relation == "uses"]
+        used_by = [e for e in node.relationships if e.relation == "used-by"]
     new = urlencode({"type": type_, "prototype": proto.identifier})
     action = (_edit_url(type_, view.identifier) if view is not None
               else f"{UI}/configurations/new?{new}")
@@ -206,7 +220,8 @@ def _editor(request: Request, page: Page, type_: str, proto: prototypes.Prototyp
         "general": general, "choices": _choices(page, fields), "saved": saved,
         "can_change": page.can(policy.CHANGE), "runnable": type_ in RUNNABLE,
         "trial": trial, "entity_text": entity_text, "stop_at": stop_at,
-        "trial_errors": trial_errors or {}}, status=status)
+        "trial_errors": trial_errors or {}, "uses": uses, "used_by": used_by,
+        "route": type_ == ROUTE_TYPE}, status=status)
 
 
 def _stored(view: configurations.ConfigurationView) -> _State:
@@ -321,6 +336,41 @@ def save_configuration(request: Request, type_: str, identifier: str, page: Page
         return _editor(request, page, type_, proto, view,
                        _State(**{**state.__dict__, "errors": tuple(exc.errors)}), status=422)
     return RedirectResponse(_edit_url(type_, identifier) + "?saved=1", 303)
+
+
+@router.post("/configurations/{type_}/{identifier}/status")
+def set_status(type_: str, identifier: str, page: PageDep, form: FormDep) -> Response:
+    state = form.get("disabled")
+    if state not in ("0", "1"):
+        raise InvalidInput("invalid status", [FieldError(
+            "disabled", "must be 1 (disable) or 0 (enable)", state)])
+    configurations.set_status(page.platform, page.caller, page.workspace_id, type_,
+                              identifier, state == "1")
+    return RedirectResponse(_edit_url(type_, identifier), 303)
+
+
+@router.post("/configurations/{type_}/{identifier}/delete")
+def delete_configuration(request: Request, type_: str, identifier: str, page: PageDep,
+                         form: FormDep) -> Response:
+    try:
+        configurations.delete(page.platform, page.caller, page.workspace_id, type_,
+                              identifier)
+    except Conflict as exc:
+        view = configurations.get(page.platform, page.caller, page.workspace_id, type_,
+                                  identifier)
+        proto = prototypes.get_prototype(type_, str(view.object.get("prototype")))
+        return _editor(request, page, type_, proto, view, _stored(view), status=409,
+                       refused=str(exc))
+    return RedirectResponse(f"{UI}/configurations", 303)
+
+
+@router.post("/configurations/{type_}/{identifier}/run")
+def run_route(type_: str, identifier: str, page: PageDep, form: FormDep) -> Response:
+    if type_ != ROUTE_TYPE:
+        raise NotFound(f"only a route runs: {type_}/{identifier} is not one", identifier)
+    routes.publish(page.platform, page.caller, page.workspace_id,
+                   [{"command": "route:run", "arguments": {"route": identifier}}])
+    return RedirectResponse(f"{UI}/processes?started={quote(identifier, safe='')}", 303)
 
 
 @router.post("/configurations/{type_}/{identifier}/try")

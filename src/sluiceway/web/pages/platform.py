@@ -1,0 +1,55 @@
+"""Administration of the installation: the workers each space may use (set by a system
+administrator) and the platform's information (version, addresses, sizes), read-only."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from sluiceway.core.errors import FieldError, InvalidInput
+from sluiceway.services import installation, policy, workers
+from sluiceway.web import templating
+from sluiceway.web.deps import FormDep, Page, PageDep
+
+router = APIRouter()
+UI = templating.PREFIX
+
+
+def _workers(request: Request, page: Page, *, errors: list[FieldError] | None = None,
+             status: int = 200, changed: str = "") -> HTMLResponse:
+    found = workers.allocation(page.platform, page.caller)
+    return templating.render(request, "admin_workers.html", {
+        "page": page, "allocation": found, "errors": errors or [], "changed": changed},
+        status=status)
+
+
+@router.get("/admin/workers")
+def worker_page(request: Request, page: PageDep, changed: str = "") -> HTMLResponse:
+    return _workers(request, page, changed=changed)
+
+
+@router.post("/admin/workers")
+def set_workers(request: Request, page: PageDep, form: FormDep) -> Response:
+    policy.require(page.caller, policy.SYSTEM)
+    space, raw = form.get("space"), form.get("workers").strip()
+    count: int | None = None
+    if raw:
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 6:
+            return _workers(request, page, status=422, errors=[FieldError(
+                "workers", "must be a whole number, or empty for the whole pool", raw)])
+        count = int(raw)
+    try:
+        workers.allocate(page.platform, page.caller, [(space, count)])
+    except InvalidInput as exc:
+        errors = [FieldError("workers" if e.path.endswith(".workers") else e.path, e.reason,
+                             e.value) for e in exc.errors]
+        return _workers(request, page, status=422, errors=errors)
+    return RedirectResponse(f"{UI}/admin/workers?changed={space}", 303)
+
+
+@router.get("/admin/platform")
+def platform_page(request: Request, page: PageDep) -> HTMLResponse:
+    base = str(request.base_url).rstrip("/")
+    return templating.render(request, "admin_platform.html", {
+        "page": page, "server": installation.server(page.platform, page.caller, base),
+        "usage": installation.usage(page.platform, page.caller)})

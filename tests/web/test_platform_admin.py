@@ -1,0 +1,58 @@
+"""The installation's administration in the UI: the workers each space may use, set by a
+system administrator (a bad count is a 422 naming the field, a non-system user is refused
+and changes nothing), and the platform's information, read-only for every member."""
+
+from __future__ import annotations
+
+import re
+
+from sluiceway import __version__
+from sluiceway.services import auth, policy, workers
+from sluiceway.services.platform import Platform
+from tests.web.conftest import Browser, add_user, new_browser
+
+PAGE = "/ui/admin/workers"
+
+
+def _default(p: Platform) -> workers.SpaceWorkers:
+    found = workers.allocation(p, auth.caller_for(p, "admin"))
+    return next(s for s in found.spaces if s.identifier == "default")
+
+
+def test_a_system_administrator_sets_a_spaces_workers(admin: Browser,
+                                                      platform: Platform) -> None:
+    pool = platform.settings.workers
+    page = admin.get(PAGE).text
+    assert f"The pool has {pool} worker" in page
+    assert "(the whole pool)" in page
+    admin.post(PAGE, {"space": "default", "workers": "0"}, csrf_from=PAGE)
+    assert (_default(platform).workers, _default(platform).capped) == (0, True)
+    assert "The workers of default are set." in admin.get(PAGE + "?changed=default").text
+    bad = admin.post(PAGE, {"space": "default", "workers": str(pool + 1)}, 422,
+                     csrf_from=PAGE).text
+    assert f"workers: must be 0 to {pool}" in bad
+    assert "workers: must be a whole number" in admin.post(
+        PAGE, {"space": "default", "workers": "many"}, 422, csrf_from=PAGE).text
+    admin.post(PAGE, {"space": "nowhere", "workers": "1"}, 404, csrf_from=PAGE)
+    assert _default(platform).workers == 0
+    admin.post(PAGE, {"space": "default", "workers": ""}, csrf_from=PAGE)
+    assert not _default(platform).capped
+
+
+def test_the_platform_page_and_who_may_set_workers(admin: Browser,
+                                                   platform: Platform) -> None:
+    info = admin.get("/ui/admin/platform").text
+    assert __version__ in info
+    assert "http://testserver/api/v1" in info
+    assert re.search(r"<dt>Data folder</dt><dd>[^<]+</dd>", info)
+    add_user(platform, "boss@example.com", "boss-password-1", policy.Role.ADMINISTRATOR)
+    boss = new_browser(admin.client)
+    boss.sign_in("boss@example.com", "boss-password-1")
+    assert __version__ in boss.get("/ui/admin/platform").text
+    nav = boss.get("/ui/admin/users").text
+    assert "/ui/admin/workers" not in nav
+    boss.get(PAGE, 403)
+    boss.post(PAGE, {"space": "default", "workers": "0"}, 403, csrf_from="/ui/admin/users")
+    assert not _default(platform).capped
+    admin.post(PAGE, {"space": "default", "workers": "0", "csrf": "forged"}, 403)
+    assert not _default(platform).capped
