@@ -15,8 +15,10 @@ from sluiceway.store.models import Artifact, Job
 
 def note(db: Database, artifact_id: str, *, meta: dict[str, Any] | None = None,
          **values: Any) -> None:
-    """Set columns of an artifact row and merge ``meta`` into its meta."""
-    with db.session() as s:
+    """Set columns of an artifact row and merge ``meta`` into its meta. A read then a
+    write: on SQLite the write lock is taken first (``claim``), so a heartbeat writing
+    meanwhile cannot make it fail as busy."""
+    with db.claim() as s:
         a = s.get(Artifact, artifact_id)
         if a is None:
             raise Fatal(f"artifact {artifact_id} was deleted")

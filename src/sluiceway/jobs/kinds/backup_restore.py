@@ -25,7 +25,7 @@ from sluiceway.store.models import Artifact
 
 
 def _restore_state(ctx: AttemptContext, backup_id: str, **values: Any) -> None:
-    with ctx.db.session() as s:
+    with ctx.db.claim() as s:
         a = s.get(Artifact, backup_id)
         if a is None:
             raise Fatal(f"backup {backup_id} was deleted")
