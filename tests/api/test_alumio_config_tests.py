@@ -12,7 +12,6 @@ import http.server
 import json
 import threading
 from collections.abc import Iterator
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,7 +23,7 @@ from tests.api.conftest import A, E, V
 from tests.api.test_alumio_face import _error, _platform
 from tests.api.test_alumio_http import _ok, _publish, _save
 from tests.api.test_datasets import run_jobs
-from tests.helpers import serving
+from tests.helpers import JsonHandler, serving
 
 TEST = "/api/v1/di/test"
 SPACE = {"space": "team-a"}
@@ -41,23 +40,12 @@ class Shop:
 
 
 def _handler(shop: Shop) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *_: Any) -> None:
-            pass
-
-        def _send(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def _record(self) -> bool:
             with shop.lock:
                 shop.calls.append((self.command, self.path))
             if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                self._send(401, {"error": "who are you", "hint": SECRET_BODY})
+                self.send_json(401, {"error": "who are you", "hint": SECRET_BODY})
                 return False
             return True
 
@@ -65,16 +53,16 @@ def _handler(shop: Shop) -> type[http.server.BaseHTTPRequestHandler]:
             if not self._record():
                 return
             if self.path.startswith("/ping"):
-                self._send(200, {"pong": True, "secret": SECRET_BODY})
+                self.send_json(200, {"pong": True, "secret": SECRET_BODY})
                 return
             with shop.lock:
                 items = list(shop.items)
-            self._send(200, {"items": items})
+            self.send_json(200, {"items": items})
 
         def do_PUT(self) -> None:  # noqa: N802
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if self._record():
-                self._send(200, {})
+                self.send_json(200, {})
 
     return Handler
 

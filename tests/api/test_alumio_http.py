@@ -25,7 +25,7 @@ from sluiceway.store.models import AuditEntry, Job
 from tests.api.conftest import A, E, V
 from tests.api.test_alumio_face import _platform
 from tests.api.test_datasets import run_jobs
-from tests.helpers import serving
+from tests.helpers import JsonHandler, serving
 
 URL = "/api/v1/di/configurations"
 #: the API's orders: two a page; 3 and 5 have a negative total (the table refuses them)
@@ -50,36 +50,22 @@ class Api:
 
 
 def _handler(api: Api) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *_: Any) -> None:
-            pass
-
-        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None,
-                  ) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def do_GET(self) -> None:  # noqa: N802
             url = urlsplit(self.path)
             with api.lock:
                 api.calls.append(("GET", self.path))
             if self.headers.get("Authorization") != f"Bearer {api.token}":
-                self._send(401, {"error": "invalid_token"})
+                self.send_json(401, {"error": "invalid_token"})
                 return
             page = int(parse_qs(url.query).get("page", ["1"])[0])
             if page == 2:
                 api.page2_at.append(time.monotonic())
             if page == 2 and not api.refused_once:
                 api.refused_once = True
-                self._send(429, {"error": "slow down"}, {"Retry-After": "1"})
+                self.send_json(429, {"error": "slow down"}, {"Retry-After": "1"})
                 return
-            self._send(200, {"data": {"orders": ORDERS[(page - 1) * 2:page * 2]}})
+            self.send_json(200, {"data": {"orders": ORDERS[(page - 1) * 2:page * 2]}})
 
         def do_POST(self) -> None:  # noqa: N802
             length = int(self.headers.get("Content-Length") or 0)
@@ -92,21 +78,21 @@ def _handler(api: Api) -> type[http.server.BaseHTTPRequestHandler]:
                 with api.lock:
                     api.batches.append(ids)
                 if api.failing & set(ids):
-                    self._send(422, {"error": f"refused batch {ids}"})
+                    self.send_json(422, {"error": f"refused batch {ids}"})
                     return
-                self._send(200, {"stored": len(items)})
+                self.send_json(200, {"stored": len(items)})
                 return
             if self.path.startswith("/echo"):
                 ok = self.headers.get("Authorization") == f"Bearer {api.token}"
-                self._send(200 if ok else 401, {"echo": json.loads(raw or b"null")})
+                self.send_json(200 if ok else 401, {"echo": json.loads(raw or b"null")})
                 return
             form = parse_qs(raw.decode())
             if self.path == "/token" and form.get("grant_type") == ["refresh_token"] and \
                     form.get("refresh_token") == ["refresh-1"]:
-                self._send(200, {"access_token": api.token, "token_type": "Bearer",
+                self.send_json(200, {"access_token": api.token, "token_type": "Bearer",
                                  "expires_in": 3600, "refresh_token": "refresh-2"})
                 return
-            self._send(400, {"error": "invalid_grant"})
+            self.send_json(400, {"error": "invalid_grant"})
 
         def do_HEAD(self) -> None:  # noqa: N802
             with api.lock:
@@ -122,9 +108,9 @@ def _handler(api: Api) -> type[http.server.BaseHTTPRequestHandler]:
             with api.lock:
                 api.received[key] = api.received.get(key, 0) + 1
             if key in api.failing:
-                self._send(500, {"error": f"boom on item {key}"})
+                self.send_json(500, {"error": f"boom on item {key}"})
                 return
-            self._send(200, {"stored": entity})
+            self.send_json(200, {"stored": entity})
 
     return Handler
 

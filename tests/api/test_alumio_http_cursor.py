@@ -9,7 +9,6 @@ import http.server
 import json
 import threading
 from collections.abc import Iterator
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -21,7 +20,7 @@ from tests.api.conftest import E, V
 from tests.api.test_alumio_face import _platform
 from tests.api.test_alumio_http import _ok, _publish, _save, _tasks
 from tests.api.test_datasets import run_jobs
-from tests.helpers import serving
+from tests.helpers import JsonHandler, serving
 
 
 class Shop:
@@ -36,18 +35,7 @@ class Shop:
 
 
 def _handler(shop: Shop) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *_: Any) -> None:
-            pass
-
-        def _send(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def do_GET(self) -> None:  # noqa: N802
             since = parse_qs(urlsplit(self.path).query).get("updated_since", [None])[0]
             with shop.lock:
@@ -55,15 +43,15 @@ def _handler(shop: Shop) -> type[http.server.BaseHTTPRequestHandler]:
                 items = [i for i in shop.items
                          if since is None or i["meta"]["updatedAt"] > since]
             if shop.down:
-                self._send(503, {"error": "down"})
+                self.send_json(503, {"error": "down"})
                 return
-            self._send(200, {"items": items})
+            self.send_json(200, {"items": items})
 
         def do_PUT(self) -> None:  # noqa: N802
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
             with shop.lock:
                 shop.sent.append(int(body["id"]))
-            self._send(200, {})
+            self.send_json(200, {})
 
     return Handler
 
