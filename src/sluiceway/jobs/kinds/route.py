@@ -614,18 +614,14 @@ def _fan_out(parts: RouteParts, batch: list[Any], done: set[str | None],
     return kept, identifiers, given
 
 
-def _picked(ctx: AttemptContext, parts: RouteParts, ids: list[int], batch: list[Any],
-            ) -> list[Any]:
-    """A retry of a route that splits: each task's item of its entity, split again."""
-    with ctx.db.session() as s:
-        named = {int(i): ident for i, ident in s.execute(
-            select(Task.id, Task.entity_identifier).where(Task.id.in_(ids)))}
+def _picked(parts: RouteParts, idents: list[str | None], batch: list[Any]) -> list[Any]:
+    """A retry of a route that splits: each task's item of its entity (``idents``: the
+    tasks' identifiers, :func:`_task_identifiers`), split again."""
     given: list[Any] = []
-    for task_id, entity in zip(ids, batch, strict=True):
+    for ident, entity in zip(idents, batch, strict=True):
         got = _transform_one(parts, entity)
         if isinstance(got, entities.Split):
-            ident = named.get(task_id) or ""
-            key = ident.rpartition(ITEM)[2] if ITEM in ident else ""
+            key = (ident or "").rpartition(ITEM)[2] if ITEM in (ident or "") else ""
             got = dict(got.items).get(key) or entities.Skipped(
                 f"the split no longer gives item {key!r} of this entity")
         given.append(got)
@@ -655,8 +651,8 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
     if mode == "retry":
         for ids, batch in _retry_chunks(ctx, workspace_id, route):
             if parts.splits:
-                results = _picked(ctx, parts, ids, batch)
                 idents = _task_identifiers(ctx, ids)
+                results = _picked(parts, idents, batch)
             else:
                 results = [_apply(parts.transform, e) for e in batch]
                 idents = [_identifier(parts, e) for e in batch]
