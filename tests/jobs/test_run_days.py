@@ -5,20 +5,22 @@ PostgreSQL); the migration fills the table from the attempts that had ended."""
 from __future__ import annotations
 
 import collections
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from unittest.mock import patch
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from sluiceway.core.settings import Settings
 from sluiceway.jobs import ledger, run_days
 from sluiceway.store import migrate
 from sluiceway.store.db import Database
 from sluiceway.store.models import Attempt, Job, RunDay, Workspace
-from tests.jobs.conftest import World
+from tests.jobs.conftest import World, wait_for
 
 DAY = 86_400.0
 #: 2026-03-10 00:00 UTC
@@ -182,3 +184,56 @@ def test_the_migration_fills_the_days_from_the_ended_attempts(settings: Settings
         assert table[(ws_id, today - 1)][0] == 3
     finally:
         db.dispose()
+
+
+def test_cancelling_several_jobs_never_deadlocks_with_an_ending_attempt(
+        world: World, db: Database, settings: Settings) -> None:
+    """A connection's jobs cancelled together (its deletion) while one of them ends: the
+    ender holds its job and then adds to the space's day; the canceller adds a waiting
+    job's queued attempt to the same day. Locking every job first keeps the day free until
+    the canceller holds them all, so neither waits for the other in a cycle."""
+    if db.is_sqlite:
+        pytest.skip("SQLite has one writer at a time: no row locks to order")
+    waiting = ledger.enqueue_in(db, workspace_id=world.workspace_id, config_type="sync",
+                                scope="c1", max_attempts=1)
+    running = ledger.enqueue_in(db, workspace_id=world.workspace_id, config_type="sync",
+                                scope="c1", max_attempts=1)
+    attempt = ledger.claim(db, "w", None, 60.0, job_id=running.id)
+    assert attempt is not None
+    assert waiting.id < running.id
+    outcome: dict[str, BaseException | None] = {}
+
+    def cancel_both() -> None:
+        try:
+            with db.claim() as s:
+                ledger.request_cancel_all(s, list(s.scalars(
+                    select(Job).where(Job.id.in_((waiting.id, running.id))))))
+            outcome["cancel"] = None
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            outcome["cancel"] = exc
+
+    with db.session() as ender:  # the ender's first steps: its attempt, then its job
+        ender.execute(select(Attempt.id).where(Attempt.id == attempt.id).with_for_update())
+        ender.execute(select(Job.id).where(Job.id == running.id).with_for_update())
+        canceller = threading.Thread(target=cancel_both)
+        canceller.start()
+        wait_for(lambda: _waiting_on_a_lock(db), 30.0, "the canceller to wait for the job")
+        # the ender's next step: its day. It would wait on the canceller's uncommitted day
+        # row in a cycle (PostgreSQL then aborts one of them) if that row were held.
+        run_days.add(ender, world.workspace_id, began=0.0, ended=time.time(), records=1,
+                     bytes_=1, failed=False)
+    canceller.join(60.0)
+    assert not canceller.is_alive()
+    assert outcome == {"cancel": None}
+    assert world.job(waiting.id).status == "cancelled"
+    assert world.job(running.id).cancel_requested
+    with db.session() as s:
+        assert s.scalar(select(RunDay.runs).where(
+            RunDay.workspace_id == world.workspace_id)) == 2
+
+
+def _waiting_on_a_lock(db: Database) -> bool:
+    with db.session() as s:
+        return bool(s.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'")))

@@ -455,6 +455,18 @@ def _abandon_tasks(s: Session, job: Job, error: str | None) -> None:
               .execution_options(synchronize_session=False))
 
 
+def request_cancel_all(s: Session, jobs: Sequence[Job], how: str = "cancel") -> list[Job]:
+    """:func:`request_cancel` of several jobs in one transaction. On PostgreSQL every job
+    row is locked first, in id order: cancelling one job may add to its space's
+    ``run_days`` row, which an attempt that ends meanwhile adds to after locking its own
+    job; taking the jobs one by one would hold that row while waiting for such a job."""
+    ordered = sorted({j.id: j for j in jobs}.values(), key=lambda j: j.id)
+    if ordered and _is_pg(s):
+        s.execute(select(Job.id).where(Job.id.in_([j.id for j in ordered]))
+                  .order_by(Job.id).with_for_update())
+    return [request_cancel(s, job, how) for job in ordered]
+
+
 def request_cancel(s: Session, job: Job, how: str = "cancel") -> Job:
     """End a job: at once when no attempt runs, else by asking its worker. ``how``:
     ``cancel`` (the worker stops at its next look and is terminated after a grace),

@@ -360,9 +360,8 @@ def delete(p: Platform, caller: Caller, connection_id: str) -> None:
         audit.record(s, caller, "connection.delete", "connection",
                      f"connection {c.name!r} deleted", request={"id": c.id},
                      workspace_id=c.workspace_id)
-        for job in s.scalars(select(Job).where(Job.scope == c.id,
-                                               Job.status.in_(("pending", "incomplete")))):
-            ledger.request_cancel(s, job)
+        ledger.request_cancel_all(s, s.scalars(select(Job).where(
+            Job.scope == c.id, Job.status.in_(("pending", "incomplete")))).all())
 
 
 def _trigger(p: Platform, caller: Caller, connection_id: str,

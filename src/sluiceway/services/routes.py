@@ -240,8 +240,7 @@ def cancel_processes(p: Platform, caller: Caller, workspace_id: str, c: criteria
         q = q.where(Attempt.status.in_((ledger.QUEUED,) if only_queued
                                        else (ledger.QUEUED, "running")))
         rows = s.execute(q.order_by(Attempt.id).limit(c.limit)).all()
-        for _, job in rows:
-            ledger.request_cancel(s, job, _MODE.get(how, "cancel"))
+        ledger.request_cancel_all(s, [job for _, job in rows], _MODE.get(how, "cancel"))
         ids = [a.id for a, _ in rows]
         audit.record(s, caller, f"queue.{how}", "route",
                      f"{how} {len(ids)} process(es)", request={"processes": ids},
