@@ -136,6 +136,44 @@ def test_a_bad_filter_or_column_fails_the_export_job_with_the_reason(
     assert job["retry_count"] == 0
 
 
+def test_an_export_waiting_for_its_retry_is_pending_with_the_reason_then_fails(
+    api: Api, data: Data, workspace_id: str,
+) -> None:
+    """A passing fault (a closed port) with attempts left: the file is ``pending`` with the
+    reason while the retry waits its backoff, not ``failed``; ``failed`` once the last
+    attempt failed."""
+    source = str(api("/sources/create", {
+        "workspaceId": workspace_id, "name": "gone",
+        "sourceDefinitionId": definition_id(api, "source", "postgres"),
+        "connectionConfiguration": {"host": "127.0.0.1", "port": 1, "database": "nope",
+                                    "username": "u", "password": "pw",
+                                    "ssl_mode": "disable"}})["sourceId"])
+    doc = data.post("/exports/export", {"project_id": workspace_id, "source_id": source,
+                                        "stream": "public.items", "format": "csv"})
+    export_id, job_id = doc["data"]["id"], doc["data"]["attributes"]["job_id"]
+    seen: list[tuple[str, str, str | None]] = []
+    deadline = time.monotonic() + 60
+    while True:
+        run_jobs(data.client)
+        job = data.get(f"/jobs/{job_id}")["data"]["attributes"]
+        exp = data.get(f"/exports/{export_id}")["data"]["attributes"]
+        seen.append((job["status"], exp["phase"], exp["error"]))
+        if job["status"] in ("errored", "completed"):
+            break
+        assert time.monotonic() < deadline, seen
+        time.sleep(0.05)
+    waiting = [(phase, error) for status, phase, error in seen if status != "errored"]
+    assert waiting, seen
+    assert all(phase == "pending" for phase, _ in waiting), seen
+    assert any(error and "another follows" in error and "127.0.0.1:1" in error
+               for _, error in waiting), seen
+    status, phase, error = seen[-1]
+    assert (status, phase) == ("errored", "failed")
+    assert error is not None
+    assert "127.0.0.1:1" in error
+    assert "another follows" not in error
+
+
 @pytest.mark.parametrize(("params", "parameter"), [
     ({"filter[colour]": "red"}, "filter[colour]"),
     ({"filter[size__in]": "1"}, "filter[size__in]"),

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sluiceway.core.errors import Cancelled, Fatal, InvalidInput
 from sluiceway.core.settings import Settings
 from sluiceway.jobs import ledger
 from sluiceway.secrets import redact
@@ -90,3 +91,12 @@ class AttemptContext:
                 with self._lock:  # keep them for the next flush
                     self._lines[:0] = lines
                 raise
+
+
+def classify(exc: BaseException) -> tuple[str, bool]:
+    """(outcome, retryable) for an exception a kind raised."""
+    if isinstance(exc, Cancelled):
+        return "cancelled", False
+    if isinstance(exc, Fatal | InvalidInput):
+        return "failed", False
+    return "failed", True

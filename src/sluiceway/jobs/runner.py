@@ -19,24 +19,15 @@ from pydantic import SecretStr
 
 from sluiceway.connectors import network
 from sluiceway.core import logs
-from sluiceway.core.errors import Cancelled, Fatal, InvalidInput, SluicewayError
+from sluiceway.core.errors import Fatal, SluicewayError
 from sluiceway.core.settings import Settings
 from sluiceway.jobs import ledger
-from sluiceway.jobs.context import AttemptContext
+from sluiceway.jobs.context import AttemptContext, classify
 from sluiceway.jobs.kinds import KINDS, KindFn
 from sluiceway.store.db import Database
 from sluiceway.store.models import Attempt, Job
 
 log = logging.getLogger(__name__)
-
-
-def classify(exc: BaseException) -> tuple[str, bool]:
-    """(outcome, retryable) for an exception a kind raised."""
-    if isinstance(exc, Cancelled):
-        return "cancelled", False
-    if isinstance(exc, Fatal | InvalidInput):
-        return "failed", False
-    return "failed", True
 
 
 def describe(exc: BaseException) -> str:

@@ -1,16 +1,18 @@
 """What the kinds that make a file share: updating their artifact row, and marking it failed
-whatever stops the attempt."""
+(or waiting for its retry) whatever stops the attempt."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import select
+
 from sluiceway.core.errors import Fatal
-from sluiceway.jobs.context import AttemptContext
+from sluiceway.jobs.context import AttemptContext, classify
 from sluiceway.secrets import Cipher
 from sluiceway.store.db import Database
-from sluiceway.store.models import Artifact, Job
+from sluiceway.store.models import Artifact, Attempt, Job
 
 
 def note(db: Database, artifact_id: str, *, meta: dict[str, Any] | None = None,
@@ -31,15 +33,42 @@ def note(db: Database, artifact_id: str, *, meta: dict[str, Any] | None = None,
 def marking_failure(ctx: AttemptContext, body: Callable[[AttemptContext, str], dict[str, Any]],
                     *, failed_meta: Callable[[], dict[str, Any]] | None = None,
                     describe: Callable[[BaseException], str] = str) -> dict[str, Any]:
-    """Run ``body(ctx, artifact_id)``; on any exception the artifact's phase becomes
-    ``failed`` with the (redacted) reason, and the exception goes on."""
+    """Run ``body(ctx, artifact_id)``; on any exception the exception goes on and the
+    artifact's phase becomes ``failed`` with the (redacted) reason, or ``pending`` with
+    the reason when the ledger will run another attempt (a passing fault with attempts
+    left): a file waiting for its retry is not shown as failed."""
     artifact_id = str(ctx.input["artifact_id"])
     try:
         return body(ctx, artifact_id)
     except BaseException as exc:
-        note(ctx.db, artifact_id, meta=failed_meta() if failed_meta else None, phase="failed",
-             error=ctx.redact(describe(exc))[:2000])
+        reason = ctx.redact(describe(exc))
+        if _will_retry(ctx, exc):
+            note(ctx.db, artifact_id, phase="pending",
+                 error=f"this attempt failed and another follows: {reason}"[:2000])
+        else:
+            note(ctx.db, artifact_id, meta=failed_meta() if failed_meta else None,
+                 phase="failed", error=reason[:2000])
         raise
+
+
+def _will_retry(ctx: AttemptContext, exc: BaseException) -> bool:
+    """Whether the ledger ends this attempt with another to follow (as its ``finish``
+    decides: a retryable failure, not cancelled, with attempts left)."""
+    if not isinstance(exc, Exception) or ctx.cancel.is_set():
+        return False
+    outcome, retryable = classify(exc)
+    if outcome != "failed" or not retryable:
+        return False
+    with ctx.db.session() as s:
+        row = s.execute(select(Attempt.number, Job.max_attempts, Job.cancel_requested,
+                               Job.cancel_mode)
+                        .join(Job, Job.id == Attempt.job_id)
+                        .where(Attempt.id == ctx.attempt_id)).first()
+    if row is None:
+        return False
+    number, max_attempts, cancel_requested, cancel_mode = row
+    return (not cancel_requested and cancel_mode != "stop"
+            and int(number) < int(max_attempts))
 
 
 def held_password(ctx: AttemptContext, protected: bool) -> str | None:
