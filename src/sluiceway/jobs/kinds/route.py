@@ -3,7 +3,8 @@ outgoing; every entity is recorded as a task.
 
 Input: ``workspace_id``, ``route`` (its identifier) and ``mode``: ``run`` reads the incoming's
 stream, ``retry`` runs again the entities of the route's tasks in status ``retry`` (as they
-were read; the transformers and the outgoing as they are now), ``entities`` runs the
+were read, an item of a split on from its split; the transformers and the outgoing as they
+are now), ``entities`` runs the
 ``entities`` of the input (those a webhook call posted) instead of reading the stream.
 
 Entities go in chunks. A chunk read from the incoming is transformed over its Arrow batch
