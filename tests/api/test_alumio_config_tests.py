@@ -162,11 +162,12 @@ def test_a_route_is_tested_on_its_first_entities_without_writing(
                                   "incoming": "nowhere", "outgoing": "items-out"}}}))
     assert missing["object"] is None
     assert "the incoming 'nowhere' does not exist" in missing["response"]["error"]
-    # viewers do not test; a transformer-test cannot be tested
+    # viewers do not test; a transformer-test names the transformer it runs
     _error(client.post(f"{TEST}/route-configuration/items", params=SPACE,
                        headers=team[V]), 403)
-    _error(client.post(f"{TEST}/transformer-test", params=SPACE, headers=editor, json={
-        "object": {"prototype": "transformer-test", "parameters": {"entity": {}}}}), 501)
+    err = _error(client.post(f"{TEST}/transformer-test", params=SPACE, headers=editor, json={
+        "object": {"prototype": "transformer-test", "parameters": {"entity": {}}}}), 400)
+    assert [v["propertyPath"] for v in err["violations"]] == ["owner"]
 
 
 def test_a_storage_reports_its_counts_and_first_entities(

@@ -120,6 +120,38 @@ def test_a_split_item_a_later_step_fails_fails_alone() -> None:
     assert got.entities == [{"x": 1, "y": 1}]
 
 
+def test_a_split_item_runs_on_from_its_split_alone() -> None:
+    def t(prototype: str, **parameters: Any) -> entities.Transformer:
+        return entities.compile_transformer(prototype, parameters)
+
+    parse = t("set", values={"seen": True})
+    lines = entities.Chain([parse, t("split", path="lines", parentKeys={"id": "orderId"})])
+    tag = t("set", values={"tagged": 1})
+    route = entities.Chain([lines, tag], copies=False)
+    got = route({"id": 7, "lines": [{"sku": "a"}, {"sku": "b", "parts": [1, 2]}]})
+    assert isinstance(got, entities.Split)
+    # each item as the split gave it, and where the split sits: route step 0, chain step 1
+    assert got.origins == (({"sku": "a", "orderId": 7}, (0, 1)),
+                           ({"sku": "b", "parts": [1, 2], "orderId": 7}, (0, 1)))
+    for (_, item), (origin, at) in zip(got.items, got.origins, strict=True):
+        assert entities.resume(route, at, origin) == item
+    # a second split after the first: the items keep the later split's place
+    again = entities.Chain([lines, t("split", path="parts"), tag], copies=False)
+    nested = again({"id": 7, "lines": [{"sku": "b", "parts": [1, 2]}]})
+    assert isinstance(nested, entities.Split)
+    assert [k for k, _ in nested.items] == ["0.0", "0.1"]
+    assert [at for _, at in nested.origins] == [(1,), (1,)]
+    assert entities.resume(again, (1,), nested.origins[1][0]) == {"value": 2, "tagged": 1}
+    # resumed from the first split, the item splits again (the caller decides)
+    assert isinstance(entities.resume(again, (0, 1), {"parts": [1]}), entities.Split)
+    # the split is no longer where the item came from: refused, naming the transformers
+    for moved, at in ((entities.Chain([tag, lines]), (0, 1)),
+                      (entities.Chain([lines]), (1,)), (route, (0, 0)), (route, ())):
+        with pytest.raises(InvalidInput) as caught:
+            entities.resume(moved, at, {"sku": "a"})
+        assert caught.value.errors[0].path == "transformers"
+
+
 def test_storage_merge_merges_keeps_or_skips() -> None:
     kept = {"prices": {"a": {"price": 3}, "n": 7}}
 

@@ -18,8 +18,10 @@ variables resolved) and, for each command, whether its target exists and which r
 would run. An http-client makes one ``GET`` of its ``testPath`` (else its base URL) through
 the checked transport with its authentication, sent once, and reports the status and the
 time taken, never the answer's body (a refreshed ``oauth2-token`` is kept in its variable,
-as for any call). ``transformer-test`` configurations cannot be tested:
-:class:`NotTestable` (501 on the API).
+as for any call). A ``transformer-test`` (saved or not) runs its owner, the transformer it
+names, on its entity and reports passed or failed with what the transformer gave and the
+differences from what it expected (:func:`judge`, as a transformer's own test reports the
+tests it owns). A type with no test is :class:`NotTestable` (501 on the API).
 """
 
 from __future__ import annotations
@@ -73,12 +75,25 @@ class NotTestable(SluicewayError):
 
 
 @dataclass(frozen=True)
+class Difference:
+    """Where what a transformer gave differs from what its test expected: ``path`` (dotted,
+    ``[n]`` for a list's item; ``""`` for the whole value), and ``change``: ``missing``
+    (expected, not given), ``unexpected`` (given, not expected) or ``changed``."""
+
+    path: str
+    change: str
+    expected: Any = None
+    actual: Any = None
+
+
+@dataclass(frozen=True)
 class CaseResult:
     identifier: str
     name: str
     passed: bool
     got: Any = None
     reason: str | None = None
+    differences: tuple[Difference, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,10 +171,102 @@ _OTHERS = ("route-configuration", "storage", "scheduler-entry", "http-client")
 
 def _require_testable(type_: str) -> None:
     prototypes.get_type(type_)
-    if type_ not in ("transformer", *_ENDS, *_OTHERS):
-        raise NotTestable(f"testing a {type_} is not built yet; transformers, incomings, "
-                          "outgoings, routes, storages, scheduler entries and http-clients "
-                          "can be tested")
+    if type_ not in ("transformer", CASE, *_ENDS, *_OTHERS):
+        raise NotTestable(f"testing a {type_} is not built yet; transformers, transformer "
+                          "tests, incomings, outgoings, routes, storages, scheduler entries "
+                          "and http-clients can be tested")
+
+
+def _at(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def differences(expected: Any, actual: Any, path: str = "") -> list[Difference]:
+    """Where ``actual`` differs from ``expected``, object key by key and list item by item
+    (the expected keys first, in their order)."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        out: list[Difference] = []
+        for k, v in expected.items():
+            if k in actual:
+                out += differences(v, actual[k], _at(path, str(k)))
+            else:
+                out.append(Difference(_at(path, str(k)), "missing", v, None))
+        out += [Difference(_at(path, str(k)), "unexpected", None, v)
+                for k, v in actual.items() if k not in expected]
+        return out
+    if isinstance(expected, list) and isinstance(actual, list):
+        out = []
+        for i, (e, a) in enumerate(zip(expected, actual, strict=False)):
+            out += differences(e, a, _at(path, i))
+        out += [Difference(_at(path, i), "missing", e, None)
+                for i, e in enumerate(expected) if i >= len(actual)]
+        out += [Difference(_at(path, i), "unexpected", None, a)
+                for i, a in enumerate(actual) if i >= len(expected)]
+        return out
+    if expected == actual:
+        return []
+    return [Difference(path, "changed", expected, actual)]
+
+
+def judge(run: entities.Transformer, identifier: str, name: str,
+          case: dict[str, Any]) -> CaseResult:
+    """Run the transformer on the entity of the test ``case`` (a ``transformer-test``'s
+    parameters: ``entity`` and ``expected``, or ``skipped``, the reason it must skip with)
+    and compare what it gave with what the case expects."""
+    got, skipped, error = _run(run, case.get("entity"))
+    if error is not None:
+        return CaseResult(identifier, name, False, None, error)
+    actual = got if skipped is None else {"skipped": skipped}
+    if "skipped" in case:
+        expected: Any = {"skipped": case["skipped"]}
+        ok = skipped == case["skipped"]
+        reason = f"expected skipped ({case['skipped']})"
+    else:
+        expected = case.get("expected")
+        ok = skipped is None and got == expected
+        reason = f"expected {expected!r}"
+    if ok:
+        return CaseResult(identifier, name, True, actual)
+    return CaseResult(identifier, name, False, actual, reason,
+                      tuple(differences(expected, actual)))
+
+
+#: the type of a transformer's test cases (a relation of the transformer: its ``owner``)
+CASE = "transformer-test"
+
+
+def _owner_transformer(s: Session, workspace_id: str, owner: str | None) -> Configuration:
+    """The transformer a ``transformer-test`` names as its owner."""
+    if not owner:
+        raise InvalidInput("a transformer-test runs the transformer it belongs to", [
+            FieldError("owner", "is required: the identifier of the transformer to test")])
+    found = list(s.scalars(select(Configuration).where(
+        Configuration.workspace_id == workspace_id, Configuration.identifier == owner)))
+    transformer = next((c for c in found if c.type == "transformer"), None)
+    if transformer is None:
+        reason = (f"{owner!r} is a {found[0].type}, not a transformer" if found
+                  else f"there is no transformer {owner!r} in this space")
+        raise InvalidInput("a transformer-test runs the transformer it belongs to",
+                           [FieldError("owner", reason, owner)])
+    return transformer
+
+
+def _try_case(p: Platform, caller: Caller, workspace_id: str, identifier: str, name: str,
+              owner: str | None, case: dict[str, Any], shown: dict[str, Any]) -> Trial:
+    """Run one ``transformer-test`` (``case``: its parameters) with its owner; ``object``
+    is what the transformer gave."""
+    with p.db.session() as s:
+        c = _owner_transformer(s, workspace_id, owner)
+        run = _compiler(s, p, caller, workspace_id)(dict(c.object), (c.identifier,))
+    result = judge(run, identifier, name, case)
+    return Trial(CASE, shown, result.got, "transformer", cases=(result,))
+
+
+def _no_entity() -> InvalidInput:
+    return InvalidInput("a transformer-test runs on its own entity", [FieldError(
+        "entity", "must not be given: the test's object.parameters.entity is used")])
 
 
 def _guard_encrypted(s: Session, p: Platform, caller: Caller, workspace_id: str,
@@ -231,13 +338,22 @@ def _sample(end: route_parts.End, p: Platform) -> list[Any]:
 
 
 def run_unsaved(p: Platform, caller: Caller, workspace_id: str, type_: str, obj: Any,
-                 entity: Any) -> Trial:
-    """Run a transformer that is not saved on ``entity``."""
+                 entity: Any, owner: str | None = None) -> Trial:
+    """Test a configuration that is not saved: a transformer on ``entity``, a
+    ``transformer-test`` with the transformer ``owner``, the others as saved ones are."""
     policy.require(caller, policy.CHANGE, workspace_id)
     _require_testable(type_)
     proto, checked = prototypes.validate(type_, obj)
     shown = {"prototype": proto.identifier,
              "parameters": configurations.masked(proto, checked["parameters"])}
+    if owner is not None and type_ != CASE:
+        raise InvalidInput("only a transformer-test names an owner", [FieldError(
+            "owner", f"must not be given to test a {type_}", owner)])
+    if type_ == CASE:
+        if entity is not None:
+            raise _no_entity()
+        return _try_case(p, caller, workspace_id, "unsaved", "unsaved", owner,
+                         dict(checked["parameters"]), shown)
     if type_ in _ENDS:
         return _try_end(p, caller, workspace_id, type_, "unsaved", dict(checked), shown)
     if type_ in _OTHERS:
@@ -256,6 +372,14 @@ def run_stored(p: Platform, caller: Caller, workspace_id: str, type_: str, ident
     policy.require(caller, policy.CHANGE, workspace_id)
     _require_testable(type_)
     view = configurations.get(p, caller, workspace_id, type_, identifier)
+    if type_ == CASE:
+        if given:
+            raise _no_entity()
+        with p.db.session() as s:
+            case = dict(configurations.find(s, workspace_id, type_, identifier).object
+                        .get("parameters") or {})
+        return _try_case(p, caller, workspace_id, identifier, view.name, view.owner, case,
+                         view.object)
     if type_ in _ENDS:
         with p.db.session() as s:
             c = configurations.find(s, workspace_id, type_, identifier)
@@ -275,26 +399,13 @@ def run_stored(p: Platform, caller: Caller, workspace_id: str, type_: str, ident
             got, skipped, error = _run(run, entity)
             return Trial(type_, view.object, got, "transformer", skipped, error)
     tests, _ = configuration_relations.list_relations(
-        p, caller, workspace_id, "transformer-test", identifier,
+        p, caller, workspace_id, CASE, identifier,
         criteria.Criteria(limit=criteria.MAX_LIMIT))
     if not tests:
         raise NotFound(f"transformer {identifier} owns no transformer-test; post an entity "
                        "or add tests as its relations", identifier)
-    cases = []
-    for t in tests:
-        case = t.object.get("parameters") or {}
-        got, skipped, error = _run(run, case.get("entity"))
-        if error is not None:
-            cases.append(CaseResult(t.identifier, t.name, False, None, error))
-        elif "skipped" in case:
-            ok = skipped == case["skipped"]
-            cases.append(CaseResult(t.identifier, t.name, ok, {"skipped": skipped},
-                                    None if ok else f"expected skipped ({case['skipped']})"))
-        else:
-            ok = skipped is None and got == case.get("expected")
-            cases.append(CaseResult(t.identifier, t.name, ok, got if skipped is None else
-                                    {"skipped": skipped},
-                                    None if ok else f"expected {case.get('expected')!r}"))
+    cases = [judge(run, t.identifier, t.name, dict(t.object.get("parameters") or {}))
+             for t in tests]
     return Trial(type_, view.object, None, "transformer", cases=tuple(cases))
 
 

@@ -500,8 +500,10 @@ class Task(Base):
     """One entity that entered a route (the Alumio face's task). Statuses: ``new``,
     ``processing``, ``finished``, ``failed``, ``skipped``, ``retry``, ``resolved``,
     ``waiting``. ``entity`` is the entity as the incoming gave it (a retry runs it through the
-    route again); ``error`` says why it failed or was skipped; ``log`` holds its messages
-    (``[{level, message, at}]``); ``job_id`` is the route run that last handled it."""
+    route again), for an item of a split ``{item, split: {parent, index, at}}`` (the item as
+    the split gave it: a retry runs it on from there); ``error`` says why it failed or was
+    skipped; ``log`` holds its messages (``[{level, message, at}]``); ``job_id`` is the route
+    run that last handled it."""
 
     __tablename__ = "tasks"
     __table_args__ = (Index("ix_tasks_route_status", "workspace_id", "route", "status"),

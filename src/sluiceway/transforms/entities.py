@@ -7,7 +7,9 @@ JSON Schema), and for ``chain`` a function that finds the named transformers. Le
 callable from an entity to a new entity, or to :class:`Skipped` (with the reason) when a
 filter drops it, or to :class:`Split` when ``split`` makes many entities of it (the steps after
 a split run on each of them: :func:`run_steps`). The entity given is never changed. Keys are
-dotted paths (``customer.name``); ``a.0`` is the first item of the list ``a``.
+dotted paths (``customer.name``); ``a.0`` is the first item of the list ``a``. A split keeps
+each item as the split gave it and where that split sits among the steps, so that the steps
+after it can run again on the item alone (:func:`resume`).
 
 JSONata expressions run through the ``jsonata-python`` library with a time and a depth bound,
 so a runaway expression fails that entity instead of hanging the run.
@@ -50,12 +52,19 @@ class Failed:
     reason: str
 
 
+#: where a split sits: its position among the steps, then among a chain's steps, ...
+At = tuple[int, ...]
+
+
 @dataclass(frozen=True)
 class Split:
     """The entities one entity became: each item's key (its position in the list split,
-    ``"2"``; ``"2.0"`` after two splits) and what the steps after the split made of it."""
+    ``"2"``; ``"2.0"`` after two splits) and what the steps after the split made of it.
+    ``origins`` (one per item, when known) is each item as the split gave it, before the
+    steps after it, with where that split sits (relative to the steps that gave this)."""
 
     items: tuple[tuple[str, Any], ...]
+    origins: tuple[tuple[Entity, At], ...] = ()
 
     @property
     def entities(self) -> list[Entity]:
@@ -273,6 +282,16 @@ def _mask(p: Mapping[str, Any]) -> Transformer:
     return _copying(step)
 
 
+class SplitStep:
+    """A ``split`` (its type tells :func:`resume` where a split sits)."""
+
+    def __init__(self, run: Transformer) -> None:
+        self.run = run
+
+    def __call__(self, entity: Entity) -> Result:
+        return self.run(entity)
+
+
 def _split(p: Mapping[str, Any]) -> Transformer:
     path, into = p["path"], p.get("into") or "value"
     parents: dict[str, str] = dict(p.get("parentKeys") or {})
@@ -294,8 +313,8 @@ def _split(p: Mapping[str, Any]) -> Transformer:
                 if value is not _MISSING:
                     put(child, target, copy.deepcopy(value))
             out.append((str(i), child))
-        return Split(tuple(out))
-    return run
+        return Split(tuple(out), tuple((child, ()) for _, child in out))
+    return SplitStep(run)
 
 
 def _storage_merge(p: Mapping[str, Any], read: StorageRead | None) -> Transformer:
@@ -335,38 +354,95 @@ def run_steps(steps: Sequence[Transformer], entity: Entity) -> Result:
         if isinstance(out, Skipped):
             return out
         if isinstance(out, Split):
-            return _each(out, steps[n + 1:])
+            placed = Split(out.items, tuple((item, (n, *at)) for item, at in out.origins))
+            return _each(placed, steps[n + 1:], n + 1)
     return out
 
 
-def _each(split: Split, rest: Sequence[Transformer]) -> Split:
+def _shifted(split: Split, by: int) -> Split:
+    """``split``'s origins counted from ``by`` steps further on."""
+    return Split(split.items, tuple((item, (by + at[0], *at[1:])) for item, at in
+                                    split.origins))
+
+
+def _each(split: Split, rest: Sequence[Transformer], offset: int) -> Split:
+    """The steps ``rest`` (``offset`` steps after the first of theirs) on each item."""
+    known = len(split.origins) == len(split.items)
     items: list[tuple[str, Any]] = []
-    for key, item in split.items:
+    origins: list[tuple[Entity, At]] = []
+    for n, (key, item) in enumerate(split.items):
+        origin = [split.origins[n]] if known else []
         if isinstance(item, Skipped | Failed) or not rest:
             items.append((key, item))
+            origins += origin
             continue
         try:
             got = run_steps(rest, item)
         except InvalidInput as exc:
             items.append((key, Failed(str(exc))))
+            origins += origin
             continue
-        if isinstance(got, Split):
+        if isinstance(got, Split):  # split again: the items keep the later split's origins
+            got = _shifted(got, offset)
             items.extend((f"{key}.{k}", v) for k, v in got.items)
+            origins += got.origins if len(got.origins) == len(got.items) else []
+            known = known and len(got.origins) == len(got.items)
         else:
             items.append((key, got))
-    return Split(tuple(items))
+            origins += origin
+    return Split(tuple(items), tuple(origins) if known else ())
+
+
+class Chain:
+    """Transformers run one after another (:func:`run_steps`); ``steps`` are kept for
+    :func:`resume`. With ``copies``, an entity no step changed is given back as a copy."""
+
+    def __init__(self, steps: Sequence[Transformer], *, copies: bool = True) -> None:
+        self.steps = tuple(steps)
+        self.copies = copies
+
+    def __call__(self, entity: Entity) -> Result:
+        out = run_steps(self.steps, entity)
+        return copy.deepcopy(out) if self.copies and out is entity else out
+
+
+def resume(chain: Transformer, at: Sequence[int], item: Entity) -> Result:
+    """What the steps after the split at ``at`` (an origin of a :class:`Split` the chain
+    gave) make of ``item``, one of that split's items: the item runs on from there alone.
+    When the chain no longer has a split there: :class:`InvalidInput`."""
+    steps = chain.steps if isinstance(chain, Chain) else ()
+    if not at or not 0 <= at[0] < len(steps):
+        raise _moved()
+    n, inner = at[0], tuple(at[1:])
+    step = steps[n]
+    if inner:
+        if not isinstance(step, Chain):
+            raise _moved()
+        out = resume(step, inner, item)
+    elif isinstance(step, SplitStep):
+        out = item
+    else:
+        raise _moved()
+    if isinstance(out, Skipped | Failed):
+        return out
+    if isinstance(out, Split):  # split again inside the chain at ``n``
+        placed = Split(out.items, tuple((i, (n, *a)) for i, a in out.origins))
+        return _each(placed, steps[n + 1:], n + 1)
+    got = run_steps(steps[n + 1:], out)
+    return _shifted(got, n + 1) if isinstance(got, Split) else got
+
+
+def _moved() -> InvalidInput:
+    return InvalidInput("the item cannot run on from its split", [FieldError(
+        "transformers", "the split it came from is no longer where it was (the route's "
+        "transformers changed)")])
 
 
 def _chain(p: Mapping[str, Any], lookup: Lookup | None) -> Transformer:
     if lookup is None:
         raise InvalidInput("a chain needs its transformers", [FieldError(
             "parameters.transformers", "cannot be looked up here")])
-    steps = [lookup(identifier) for identifier in p["transformers"]]
-
-    def run(entity: Entity) -> Result:
-        out = run_steps(steps, entity)
-        return copy.deepcopy(out) if out is entity else out
-    return run
+    return Chain([lookup(identifier) for identifier in p["transformers"]])
 
 
 _MAKERS: dict[str, Callable[[Mapping[str, Any]], Transformer]] = {

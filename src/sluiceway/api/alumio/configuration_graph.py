@@ -4,7 +4,9 @@ one on the ``transformer-test`` configurations it owns; reads an incoming's firs
 checks an outgoing's connection; runs a route's transformers on its incoming's first
 entities (or the posted ``entity``, one or a list) without writing; counts and reads a
 storage; previews a scheduler entry's next times and targets; makes one GET through an
-http-client. ``transformer-test`` answers 501."""
+http-client; runs a ``transformer-test`` (saved, or posted with its ``owner``) with the
+transformer it belongs to, and reports it as a transformer's test reports the tests it owns
+(passed, the result, the differences from what was expected)."""
 
 from __future__ import annotations
 
@@ -112,6 +114,8 @@ class UnsavedTest(BaseModel):
     #: the configuration's ``{prototype, parameters}``
     object: dict[str, Any]
     entity: Any = None
+    #: a ``transformer-test``'s transformer (the owner it would be saved under)
+    owner: Annotated[str | None, Field(min_length=1, max_length=255)] = None
 
 
 class StoredTest(BaseModel):
@@ -129,7 +133,10 @@ def _run_json(r: trials.Trial) -> dict[str, Any]:
         response["counts"] = r.counts
     if r.cases:
         response["tests"] = [{"identifier": c.identifier, "name": c.name, "passed": c.passed,
-                              "result": c.got, "reason": c.reason} for c in r.cases]
+                              "result": c.got, "reason": c.reason,
+                              "differences": [{"path": d.path, "change": d.change,
+                                               "expected": d.expected, "actual": d.actual}
+                                              for d in c.differences]} for c in r.cases]
         response["passed"] = all(c.passed for c in r.cases)
     return {"type": r.type, "specification": r.specification, "object": r.object,
             "tester": r.tester, "response": response}
@@ -144,7 +151,7 @@ def try_unsaved(type: str, body: UnsavedTest, request: Request, p: PlatformDep, 
                  caller: CallerDep, space: SpaceParam = None) -> dict[str, Any] | Response:
     try:
         run = trials.run_unsaved(p, caller, _ws(p, caller, space), type, body.object,
-                                 body.entity)
+                                 body.entity, body.owner)
     except trials.NotTestable as exc:
         return respond(request, Problem(501, exc.message, "NotImplemented"))
     return _run_json(run)

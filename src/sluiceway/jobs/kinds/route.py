@@ -3,7 +3,8 @@ outgoing; every entity is recorded as a task.
 
 Input: ``workspace_id``, ``route`` (its identifier) and ``mode``: ``run`` reads the incoming's
 stream, ``retry`` runs again the entities of the route's tasks in status ``retry`` (as they
-were read; the transformers and the outgoing as they are now), ``entities`` runs the
+were read, an item of a split on from its split; the transformers and the outgoing as they
+are now), ``entities`` runs the
 ``entities`` of the input (those a webhook call posted) instead of reading the stream.
 
 Entities go in chunks. A chunk read from the incoming is transformed over its Arrow batch
@@ -590,36 +591,76 @@ def _task_identifiers(ctx: AttemptContext, ids: list[int]) -> list[str | None]:
 ITEM = "#"
 
 
+def split_item(item: Any, parent: str | None, index: str, at: entities.At) -> dict[str, Any]:
+    """What the task of a split item keeps: the item as the split gave it (before the steps
+    after the split) and a reference to its parent: the parent's identifier, the item's
+    index, and where the split sits among the route's transformers (``at``)."""
+    return {"item": item, "split": {"parent": parent, "index": index, "at": list(at)}}
+
+
+def _split_reference(stored: Any) -> tuple[Any, entities.At] | None:
+    """The item and its split's place, from what a split item's task keeps; ``None`` for
+    an entity as read (a task recorded before items were kept on their own)."""
+    if not isinstance(stored, dict) or set(stored) != {"item", "split"}:
+        return None
+    ref = stored["split"]
+    if not isinstance(ref, dict) or not isinstance(ref.get("at"), list) or not ref["at"] \
+            or not all(isinstance(n, int) for n in ref["at"]):
+        return None
+    return stored["item"], tuple(ref["at"])
+
+
 def _fan_out(parts: RouteParts, batch: list[Any], done: set[str | None],
              ) -> tuple[list[Any], list[str | None], list[Any]]:
-    """A route that splits: one task per item an entity becomes. The task keeps the entity
-    as read (a retry splits it again) and the read identifier with ``#<item key>`` (the
+    """A route that splits: one task per item an entity becomes. The task keeps the item as
+    the split gave it with a small reference to its parent (:func:`split_item`; a retry runs
+    the item on from its split, alone), and the read identifier with ``#<item key>`` (the
     item's position: the same on every run); ``given`` is what the transformers made of the
-    item. Items an earlier attempt of the job finished with are left out (``done``)."""
+    item. An entity that did not split keeps itself. Items an earlier attempt of the job
+    finished with are left out (``done``)."""
     kept: list[Any] = []
     identifiers: list[str | None] = []
     given: list[Any] = []
     for entity in batch:
         identifier = _identifier(parts, entity)
         got = _transform_one(parts, entity)
-        items = (got.items if isinstance(got, entities.Split)
-                 else ((None, got),))
-        for key, item in items:
-            ident = identifier if key is None else f"{identifier or ''}{ITEM}{key}"[-1000:]
+        if not isinstance(got, entities.Split):
+            if not (done and identifier in done):
+                kept.append(entity)
+                identifiers.append(identifier)
+                given.append(got)
+            continue
+        origins = got.origins if len(got.origins) == len(got.items) else None
+        for n, (key, item) in enumerate(got.items):
+            ident = f"{identifier or ''}{ITEM}{key}"[-1000:]
             if done and ident in done:
                 continue
-            kept.append(entity)
+            kept.append(entity if origins is None else split_item(
+                origins[n][0], identifier, key, origins[n][1]))
             identifiers.append(ident)
             given.append(item)
     return kept, identifiers, given
 
 
 def _picked(parts: RouteParts, idents: list[str | None], batch: list[Any]) -> list[Any]:
-    """A retry of a route that splits: each task's item of its entity (``idents``: the
-    tasks' identifiers, :func:`_task_identifiers`), split again."""
+    """A retry of a route that splits: each task's item run on from its split, alone (an
+    older task that kept its entity as read: split again, its item picked by ``idents``,
+    the tasks' identifiers, :func:`_task_identifiers`). An item is sent once: when the
+    steps after its split now split it again, it fails."""
     given: list[Any] = []
-    for ident, entity in zip(idents, batch, strict=True):
-        got = _transform_one(parts, entity)
+    for ident, stored in zip(idents, batch, strict=True):
+        ref = _split_reference(stored) if ITEM in (ident or "") else None
+        if ref is not None:
+            try:
+                got = entities.resume(parts.transform, ref[1], ref[0])
+            except SluicewayError as exc:
+                got = entities.Failed(str(exc))
+            if isinstance(got, entities.Split):
+                got = entities.Failed("the transformers after its split now split the item "
+                                      "again: it cannot be sent as one task")
+            given.append(got)
+            continue
+        got = _transform_one(parts, stored)
         if isinstance(got, entities.Split):
             key = (ident or "").rpartition(ITEM)[2] if ITEM in (ident or "") else ""
             got = dict(got.items).get(key) or entities.Skipped(
