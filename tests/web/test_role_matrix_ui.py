@@ -189,6 +189,8 @@ TABLE: dict[tuple[str, str], UiOp] = {
         form=_f(email=lambda x: x.fresh, password="given-password-1")),
     ("POST", "/ui/admin/workers"): UiOp(Cls.SYSTEM, ok=(303,), form=_f(
         space=lambda x: x.slug, workers="")),
+    ("POST", "/ui/admin/workers/pin"): UiOp(Cls.SYSTEM, ok=(303,), form=_f(
+        space=lambda x: x.slug, slots="")),
     ("POST", "/ui/spaces"): UiOp(Cls.SYSTEM, ok=(303,), form=_f(
         identifier=lambda x: x.w.unique("made"), name="Made", purpose="dev")),
     ("POST", "/ui/spaces/{identifier}/rename"): UiOp(
