@@ -9,6 +9,7 @@ import re
 from sluiceway import __version__
 from sluiceway.services import auth, policy, workers
 from sluiceway.services.platform import Platform
+from tests.api.conftest import ADMIN
 from tests.web.conftest import Browser, add_user, new_browser
 
 PAGE = "/ui/admin/workers"
@@ -97,3 +98,21 @@ def test_only_a_system_administrator_pins_slots(admin: Browser, platform: Platfo
     admin.post(PIN, {"space": "default", "slots": "1", "csrf": "forged"}, 403)
     assert not _default(platform).pinned
     assert not _default(platform).capped
+
+
+def test_the_platform_page_shows_subscription_environment_and_windows(
+        admin: Browser, platform: Platform) -> None:
+    info = admin.get("/ui/admin/platform").text
+    for heading in ("Subscription", "Environment", "Maintenance windows", "Environments"):
+        assert f">{heading}</h2>" in info
+    for url in ("oauth/callback", "oauth1/callback", "webhook", "http-proxy"):
+        assert f"<code>http://testserver/api/v1/{url}</code>" in info
+    assert re.search(r"<dt>Workers in the pool</dt><dd>"
+                     f"{platform.settings.workers}</dd>", info)
+    assert "<th scope=\"row\">Sluiceway at http://testserver</th>" in info
+    # the API reads the same values
+    api = admin.client.get("/api/v1/application/subscription", auth=ADMIN).json()
+    assert api["webHookUrl"] in info
+    assert api["oauth1CallbackUrl"] in info
+    # nothing here can be changed: no form on the page (the update cycle answers 501)
+    assert 'method="post"' not in info.split('<h2 id="subscription-h">')[1].split("</main>")[0]

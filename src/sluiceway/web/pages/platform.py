@@ -77,6 +77,7 @@ def pin_workers(request: Request, page: PageDep, form: FormDep) -> Response:
 @router.get("/admin/platform")
 def platform_page(request: Request, page: PageDep) -> HTMLResponse:
     base = str(request.base_url).rstrip("/")
+    server = installation.server(page.platform, page.caller, base)
     return templating.render(request, "admin_platform.html", {
-        "page": page, "server": installation.server(page.platform, page.caller, base),
+        "page": page, "server": server, "environments": installation.environments(server),
         "usage": installation.usage(page.platform, page.caller)})
