@@ -2,7 +2,7 @@
 history, form, route editor and its test panel), tasks, storages, spaces, statistics and
 connection edit pages in a real browser: each, with rows in it, passes axe-core with no
 serious or critical violation and has no horizontal scroll at 375 px (screenshots go to the
-test's temporary folder)."""
+test's temporary folder); the processes page's bulk kill asks its question before it posts."""
 
 from __future__ import annotations
 
@@ -147,6 +147,18 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
         page.wait_for_selector("p[role=status]:has-text('Route orders-route queued')")
         assert "route:run" in page.inner_text("table")
         _check(page, "processes after run now", shots)
+        # every matching process ends once the box is ticked and the question accepted
+        questions: list[str] = []
+        page.check("#bulk input[name=confirm]")
+        page.once("dialog", lambda dialog: (questions.append(dialog.message),
+                                            dialog.accept()))
+        page.click("#bulk button:has-text('Kill all matching')")
+        # (the run may end on its own first: then none is left to kill)
+        page.wait_for_selector("p[role=status]:has-text('Kill asked of')")
+        assert questions == ["End every scheduled or running process of this space?"]
+        if "Kill asked of 1 process." in page.inner_text("p[role=status]"):
+            run = page.inner_text("table tbody tr:has-text('orders-route')")
+            assert "killed" in run or "cancel-requested" in run, run
     finally:
         server.stop()
     assert len(list(shots.glob("*.png"))) == 22

@@ -130,3 +130,63 @@ def test_a_viewer_sees_no_button_and_is_refused(admin: Browser, platform: Platfo
     assert _processes(platform)[0].status == "scheduled"
     admin.post(f"{ROUTE}/run", {"csrf": "forged"}, 403)
     assert len(_processes(platform)) == 1
+
+
+def test_every_matching_process_ends_once_confirmed(admin: Browser,
+                                                    platform: Platform) -> None:
+    _route(platform)
+    for _ in range(3):
+        admin.post(f"{ROUTE}/run", {}, csrf_from=ROUTE)
+    first, *rest = sorted(_processes(platform), key=lambda v: v.identifier)
+    admin.post(f"/ui/processes/{first.identifier}/end", {"how": "stop"},
+               csrf_from="/ui/processes")
+    page = admin.get("/ui/processes?status=scheduled").text
+    assert 'action="/ui/processes/bulk"' in page
+    assert 'name="status" value="scheduled"' in page
+    refused = admin.post("/ui/processes/bulk", {"how": "kill", "status": "scheduled"}, 422,
+                         csrf_from="/ui/processes").text
+    assert "confirm: tick the box" in refused
+    assert [v.status for v in _processes(platform)].count("scheduled") == 2
+    assert "how: must be one of stop, kill, skip" in admin.post(
+        "/ui/processes/bulk", {"how": "nuke", "confirm": "yes"}, 422,
+        csrf_from="/ui/processes").text
+    assert "status: must be one of" in admin.post(
+        "/ui/processes/bulk", {"how": "kill", "status": "bogus", "confirm": "yes"}, 422,
+        csrf_from="/ui/processes").text
+    # the filter is obeyed: nothing is running, so nothing ends
+    r = admin.post("/ui/processes/bulk", {"how": "kill", "status": "running",
+                                          "confirm": "yes"}, csrf_from="/ui/processes")
+    assert r.headers["location"] == "/ui/processes?status=running&bulk=kill&count=0"
+    assert [v.status for v in _processes(platform)].count("scheduled") == 2
+    r = admin.post("/ui/processes/bulk", {"how": "kill", "status": "scheduled",
+                                          "confirm": "yes"}, csrf_from="/ui/processes")
+    assert "Kill asked of 2 processes." in admin.get(r.headers["location"]).text
+    after = {v.identifier: v.status for v in _processes(platform)}
+    assert after == {first.identifier: "stopped",
+                     **{v.identifier: "killed" for v in rest}}
+
+
+def test_skip_all_matching_takes_the_queued_processes(admin: Browser,
+                                                      platform: Platform) -> None:
+    _route(platform)
+    for _ in range(2):
+        admin.post(f"{ROUTE}/run", {}, csrf_from=ROUTE)
+    r = admin.post("/ui/processes/bulk", {"how": "skip", "status": "", "confirm": "yes"},
+                   csrf_from="/ui/processes")
+    assert "Skip asked of 2 processes." in admin.get(r.headers["location"]).text
+    assert all(v.status != "scheduled" for v in _processes(platform))
+
+
+def test_a_viewer_has_no_bulk_form_and_is_refused(admin: Browser, platform: Platform) -> None:
+    _route(platform)
+    admin.post(f"{ROUTE}/run", {}, csrf_from=ROUTE)
+    add_user(platform, "viewer@example.com", "viewer-password", policy.Role.VIEWER)
+    viewer = new_browser(admin.client)
+    viewer.sign_in("viewer@example.com", "viewer-password")
+    listed = viewer.get("/ui/processes").text
+    assert "route:run" in listed
+    assert "/ui/processes/bulk" not in listed
+    viewer.post("/ui/processes/bulk", {"how": "kill", "confirm": "yes"}, 403,
+                csrf_from="/ui/processes")
+    admin.post("/ui/processes/bulk", {"how": "kill", "confirm": "yes", "csrf": "forged"}, 403)
+    assert [v.status for v in _processes(platform)] == ["scheduled"]

@@ -189,6 +189,8 @@ TABLE: dict[tuple[str, str], UiOp] = {
         form=_f(email=lambda x: x.fresh, password="given-password-1")),
     ("POST", "/ui/admin/workers"): UiOp(Cls.SYSTEM, ok=(303,), form=_f(
         space=lambda x: x.slug, workers="")),
+    ("POST", "/ui/admin/workers/pin"): UiOp(Cls.SYSTEM, ok=(303,), form=_f(
+        space=lambda x: x.slug, slots="")),
     ("POST", "/ui/spaces"): UiOp(Cls.SYSTEM, ok=(303,), form=_f(
         identifier=lambda x: x.w.unique("made"), name="Made", purpose="dev")),
     ("POST", "/ui/spaces/{identifier}/rename"): UiOp(
@@ -243,6 +245,9 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("POST", "/ui/processes/{identifier}/end"): UiOp(
         Cls.WRITE, "/ui/processes/{fresh}/end", "object", fresh=_process, ok=(303,),
         form=_f(how="kill")),
+    # every process the filter matches: nothing runs in the matrix's world (no worker)
+    ("POST", "/ui/processes/bulk"): UiOp(Cls.WRITE, ok=(303,), form=_f(
+        how="kill", status="running", confirm="yes")),
     # running a saved transformer on a sample entity is a run, as the API's is
     ("POST", "/ui/configurations/{type_}/{identifier}/try"): UiOp(
         Cls.WRITE, "/ui/configurations/transformer/{conf}/try", "object",

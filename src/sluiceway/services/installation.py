@@ -38,6 +38,37 @@ class Server:
     edition: str
     queue_enabled: bool
 
+    @property
+    def oauth2_redirect_url(self) -> str:
+        return f"{self.api_url}/oauth/callback"
+
+    @property
+    def oauth1_callback_url(self) -> str:
+        return f"{self.api_url}/oauth1/callback"
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.api_url}/webhook"
+
+    @property
+    def http_proxy_url(self) -> str:
+        return f"{self.api_url}/http-proxy"
+
+
+@dataclass(frozen=True)
+class Environment:
+    identifier: str
+    name: str
+    code: str
+    type: str
+    prototype: str
+
+
+def environments(server: Server) -> list[Environment]:
+    """#92: the one environment a self-hosted server is: itself."""
+    return [Environment("self-hosted", f"Sluiceway at {server.api_url.rsplit('/api/v1', 1)[0]}",
+                        "self-hosted", server.edition, "sluiceway")]
+
 
 @dataclass(frozen=True)
 class Usage:

@@ -29,6 +29,8 @@ class SpaceWorkers:
     workers: int
     slots: list[int]
     capped: bool
+    #: whether the slots are pinned to the space (else they are only its count)
+    pinned: bool = False
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ def _of(ws: Workspace, pool: int) -> SpaceWorkers:
     slots = sorted(int(n) for n in ws.worker_slots) if ws.worker_slots else None
     count = len(slots) if slots is not None else (pool if ws.workers is None else ws.workers)
     return SpaceWorkers(ws.slug, count, slots if slots is not None else list(range(1, count + 1)),
-                        ws.workers is not None or slots is not None)
+                        ws.workers is not None or slots is not None, slots is not None)
 
 
 def allocation(p: Platform, caller: Caller) -> Allocation:

@@ -31,7 +31,7 @@ def _server(request: Request, p: PlatformDep, caller: CallerDep) -> installation
 @router.get("/application/server")
 def application_server(request: Request, p: PlatformDep, caller: CallerDep) -> dict[str, Any]:
     s = _server(request, p, caller)
-    return {"ipAddress": s.ip_address, "oauth2RedirectUrl": f"{s.api_url}/oauth/callback",
+    return {"ipAddress": s.ip_address, "oauth2RedirectUrl": s.oauth2_redirect_url,
             "apiUrl": s.api_url}
 
 
@@ -41,10 +41,10 @@ def application_subscription(request: Request, p: PlatformDep,
     s = _server(request, p, caller)
     return {"environmentId": None, "subscriptionId": None, "queueEnabled": s.queue_enabled,
             "edition": s.edition, "version": s.version, "lastUpdate": None,
-            "ipAddress": s.ip_address, "oauth2RedirectUrl": f"{s.api_url}/oauth/callback",
-            "oauth1CallbackUrl": f"{s.api_url}/oauth1/callback",
-            "openApiSchema": s.openapi_url, "webHookUrl": f"{s.api_url}/webhook",
-            "httpProxyUrl": f"{s.api_url}/http-proxy",
+            "ipAddress": s.ip_address, "oauth2RedirectUrl": s.oauth2_redirect_url,
+            "oauth1CallbackUrl": s.oauth1_callback_url,
+            "openApiSchema": s.openapi_url, "webHookUrl": s.webhook_url,
+            "httpProxyUrl": s.http_proxy_url,
             "swaggerDocsUrl": s.docs_url, "supportEmail": None, "supportPortal": None,
             "slaUrl": None, "environments": []}
 
@@ -75,11 +75,10 @@ def maintenance_windows(caller: CallerDep, filter: FilterParam = None,  # noqa: 
 
 @router.get("/environments")
 def environments(request: Request, p: PlatformDep, caller: CallerDep) -> dict[str, Any]:
-    s = _server(request, p, caller)
-    return listing([{"environment": {"identifier": "self-hosted", "name": f"Sluiceway at "
-                                     f"{s.api_url.rsplit('/api/v1', 1)[0]}",
-                                     "code": "self-hosted", "type": s.edition,
-                                     "prototype": "sluiceway"}}], 1)
+    found = installation.environments(_server(request, p, caller))
+    return listing([{"environment": {"identifier": e.identifier, "name": e.name, "code": e.code,
+                                     "type": e.type, "prototype": e.prototype}}
+                    for e in found], len(found))
 
 
 @router.get("/statistics/spaces")
