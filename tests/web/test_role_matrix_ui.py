@@ -240,6 +240,13 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("POST", "/ui/configurations/{type_}/{identifier}/run"): UiOp(
         Cls.WRITE, "/ui/configurations/route-configuration/{route}/run", "object",
         ok=(303,)),
+    ("POST", "/ui/configurations/{type_}/{identifier}/relations/{relation_type}"): UiOp(
+        Cls.WRITE, "/ui/configurations/transformer/{conf}/relations/transformer-test",
+        "object", ok=(303,), form=_f(name="Case", entity='{"a": 1}')),
+    ("POST", "/ui/configurations/{type_}/{identifier}/relations/{relation_type}/{relation}"
+             "/delete"): UiOp(
+        Cls.WRITE, "/ui/configurations/transformer/{conf}/relations/transformer-test/{fresh}"
+                   "/delete", "object", fresh=_fresh("relation"), ok=(303,)),
     ("POST", "/ui/processes/{identifier}/end"): UiOp(
         Cls.WRITE, "/ui/processes/{fresh}/end", "object", fresh=_process, ok=(303,),
         form=_f(how="kill")),
