@@ -141,6 +141,8 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("GET", "/ui/processes"): UiOp(Cls.READ),
     ("GET", "/ui/schedule"): UiOp(Cls.READ,
                                   url="/ui/schedule?schedule=basic&units=2&time_unit=hours"),
+    # the space shown only: another space's names never appear (the leak check)
+    ("GET", "/ui/search"): UiOp(Cls.READ, url="/ui/search?q=conf"),
     ("GET", "/ui/spaces"): UiOp(Cls.READ),
     ("GET", "/ui/statistics"): UiOp(Cls.READ),
     ("GET", "/ui/storages"): UiOp(Cls.READ),

@@ -32,6 +32,7 @@ from sluiceway.web.pages import (
     overview,
     platform,
     processes,
+    search,
     spaces,
     storages,
     tasks,
@@ -70,5 +71,5 @@ def install(app: FastAPI) -> None:
     # the sources and destinations routes start with a path parameter: they come last
     for module in (account, overview, connections, exports, imports, dumps, backups,
                    configuration_transfer, configurations, processes, logs, tasks, storages, spaces,
-                   admin, platform, actors):
+                   search, admin, platform, actors):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)
