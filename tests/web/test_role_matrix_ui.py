@@ -24,7 +24,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sluiceway.bootstrap import create_app
-from sluiceway.services import auth, tokens
+from sluiceway.services import auth, table_filters, tokens
 from tests.api.conftest import ADMIN, make_settings
 from tests.api.matrix_world import DUMP, MARK, RIVAL_ADMIN, ROLES, A, E, S, Space, V, World
 from tests.web.conftest import Browser, csrf_of
@@ -80,6 +80,14 @@ def _own_token(w: UiWorld, s: Space, who: str) -> dict[str, Any]:
     _, identifier = tokens.create(w.platform, auth.caller_for(w.platform, owner, "tests"),
                                   f"token {s.label}")
     return {"fresh": identifier}
+
+
+def _own_filter(w: UiWorld, s: Space, who: str) -> dict[str, Any]:
+    owner = who if s is w.team and who != S else (S if who == S else RIVAL_ADMIN)
+    made = table_filters.create(w.platform, auth.caller_for(w.platform, owner, "tests"),
+                                table_filters.FilterInput("ui/tasks", f"filter {s.label}",
+                                                          {"status": "failed"}))
+    return {"fresh": made.id}
 
 
 def _revision(w: UiWorld, s: Space, who: str) -> dict[str, Any]:
@@ -177,6 +185,13 @@ TABLE: dict[tuple[str, str], UiOp] = {
         Cls.SELF, "/ui/admin/tokens/{fresh}/revoke", "object", fresh=_own_token, ok=(303,)),
     ("POST", "/ui/configurations/{type_}/{identifier}/favourite"): UiOp(
         Cls.READ, "/ui/configurations/transformer/{conf}/favourite", "object", ok=(303,)),
+    # saved filters of the lists: one's own (another user's is not found)
+    ("POST", "/ui/filters"): UiOp(Cls.SELF, ok=(303,), form=_f(
+        table="tasks", name="made", **{"f.status": "failed"})),
+    ("POST", "/ui/filters/apply"): UiOp(Cls.SELF, scope="object", fresh=_own_filter,
+                                        ok=(303,), form=_f(id=lambda x: x.fresh)),
+    ("POST", "/ui/filters/delete"): UiOp(Cls.SELF, scope="object", fresh=_own_filter,
+                                         ok=(303,), form=_f(id=lambda x: x.fresh)),
     # --- the space's users --------------------------------------------------------------------
     ("POST", "/ui/admin/users"): UiOp(Cls.ADMIN, ok=(303,), form=_f(
         email=lambda x: f"{x.w.unique('new')}@example.com", role="ROLE_USER")),

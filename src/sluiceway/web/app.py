@@ -35,6 +35,7 @@ from sluiceway.web.pages import (
     search,
     spaces,
     storages,
+    table_filters,
     tasks,
 )
 
@@ -71,5 +72,5 @@ def install(app: FastAPI) -> None:
     # the sources and destinations routes start with a path parameter: they come last
     for module in (account, overview, connections, exports, imports, dumps, backups,
                    configuration_transfer, configurations, processes, logs, tasks, storages, spaces,
-                   search, admin, platform, actors):
+                   search, table_filters, admin, platform, actors):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)

@@ -35,6 +35,7 @@ from sluiceway.services.transformer_run import ROUTE_TYPE
 from sluiceway.web import forms, templating
 from sluiceway.web.deps import Form, FormDep, Page, PageDep
 from sluiceway.web.diff import side_by_side
+from sluiceway.web.pages.table_filters import saved
 
 router = APIRouter()
 UI = templating.PREFIX
@@ -78,7 +79,8 @@ def configuration_list(request: Request, page: PageDep) -> HTMLResponse:
         "page": page, "rows": found, "total": total, "q": query, "term": term,
         "type": type_, "label": label, "favourites": favourites, "back": back,
         "types": [t.identifier for t in prototypes.types()], "number": number,
-        "pages": max(1, -(-total // PAGE)), "can_change": page.can(policy.CHANGE)})
+        "pages": max(1, -(-total // PAGE)), "can_change": page.can(policy.CHANGE),
+        "saved_filters": saved(page, "configurations")})
 
 
 def _back(raw: str) -> str:
