@@ -130,6 +130,7 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("GET", "/ui/admin/users"): UiOp(Cls.ADMIN),
     ("GET", "/ui/admin/platform"): UiOp(Cls.READ),
     ("GET", "/ui/admin/workers"): UiOp(Cls.SYSTEM),
+    ("GET", "/ui/admin/system-administrators"): UiOp(Cls.SYSTEM),
     ("GET", "/ui/admin/variables"): UiOp(Cls.READ),
     ("GET", "/ui/backups"): UiOp(Cls.READ),
     ("GET", "/ui/backups/list"): UiOp(Cls.READ),
@@ -206,6 +207,11 @@ TABLE: dict[tuple[str, str], UiOp] = {
         form=_f(email=lambda x: x.fresh, password="given-password-1")),
     ("POST", "/ui/admin/workers"): UiOp(Cls.SYSTEM, ok=(303,), form=_f(
         space=lambda x: x.slug, workers="")),
+    ("POST", "/ui/admin/system-administrators"): UiOp(Cls.SYSTEM, ok=(303,), form=_f(
+        email=lambda x: f"{x.w.unique('sys')}@example.com")),
+    ("POST", "/ui/admin/system-administrators/remove"): UiOp(
+        Cls.SYSTEM, ok=(303,), fresh=lambda w, s, who: {"fresh": w.system_administrator()},
+        form=_f(email=lambda x: x.fresh)),
     ("POST", "/ui/spaces"): UiOp(Cls.SYSTEM, ok=(303,), form=_f(
         identifier=lambda x: x.w.unique("made"), name="Made", purpose="dev")),
     ("POST", "/ui/spaces/{identifier}/rename"): UiOp(
