@@ -177,6 +177,11 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
         page.press("#site-q", "Enter")
         page.wait_for_selector("h1:has-text('Search: rename')")
         assert "Rename fields" in page.inner_text("#main")
+        # a transformer's test cases run from its page
+        page.goto(base + "/ui/configurations/transformer/rename-fields")
+        page.click("button:has-text('Run the test cases')")
+        page.wait_for_selector("caption:has-text('1 passed, 0 failed')")
+        _check(page, "test cases run", shots)
     finally:
         server.stop()
-    assert len(list(shots.glob("*.png"))) == 25
+    assert len(list(shots.glob("*.png"))) == 26

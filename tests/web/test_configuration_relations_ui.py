@@ -4,6 +4,8 @@ viewer sees the list without the forms, and the server refuses a viewer's posts.
 
 from __future__ import annotations
 
+import re
+
 from sluiceway.services import auth, configuration_relations, configurations, criteria, policy
 from sluiceway.services.configurations import ConfigurationInput
 from sluiceway.services.platform import Platform
@@ -55,6 +57,21 @@ def test_an_editor_adds_and_deletes_test_cases(admin: Browser, platform: Platfor
     assert "Renames nm" not in admin.get(PAGE).text
 
 
+def test_the_test_cases_run_and_show_which_passed(admin: Browser, platform: Platform) -> None:
+    _transformer(platform)
+    admin.post(ADD, {"name": "Renames nm", "identifier": "renames-nm",
+                     "entity": '{"nm": "Ada"}', "expected": '{"name": "Ada"}'}, csrf_from=PAGE)
+    admin.post(ADD, {"name": "Wrong on purpose", "identifier": "wrong",
+                     "entity": '{"nm": "Bo"}', "expected": '{"nm": "Bo"}'}, csrf_from=PAGE)
+    assert "Run the test cases" in admin.get(PAGE).text
+    page = admin.post(ADD + "/run", {}, 200, csrf_from=PAGE).text
+    assert "2 test cases: 1 passed, 1 failed" in page
+    rows = dict(re.findall(r"<small>([a-z-]+)</small></th>.*?<span class=\"badge (\w+)\">",
+                           page, re.S))
+    assert rows == {"renames-nm": "succeeded", "wrong": "failed"}
+    assert 'gave</small> <code>{"name": "Bo"}</code>' in page  # what it gave instead
+
+
 def test_a_bad_test_case_is_refused_with_the_field_and_changes_nothing(
         admin: Browser, platform: Platform) -> None:
     ws = _transformer(platform)
@@ -99,4 +116,6 @@ def test_a_viewer_sees_the_test_cases_without_forms_and_is_refused(
     token = csrf_of(page)
     viewer.post(ADD, {"csrf": token, "name": "Sneaky", "entity": "{}"}, 403)
     viewer.post(f"{ADD}/renames-nm/delete", {"csrf": token}, 403)
+    viewer.post(f"{ADD}/run", {"csrf": token}, 403)
+    assert "Run the test cases" not in page
     assert list(_cases(platform, ws)) == ["renames-nm"]

@@ -266,6 +266,10 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("POST", "/ui/configurations/{type_}/{identifier}/relations/{relation_type}"): UiOp(
         Cls.WRITE, "/ui/configurations/transformer/{conf}/relations/transformer-test",
         "object", ok=(303,), form=_f(name="Case", entity='{"a": 1}')),
+    # running a transformer on its test cases is a run, as the API's is
+    ("POST", "/ui/configurations/{type_}/{identifier}/relations/{relation_type}/run"): UiOp(
+        Cls.WRITE, "/ui/configurations/transformer/{conf}/relations/transformer-test/run",
+        "object"),
     ("POST", "/ui/configurations/{type_}/{identifier}/relations/{relation_type}/{relation}"
              "/delete"): UiOp(
         Cls.WRITE, "/ui/configurations/transformer/{conf}/relations/transformer-test/{fresh}"

@@ -22,6 +22,7 @@ from sluiceway.services import (
     configuration_graph,
     configuration_history,
     configuration_relations,
+    configuration_tests,
     configurations,
     criteria,
     policy,
@@ -195,7 +196,9 @@ def _editor(request: Request, page: Page, type_: str, proto: prototypes.Prototyp
             = None, entity_text: str = "", stop_at: str = "",
             trial_errors: dict[str, str] | None = None,
             refused: str = "", case: Form | None = None,
-            case_errors: list[str] | None = None) -> HTMLResponse:
+            case_errors: list[str] | None = None,
+            case_results: dict[str, configuration_tests.CaseResult] | None = None,
+            ) -> HTMLResponse:
     fields = [replace(f, value=state.typed[f.dotted]) if f.dotted in state.typed else f
               for f in forms.fields(proto.schema, state.parameters, editing=view is not None)]
     params = [e for e in state.errors if e.path.startswith(PARAMETERS)
@@ -236,7 +239,8 @@ def _editor(request: Request, page: Page, type_: str, proto: prototypes.Prototyp
         "trial": trial, "entity_text": entity_text, "stop_at": stop_at,
         "trial_errors": trial_errors or {}, "uses": uses, "used_by": used_by,
         "route": type_ == ROUTE_TYPE, "owned": owned, "cases": cases,
-        "cases_total": cases_total, "case": case or Form({}), "case_errors": case_errors or []},
+        "cases_total": cases_total, "case": case or Form({}), "case_errors": case_errors or [],
+        "case_results": case_results},
         status=status)
 
 
@@ -496,3 +500,17 @@ def delete_relation(type_: str, identifier: str, relation_type: str, relation: s
     configuration_relations.delete_relation(page.platform, page.caller, page.workspace_id,
                                             relation_type, identifier, relation)
     return RedirectResponse(_relation_url(type_, identifier), 303)
+
+
+@router.post("/configurations/{type_}/{identifier}/relations/{relation_type}/run")
+def run_relations(request: Request, type_: str, identifier: str, relation_type: str,
+                  page: PageDep, form: FormDep) -> Response:
+    """Run the saved transformer on each of its test cases: passed or not, and what it gave."""
+    _owned(type_, relation_type)
+    view = configurations.get(page.platform, page.caller, page.workspace_id, type_,
+                              identifier)
+    trial = configuration_tests.run_stored(page.platform, page.caller, page.workspace_id,
+                                           type_, identifier)
+    proto = prototypes.get_prototype(type_, str(view.object.get("prototype")))
+    return _editor(request, page, type_, proto, view, _stored(view),
+                   case_results={c.identifier: c for c in trial.cases})
