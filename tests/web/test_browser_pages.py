@@ -1,18 +1,28 @@
 """The imports, dumps, backups (and a backup's file restored), configurations (list,
-history, form, route editor and its test panel), tasks, storages, spaces, statistics and
+history, form with a transformer's test cases, route editor and its test panel), tasks (and a
+saved filter applied), storages, spaces, statistics, search, system administrators and
 connection edit pages in a real browser: each, with rows in it, passes axe-core with no
 serious or critical violation and has no horizontal scroll at 375 px (screenshots go to the
 test's temporary folder); the processes page's bulk kill asks its question before it posts."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from sluiceway.core.settings import Settings
-from sluiceway.services import actors, auth, configurations, connections, storages
+from sluiceway.services import (
+    actors,
+    auth,
+    configuration_relations,
+    configurations,
+    connections,
+    storages,
+    table_filters,
+)
 from sluiceway.services.configurations import ConfigurationInput
 from sluiceway.services.platform import open_platform
 from sluiceway.store.models import Task
@@ -65,6 +75,12 @@ def _seed(settings: Settings) -> tuple[str, str]:
             configurations.create(p, admin, ws, ConfigurationInput(
                 type=type_, identifier=ident, name=ident.replace("-", " ").title(),
                 object=obj))
+        configuration_relations.create_relation(p, admin, ws, "rename-fields", ConfigurationInput(
+            type="transformer-test", identifier="renames-nm", name="Renames nm", object={
+                "prototype": "transformer-test",
+                "parameters": {"entity": {"nm": "Ada"}, "expected": {"full_name": "Ada"}}}))
+        table_filters.create(p, admin, table_filters.FilterInput(
+            "ui/tasks", "Failed orders", {"status": "failed", "route": "orders"}))
         for i in range(3):
             storages.put_entity(p, admin, ws, "seen", f"product-with-a-long-key-{i}",
                                 {"n": i, "text": "a value " * 40})
@@ -118,7 +134,10 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
                 ("workers", "/ui/admin/workers", "Workers"),
                 ("platform", "/ui/admin/platform", "Platform"),
                 ("import configurations", "/ui/configurations/transfer",
-                 "Import configurations")):
+                 "Import configurations"),
+                ("search", "/ui/search?q=orders", "Search: orders"),
+                ("system administrators", "/ui/admin/system-administrators",
+                 "System administrators")):
             page.goto(base + path)
             assert page.inner_text("h1").startswith(heading), name
             _check(page, name, shots)
@@ -159,6 +178,22 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
         if "Kill asked of 1 process." in page.inner_text("p[role=status]"):
             run = page.inner_text("table tbody tr:has-text('orders-route')")
             assert "killed" in run or "cancel-requested" in run, run
+        # a saved filter applied from the tasks list, and the header's search box
+        page.goto(base + "/ui/tasks")
+        page.select_option("#sf-tasks", label="Failed orders")
+        page.click(".saved-filters button:has-text('Apply')")
+        page.wait_for_url(re.compile(r".*/ui/tasks\?status=failed&route=orders$"))
+        assert page.input_value("#t-route") == "orders"
+        _check(page, "tasks with a saved filter", shots)
+        page.fill("#site-q", "rename")
+        page.press("#site-q", "Enter")
+        page.wait_for_selector("h1:has-text('Search: rename')")
+        assert "Rename fields" in page.inner_text("#main")
+        # a transformer's test cases run from its page
+        page.goto(base + "/ui/configurations/transformer/rename-fields")
+        page.click("button:has-text('Run the test cases')")
+        page.wait_for_selector("caption:has-text('1 passed, 0 failed')")
+        _check(page, "test cases run", shots)
     finally:
         server.stop()
-    assert len(list(shots.glob("*.png"))) == 22
+    assert len(list(shots.glob("*.png"))) == 26

@@ -24,7 +24,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sluiceway.bootstrap import create_app
-from sluiceway.services import auth, tokens
+from sluiceway.services import auth, table_filters, tokens
 from tests.api.conftest import ADMIN, make_settings
 from tests.api.matrix_world import DUMP, MARK, RIVAL_ADMIN, ROLES, A, E, S, Space, V, World
 from tests.web.conftest import Browser, csrf_of
@@ -82,6 +82,14 @@ def _own_token(w: UiWorld, s: Space, who: str) -> dict[str, Any]:
     return {"fresh": identifier}
 
 
+def _own_filter(w: UiWorld, s: Space, who: str) -> dict[str, Any]:
+    owner = who if s is w.team and who != S else (S if who == S else RIVAL_ADMIN)
+    made = table_filters.create(w.platform, auth.caller_for(w.platform, owner, "tests"),
+                                table_filters.FilterInput("ui/tasks", f"filter {s.label}",
+                                                          {"status": "failed"}))
+    return {"fresh": made.id}
+
+
 def _revision(w: UiWorld, s: Space, who: str) -> dict[str, Any]:
     conf = w.configuration(s)
     history = w.admin("GET", f"/api/v1/di/configurations/transformer/{conf}/history",
@@ -122,6 +130,7 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("GET", "/ui/admin/users"): UiOp(Cls.ADMIN),
     ("GET", "/ui/admin/platform"): UiOp(Cls.READ),
     ("GET", "/ui/admin/workers"): UiOp(Cls.SYSTEM),
+    ("GET", "/ui/admin/system-administrators"): UiOp(Cls.SYSTEM),
     ("GET", "/ui/admin/variables"): UiOp(Cls.READ),
     ("GET", "/ui/backups"): UiOp(Cls.READ),
     ("GET", "/ui/backups/list"): UiOp(Cls.READ),
@@ -141,6 +150,8 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("GET", "/ui/processes"): UiOp(Cls.READ),
     ("GET", "/ui/schedule"): UiOp(Cls.READ,
                                   url="/ui/schedule?schedule=basic&units=2&time_unit=hours"),
+    # the space shown only: another space's names never appear (the leak check)
+    ("GET", "/ui/search"): UiOp(Cls.READ, url="/ui/search?q=conf"),
     ("GET", "/ui/spaces"): UiOp(Cls.READ),
     ("GET", "/ui/statistics"): UiOp(Cls.READ),
     ("GET", "/ui/storages"): UiOp(Cls.READ),
@@ -175,6 +186,13 @@ TABLE: dict[tuple[str, str], UiOp] = {
         Cls.SELF, "/ui/admin/tokens/{fresh}/revoke", "object", fresh=_own_token, ok=(303,)),
     ("POST", "/ui/configurations/{type_}/{identifier}/favourite"): UiOp(
         Cls.READ, "/ui/configurations/transformer/{conf}/favourite", "object", ok=(303,)),
+    # saved filters of the lists: one's own (another user's is not found)
+    ("POST", "/ui/filters"): UiOp(Cls.SELF, ok=(303,), form=_f(
+        table="tasks", name="made", **{"f.status": "failed"})),
+    ("POST", "/ui/filters/apply"): UiOp(Cls.SELF, scope="object", fresh=_own_filter,
+                                        ok=(303,), form=_f(id=lambda x: x.fresh)),
+    ("POST", "/ui/filters/delete"): UiOp(Cls.SELF, scope="object", fresh=_own_filter,
+                                         ok=(303,), form=_f(id=lambda x: x.fresh)),
     # --- the space's users --------------------------------------------------------------------
     ("POST", "/ui/admin/users"): UiOp(Cls.ADMIN, ok=(303,), form=_f(
         email=lambda x: f"{x.w.unique('new')}@example.com", role="ROLE_USER")),
@@ -191,6 +209,11 @@ TABLE: dict[tuple[str, str], UiOp] = {
         space=lambda x: x.slug, workers="")),
     ("POST", "/ui/admin/workers/pin"): UiOp(Cls.SYSTEM, ok=(303,), form=_f(
         space=lambda x: x.slug, slots="")),
+    ("POST", "/ui/admin/system-administrators"): UiOp(Cls.SYSTEM, ok=(303,), form=_f(
+        email=lambda x: f"{x.w.unique('sys')}@example.com")),
+    ("POST", "/ui/admin/system-administrators/remove"): UiOp(
+        Cls.SYSTEM, ok=(303,), fresh=lambda w, s, who: {"fresh": w.system_administrator()},
+        form=_f(email=lambda x: x.fresh)),
     ("POST", "/ui/spaces"): UiOp(Cls.SYSTEM, ok=(303,), form=_f(
         identifier=lambda x: x.w.unique("made"), name="Made", purpose="dev")),
     ("POST", "/ui/spaces/{identifier}/rename"): UiOp(
@@ -242,6 +265,17 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("POST", "/ui/configurations/{type_}/{identifier}/run"): UiOp(
         Cls.WRITE, "/ui/configurations/route-configuration/{route}/run", "object",
         ok=(303,)),
+    ("POST", "/ui/configurations/{type_}/{identifier}/relations/{relation_type}"): UiOp(
+        Cls.WRITE, "/ui/configurations/transformer/{conf}/relations/transformer-test",
+        "object", ok=(303,), form=_f(name="Case", entity='{"a": 1}')),
+    # running a transformer on its test cases is a run, as the API's is
+    ("POST", "/ui/configurations/{type_}/{identifier}/relations/{relation_type}/run"): UiOp(
+        Cls.WRITE, "/ui/configurations/transformer/{conf}/relations/transformer-test/run",
+        "object"),
+    ("POST", "/ui/configurations/{type_}/{identifier}/relations/{relation_type}/{relation}"
+             "/delete"): UiOp(
+        Cls.WRITE, "/ui/configurations/transformer/{conf}/relations/transformer-test/{fresh}"
+                   "/delete", "object", fresh=_fresh("relation"), ok=(303,)),
     ("POST", "/ui/processes/{identifier}/end"): UiOp(
         Cls.WRITE, "/ui/processes/{fresh}/end", "object", fresh=_process, ok=(303,),
         form=_f(how="kill")),

@@ -32,8 +32,11 @@ from sluiceway.web.pages import (
     overview,
     platform,
     processes,
+    search,
     spaces,
     storages,
+    system_administrators,
+    table_filters,
     tasks,
 )
 
@@ -70,5 +73,5 @@ def install(app: FastAPI) -> None:
     # the sources and destinations routes start with a path parameter: they come last
     for module in (account, overview, connections, exports, imports, dumps, backups,
                    configuration_transfer, configurations, processes, logs, tasks, storages, spaces,
-                   admin, platform, actors):
+                   search, table_filters, admin, system_administrators, platform, actors):
         app.include_router(module.router, prefix=PREFIX, include_in_schema=False)

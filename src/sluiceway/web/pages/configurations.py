@@ -4,7 +4,8 @@ revisions and the restore of one; a form per prototype generated from its JSON S
 create and edit one (each save a revision; a route's transformers an ordered list), and a
 test panel that runs a saved transformer or route's transformers on a sample entity; on a
 configuration's page, what it uses and what uses it, enable / disable, delete (refused while
-another names it) and, for a route, "Run now" (the queue's ``route:run``)."""
+another names it), for a route "Run now" (the queue's ``route:run``) and, for a transformer,
+its test cases (the ``transformer-test`` configurations it owns: listed, added, deleted)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from sluiceway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from sluiceway.services import (
     configuration_graph,
     configuration_history,
+    configuration_relations,
+    configuration_tests,
     configurations,
     criteria,
     policy,
@@ -33,6 +36,7 @@ from sluiceway.services.transformer_run import ROUTE_TYPE
 from sluiceway.web import forms, templating
 from sluiceway.web.deps import Form, FormDep, Page, PageDep
 from sluiceway.web.diff import side_by_side
+from sluiceway.web.pages.table_filters import saved
 
 router = APIRouter()
 UI = templating.PREFIX
@@ -76,7 +80,8 @@ def configuration_list(request: Request, page: PageDep) -> HTMLResponse:
         "page": page, "rows": found, "total": total, "q": query, "term": term,
         "type": type_, "label": label, "favourites": favourites, "back": back,
         "types": [t.identifier for t in prototypes.types()], "number": number,
-        "pages": max(1, -(-total // PAGE)), "can_change": page.can(policy.CHANGE)})
+        "pages": max(1, -(-total // PAGE)), "can_change": page.can(policy.CHANGE),
+        "saved_filters": saved(page, "configurations")})
 
 
 def _back(raw: str) -> str:
@@ -147,6 +152,8 @@ def restore(type_: str, identifier: str, page: PageDep, form: FormDep) -> Respon
 PARAMETERS = "object.parameters."
 #: the types whose saved configuration the test panel runs on a sample entity
 RUNNABLE = ("transformer", ROUTE_TYPE)
+#: the type of the configurations each type owns (its relations), shown on its page
+OWNED = {"transformer": "transformer-test"}
 
 
 def _edit_url(type_: str, identifier: str) -> str:
@@ -188,7 +195,10 @@ def _editor(request: Request, page: Page, type_: str, proto: prototypes.Prototyp
             status: int = 200, saved: bool = False, trial: transformer_run.RunResult | None
             = None, entity_text: str = "", stop_at: str = "",
             trial_errors: dict[str, str] | None = None,
-            refused: str = "") -> HTMLResponse:
+            refused: str = "", case: Form | None = None,
+            case_errors: list[str] | None = None,
+            case_results: dict[str, configuration_tests.CaseResult] | None = None,
+            ) -> HTMLResponse:
     fields = [replace(f, value=state.typed[f.dotted]) if f.dotted in state.typed else f
               for f in forms.fields(proto.schema, state.parameters, editing=view is not None)]
     params = [e for e in state.errors if e.path.startswith(PARAMETERS)
@@ -210,6 +220,13 @@ def _editor(request: Request, page: Page, type_: str, proto: prototypes.Prototyp
                                             [(type_, view.identifier)])
         uses = [e for e in node.relationships if e.relation == "uses"]
         used_by = [e for e in node.relationships if e.relation == "used-by"]
+    owned = OWNED.get(type_)
+    cases: list[configurations.ConfigurationView] = []
+    cases_total = 0
+    if view is not None and owned is not None:
+        cases, cases_total = configuration_relations.list_relations(
+            page.platform, page.caller, page.workspace_id, owned, view.identifier,
+            criteria.Criteria(limit=criteria.MAX_LIMIT))
     new = urlencode({"type": type_, "prototype": proto.identifier})
     action = (_edit_url(type_, view.identifier) if view is not None
               else f"{UI}/configurations/new?{new}")
@@ -221,7 +238,10 @@ def _editor(request: Request, page: Page, type_: str, proto: prototypes.Prototyp
         "can_change": page.can(policy.CHANGE), "runnable": type_ in RUNNABLE,
         "trial": trial, "entity_text": entity_text, "stop_at": stop_at,
         "trial_errors": trial_errors or {}, "uses": uses, "used_by": used_by,
-        "route": type_ == ROUTE_TYPE}, status=status)
+        "route": type_ == ROUTE_TYPE, "owned": owned, "cases": cases,
+        "cases_total": cases_total, "case": case or Form({}), "case_errors": case_errors or [],
+        "case_results": case_results},
+        status=status)
 
 
 def _stored(view: configurations.ConfigurationView) -> _State:
@@ -401,3 +421,96 @@ def try_configuration(request: Request, type_: str, identifier: str, page: PageD
                        trial_errors={e.path: e.reason for e in exc.errors})
     return _editor(request, page, type_, proto, view, _stored(view), trial=result,
                    entity_text=text, stop_at=stop)
+
+
+# --- relations: the configurations one owns (a transformer's test cases) ---------------------
+
+def _owned(type_: str, relation_type: str) -> None:
+    if OWNED.get(type_) != relation_type:
+        raise NotFound(f"a {type_} owns no {relation_type}", relation_type)
+
+
+def _json_input(form: Form, name: str, label: str, errors: list[str]) -> Any:
+    text = form.get(name).strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        errors.append(f"{label}: must be valid JSON ({exc})")
+        return None
+
+
+def _case_object(form: Form) -> tuple[dict[str, Any], list[str]]:
+    """A ``transformer-test``'s object from the form: the entity, and what the transformer
+    must give back or the reason it must skip the entity with."""
+    errors: list[str] = []
+    entity = _json_input(form, "entity", "entity", errors)
+    expected = _json_input(form, "expected", "expected", errors)
+    skipped = form.get("skipped").strip()
+    if entity is None and not errors:
+        errors.append("entity: give the entity the transformer is given (JSON)")
+    if expected is not None and skipped:
+        errors.append("expected: give what the transformer must give back or the reason "
+                      "it must skip the entity with, not both")
+    parameters: dict[str, Any] = {"entity": entity}
+    if expected is not None:
+        parameters["expected"] = expected
+    if skipped:
+        parameters["skipped"] = skipped
+    return {"prototype": "transformer-test", "parameters": parameters}, errors
+
+
+def _relation_url(type_: str, identifier: str) -> str:
+    return _edit_url(type_, identifier) + "#cases"
+
+
+@router.post("/configurations/{type_}/{identifier}/relations/{relation_type}")
+def add_relation(request: Request, type_: str, identifier: str, relation_type: str,
+                 page: PageDep, form: FormDep) -> Response:
+    """Add a configuration the one shown owns (a test case of a transformer)."""
+    policy.require(page.caller, policy.CHANGE, page.workspace_id)
+    _owned(type_, relation_type)
+    view = configurations.get(page.platform, page.caller, page.workspace_id, type_,
+                              identifier)
+    obj, errors = _case_object(form)
+    if not errors:
+        try:
+            configuration_relations.create_relation(
+                page.platform, page.caller, page.workspace_id, identifier, ConfigurationInput(
+                    type=relation_type, identifier=form.get("identifier").strip() or None,
+                    name=form.get("name").strip() or None,
+                    description=form.get("description").strip(), object=obj))
+        except InvalidInput as exc:
+            errors = [str(e) for e in exc.errors] or [str(exc)]
+        except Conflict as exc:
+            errors = [f"identifier: {exc}"]
+    if errors:
+        proto = prototypes.get_prototype(type_, str(view.object.get("prototype")))
+        return _editor(request, page, type_, proto, view, _stored(view), status=422,
+                       case=form, case_errors=errors)
+    return RedirectResponse(_relation_url(type_, identifier), 303)
+
+
+@router.post("/configurations/{type_}/{identifier}/relations/{relation_type}/{relation}/delete")
+def delete_relation(type_: str, identifier: str, relation_type: str, relation: str,
+                    page: PageDep, form: FormDep) -> Response:
+    _owned(type_, relation_type)
+    configurations.get(page.platform, page.caller, page.workspace_id, type_, identifier)
+    configuration_relations.delete_relation(page.platform, page.caller, page.workspace_id,
+                                            relation_type, identifier, relation)
+    return RedirectResponse(_relation_url(type_, identifier), 303)
+
+
+@router.post("/configurations/{type_}/{identifier}/relations/{relation_type}/run")
+def run_relations(request: Request, type_: str, identifier: str, relation_type: str,
+                  page: PageDep, form: FormDep) -> Response:
+    """Run the saved transformer on each of its test cases: passed or not, and what it gave."""
+    _owned(type_, relation_type)
+    view = configurations.get(page.platform, page.caller, page.workspace_id, type_,
+                              identifier)
+    trial = configuration_tests.run_stored(page.platform, page.caller, page.workspace_id,
+                                           type_, identifier)
+    proto = prototypes.get_prototype(type_, str(view.object.get("prototype")))
+    return _editor(request, page, type_, proto, view, _stored(view),
+                   case_results={c.identifier: c for c in trial.cases})

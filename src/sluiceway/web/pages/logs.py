@@ -13,6 +13,7 @@ from sluiceway.core.errors import FieldError, InvalidInput
 from sluiceway.services import job_logs
 from sluiceway.web import templating
 from sluiceway.web.deps import PageDep
+from sluiceway.web.pages.table_filters import saved
 
 router = APIRouter()
 PAGE = 50
@@ -53,4 +54,5 @@ def log_search(request: Request, page: PageDep, q: str = "", start: str = "",
     return templating.render(request, "logs.html", {
         "page": page, "lines": lines, "total": total, "term": q, "start": start, "end": end,
         "errors": errors, "number": number, "pages": reachable, "query": query,
-        "capped": total > PAGES * PAGE}, status=422 if errors else 200)
+        "capped": total > PAGES * PAGE, "saved_filters": saved(page, "logs")},
+        status=422 if errors else 200)

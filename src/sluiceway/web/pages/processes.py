@@ -15,6 +15,7 @@ from sluiceway.core.errors import FieldError, InvalidInput
 from sluiceway.services import criteria, policy, routes
 from sluiceway.web import templating
 from sluiceway.web.deps import FormDep, PageDep
+from sluiceway.web.pages.table_filters import saved
 
 router = APIRouter()
 UI = templating.PREFIX
@@ -55,7 +56,8 @@ def process_list(request: Request, page: PageDep, status: str = "", p: str = "1"
         "statuses": STATUSES, "number": number, "pages": max(1, -(-total // PAGE)),
         "started": started, "ended": ended, "errors": errors,
         "bulk": bulk if bulk in BULK and count.isdigit() else "", "count": count,
-        "can_change": page.can(policy.CHANGE)}, status=422 if errors else 200)
+        "can_change": page.can(policy.CHANGE), "saved_filters": saved(page, "processes")},
+        status=422 if errors else 200)
 
 
 @router.post("/processes/{identifier}/end")

@@ -15,6 +15,7 @@ from sluiceway.core.errors import FieldError, InvalidInput
 from sluiceway.services import criteria, policy, tasks
 from sluiceway.web import templating
 from sluiceway.web.deps import Form, FormDep, PageDep
+from sluiceway.web.pages.table_filters import saved
 
 router = APIRouter()
 UI = templating.PREFIX
@@ -65,7 +66,8 @@ def task_table(request: Request, page: PageDep) -> HTMLResponse:
         "page": page, "rows": rows, "total": total, "filters": filters,
         "statuses": tasks.STATUSES, "errors": errors, "q": filters, "number": number,
         "pages": max(1, -(-total // PAGE)), "changed": q.get("changed"),
-        "action": q.get("action", ""), "can_change": page.can(policy.CHANGE)},
+        "action": q.get("action", ""), "can_change": page.can(policy.CHANGE),
+        "saved_filters": saved(page, "tasks")},
         status=422 if errors else 200)
 
 
