@@ -142,6 +142,13 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
         page.wait_for_selector(".steps-run")
         assert '"full_name": "Ada"' in page.inner_text(".steps-run")
         _check(page, "route test panel", shots)
+        # the panel runs the form as edited, unsaved: the step removed in the form is gone
+        page.select_option("#f-transformers-0", "")
+        page.click("button:has-text('Run step by step')")
+        page.wait_for_selector("text=There are no steps to run.")
+        assert page.input_value("#t-entity") == '{"nm": "Ada"}'
+        page.goto(base + "/ui/configurations/route-configuration/orders-route")
+        assert page.input_value("#f-transformers-0") == "rename-fields"  # not saved
         # run now: the processes page lists the run
         page.click("button:has-text('Run now')")
         page.wait_for_selector("p[role=status]:has-text('Route orders-route queued')")

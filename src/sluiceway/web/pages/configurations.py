@@ -2,7 +2,8 @@
 and favourites set from the list; a configuration's history with a side-by-side diff of two
 revisions and the restore of one; a form per prototype generated from its JSON Schema to
 create and edit one (each save a revision; a route's transformers an ordered list), and a
-test panel that runs a saved transformer or route's transformers on a sample entity; on a
+test panel that runs a transformer or route's transformers as the form has them, saved or
+not, on a sample entity (nothing saved); on a
 configuration's page, what it uses and what uses it, enable / disable, delete (refused while
 another names it) and, for a route, "Run now" (the queue's ``route:run``)."""
 
@@ -145,8 +146,8 @@ def restore(type_: str, identifier: str, page: PageDep, form: FormDep) -> Respon
 # --- creating and editing: a form generated from the prototype's JSON Schema ------------------
 
 PARAMETERS = "object.parameters."
-#: the types whose saved configuration the test panel runs on a sample entity
-RUNNABLE = ("transformer", ROUTE_TYPE)
+#: the types whose transformers the test panel runs on a sample entity
+RUNNABLE = transformer_run.RUNNABLE
 
 
 def _edit_url(type_: str, identifier: str) -> str:
@@ -210,6 +211,11 @@ def _editor(request: Request, page: Page, type_: str, proto: prototypes.Prototyp
                                             [(type_, view.identifier)])
         uses = [e for e in node.relationships if e.relation == "uses"]
         used_by = [e for e in node.relationships if e.relation == "used-by"]
+    steps: list[str] = []
+    if view is not None and type_ in RUNNABLE and page.can(policy.CHANGE):
+        steps = transformer_run.step_names(
+            page.platform, page.caller, page.workspace_id, type_, view.identifier,
+            {"prototype": proto.identifier, "parameters": state.parameters or {}})
     new = urlencode({"type": type_, "prototype": proto.identifier})
     action = (_edit_url(type_, view.identifier) if view is not None
               else f"{UI}/configurations/new?{new}")
@@ -220,7 +226,7 @@ def _editor(request: Request, page: Page, type_: str, proto: prototypes.Prototyp
         "general": general, "choices": _choices(page, fields), "saved": saved,
         "can_change": page.can(policy.CHANGE), "runnable": type_ in RUNNABLE,
         "trial": trial, "entity_text": entity_text, "stop_at": stop_at,
-        "trial_errors": trial_errors or {}, "uses": uses, "used_by": used_by,
+        "trial_errors": trial_errors or {}, "steps": steps, "uses": uses, "used_by": used_by,
         "route": type_ == ROUTE_TYPE}, status=status)
 
 
@@ -322,7 +328,8 @@ def save_configuration(request: Request, type_: str, identifier: str, page: Page
     state = _read(proto, form, editing=True)
     if form.get("op") or state.errors:
         return _editor(request, page, type_, proto, view, state,
-                       status=422 if state.errors else 200)
+                       status=422 if state.errors else 200, entity_text=form.get("entity"),
+                       stop_at=form.get("stop").strip())
     try:
         configurations.update(page.platform, page.caller, page.workspace_id,
                               ConfigurationInput(
@@ -376,28 +383,40 @@ def run_route(type_: str, identifier: str, page: PageDep, form: FormDep) -> Resp
 @router.post("/configurations/{type_}/{identifier}/try")
 def try_configuration(request: Request, type_: str, identifier: str, page: PageDep,
                       form: FormDep) -> Response:
-    """The test panel: the saved transformer (or route's transformers) on a sample entity,
-    the entity after each step."""
-    view = configurations.get(page.platform, page.caller, page.workspace_id, type_,
-                              identifier)
-    proto = prototypes.get_prototype(type_, str(view.object.get("prototype")))
-    text, stop = form.get("entity"), form.get("stop").strip()
+    """The test panel: the transformer (or route's transformers) as the edit form has them,
+    saved or not, on a sample entity, the entity after each step. The form's inputs are
+    checked as a save checks them (the violations shown next to their fields), and nothing
+    is saved."""
+    policy.require(page.caller, policy.CHANGE, page.workspace_id)
     if type_ not in RUNNABLE:
         raise InvalidInput("nothing to run", [FieldError(
             "type", "only transformers and routes run on a sample entity", type_)])
+    view = configurations.get(page.platform, page.caller, page.workspace_id, type_,
+                              identifier)
+    proto = prototypes.get_prototype(type_, str(view.object.get("prototype")))
+    state = _read(proto, form, editing=True)
+    text, stop = form.get("entity"), form.get("stop").strip()
+
+    def show(state: _State, status: int = 200, **kw: Any) -> HTMLResponse:
+        return _editor(request, page, type_, proto, view, state, status=status,
+                       entity_text=text, stop_at=stop, **kw)
+
+    if state.errors:
+        return show(state, 422, trial_errors={"form": "fix the parameters marked above: "
+                                                      "nothing ran"})
     try:
         entity = json.loads(text)
     except ValueError as exc:
-        return _editor(request, page, type_, proto, view, _stored(view), status=422,
-                       entity_text=text, stop_at=stop,
-                       trial_errors={"entity": f"must be valid JSON ({exc})"})
-    run = transformer_run.run_route if type_ == ROUTE_TYPE else transformer_run.run
+        return show(state, 422, trial_errors={"entity": f"must be valid JSON ({exc})"})
     try:
-        result = run(page.platform, page.caller, page.workspace_id, identifier, entity,
-                     stop or None)
+        result = transformer_run.run_edited(
+            page.platform, page.caller, page.workspace_id, type_, identifier,
+            {"prototype": proto.identifier, "parameters": state.parameters}, entity,
+            stop or None)
     except InvalidInput as exc:
-        return _editor(request, page, type_, proto, view, _stored(view), status=422,
-                       entity_text=text, stop_at=stop,
-                       trial_errors={e.path: e.reason for e in exc.errors})
-    return _editor(request, page, type_, proto, view, _stored(view), trial=result,
-                   entity_text=text, stop_at=stop)
+        mine = tuple(e for e in exc.errors if e.path.startswith("object"))
+        rest = {e.path: e.reason for e in exc.errors if e not in mine}
+        if mine:
+            rest["form"] = "fix the parameters marked above: nothing ran"
+        return show(replace(state, errors=mine), 422, trial_errors=rest)
+    return show(state, trial=result)
