@@ -243,10 +243,10 @@ TABLE: dict[tuple[str, str], UiOp] = {
     ("POST", "/ui/processes/{identifier}/end"): UiOp(
         Cls.WRITE, "/ui/processes/{fresh}/end", "object", fresh=_process, ok=(303,),
         form=_f(how="kill")),
-    # running a saved transformer on a sample entity is a run, as the API's is
+    # running a transformer (as its form has it) on a sample entity is a run, as the API's is
     ("POST", "/ui/configurations/{type_}/{identifier}/try"): UiOp(
         Cls.WRITE, "/ui/configurations/transformer/{conf}/try", "object",
-        form=_f(entity='{"a": 1}', stop="")),
+        form=_f(entity='{"a": 1}', stop="", **{"cfg.keys": "a"})),
     ("POST", "/ui/connections/new"): UiOp(Cls.WRITE, ok=(303,), form=_f(
         source=lambda x: x.source, destination=lambda x: x.destination, name="made",
         schedule="manual", **{"s0.selected": "on"})),
