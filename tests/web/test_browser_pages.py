@@ -1,5 +1,5 @@
 """The imports, dumps, backups (and a backup's file restored), configurations (list,
-history, form, route editor and its test panel), tasks, storages, spaces, statistics and
+history, forms, route editor and its test panel), tasks, storages, spaces, statistics and
 connection edit pages in a real browser: each, with rows in it, passes axe-core with no
 serious or critical violation and has no horizontal scroll at 375 px (screenshots go to the
 test's temporary folder)."""
@@ -110,6 +110,8 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
                  "Rename fields"),
                 ("route editor", "/ui/configurations/route-configuration/orders-route",
                  "Orders Route"),
+                ("http-client form", "/ui/configurations/new?type=http-client",
+                 "New http-client"),
                 ("spaces", "/ui/spaces", "Spaces"),
                 ("connection edit", f"/ui/connections/{conn}/edit", "Streams and schedule"),
                 ("statistics", "/ui/statistics", "Statistics"),
@@ -122,6 +124,12 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
             page.goto(base + path)
             assert page.inner_text("h1").startswith(heading), name
             _check(page, name, shots)
+        # a oneOf's alternatives: the script shows the chosen one's inputs only
+        page.goto(base + "/ui/configurations/new?type=http-client")
+        assert not page.is_visible("#f-auth-1-username")
+        page.select_option("#f-auth", "1")
+        assert page.is_visible("#f-auth-1-username")
+        assert not page.is_visible("#f-auth-2-token")
         # a backup's file restored into a folder from the restore form
         page.goto(base + "/ui/backups")
         page.click("#backups summary:has-text('Restore')")
@@ -156,4 +164,4 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
         _check(page, "processes after run now", shots)
     finally:
         server.stop()
-    assert len(list(shots.glob("*.png"))) == 22
+    assert len(list(shots.glob("*.png"))) == 23

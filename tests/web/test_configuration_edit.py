@@ -56,10 +56,12 @@ def _route_parts(p: Platform) -> None:
 def test_a_transformer_is_created_from_its_schema_form_and_edited_into_a_new_revision(
         admin: Browser, platform: Platform) -> None:
     form = admin.get(NEW_RENAME).text
-    assert 'name="cfg.mapping"' in form
+    assert 'name="cfg.mapping[key]"' in form
+    assert 'name="cfg.mapping[value]"' in form
     r = admin.post(NEW_RENAME, {"name": "Rename fields", "identifier": "rename-fields",
                                 "labels": "nightly, orders",
-                                "cfg.mapping": '{"nm": "name"}'}, csrf_from=NEW_RENAME)
+                                "cfg.mapping[key]": ["nm", ""],
+                                "cfg.mapping[value]": ["name", ""]}, csrf_from=NEW_RENAME)
     edit = "/ui/configurations/transformer/rename-fields"
     assert r.headers["location"] == edit + "?saved=1"
     view = configurations.get(platform, auth.caller_for(platform, "admin"), _space(platform),
@@ -69,7 +71,8 @@ def test_a_transformer_is_created_from_its_schema_form_and_edited_into_a_new_rev
     page = admin.get(edit + "?saved=1").text
     assert "Saved as revision" in page
     admin.post(edit, {"name": "Rename fields", "labels": "nightly",
-                      "cfg.mapping": '{"nm": "full_name"}'}, csrf_from=edit)
+                      "cfg.mapping[key]": "nm", "cfg.mapping[value]": "full_name"},
+               csrf_from=edit)
     revisions, total = configuration_history.history(
         platform, auth.caller_for(platform, "admin"), _space(platform), "transformer",
         "rename-fields", criteria.Criteria(limit=10))
@@ -80,16 +83,32 @@ def test_a_transformer_is_created_from_its_schema_form_and_edited_into_a_new_rev
 
 def test_bad_input_shows_the_violations_next_to_the_fields_and_saves_nothing(
         admin: Browser, platform: Platform) -> None:
-    r = admin.post(NEW_RENAME, {"name": "Broken", "identifier": "Not An Identifier",
-                                "cfg.mapping": "{not json"}, 422, csrf_from=NEW_RENAME)
-    assert 'id="f-mapping-error"' in r.text
+    new_set = "/ui/configurations/new?type=transformer&prototype=set"
+    r = admin.post(new_set, {"name": "Broken", "identifier": "Not An Identifier",
+                             "cfg.values": "{not json"}, 422, csrf_from=new_set)
+    assert 'id="f-values-error"' in r.text
     assert "must be valid JSON" in r.text
     assert "{not json" in r.text  # what was typed is kept
-    r = admin.post(NEW_RENAME, {"name": "Broken", "identifier": "broken",
-                                "cfg.mapping": "[1, 2]"}, 422, csrf_from=NEW_RENAME)
-    error = re.search(r'id="f-mapping-error">([^<]+)<', r.text)
+    r = admin.post(new_set, {"name": "Broken", "identifier": "broken",
+                             "cfg.values": "[1, 2]"}, 422, csrf_from=new_set)
+    error = re.search(r'id="f-values-error">([^<]+)<', r.text)
     assert error is not None
     assert "object" in error.group(1)
+    # a map's rows: a value without a key, a key twice; the rows are shown as typed
+    r = admin.post(NEW_RENAME, {"name": "Broken", "identifier": "broken",
+                                "cfg.mapping[key]": ["nm", "", "nm"],
+                                "cfg.mapping[value]": ["name", "lost", "again"]}, 422,
+                   csrf_from=NEW_RENAME)
+    error = re.search(r'id="f-mapping-error">([^<]+)<', r.text)
+    assert error is not None
+    assert "row 2: the value &#39;lost&#39; has no key" in error.group(1)
+    assert "the key &#39;nm&#39; is given twice" in error.group(1)
+    assert 'name="cfg.mapping[value]" value="name"' in r.text
+    # no row at all: the schema's minProperties, beside the map
+    r = admin.post(NEW_RENAME, {"name": "Broken", "identifier": "broken",
+                                "cfg.mapping[key]": "", "cfg.mapping[value]": ""}, 422,
+                   csrf_from=NEW_RENAME)
+    assert re.search(r'id="f-mapping-error">[^<]*non-empty', r.text), r.text[-3000:]
     _, total = configurations.list_configurations(
         platform, auth.caller_for(platform, "admin"), _space(platform), criteria.Criteria())
     assert total == 0
@@ -221,14 +240,14 @@ def test_the_test_panel_runs_the_forms_unsaved_state_and_saves_nothing(
     # a transformer edited in its own form: the run shows the edit; nothing is saved
     edit = "/ui/configurations/transformer/rename-id"
     before = _unchanged(platform, "transformer", "rename-id")
-    run = _try(admin, edit, {"name": "Rename Id", "cfg.mapping": '{"id": "edited_id"}',
-                             "entity": '{"id": 3}'})
+    run = _try(admin, edit, {"name": "Rename Id", "cfg.mapping[key]": "id",
+                             "cfg.mapping[value]": "edited_id", "entity": '{"id": 3}'})
     assert run.startswith("200\n"), run[:2000]
     assert _outputs(run) == [{"edited_id": 3}]
     assert _unchanged(platform, "transformer", "rename-id") == before
     # saved afterwards, the same state is stored
-    admin.post(edit, {"name": "Rename Id", "cfg.mapping": '{"id": "edited_id"}'},
-               csrf_from=edit)
+    admin.post(edit, {"name": "Rename Id", "cfg.mapping[key]": "id",
+                      "cfg.mapping[value]": "edited_id"}, csrf_from=edit)
     assert configurations.get(platform, auth.caller_for(platform, "admin"), _space(platform),
                               "transformer", "rename-id").object["parameters"] == {
         "mapping": {"id": "edited_id"}}
@@ -258,9 +277,10 @@ def test_the_test_panel_checks_the_form_against_the_schema_field_by_field(
     assert typed.startswith("422\n")
     assert "must be a whole number" in typed
     bad_mapping = _try(admin, "/ui/configurations/transformer/rename-id",
-                       {"name": "Rename Id", "cfg.mapping": "[1]", "entity": "{}"})
+                       {"name": "Rename Id", "cfg.mapping[key]": "id",
+                        "cfg.mapping[value]": "", "entity": "{}"})
     assert bad_mapping.startswith("422\n")
-    assert re.search(r'id="f-mapping-error">[^<]*object', bad_mapping)
+    assert re.search(r'id="f-mapping-error">id: [^<]*non-empty', bad_mapping)
     assert _unchanged(platform, "route-configuration", "orders-route") == before
 
 
@@ -283,7 +303,8 @@ def test_a_viewer_sees_no_save_button_and_forged_posts_are_refused(
     browser.post(ROUTE, {"csrf": token, "name": "Taken over", "cfg.incoming": "orders-in",
                          "cfg.outgoing": "orders-out"}, 403)
     browser.post(ROUTE + "/try", {"csrf": token, "entity": "{}"}, 403)
-    browser.post(NEW_RENAME, {"csrf": token, "name": "x", "cfg.mapping": "{}"}, 403)
+    browser.post(NEW_RENAME, {"csrf": token, "name": "x", "cfg.mapping[key]": "a",
+                              "cfg.mapping[value]": "b"}, 403)
     # an editor's forged post without the session's token is refused too
     editor = new_browser(browser.client)
     add_user(platform, "editor@example.com", "editor-password", policy.Role.EDITOR)

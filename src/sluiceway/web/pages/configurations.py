@@ -190,17 +190,24 @@ def _editor(request: Request, page: Page, type_: str, proto: prototypes.Prototyp
             = None, entity_text: str = "", stop_at: str = "",
             trial_errors: dict[str, str] | None = None,
             refused: str = "") -> HTMLResponse:
-    fields = [replace(f, value=state.typed[f.dotted]) if f.dotted in state.typed else f
-              for f in forms.fields(proto.schema, state.parameters, editing=view is not None)]
+    fields = forms.fields(proto.schema, state.parameters, editing=view is not None,
+                          structured=True, typed=state.typed)
     params = [e for e in state.errors if e.path.startswith(PARAMETERS)
               or e.path == PARAMETERS.rstrip(".")]
     top = {e.path: e.reason for e in state.errors if e not in params}
     general = [str(e) for e in state.errors if e not in params and e.path not in (
         "name", "identifier", "labels")]
-    errors = forms.error_map(params, PARAMETERS)
+    errors = forms.alternative_errors(proto.schema, state.parameters or {},
+                                      forms.error_map(params, PARAMETERS))
     if "" in errors:
         general.append(errors.pop(""))
-    shown = {f.dotted for f in fields}
+    shown = {f.dotted for f in forms.flat(fields)}
+    for path in [p for p in errors if p not in shown]:
+        # an error inside a map or an alternative's object belongs to its input
+        owner = max((d for d in shown if path.startswith(d + ".")), key=len, default=None)
+        if owner is not None:
+            reason = f"{path[len(owner) + 1:]}: {errors.pop(path)}"
+            errors[owner] = f"{errors[owner]}; {reason}" if owner in errors else reason
     general += [f"{path}: {reason}" for path, reason in errors.items() if path not in shown]
     if refused:
         general.append(refused)
@@ -223,7 +230,7 @@ def _editor(request: Request, page: Page, type_: str, proto: prototypes.Prototyp
         "page": page, "type": type_, "prototype": proto, "view": view, "action": action,
         "name": state.name, "description": state.description, "labels": state.labels,
         "identifier": state.identifier, "fields": fields, "errors": errors, "top": top,
-        "general": general, "choices": _choices(page, fields), "saved": saved,
+        "general": general, "choices": _choices(page, forms.flat(fields)), "saved": saved,
         "can_change": page.can(policy.CHANGE), "runnable": type_ in RUNNABLE,
         "trial": trial, "entity_text": entity_text, "stop_at": stop_at,
         "trial_errors": trial_errors or {}, "steps": steps, "uses": uses, "used_by": used_by,
@@ -255,13 +262,14 @@ def _apply_op(parameters: dict[str, Any], op: str) -> None:
 
 
 def _read(proto: prototypes.Prototype, form: Form, *, editing: bool) -> _State:
-    parameters, bad = forms.parse(proto.schema, form, editing=editing, omit_blank_objects=True)
+    parameters, bad = forms.parse(proto.schema, form, editing=editing, omit_blank_objects=True,
+                                  structured=True)
     if form.get("op"):
         _apply_op(parameters, form.get("op"))
     return _State(form.get("name").strip(), form.get("description").strip(),
                   form.get("labels"), form.get("identifier").strip(), parameters,
                   tuple(FieldError(PARAMETERS + e.path, e.reason, e.value) for e in bad),
-                  {e.path: form.get(forms.PREFIX + e.path) for e in bad})
+                  {e.path: e.value for e in bad if isinstance(e.value, str)})
 
 
 def _labels(text: str) -> list[str]:
