@@ -60,17 +60,10 @@ def configuration_list(request: Request, page: PageDep) -> HTMLResponse:
         parts.append(criteria.Group("or", tuple(criteria.Cond(f, "ilike", term) for f in (
             "name", "identifier", "description"))))
     where = criteria.Group("and", tuple(parts))
-    in_memory = bool(label) or favourites
-    c = (criteria.Criteria(where, (), criteria.MAX_LIMIT, 0) if in_memory
-         else criteria.Criteria(where, (), PAGE, (number - 1) * PAGE))
-    found, total = configurations.list_configurations(page.platform, page.caller,
-                                                      page.workspace_id, c, type_ or None)
-    if in_memory:
-        # labels and favourites are lists: matched here, among the first MAX_LIMIT found
-        found = [v for v in found if (not label or label in v.labels)
-                 and (not favourites or "favourite" in v.tags)]
-        total = len(found)
-        found = found[(number - 1) * PAGE:number * PAGE]
+    found, total = configurations.list_configurations(
+        page.platform, page.caller, page.workspace_id,
+        criteria.Criteria(where, (), PAGE, (number - 1) * PAGE), type_ or None,
+        label=label or None, favourites=favourites)
     query = {k: v for k, v in q.items() if k != "p"}
     back = f"{UI}/configurations" + (f"?{urlencode(q)}" if q else "")
     return templating.render(request, "configurations.html", {
