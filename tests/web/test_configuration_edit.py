@@ -6,6 +6,7 @@ save button and the server refuses their posts."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from html import unescape
@@ -251,6 +252,21 @@ def test_the_test_panel_runs_the_forms_unsaved_state_and_saves_nothing(
     assert configurations.get(platform, auth.caller_for(platform, "admin"), _space(platform),
                               "transformer", "rename-id").object["parameters"] == {
         "mapping": {"id": "edited_id"}}
+
+
+def test_the_test_panel_keeps_a_stored_secret_left_empty_in_the_form(
+        admin: Browser, platform: Platform) -> None:
+    _make(platform, "transformer", "hash-email", {
+        "prototype": "hash", "parameters": {"keys": ["email"], "algorithm": "md5",
+                                            "salt": "pepper"}})
+    url = "/ui/configurations/transformer/hash-email"
+    form = {"name": "Hash Email", "cfg.keys": "email", "cfg.algorithm": "md5",
+            "entity": '{"email": "a@x.example"}'}
+    kept = _try(admin, url, {**form, "cfg.salt": ""})
+    assert _outputs(kept) == [{"email": hashlib.md5(b"peppera@x.example").hexdigest()}]
+    typed = _try(admin, url, {**form, "cfg.salt": "salt"})
+    assert _outputs(typed) == [{"email": hashlib.md5(b"salta@x.example").hexdigest()}]
+    assert "pepper" not in kept  # the stored secret is never put into the page
 
 
 def test_the_test_panel_checks_the_form_against_the_schema_field_by_field(
