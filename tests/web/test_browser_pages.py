@@ -1,6 +1,6 @@
 """The imports, dumps, backups (and a backup's file restored), configurations (list,
-history, form with a transformer's test cases, route editor and its test panel), tasks (and a
-saved filter applied), storages, spaces, statistics, search, system administrators and
+history, forms with a transformer's test cases, route editor and its test panel), tasks (and
+a saved filter applied), storages, spaces, statistics, search, system administrators and
 connection edit pages in a real browser: each, with rows in it, passes axe-core with no
 serious or critical violation and has no horizontal scroll at 375 px (screenshots go to the
 test's temporary folder); the processes page's bulk kill asks its question before it posts."""
@@ -126,6 +126,8 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
                  "Rename fields"),
                 ("route editor", "/ui/configurations/route-configuration/orders-route",
                  "Orders Route"),
+                ("http-client form", "/ui/configurations/new?type=http-client",
+                 "New http-client"),
                 ("spaces", "/ui/spaces", "Spaces"),
                 ("connection edit", f"/ui/connections/{conn}/edit", "Streams and schedule"),
                 ("statistics", "/ui/statistics", "Statistics"),
@@ -141,6 +143,12 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
             page.goto(base + path)
             assert page.inner_text("h1").startswith(heading), name
             _check(page, name, shots)
+        # a oneOf's alternatives: the script shows the chosen one's inputs only
+        page.goto(base + "/ui/configurations/new?type=http-client")
+        assert not page.is_visible("#f-auth-1-username")
+        page.select_option("#f-auth", "1")
+        assert page.is_visible("#f-auth-1-username")
+        assert not page.is_visible("#f-auth-2-token")
         # a backup's file restored into a folder from the restore form
         page.goto(base + "/ui/backups")
         page.click("#backups summary:has-text('Restore')")
@@ -161,6 +169,13 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
         page.wait_for_selector(".steps-run")
         assert '"full_name": "Ada"' in page.inner_text(".steps-run")
         _check(page, "route test panel", shots)
+        # the panel runs the form as edited, unsaved: the step removed in the form is gone
+        page.select_option("#f-transformers-0", "")
+        page.click("button:has-text('Run step by step')")
+        page.wait_for_selector("text=There are no steps to run.")
+        assert page.input_value("#t-entity") == '{"nm": "Ada"}'
+        page.goto(base + "/ui/configurations/route-configuration/orders-route")
+        assert page.input_value("#f-transformers-0") == "rename-fields"  # not saved
         # run now: the processes page lists the run
         page.click("button:has-text('Run now')")
         page.wait_for_selector("p[role=status]:has-text('Route orders-route queued')")
@@ -196,4 +211,4 @@ def test_the_new_pages_pass_axe_and_fit_375_px(chrome: Any, tmp_path: Path) -> N
         _check(page, "test cases run", shots)
     finally:
         server.stop()
-    assert len(list(shots.glob("*.png"))) == 26
+    assert len(list(shots.glob("*.png"))) == 27

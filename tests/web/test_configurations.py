@@ -1,15 +1,18 @@
-"""Alumio configurations in the UI: search, labels and favourites from the list; a
-configuration's history, a side-by-side diff of two revisions, and restore; a viewer may
-make favourites but has no label or restore form, and the server refuses them."""
+"""Alumio configurations in the UI: search, labels and favourites from the list (filtered
+on the server, however many configurations there are); a configuration's history, a
+side-by-side diff of two revisions, and restore; a viewer may make favourites but has no
+label or restore form, and the server refuses them."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from sluiceway.services import auth, configuration_history, configurations, criteria, policy
 from sluiceway.services.configurations import ConfigurationInput
 from sluiceway.services.platform import Platform
 from sluiceway.web.diff import side_by_side
+from tests.services.test_configuration_listing import seed
 from tests.web.conftest import Browser, add_user, new_browser
 
 HISTORY = "/ui/configurations/transformer/rename-fields/history"
@@ -51,6 +54,27 @@ def test_search_labels_and_favourites_filter_the_list(admin: Browser,
     listed = admin.get("/ui/configurations?favourites=1").text
     assert _rows(listed) == ["Copy as it is"]
     assert 'aria-pressed="true"' in listed
+
+
+def test_labels_and_favourites_filter_every_page_on_the_server(admin: Browser,
+                                                              platform: Platform) -> None:
+    caller = auth.caller_for(platform, "admin")
+    seed(platform, next(iter(caller.workspace_ids)), caller.user_id)  # 1,060 rows
+    first = admin.get("/ui/configurations?label=late").text
+    assert "<caption>60 configurations</caption>" in first
+    assert _rows(first) == [f"Conf {i:04d}" for i in range(1000, 1050)]
+    assert "Page 1 of 2" in first
+    second = admin.get("/ui/configurations?label=late&p=2").text
+    assert _rows(second) == [f"Conf {i:04d}" for i in range(1050, 1060)]
+    favourites = admin.get("/ui/configurations?favourites=1&label=late").text
+    assert "<caption>20 configurations</caption>" in favourites
+    assert _rows(favourites) == [f"Conf {i:04d}" for i in range(1000, 1060, 3)]
+    both = admin.get("/ui/configurations?favourites=1&label=tenth&q=conf+10").text
+    assert _rows(both) == ["Conf 1000", "Conf 1030"]
+    # the download of "these" takes the same matches
+    exported = admin.get("/ui/configurations/export?label=late&favourites=1").text
+    assert [json.loads(line)["identifier"] for line in exported.splitlines()] == [
+        f"c-{i:04d}" for i in range(1000, 1060, 3)]
 
 
 def test_history_diffs_two_revisions_and_restores_one(admin: Browser,

@@ -282,10 +282,10 @@ TABLE: dict[tuple[str, str], UiOp] = {
     # every process the filter matches: nothing runs in the matrix's world (no worker)
     ("POST", "/ui/processes/bulk"): UiOp(Cls.WRITE, ok=(303,), form=_f(
         how="kill", status="running", confirm="yes")),
-    # running a saved transformer on a sample entity is a run, as the API's is
+    # running a transformer (as its form has it) on a sample entity is a run, as the API's is
     ("POST", "/ui/configurations/{type_}/{identifier}/try"): UiOp(
         Cls.WRITE, "/ui/configurations/transformer/{conf}/try", "object",
-        form=_f(entity='{"a": 1}', stop="")),
+        form=_f(entity='{"a": 1}', stop="", **{"cfg.keys": "a"})),
     ("POST", "/ui/connections/new"): UiOp(Cls.WRITE, ok=(303,), form=_f(
         source=lambda x: x.source, destination=lambda x: x.destination, name="made",
         schedule="manual", **{"s0.selected": "on"})),

@@ -414,8 +414,15 @@ def steps_of(s: Session, p: Platform, caller: Caller, workspace_id: str,
     """The saved transformer ``identifier`` as steps to run one after another: the
     transformers of a chain, each on its own, else the transformer itself."""
     c = configurations.find(s, workspace_id, "transformer", identifier)
+    return steps_of_object(s, p, caller, workspace_id, identifier, dict(c.object))
+
+
+def steps_of_object(s: Session, p: Platform, caller: Caller, workspace_id: str,
+                    identifier: str, obj: dict[str, Any],
+                    ) -> list[tuple[str, entities.Transformer]]:
+    """The transformer ``identifier`` whose object (sealed, saved or not) is ``obj``, as
+    steps: a chain's saved transformers each on its own, else the transformer itself."""
     compile_ = _compiler(s, p, caller, workspace_id)
-    obj = dict(c.object)
     if obj.get("prototype") != "chain":
         return [(identifier, compile_(obj, (identifier,)))]
     names = [str(n) for n in dict(obj.get("parameters") or {}).get("transformers") or ()]

@@ -22,8 +22,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, cast, exists, func, literal, select
 from sqlalchemy import delete as sql_delete
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from ulid import ULID
@@ -339,8 +340,29 @@ def base_query(workspace_id: str, type_: str | None) -> Select[Any]:
     return q if type_ is None else q.where(Configuration.type == type_)
 
 
+def has_label(s: Session, label: str) -> ColumnElement[bool]:
+    """Whether a configuration's labels (a JSON list) hold ``label``, in the query."""
+    if s.get_bind().dialect.name == "postgresql":
+        return cast(Configuration.labels, JSONB).contains([label])
+    each = func.json_each(Configuration.labels).table_valued("value")
+    return exists(select(literal(1)).select_from(each).where(each.c.value == label))
+
+
+def is_favourite(caller: Caller, workspace_id: str) -> ColumnElement[bool]:
+    """Whether the caller made a configuration a favourite, in the query."""
+    return exists(select(ConfigurationFavourite.id).where(
+        ConfigurationFavourite.workspace_id == workspace_id,
+        ConfigurationFavourite.user_id == caller.user_id,
+        ConfigurationFavourite.type == Configuration.type,
+        ConfigurationFavourite.identifier == Configuration.identifier))
+
+
 def list_configurations(p: Platform, caller: Caller, workspace_id: str, c: criteria.Criteria,
-                        type_: str | None = None) -> tuple[list[ConfigurationView], int]:
+                        type_: str | None = None, *, label: str | None = None,
+                        favourites: bool = False) -> tuple[list[ConfigurationView], int]:
+    """A page of the space's configurations (of ``type_``) and how many match; ``label``
+    keeps those that carry it, ``favourites`` the caller's favourites (both in the query,
+    so the page and the count are right however many there are)."""
     policy.require(caller, policy.READ, workspace_id)
     if type_ is not None:
         prototypes.get_type(type_)
@@ -348,8 +370,12 @@ def list_configurations(p: Platform, caller: Caller, workspace_id: str, c: crite
         c = criteria.Criteria(c.where, (("type", False), ("identifier", False)), c.limit,
                               c.skip)
     with p.db.session() as s:
-        rows, total = criteria.apply(s, base_query(workspace_id, type_), COLUMNS, c,
-                                     Configuration.id)
+        q = base_query(workspace_id, type_)
+        if label:
+            q = q.where(has_label(s, label))
+        if favourites:
+            q = q.where(is_favourite(caller, workspace_id))
+        rows, total = criteria.apply(s, q, COLUMNS, c, Configuration.id)
         return views_of(s, caller, workspace_id, rows), total
 
 

@@ -35,9 +35,9 @@ def _selected(page: Page, q: dict[str, str]) -> list[tuple[str, str]] | None:
         if term else ())
     found, _ = configurations.list_configurations(
         page.platform, page.caller, page.workspace_id,
-        criteria.Criteria(where, (), criteria.MAX_LIMIT, 0), q.get("type", "").strip() or None)
-    return [(v.type, v.identifier) for v in found if (not label or label in v.labels)
-            and (not favourites or "favourite" in v.tags)]
+        criteria.Criteria(where, (), criteria.MAX_LIMIT, 0), q.get("type", "").strip() or None,
+        label=label or None, favourites=favourites)
+    return [(v.type, v.identifier) for v in found]
 
 
 @router.get("/configurations/export")

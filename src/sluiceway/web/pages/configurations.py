@@ -2,7 +2,8 @@
 and favourites set from the list; a configuration's history with a side-by-side diff of two
 revisions and the restore of one; a form per prototype generated from its JSON Schema to
 create and edit one (each save a revision; a route's transformers an ordered list), and a
-test panel that runs a saved transformer or route's transformers on a sample entity; on a
+test panel that runs a transformer or route's transformers as the form has them, saved or
+not, on a sample entity (nothing saved); on a
 configuration's page, what it uses and what uses it, enable / disable, delete (refused while
 another names it), for a route "Run now" (the queue's ``route:run``) and, for a transformer,
 its test cases (the ``transformer-test`` configurations it owns: listed, added, deleted)."""
@@ -63,17 +64,10 @@ def configuration_list(request: Request, page: PageDep) -> HTMLResponse:
         parts.append(criteria.Group("or", tuple(criteria.Cond(f, "ilike", term) for f in (
             "name", "identifier", "description"))))
     where = criteria.Group("and", tuple(parts))
-    in_memory = bool(label) or favourites
-    c = (criteria.Criteria(where, (), criteria.MAX_LIMIT, 0) if in_memory
-         else criteria.Criteria(where, (), PAGE, (number - 1) * PAGE))
-    found, total = configurations.list_configurations(page.platform, page.caller,
-                                                      page.workspace_id, c, type_ or None)
-    if in_memory:
-        # labels and favourites are lists: matched here, among the first MAX_LIMIT found
-        found = [v for v in found if (not label or label in v.labels)
-                 and (not favourites or "favourite" in v.tags)]
-        total = len(found)
-        found = found[(number - 1) * PAGE:number * PAGE]
+    found, total = configurations.list_configurations(
+        page.platform, page.caller, page.workspace_id,
+        criteria.Criteria(where, (), PAGE, (number - 1) * PAGE), type_ or None,
+        label=label or None, favourites=favourites)
     query = {k: v for k, v in q.items() if k != "p"}
     back = f"{UI}/configurations" + (f"?{urlencode(q)}" if q else "")
     return templating.render(request, "configurations.html", {
@@ -150,8 +144,8 @@ def restore(type_: str, identifier: str, page: PageDep, form: FormDep) -> Respon
 # --- creating and editing: a form generated from the prototype's JSON Schema ------------------
 
 PARAMETERS = "object.parameters."
-#: the types whose saved configuration the test panel runs on a sample entity
-RUNNABLE = ("transformer", ROUTE_TYPE)
+#: the types whose transformers the test panel runs on a sample entity
+RUNNABLE = transformer_run.RUNNABLE
 #: the type of the configurations each type owns (its relations), shown on its page
 OWNED = {"transformer": "transformer-test"}
 
@@ -199,17 +193,24 @@ def _editor(request: Request, page: Page, type_: str, proto: prototypes.Prototyp
             case_errors: list[str] | None = None,
             case_results: dict[str, configuration_tests.CaseResult] | None = None,
             ) -> HTMLResponse:
-    fields = [replace(f, value=state.typed[f.dotted]) if f.dotted in state.typed else f
-              for f in forms.fields(proto.schema, state.parameters, editing=view is not None)]
+    fields = forms.fields(proto.schema, state.parameters, editing=view is not None,
+                          structured=True, typed=state.typed)
     params = [e for e in state.errors if e.path.startswith(PARAMETERS)
               or e.path == PARAMETERS.rstrip(".")]
     top = {e.path: e.reason for e in state.errors if e not in params}
     general = [str(e) for e in state.errors if e not in params and e.path not in (
         "name", "identifier", "labels")]
-    errors = forms.error_map(params, PARAMETERS)
+    errors = forms.alternative_errors(proto.schema, state.parameters or {},
+                                      forms.error_map(params, PARAMETERS))
     if "" in errors:
         general.append(errors.pop(""))
-    shown = {f.dotted for f in fields}
+    shown = {f.dotted for f in forms.flat(fields)}
+    for path in [p for p in errors if p not in shown]:
+        # an error inside a map or an alternative's object belongs to its input
+        owner = max((d for d in shown if path.startswith(d + ".")), key=len, default=None)
+        if owner is not None:
+            reason = f"{path[len(owner) + 1:]}: {errors.pop(path)}"
+            errors[owner] = f"{errors[owner]}; {reason}" if owner in errors else reason
     general += [f"{path}: {reason}" for path, reason in errors.items() if path not in shown]
     if refused:
         general.append(refused)
@@ -227,6 +228,11 @@ def _editor(request: Request, page: Page, type_: str, proto: prototypes.Prototyp
         cases, cases_total = configuration_relations.list_relations(
             page.platform, page.caller, page.workspace_id, owned, view.identifier,
             criteria.Criteria(limit=criteria.MAX_LIMIT))
+    steps: list[str] = []
+    if view is not None and type_ in RUNNABLE and page.can(policy.CHANGE):
+        steps = transformer_run.step_names(
+            page.platform, page.caller, page.workspace_id, type_, view.identifier,
+            {"prototype": proto.identifier, "parameters": state.parameters or {}})
     new = urlencode({"type": type_, "prototype": proto.identifier})
     action = (_edit_url(type_, view.identifier) if view is not None
               else f"{UI}/configurations/new?{new}")
@@ -234,10 +240,10 @@ def _editor(request: Request, page: Page, type_: str, proto: prototypes.Prototyp
         "page": page, "type": type_, "prototype": proto, "view": view, "action": action,
         "name": state.name, "description": state.description, "labels": state.labels,
         "identifier": state.identifier, "fields": fields, "errors": errors, "top": top,
-        "general": general, "choices": _choices(page, fields), "saved": saved,
+        "general": general, "choices": _choices(page, forms.flat(fields)), "saved": saved,
         "can_change": page.can(policy.CHANGE), "runnable": type_ in RUNNABLE,
         "trial": trial, "entity_text": entity_text, "stop_at": stop_at,
-        "trial_errors": trial_errors or {}, "uses": uses, "used_by": used_by,
+        "trial_errors": trial_errors or {}, "steps": steps, "uses": uses, "used_by": used_by,
         "route": type_ == ROUTE_TYPE, "owned": owned, "cases": cases,
         "cases_total": cases_total, "case": case or Form({}), "case_errors": case_errors or [],
         "case_results": case_results},
@@ -269,13 +275,14 @@ def _apply_op(parameters: dict[str, Any], op: str) -> None:
 
 
 def _read(proto: prototypes.Prototype, form: Form, *, editing: bool) -> _State:
-    parameters, bad = forms.parse(proto.schema, form, editing=editing, omit_blank_objects=True)
+    parameters, bad = forms.parse(proto.schema, form, editing=editing, omit_blank_objects=True,
+                                  structured=True)
     if form.get("op"):
         _apply_op(parameters, form.get("op"))
     return _State(form.get("name").strip(), form.get("description").strip(),
                   form.get("labels"), form.get("identifier").strip(), parameters,
                   tuple(FieldError(PARAMETERS + e.path, e.reason, e.value) for e in bad),
-                  {e.path: form.get(forms.PREFIX + e.path) for e in bad})
+                  {e.path: e.value for e in bad if isinstance(e.value, str)})
 
 
 def _labels(text: str) -> list[str]:
@@ -342,7 +349,8 @@ def save_configuration(request: Request, type_: str, identifier: str, page: Page
     state = _read(proto, form, editing=True)
     if form.get("op") or state.errors:
         return _editor(request, page, type_, proto, view, state,
-                       status=422 if state.errors else 200)
+                       status=422 if state.errors else 200, entity_text=form.get("entity"),
+                       stop_at=form.get("stop").strip())
     try:
         configurations.update(page.platform, page.caller, page.workspace_id,
                               ConfigurationInput(
@@ -396,31 +404,43 @@ def run_route(type_: str, identifier: str, page: PageDep, form: FormDep) -> Resp
 @router.post("/configurations/{type_}/{identifier}/try")
 def try_configuration(request: Request, type_: str, identifier: str, page: PageDep,
                       form: FormDep) -> Response:
-    """The test panel: the saved transformer (or route's transformers) on a sample entity,
-    the entity after each step."""
-    view = configurations.get(page.platform, page.caller, page.workspace_id, type_,
-                              identifier)
-    proto = prototypes.get_prototype(type_, str(view.object.get("prototype")))
-    text, stop = form.get("entity"), form.get("stop").strip()
+    """The test panel: the transformer (or route's transformers) as the edit form has them,
+    saved or not, on a sample entity, the entity after each step. The form's inputs are
+    checked as a save checks them (the violations shown next to their fields), and nothing
+    is saved."""
+    policy.require(page.caller, policy.CHANGE, page.workspace_id)
     if type_ not in RUNNABLE:
         raise InvalidInput("nothing to run", [FieldError(
             "type", "only transformers and routes run on a sample entity", type_)])
+    view = configurations.get(page.platform, page.caller, page.workspace_id, type_,
+                              identifier)
+    proto = prototypes.get_prototype(type_, str(view.object.get("prototype")))
+    state = _read(proto, form, editing=True)
+    text, stop = form.get("entity"), form.get("stop").strip()
+
+    def show(state: _State, status: int = 200, **kw: Any) -> HTMLResponse:
+        return _editor(request, page, type_, proto, view, state, status=status,
+                       entity_text=text, stop_at=stop, **kw)
+
+    if state.errors:
+        return show(state, 422, trial_errors={"form": "fix the parameters marked above: "
+                                                      "nothing ran"})
     try:
         entity = json.loads(text)
     except ValueError as exc:
-        return _editor(request, page, type_, proto, view, _stored(view), status=422,
-                       entity_text=text, stop_at=stop,
-                       trial_errors={"entity": f"must be valid JSON ({exc})"})
-    run = transformer_run.run_route if type_ == ROUTE_TYPE else transformer_run.run
+        return show(state, 422, trial_errors={"entity": f"must be valid JSON ({exc})"})
     try:
-        result = run(page.platform, page.caller, page.workspace_id, identifier, entity,
-                     stop or None)
+        result = transformer_run.run_edited(
+            page.platform, page.caller, page.workspace_id, type_, identifier,
+            {"prototype": proto.identifier, "parameters": state.parameters}, entity,
+            stop or None)
     except InvalidInput as exc:
-        return _editor(request, page, type_, proto, view, _stored(view), status=422,
-                       entity_text=text, stop_at=stop,
-                       trial_errors={e.path: e.reason for e in exc.errors})
-    return _editor(request, page, type_, proto, view, _stored(view), trial=result,
-                   entity_text=text, stop_at=stop)
+        mine = tuple(e for e in exc.errors if e.path.startswith("object"))
+        rest = {e.path: e.reason for e in exc.errors if e not in mine}
+        if mine:
+            rest["form"] = "fix the parameters marked above: nothing ran"
+        return show(replace(state, errors=mine), 422, trial_errors=rest)
+    return show(state, trial=result)
 
 
 # --- relations: the configurations one owns (a transformer's test cases) ---------------------

@@ -72,3 +72,21 @@ document.addEventListener("DOMContentLoaded", () => {
     box.addEventListener("change", refresh);
   });
 });
+
+// A schema's oneOf: only the chosen alternative's inputs are shown (without the script, all
+// are, and the server reads the chosen one's).
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("select[data-alternatives]").forEach((select) => {
+    const forms = document.getElementById(select.getAttribute("data-alternatives"));
+    if (!forms) {
+      return;
+    }
+    const show = () => {
+      forms.querySelectorAll(":scope > fieldset.alternative").forEach((fieldset) => {
+        fieldset.hidden = fieldset.getAttribute("data-alternative") !== select.value;
+      });
+    };
+    select.addEventListener("change", show);
+    show();
+  });
+});
