@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -159,3 +161,50 @@ def test_an_object_of_another_workspace_answers_404(api: Api, workspace_id: str)
     assert api("/jobs/get", {"id": job["id"]})["job"]["status"] == "pending"
     # and ours is untouched
     assert api("/sources/get", {"sourceId": src["sourceId"]})["name"] == "pg"
+
+
+def _archive(client: TestClient, auth_: tuple[str, str]) -> dict[str, Any]:
+    """The files of ``/deployment/export`` (asked with the trailing slash Prefect sends)."""
+    r = client.post("/api/v1/deployment/export/", auth=auth_, follow_redirects=False)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/x-gzip"
+    with tarfile.open(fileobj=io.BytesIO(r.content), mode="r:gz") as archive:
+        return {m.name: archive.extractfile(m).read()  # type: ignore[union-attr]
+                for m in archive.getmembers()}
+
+
+def test_the_deployment_export_holds_the_callers_configuration_masked(
+        api: Api, workspace_id: str) -> None:
+    src = _pg_source(api, workspace_id)
+    dst = api("/destinations/create", {
+        "workspaceId": workspace_id,
+        "destinationDefinitionId": definition_id(api, "destination", "duckdb"),
+        "connectionConfiguration": {"path": "x.duckdb"}, "name": "lake"})
+    conn = api("/connections/create", {
+        "sourceId": src["sourceId"], "destinationId": dst["destinationId"],
+        "syncMode": "full_refresh", "status": "inactive", "syncSchema": {"streams": []}})
+    platform = api.client.app.state.platform  # type: ignore[attr-defined]
+    auth.create_user(platform, "mallory", "mallory-password", "other-team")
+    files = _archive(api.client, api.auth)
+    assert set(files) == {"VERSION", "airbyte_config/WORKSPACES.json",
+                          "airbyte_config/SOURCES.json", "airbyte_config/DESTINATIONS.json",
+                          "airbyte_config/CONNECTIONS.json"}
+    sources = json.loads(files["airbyte_config/SOURCES.json"])
+    assert [s["sourceId"] for s in sources] == [src["sourceId"]]
+    assert sources[0]["connectionConfiguration"]["password"] == src[
+        "connectionConfiguration"]["password"] != PASSWORD  # masked as sources/get shows it
+    assert [d["destinationId"] for d in json.loads(files["airbyte_config/DESTINATIONS.json"])
+            ] == [dst["destinationId"]]
+    assert [c["connectionId"] for c in json.loads(files["airbyte_config/CONNECTIONS.json"])
+            ] == [conn["connectionId"]]
+    assert workspace_id in {w["workspaceId"]
+                            for w in json.loads(files["airbyte_config/WORKSPACES.json"])}
+    assert not any(PASSWORD.encode() in body for body in files.values())
+    # another workspace's user finds none of it in theirs
+    theirs = _archive(api.client, ("mallory", "mallory-password"))
+    for body in theirs.values():
+        for marker in (workspace_id, src["sourceId"], dst["destinationId"],
+                       conn["connectionId"]):
+            assert marker.encode() not in body
+    assert json.loads(theirs["airbyte_config/SOURCES.json"]) == []
+    assert api.client.post("/api/v1/deployment/export").status_code == 401

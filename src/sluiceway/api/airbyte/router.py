@@ -8,6 +8,7 @@ from sluiceway.api.airbyte import (
     actors,
     connections,
     definitions,
+    deployment,
     health,
     jobs,
     operations,
@@ -19,6 +20,6 @@ from sluiceway.api.airbyte import (
 def build() -> APIRouter:
     router = APIRouter()
     for module in (workspaces, definitions, actors, connections, jobs, operations, web_backend,
-                   health):
+                   health, deployment):
         router.include_router(module.router)
     return router
