@@ -309,13 +309,16 @@ class Bench:
         self.cleanup(workdir)
         return out
 
-    def sluiceway_cli(self, route: Route) -> Outcome:
-        """``sluiceway run pipeline.yaml`` as a user runs it at a terminal (progress drawn)."""
+    def sluiceway_cli(self, route: Route, src: str | None = None) -> Outcome:
+        """``sluiceway run pipeline.yaml`` as a user runs it at a terminal (progress drawn);
+        ``src``: the folder whose ``sluiceway`` package to run instead (a baseline)."""
         self.reset(route.dest)
         workdir = self.fresh_dir(f"{route.key}-sluiceway-run")
         cmd = [sys.executable, "-m", "sluiceway.cli.main", "run",
                str(pipeline_file(route, workdir))]
         env = dict(os.environ, SLUICEWAY_DATA_DIR=str(workdir / "data"))
+        if src is not None:
+            env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
         done = data.run_pipeline([cmd], env=env, cwd=workdir, terminal_stderr=True,
                                  timeout=self.args.timeout)
         if not done.ok:
@@ -568,11 +571,13 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     steps.append((r, functools.partial(bench.sluiceway, route, n, src)))
         if "cli" in tools:
-            r = row(route.key, CLI_TOOL, "sluiceway run pipeline.yaml, at a terminal")
-            if needs_mysql and not mysql_ok:
-                r.status, r.note = "skipped", "MariaDB not reachable"
-            else:
-                steps.append((r, functools.partial(bench.sluiceway_cli, route)))
+            for tool, src in [(CLI_TOOL, None)] + (
+                    [(f"{CLI_TOOL} (baseline)", args.baseline_src)] if args.baseline_src else []):
+                r = row(route.key, tool, "sluiceway run pipeline.yaml, at a terminal")
+                if needs_mysql and not mysql_ok:
+                    r.status, r.note = "skipped", "MariaDB not reachable"
+                else:
+                    steps.append((r, functools.partial(bench.sluiceway_cli, route, src)))
         for name, peer in peer_info.items():
             if name not in tools or route.key not in peers.PEER_ROUTES.get(name, (route.key,)):
                 continue
