@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import subprocess
 import tempfile
 import threading
@@ -18,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from bench.measure import Memory, TreeSampler
+from bench.measure import BackendCpu, Memory, TreeSampler
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 MY_HOST, MY_PORT, MY_USER = "127.0.0.1", 3306, "root"
@@ -173,6 +174,10 @@ class Finished:
     stderr: str
     stdout: str = ""
     timed_out: bool = False
+    #: CPU seconds (user + system) of the run's processes and their waited-for descendants
+    cpu_s: float | None = None
+    #: CPU seconds of the PostgreSQL backends serving the bench's databases meanwhile
+    server_cpu_s: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -238,12 +243,18 @@ def run_pipeline(
     timer = threading.Timer(timeout, kill_all)
     timer.start()
     sampler = TreeSampler([p.pid for p in procs])
+    backends = BackendCpu([SRC_DB, DST_DB])
+    # the runs are sequential, so the children's usage grows by this run's processes only
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         for proc in procs:
             proc.wait()
     finally:
         timer.cancel()
         memory = sampler.stop()
+        server_cpu = backends.stop()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     seconds = time.perf_counter() - started
     if terminal is not None:
         terminal.drain()
@@ -258,7 +269,7 @@ def run_pipeline(
         stdout = out.read().decode(errors="replace")
         out.close()
     return Finished(seconds, [p.returncode for p in procs], memory, stderr, stdout,
-                    timed_out.is_set())
+                    timed_out.is_set(), cpu, server_cpu)
 
 
 class _Terminal:

@@ -19,6 +19,7 @@ So the tree is sampled instead, every :attr:`TreeSampler.interval` seconds:
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,3 +126,71 @@ class TreeSampler:
         self._thread.join()
         hwm = sum(self._hwm_kb.values()) * 1024 / MIB if self._hwm_kb else None
         return Memory(self._peak / MIB, hwm, len(self._seen))
+
+
+def _cpu_seconds(pid: int, tick: int) -> float | None:
+    """User + system CPU seconds of a live process (``/proc/<pid>/stat``), None if gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / tick
+
+
+class BackendCpu:
+    """The CPU seconds of the PostgreSQL backends serving some databases, while a run lasts.
+
+    A backend's process title is ``postgres: [<cluster_name>:] <user> <database> <client>
+    <activity>`` (``update_process_title``, on by default), so the server's own processes
+    are found in ``/proc`` without a connection. Each is sampled every :attr:`interval` s; a
+    backend's last fraction of an interval before it exits is not counted. Linux only
+    (``seconds`` is None elsewhere)."""
+
+    interval = 0.1
+
+    def __init__(self, databases: list[str]) -> None:
+        self._names = {db.encode() for db in databases}
+        self._seconds: dict[int, float] = {}
+        self._skip: set[int] = set()
+        self._done = threading.Event()
+        self._linux = Path("/proc/self/stat").exists()
+        self._tick = os.sysconf("SC_CLK_TCK") if self._linux else 100
+        self._thread = threading.Thread(target=self._run, name="backend-cpu", daemon=True)
+        if self._linux:
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._sample()
+            if self._done.wait(self.interval):
+                self._sample()
+                return
+
+    def _sample(self) -> None:
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            if pid in self._skip:
+                continue
+            if pid not in self._seconds:
+                try:
+                    if Path(f"/proc/{pid}/comm").read_bytes().strip() != b"postgres":
+                        self._skip.add(pid)
+                        continue
+                    # a backend just forked has no title yet: looked at again next time
+                    title = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].split()
+                except OSError:
+                    continue
+                if not title or title[0] != b"postgres:" or not self._names & set(title[2:4]):
+                    continue
+            cpu = _cpu_seconds(pid, self._tick)
+            if cpu is not None:
+                self._seconds[pid] = cpu
+
+    def stop(self) -> float | None:
+        if not self._linux:
+            return None
+        self._done.set()
+        self._thread.join()
+        return sum(self._seconds.values())

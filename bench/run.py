@@ -83,6 +83,8 @@ class Outcome:
     verified: str = "n/a"  # yes | no | n/a
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    cpu_s: float | None = None  # the run's own processes (see data.Finished)
+    server_cpu_s: float | None = None  # the PostgreSQL backends meanwhile
 
 
 @dataclass
@@ -96,6 +98,8 @@ class Row:
     runs: list[float] = field(default_factory=list)
     rss_mb: list[float] = field(default_factory=list)
     hwm_mb: list[float] = field(default_factory=list)
+    cpu_s: list[float] = field(default_factory=list)
+    server_cpu_s: list[float] = field(default_factory=list)
     verified: str = "n/a"
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -113,6 +117,10 @@ class Row:
             self.rss_mb.append(out.memory.peak_mb)
         if out.memory.hwm_mb is not None:
             self.hwm_mb.append(out.memory.hwm_mb)
+        if out.cpu_s is not None:
+            self.cpu_s.append(out.cpu_s)
+        if out.server_cpu_s is not None:
+            self.server_cpu_s.append(out.server_cpu_s)
         self.extra.update(out.extra)
         if out.status != "ok":
             self.status, self.verified = "FAILED", out.verified
@@ -238,15 +246,15 @@ class Bench:
     def timed(self, job: peers.Job) -> Outcome:
         done = data.run_pipeline(job.cmds, env=job.env, cwd=job.cwd, timeout=self.args.timeout)
         if not done.ok:
-            return Outcome("FAILED", done.seconds, done.memory, "no", done.error())
+            return _outcome("FAILED", done, "no", done.error())
         return self.checked(done, job.target)
 
     def checked(self, done: data.Finished, target: data.Target) -> Outcome:
         """The run's outcome once its result is compared with the source."""
         ok, why = data.verify(target, self.source.expected)
         if not ok:
-            return Outcome("FAILED", done.seconds, done.memory, "no", why)
-        return Outcome("ok", done.seconds, done.memory, "yes")
+            return _outcome("FAILED", done, "no", why)
+        return _outcome("ok", done, "yes")
 
     # floors ------------------------------------------------------------------------------
     def floor(self, key: str) -> Outcome:
@@ -270,8 +278,8 @@ class Bench:
             cmd = data.mariadb(src, "--batch", "--quick", "-e", f"SELECT * FROM {data.TABLE}")
         done = data.run_pipeline([cmd], timeout=self.args.timeout)
         if not done.ok:
-            return Outcome("FAILED", done.seconds, done.memory, "no", done.error())
-        return Outcome("ok", done.seconds, done.memory, "n/a")
+            return _outcome("FAILED", done, "no", done.error())
+        return _outcome("ok", done, "n/a")
 
     # tools -------------------------------------------------------------------------------
     def sluiceway(self, route: Route, readers: int | None = None,
@@ -295,23 +303,26 @@ class Bench:
             return Outcome("skipped", note=str(report.get("error")))
         if not done.ok:
             why = report.get("error") or done.error()
-            return Outcome("FAILED", done.seconds, done.memory, "no", str(why), report)
+            return _outcome("FAILED", done, "no", str(why), report)
         out = self.checked(done, job.target)
         out.extra = {k: v for k, v in report.items() if k not in ("status", "error")}
         self.cleanup(workdir)
         return out
 
-    def sluiceway_cli(self, route: Route) -> Outcome:
-        """``sluiceway run pipeline.yaml`` as a user runs it at a terminal (progress drawn)."""
+    def sluiceway_cli(self, route: Route, src: str | None = None) -> Outcome:
+        """``sluiceway run pipeline.yaml`` as a user runs it at a terminal (progress drawn);
+        ``src``: the folder whose ``sluiceway`` package to run instead (a baseline)."""
         self.reset(route.dest)
         workdir = self.fresh_dir(f"{route.key}-sluiceway-run")
         cmd = [sys.executable, "-m", "sluiceway.cli.main", "run",
                str(pipeline_file(route, workdir))]
         env = dict(os.environ, SLUICEWAY_DATA_DIR=str(workdir / "data"))
+        if src is not None:
+            env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
         done = data.run_pipeline([cmd], env=env, cwd=workdir, terminal_stderr=True,
                                  timeout=self.args.timeout)
         if not done.ok:
-            return Outcome("FAILED", done.seconds, done.memory, "no", done.error())
+            return _outcome("FAILED", done, "no", done.error())
         out = self.checked(done, sluiceway_target(route, workdir))
         self.cleanup(workdir)
         return out
@@ -333,6 +344,12 @@ class Bench:
     def cleanup(self, workdir: Path) -> None:
         if not self.args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _outcome(status: str, done: data.Finished, verified: str, note: str = "",
+             extra: dict[str, Any] | None = None) -> Outcome:
+    return Outcome(status, done.seconds, done.memory, verified, note, extra or {},
+                   done.cpu_s, done.server_cpu_s)
 
 
 def _last_json(text: str) -> dict[str, Any]:
@@ -383,6 +400,10 @@ def table_rows(rows: list[Row], routes: list[Route], source: data.Source) -> lis
                 "mb_per_s": source.text_bytes / 1e6 / s if s else None,
                 "peak_rss_mb": max(row.rss_mb) if row.rss_mb else None,
                 "hwm_sum_mb": max(row.hwm_mb) if row.hwm_mb else None,
+                "cpu_s": statistics.median(row.cpu_s) if row.cpu_s else None,
+                "server_cpu_s": (statistics.median(row.server_cpu_s) if row.server_cpu_s
+                                 else None),
+                "cpu_runs": row.cpu_s, "server_cpu_runs": row.server_cpu_s,
                 "x_limit": s / limit_s if s and limit_s else None,
                 "verified": row.verified, "note": row.note, "extra": row.extra,
                 "kind": kind,
@@ -400,12 +421,13 @@ def print_report(lines: list[dict[str, Any]], source: data.Source,
     from rich.console import Console
     from rich.table import Table
 
-    console = Console() if sys.stdout.isatty() else Console(width=170)
+    console = Console() if sys.stdout.isatty() else Console(width=200)
     title = (f"{source.rows:,} rows, {source.text_bytes / 1e6:,.0f} MB as PostgreSQL text COPY "
              "(MB/s uses that size)")
     table = Table(title=title, show_lines=False)
     for name, justify in (("route", "left"), ("tool", "left"), ("seconds", "right"),
-                          ("rows/s", "right"), ("MB/s", "right"), ("peak RSS MB", "right"),
+                          ("rows/s", "right"), ("MB/s", "right"), ("CPU s", "right"),
+                          ("pg CPU s", "right"), ("peak RSS MB", "right"),
                           ("x limit", "right"), ("vs sling", "right"), ("vs dlt", "right"),
                           ("vs duckdb", "right"), ("verified", "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
@@ -416,14 +438,15 @@ def print_report(lines: list[dict[str, Any]], source: data.Source,
         last_route = ln["route"]
         if ln["status"] in ("skipped", "not installed"):
             table.add_row(ln["route"], ln["tool"], "-", "-", "-", "-", "-", "-", "-", "-",
-                          ln["status"])
+                          "-", "-", ln["status"])
             continue
         failed = ln["status"] != "ok"
         verified = "FAILED" if failed else ln["verified"]
         seconds = "FAILED" if failed else _fmt(ln["seconds"], ".2f")
         table.add_row(
             ln["route"], ln["tool"], seconds, _fmt(ln["rows_per_s"], ",.0f"),
-            _fmt(ln["mb_per_s"], ",.0f"), _fmt(ln["peak_rss_mb"], ",.0f"),
+            _fmt(ln["mb_per_s"], ",.0f"), _fmt(ln["cpu_s"], ".1f"),
+            _fmt(ln["server_cpu_s"], ".1f"), _fmt(ln["peak_rss_mb"], ",.0f"),
             _fmt(ln["x_limit"], ".2f", "x"), _fmt(ln["vs_sling"], ".2f", "x"),
             _fmt(ln["vs_dlt"], ".2f", "x"), _fmt(ln["vs_duckdb"], ".2f", "x"), verified)
     console.print(table)
@@ -548,11 +571,13 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     steps.append((r, functools.partial(bench.sluiceway, route, n, src)))
         if "cli" in tools:
-            r = row(route.key, CLI_TOOL, "sluiceway run pipeline.yaml, at a terminal")
-            if needs_mysql and not mysql_ok:
-                r.status, r.note = "skipped", "MariaDB not reachable"
-            else:
-                steps.append((r, functools.partial(bench.sluiceway_cli, route)))
+            for tool, src in [(CLI_TOOL, None)] + (
+                    [(f"{CLI_TOOL} (baseline)", args.baseline_src)] if args.baseline_src else []):
+                r = row(route.key, tool, "sluiceway run pipeline.yaml, at a terminal")
+                if needs_mysql and not mysql_ok:
+                    r.status, r.note = "skipped", "MariaDB not reachable"
+                else:
+                    steps.append((r, functools.partial(bench.sluiceway_cli, route, src)))
         for name, peer in peer_info.items():
             if name not in tools or route.key not in peers.PEER_ROUTES.get(name, (route.key,)):
                 continue
@@ -576,6 +601,11 @@ def main(argv: list[str] | None = None) -> int:
                 r.add(out)
                 label = "" if args.repeat == 1 else f" (run {rep + 1}/{args.repeat})"
                 what = f"{out.seconds:7.2f}s" if out.status != "skipped" else "skipped"
+                if out.cpu_s is not None:
+                    what += f" cpu {out.cpu_s:5.1f}s"
+                if out.server_cpu_s is not None:
+                    what += f" pg {out.server_cpu_s:5.1f}s"
+                what += f" load {os.getloadavg()[0]:.1f}"
                 print(f"  {r.route:<10} {r.tool:<44} {what}  {out.status}"
                       f"{': ' + out.note[:300] if out.note else ''}{label}", flush=True)
     finally:

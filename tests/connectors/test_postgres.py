@@ -396,3 +396,35 @@ def test_a_stop_after_the_swap_but_before_the_engine_saves_keeps_the_new_data(
     assert again.streams[0].resumed is False  # the finished sync is recognised, not redone
     assert again.streams[0].records == 1000
     assert pg_conn.execute("SELECT count(*) FROM copy.t").fetchone()[0] == 1000
+
+
+def test_reading_postgres_into_files_does_not_import_psycopg() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom sluiceway.connectors import registry\n"
+            "registry.source('postgres'); registry.destination('file')\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'psycopg'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_psycopg_errors_are_translated_once_psycopg_is_loaded() -> None:
+    import psycopg
+
+    from sluiceway.connectors.postgres.errors import translate
+    from sluiceway.core.errors import ConnectionFailed, Fatal, Retryable
+
+    cfg = {"host": "db.example", "port": 5432, "password": "s3cret"}
+    with pytest.raises(Retryable, match=r"server closed the connection"), translate(cfg):
+        raise psycopg.OperationalError("server closed the connection")
+    with pytest.raises(Retryable), translate(cfg):
+        raise psycopg.errors.SerializationFailure("could not serialize access")
+    hidden = r"PostgreSQL: relation \"\*{10}\" does not exist"  # the password never shows
+    with pytest.raises(Fatal, match=hidden) as fatal, translate(cfg):
+        raise psycopg.errors.UndefinedTable('relation "s3cret" does not exist')
+    assert not isinstance(fatal.value, Retryable)
+    with pytest.raises(ConnectionFailed, match=r"connection refused"), translate(
+            cfg, connecting=True):
+        raise psycopg.OperationalError("connection refused")
