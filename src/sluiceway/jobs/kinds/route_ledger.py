@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,9 +37,31 @@ TASK_COLUMNS = ("workspace_id", "route", "entity_type", "entity_identifier", "st
 #: hash keys looked up per statement
 LOOKUP = 5000
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-_canonical = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
-                              default=str).encode
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"Object of type {value.__class__.__name__} is not JSON serializable")
+
+
+def _encoder(*, sort_keys: bool, allow_nan: bool, default: Callable[[Any], Any],
+             ) -> Callable[[Any], str]:
+    """A compact JSON encoder (non-ASCII kept) made once and used for every value: what
+    ``json.JSONEncoder(...).encode`` gives, without making its C encoder again for each.
+    Entities are trees (read from JSON or Arrow), so no check for cycles."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # an interpreter without the C accelerator
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                                sort_keys=sort_keys, allow_nan=allow_nan,
+                                default=default).encode
+    run = make(None, default, json.encoder.encode_basestring, None, ":", ",", sort_keys,
+               False, allow_nan)
+    join = "".join
+
+    def encode(value: Any) -> str:
+        return join(run(value, 0))
+    return encode
+
+
+_encode = _encoder(sort_keys=False, allow_nan=False, default=_refuse)
+_canonical = _encoder(sort_keys=True, allow_nan=True, default=str)
 
 
 def _dumps(value: Any) -> str:
