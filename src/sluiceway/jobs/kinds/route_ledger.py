@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from sluiceway.core.errors import Fatal
 from sluiceway.secrets import Cipher
-from sluiceway.store.models import Configuration, StorageEntity, Task
+from sluiceway.store.models import Configuration, StorageEntity, Task, Workspace
 
 #: the columns a task is recorded with
 TASK_COLUMNS = ("workspace_id", "route", "entity_type", "entity_identifier", "status",
@@ -93,6 +93,22 @@ def _driver(s: Session) -> Any:
     return s.connection().connection.driver_connection
 
 
+def _space_kept(s: Session, workspace_id: str) -> None:
+    """SQLite (its writes one at a time): :class:`Fatal` when the space is gone."""
+    if s.get(Workspace, workspace_id) is None:
+        raise Fatal(f"the space {workspace_id} no longer exists")
+
+
+def _hold_space(cur: Any, workspace_id: str) -> None:
+    """PostgreSQL: hold the space's row until the transaction ends (as a foreign key's
+    check would, once instead of once per row: tasks and storage entities have none), so
+    that the space cannot be deleted under rows recorded for it; :class:`Fatal` when it is
+    gone."""
+    if cur.execute("SELECT 1 FROM workspaces WHERE id = %s FOR KEY SHARE",
+                   (workspace_id,)).fetchone() is None:
+        raise Fatal(f"the space {workspace_id} no longer exists")
+
+
 # --- the task ledger ---------------------------------------------------------------------------
 
 def open_tasks(s: Session, rows: Sequence[dict[str, Any]], *, ids: bool = True) -> list[int]:
@@ -101,6 +117,8 @@ def open_tasks(s: Session, rows: Sequence[dict[str, Any]], *, ids: bool = True) 
     if not rows:
         return []
     if not _postgres(s):
+        for workspace_id in {r["workspace_id"] for r in rows}:
+            _space_kept(s, workspace_id)
         if not ids:
             s.execute(insert(Task), list(rows))
             return []
@@ -108,6 +126,8 @@ def open_tasks(s: Session, rows: Sequence[dict[str, Any]], *, ids: bool = True) 
                               list(rows)))
     conn = _driver(s)
     with conn.cursor() as cur:
+        for workspace_id in {r["workspace_id"] for r in rows}:
+            _hold_space(cur, workspace_id)
         taken: list[int] = []
         if ids:
             cur.execute("SELECT nextval(pg_get_serial_sequence('tasks', 'id')) "
@@ -137,9 +157,10 @@ def record_tasks(s: Session, shared: dict[str, Any],
              f"{_NULL if error is None else _text(error)}\t"
              f"{_EMPTY if not log and isinstance(log, list) else _json(log)}\t{tail}\n"
              for ident, status, entity, error, log in varying]
-    with _driver(s).cursor() as cur, cur.copy(
-            f"COPY tasks ({', '.join(TASK_COLUMNS)}) FROM STDIN") as copy:
-        copy.write("".join(lines))
+    with _driver(s).cursor() as cur:
+        _hold_space(cur, shared["workspace_id"])
+        with cur.copy(f"COPY tasks ({', '.join(TASK_COLUMNS)}) FROM STDIN") as copy:
+            copy.write("".join(lines))
 
 
 #: the columns a chunk's tasks mostly share, before and after those that differ
@@ -295,6 +316,7 @@ class Changes:
                          "key": key, "value": None if sealed else digest, "sealed": sealed,
                          "size": len(key.encode("utf-8")) + len((sealed or text).encode()),
                          "created_at": at, "updated_at": at, "expires_at": expires})
+        _space_kept(s, self.workspace_id)
         stmt = sqlite.insert(StorageEntity)
         s.execute(stmt.on_conflict_do_update(
             index_elements=["workspace_id", "storage", "key"],
@@ -323,6 +345,8 @@ class Changes:
         """PostgreSQL: the keys :meth:`known` found nothing for copied in as they are (when
         another run kept one of them meanwhile, all are upserted), the others upserted
         through a temporary table."""
+        with _driver(s).cursor() as cur:
+            _hold_space(cur, self.workspace_id)
         lines = self._lines(hashes, at, expires)
         rest = lines
         fresh = [line for key, line in lines.items() if key in absent]
