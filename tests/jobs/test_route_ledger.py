@@ -99,3 +99,20 @@ def test_nothing_is_recorded_for_a_space_that_is_gone(world: World) -> None:
     with world.db.session() as s:
         assert s.scalars(select(Task)).all() == []
         assert s.scalars(select(StorageEntity)).all() == []
+
+
+def test_hashes_of_keys_with_quotes_backslashes_and_commas_are_kept_and_found(
+        world: World) -> None:
+    keys = ['a"b', "c\\d", "e,f", "{g}", "NULL", " h ", "i\tj\nk", "\u00e9"]
+    changes = route_ledger.Changes(world.workspace_id, "seen", None, None)
+    t = now()
+    absent: set[str] = set()
+    with world.db.session() as s:
+        assert changes.known(s, keys, t, absent) == {}
+    with world.db.session() as s:  # copied in as they are (all absent)
+        changes.store(s, {k: f"{i:032x}" for i, k in enumerate(keys)}, t, absent)
+    with world.db.session() as s:  # upserted
+        changes.store(s, {k: f"{i + 1:032x}" for i, k in enumerate(keys[:3])}, t)
+    with world.db.session() as s:
+        assert changes.known(s, [*keys, "other"], t) == {
+            k: f"{i + (1 if i < 3 else 0):032x}" for i, k in enumerate(keys)}

@@ -84,6 +84,14 @@ def _json_text(text: str | None) -> Any:
     return json.loads(text)
 
 
+def _array(texts: Sequence[str]) -> str:
+    """Texts as one PostgreSQL array literal (each quoted): one parameter to send instead
+    of a list psycopg dumps item by item."""
+    return "{" + ",".join(
+        '"' + (t.replace("\\", "\\\\").replace('"', '\\"')
+               if "\\" in t or '"' in t else t) + '"' for t in texts) + "}"
+
+
 def _postgres(s: Session) -> bool:
     return s.get_bind().dialect.name == "postgresql"
 
@@ -272,7 +280,7 @@ class Changes:
                         "SELECT key, value::text, sealed, expires_at FROM storage_entities "
                         "WHERE workspace_id = %s AND storage = %s "
                         "AND key = ANY(%s::varchar[])",
-                        (self.workspace_id, self.storage, part)).fetchall()
+                        (self.workspace_id, self.storage, _array(part))).fetchall()
                 if absent is not None:
                     absent.update(set(part).difference(r[0] for r in held))
                 rows: Iterable[Any] = [(r[0], _json_text(r[1]), r[2]) for r in held
