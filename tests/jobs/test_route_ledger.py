@@ -6,7 +6,8 @@ copied in keep their text, and nothing is recorded for a space that is gone."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
 from sluiceway.core.errors import Fatal
 from sluiceway.jobs.kinds import route_ledger
@@ -116,3 +117,24 @@ def test_hashes_of_keys_with_quotes_backslashes_and_commas_are_kept_and_found(
     with world.db.session() as s:
         assert changes.known(s, [*keys, "other"], t) == {
             k: f"{i + (1 if i < 3 else 0):032x}" for i, k in enumerate(keys)}
+
+
+def test_a_chunk_being_recorded_holds_its_space_against_deletion(world: World) -> None:
+    """PostgreSQL: until the chunk's transaction ends, the space's row cannot be locked
+    for deletion (as a foreign key's check would hold it)."""
+    if world.db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one write at a time")
+    t = now()
+    shared = {"workspace_id": world.workspace_id, "route": "r", "entity_type": "s",
+              "attempts": 1, "job_id": None, "created_at": t, "updated_at": t}
+    lock = (text("SELECT id FROM workspaces WHERE id = :id FOR UPDATE NOWAIT")
+            .bindparams(id=world.workspace_id))
+    with world.db.session() as s:
+        route_ledger.record_tasks(s, shared, [("1", "finished", {"id": 1}, None, [])])
+        with world.db.engine.connect() as other:
+            with pytest.raises(OperationalError, match="could not obtain lock"):
+                other.execute(lock)
+            other.rollback()
+    with world.db.engine.connect() as other:  # committed: free again
+        assert other.execute(lock).scalar() == world.workspace_id
+        other.rollback()
