@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from sluiceway.services import auth, spaces
 from sluiceway.services.platform import Platform
+from sluiceway.store.db import now
+from sluiceway.store.models import StorageEntity, Task
 from tests.api.conftest import ADMIN, A, E, V, bearer
 
 #: the other platform API tests import it from here
@@ -90,6 +93,25 @@ def test_deleting_a_space_that_holds_objects_is_409_naming_them(
     r = client.delete("/api/v1/spaces/team-a", auth=ADMIN)
     assert r.status_code == 200, r.text
     _error(client.get("/api/v1/spaces/team-a", auth=ADMIN), 404)
+
+
+def test_deleting_a_space_deletes_its_tasks_and_storage_entities(
+        client: TestClient, team: dict[str, dict[str, str]]) -> None:
+    """They have no foreign key to their space (a route records them in bulk): the
+    deletion removes them itself, and leaves another space's alone."""
+    p = _platform(client)
+    doomed, other = _ws(client, "team-a"), _ws(client, "default")
+    t = now()
+    with p.db.session() as s:
+        for ws in (doomed, other):
+            s.add(Task(workspace_id=ws, route="r", entity_type="e", entity_identifier="1",
+                       status="finished", entity={"id": 1}, log=[]))
+            s.add(StorageEntity(workspace_id=ws, storage="seen", key="1", value="a" * 32,
+                                created_at=t, updated_at=t))
+    assert client.delete("/api/v1/spaces/team-a", auth=ADMIN).status_code == 200
+    with p.db.session() as s:
+        assert [x.workspace_id for x in s.scalars(select(Task))] == [other]
+        assert [x.workspace_id for x in s.scalars(select(StorageEntity))] == [other]
 
 
 def test_space_users_are_managed_by_administrators(client: TestClient,

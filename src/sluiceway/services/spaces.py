@@ -24,6 +24,8 @@ from sluiceway.store.models import (
     EnvironmentVariable,
     Job,
     Membership,
+    StorageEntity,
+    Task,
     User,
     Workspace,
 )
@@ -233,4 +235,10 @@ def delete_space(p: Platform, caller: Caller, identifier: str) -> None:
         s.execute(delete(Connection).where(Connection.id.in_(connections)))
         s.execute(delete(Actor).where(Actor.workspace_id == ws.id))
         s.execute(delete(Membership).where(Membership.workspace_id == ws.id))
+        # no foreign key holds these to the space (a route records them in bulk): the
+        # space's row is locked first, so that a route's chunk committed until now is
+        # deleted below and a later one, waiting for the row, finds the space gone
+        s.execute(select(Workspace.id).where(Workspace.id == ws.id).with_for_update())
+        s.execute(delete(Task).where(Task.workspace_id == ws.id))
+        s.execute(delete(StorageEntity).where(StorageEntity.workspace_id == ws.id))
         s.delete(ws)

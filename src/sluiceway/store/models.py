@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -510,7 +511,9 @@ class Task(Base):
                       Index("ix_tasks_workspace_updated", "workspace_id", "updated_at"))
 
     id: Mapped[int] = mapped_column(Id64, primary_key=True, autoincrement=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    #: the space (no foreign key since migration 1000: a route's ledger holds the space's
+    #: row while it records tasks, and deleting a space deletes its tasks)
+    workspace_id: Mapped[str] = mapped_column(String(36))
     route: Mapped[str] = mapped_column(String(255))
     entity_type: Mapped[str] = mapped_column(String(255))
     entity_identifier: Mapped[str | None] = mapped_column(String(1000))
@@ -538,10 +541,13 @@ class StorageEntity(Base):
                                        name="uq_storage_entities_workspace_storage_key"),
                       Index("ix_storage_entities_storage_updated", "workspace_id", "storage",
                             "updated_at"),
-                      Index("ix_storage_entities_expires", "expires_at"))
+                      Index("ix_storage_entities_expires", "expires_at",
+                            postgresql_where=text("expires_at IS NOT NULL"),
+                            sqlite_where=text("expires_at IS NOT NULL")))
 
     id: Mapped[int] = mapped_column(Id64, primary_key=True, autoincrement=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    #: the space (no foreign key since migration 1000, as :class:`Task`'s)
+    workspace_id: Mapped[str] = mapped_column(String(36))
     storage: Mapped[str] = mapped_column(String(255))
     key: Mapped[str] = mapped_column(String(1000))
     value: Mapped[Any] = mapped_column(JSON, nullable=True)

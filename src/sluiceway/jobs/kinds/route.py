@@ -89,6 +89,10 @@ class Outcome:
     error: str | None = None
 
 
+_FINISHED = Outcome("finished")
+_WAITING = Outcome("waiting")
+
+
 @dataclass
 class Counts:
     read: int = 0
@@ -168,27 +172,33 @@ def _judged(parts: RouteParts, batch: list[Any],
     the entities to write (with their positions)."""
     outcomes: list[Outcome] = []
     pending: list[tuple[int, dict[str, Any]]] = []
+    written = _WAITING if parts.waiting else _FINISHED  # shared: an outcome is not changed
+    keys = parts.outgoing.keys
+    transform = parts.transform
     for i, entity in enumerate(batch):
         try:
-            got = parts.transform(entity)
+            got = transform(entity)
         except SluicewayError as exc:
             outcomes.append(Outcome("failed", f"transformer: {exc}"))
             continue
-        if isinstance(got, entities.Failed):
-            outcomes.append(Outcome("failed", f"transformer: {got.reason}"))
-            continue
-        if isinstance(got, entities.Skipped):
-            outcomes.append(Outcome("skipped", got.reason))
-            continue
         if not isinstance(got, dict):
-            outcomes.append(Outcome("failed", "the transformers gave no object to write"))
+            if isinstance(got, entities.Failed):
+                outcomes.append(Outcome("failed", f"transformer: {got.reason}"))
+            elif isinstance(got, entities.Skipped):
+                outcomes.append(Outcome("skipped", got.reason))
+            else:
+                outcomes.append(Outcome("failed", "the transformers gave no object to write"))
             continue
-        missing = [k for k in parts.outgoing.keys if got.get(k) is None]
-        if missing:
-            outcomes.append(Outcome("failed", f"the outgoing's key {missing[0]!r} is missing "
+        missing = None
+        for k in keys:
+            if got.get(k) is None:
+                missing = k
+                break
+        if missing is not None:
+            outcomes.append(Outcome("failed", f"the outgoing's key {missing!r} is missing "
                                               "from the entity"))
             continue
-        outcomes.append(Outcome("waiting" if parts.waiting else "finished"))
+        outcomes.append(written)
         pending.append((i, got))
     return outcomes, pending
 
@@ -251,14 +261,14 @@ def _settle(ctx: AttemptContext, ups: Upserts, parts: RouteParts, workspace_id: 
             ups.rollback()
             _write_parts(lambda rows: _committed(ups, rows), pending, outcomes)
     t = now()
-    rows = [{"workspace_id": workspace_id, "route": parts.identifier,
-             "entity_type": parts.incoming.stream, "entity_identifier": ident,
-             "status": o.status, "entity": e, "error": o.error, "log": _log(o, t),
-             "attempts": 1, "job_id": ctx.job_id, "created_at": t, "updated_at": t}
-            for e, ident, o in zip(chunk.entities, chunk.idents, outcomes, strict=True)]
+    shared = {"workspace_id": workspace_id, "route": parts.identifier,
+              "entity_type": parts.incoming.stream, "attempts": 1, "job_id": ctx.job_id,
+              "created_at": t, "updated_at": t}
+    varying = [(ident, o.status, e, o.error, _log(o, t) if o.error is not None else _NO_LOG)
+               for e, ident, o in zip(chunk.entities, chunk.idents, outcomes, strict=True)]
     try:
         with ctx.db.claim() as s:
-            route_ledger.open_tasks(s, rows, ids=False)
+            route_ledger.record_tasks(s, shared, varying)
             if changes is not None and chunk.hashes is not None:
                 sent = dict(h for h, o in zip(chunk.hashes, outcomes, strict=True)
                             if h is not None and o.status in ("finished", "waiting"))
@@ -270,6 +280,9 @@ def _settle(ctx: AttemptContext, ups: Upserts, parts: RouteParts, workspace_id: 
         if staged:  # the metadata's transaction failed: nothing of the chunk stays
             ups.rollback()
     return outcomes
+
+
+_NO_LOG: list[dict[str, Any]] = []  # shared by the tasks without messages; never changed
 
 
 def _log(outcome: Outcome, t: float) -> list[dict[str, Any]]:

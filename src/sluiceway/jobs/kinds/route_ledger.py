@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from sluiceway.core.errors import Fatal
 from sluiceway.secrets import Cipher
-from sluiceway.store.models import Configuration, StorageEntity, Task
+from sluiceway.store.models import Configuration, StorageEntity, Task, Workspace
 
 #: the columns a task is recorded with
 TASK_COLUMNS = ("workspace_id", "route", "entity_type", "entity_identifier", "status",
@@ -37,9 +37,31 @@ TASK_COLUMNS = ("workspace_id", "route", "entity_type", "entity_identifier", "st
 #: hash keys looked up per statement
 LOOKUP = 5000
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-_canonical = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
-                              default=str).encode
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"Object of type {value.__class__.__name__} is not JSON serializable")
+
+
+def _encoder(*, sort_keys: bool, allow_nan: bool, default: Callable[[Any], Any],
+             ) -> Callable[[Any], str]:
+    """A compact JSON encoder (non-ASCII kept) made once and used for every value: what
+    ``json.JSONEncoder(...).encode`` gives, without making its C encoder again for each.
+    Entities are trees (read from JSON or Arrow), so no check for cycles."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # an interpreter without the C accelerator
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                                sort_keys=sort_keys, allow_nan=allow_nan,
+                                default=default).encode
+    run = make(None, default, json.encoder.encode_basestring, None, ":", ",", sort_keys,
+               False, allow_nan)
+    join = "".join
+
+    def encode(value: Any) -> str:
+        return join(run(value, 0))
+    return encode
+
+
+_encode = _encoder(sort_keys=False, allow_nan=False, default=_refuse)
+_canonical = _encoder(sort_keys=True, allow_nan=True, default=str)
 
 
 def _dumps(value: Any) -> str:
@@ -53,6 +75,23 @@ def entity_hash(entity: Any) -> str:
     return hashlib.blake2b(_canonical(entity).encode("utf-8"), digest_size=16).hexdigest()
 
 
+def _json_text(text: str | None) -> Any:
+    """A JSON value read as text (a hash, a JSON string of hexadecimal digits, as it is)."""
+    if text is None:
+        return None
+    if len(text) > 1 and text[0] == '"' and text[-1] == '"' and "\\" not in text:
+        return text[1:-1]
+    return json.loads(text)
+
+
+def _array(texts: Sequence[str]) -> str:
+    """Texts as one PostgreSQL array literal (each quoted): one parameter to send instead
+    of a list psycopg dumps item by item."""
+    return "{" + ",".join(
+        '"' + (t.replace("\\", "\\\\").replace('"', '\\"')
+               if "\\" in t or '"' in t else t) + '"' for t in texts) + "}"
+
+
 def _postgres(s: Session) -> bool:
     return s.get_bind().dialect.name == "postgresql"
 
@@ -60,6 +99,22 @@ def _postgres(s: Session) -> bool:
 def _driver(s: Session) -> Any:
     """The psycopg connection under the session's transaction."""
     return s.connection().connection.driver_connection
+
+
+def _space_kept(s: Session, workspace_id: str) -> None:
+    """SQLite (its writes one at a time): :class:`Fatal` when the space is gone."""
+    if s.get(Workspace, workspace_id) is None:
+        raise Fatal(f"the space {workspace_id} no longer exists")
+
+
+def _hold_space(cur: Any, workspace_id: str) -> None:
+    """PostgreSQL: hold the space's row until the transaction ends (as a foreign key's
+    check would, once instead of once per row: tasks and storage entities have none), so
+    that the space cannot be deleted under rows recorded for it; :class:`Fatal` when it is
+    gone."""
+    if cur.execute("SELECT 1 FROM workspaces WHERE id = %s FOR KEY SHARE",
+                   (workspace_id,)).fetchone() is None:
+        raise Fatal(f"the space {workspace_id} no longer exists")
 
 
 # --- the task ledger ---------------------------------------------------------------------------
@@ -70,6 +125,8 @@ def open_tasks(s: Session, rows: Sequence[dict[str, Any]], *, ids: bool = True) 
     if not rows:
         return []
     if not _postgres(s):
+        for workspace_id in {r["workspace_id"] for r in rows}:
+            _space_kept(s, workspace_id)
         if not ids:
             s.execute(insert(Task), list(rows))
             return []
@@ -77,23 +134,77 @@ def open_tasks(s: Session, rows: Sequence[dict[str, Any]], *, ids: bool = True) 
                               list(rows)))
     conn = _driver(s)
     with conn.cursor() as cur:
+        for workspace_id in {r["workspace_id"] for r in rows}:
+            _hold_space(cur, workspace_id)
         taken: list[int] = []
         if ids:
             cur.execute("SELECT nextval(pg_get_serial_sequence('tasks', 'id')) "
                         "FROM generate_series(1, %s)", (len(rows),))
             taken = [int(r[0]) for r in cur.fetchall()]
         columns = ", ".join((*(("id",) if ids else ()), *TASK_COLUMNS))
-        lines = []
-        for i, r in enumerate(rows):  # COPY's text format, a chunk's rows as one write
-            line = "\t".join((
+        with cur.copy(f"COPY tasks ({columns}) FROM STDIN") as copy:
+            copy.write("".join(_task_lines(rows, taken if ids else None)))
+    return taken
+
+
+def record_tasks(s: Session, shared: dict[str, Any],
+                 varying: Sequence[tuple[str | None, str, Any, str | None, Any]]) -> None:
+    """Record a chunk's tasks: ``shared`` holds the values of the columns of :data:`_HEAD`
+    and :data:`_TAIL` (the same for each), ``varying`` each task's entity identifier,
+    status, entity, error and log."""
+    if not varying:
+        return
+    if not _postgres(s):
+        open_tasks(s, [{**shared, "entity_identifier": ident, "status": status,
+                        "entity": entity, "error": error, "log": log}
+                       for ident, status, entity, error, log in varying], ids=False)
+        return
+    head = "\t".join(_text(shared[k]) for k in _HEAD)
+    tail = "\t".join(_text(shared[k]) for k in _TAIL)
+    lines = [f"{head}\t{_text(ident)}\t{status}\t{_json(entity)}\t"
+             f"{_NULL if error is None else _text(error)}\t"
+             f"{_EMPTY if not log and isinstance(log, list) else _json(log)}\t{tail}\n"
+             for ident, status, entity, error, log in varying]
+    with _driver(s).cursor() as cur:
+        _hold_space(cur, shared["workspace_id"])
+        with cur.copy(f"COPY tasks ({', '.join(TASK_COLUMNS)}) FROM STDIN") as copy:
+            copy.write("".join(lines))
+
+
+#: the columns a chunk's tasks mostly share, before and after those that differ
+_HEAD = ("workspace_id", "route", "entity_type")
+_TAIL = ("attempts", "job_id", "created_at", "updated_at")
+
+
+def _task_lines(rows: Sequence[dict[str, Any]], ids: list[int] | None) -> list[str]:
+    """``rows`` in COPY's text format, one line each. The columns every row of a chunk
+    shares (its space, route, times...) are written once and repeated."""
+    first = rows[0]
+    shared = all(r[k] == first[k] for k in (*_HEAD, *_TAIL) for r in rows)
+    lines = []
+    if shared:
+        head = "\t".join(_text(first[k]) for k in _HEAD)
+        tail = "\t".join(_text(first[k]) for k in _TAIL)
+        for r in rows:
+            error, log = r["error"], r["log"]
+            lines.append(f"{head}\t{_text(r['entity_identifier'])}\t{_text(r['status'])}\t"
+                         f"{_json(r['entity'])}\t{_NULL if error is None else _text(error)}\t"
+                         f"{_EMPTY if not log and isinstance(log, list) else _json(log)}\t"
+                         f"{tail}\n")
+    else:
+        for r in rows:
+            lines.append("\t".join((
                 _text(r["workspace_id"]), _text(r["route"]), _text(r["entity_type"]),
                 _text(r["entity_identifier"]), _text(r["status"]), _json(r["entity"]),
                 _text(r["error"]), _json(r["log"]), _text(r["attempts"]),
-                _text(r["job_id"]), _text(r["created_at"]), _text(r["updated_at"])))
-            lines.append(f"{taken[i]}\t{line}\n" if ids else f"{line}\n")
-        with cur.copy(f"COPY tasks ({columns}) FROM STDIN") as copy:
-            copy.write("".join(lines))
-    return taken
+                _text(r["job_id"]), _text(r["created_at"]), _text(r["updated_at"]))) + "\n")
+    if ids is not None:
+        return [f"{i}\t{line}" for i, line in zip(ids, lines, strict=True)]
+    return lines
+
+
+_NULL = "\\N"
+_EMPTY = "[]"
 
 
 #: what COPY's text format escapes
@@ -166,12 +277,14 @@ class Changes:
             if _postgres(s):  # one array parameter: the unique index's plan, whatever the size
                 with _driver(s).cursor() as cur:
                     held = cur.execute(
-                        "SELECT key, value, sealed, expires_at FROM storage_entities WHERE "
-                        "workspace_id = %s AND storage = %s AND key = ANY(%s::varchar[])",
-                        (self.workspace_id, self.storage, part)).fetchall()
+                        "SELECT key, value::text, sealed, expires_at FROM storage_entities "
+                        "WHERE workspace_id = %s AND storage = %s "
+                        "AND key = ANY(%s::varchar[])",
+                        (self.workspace_id, self.storage, _array(part))).fetchall()
                 if absent is not None:
                     absent.update(set(part).difference(r[0] for r in held))
-                rows: Iterable[Any] = [r[:3] for r in held if r[3] is None or r[3] > at]
+                rows: Iterable[Any] = [(r[0], _json_text(r[1]), r[2]) for r in held
+                                       if r[3] is None or r[3] > at]
             else:
                 rows = s.execute(select(
                     StorageEntity.key, StorageEntity.value, StorageEntity.sealed).where(
@@ -200,6 +313,9 @@ class Changes:
         if not hashes:
             return
         expires = at + self.ttl if self.ttl is not None else None
+        if _postgres(s):
+            self._store_copy(s, hashes, at, expires, absent or set())
+            return
         rows = []
         for key, digest in hashes.items():
             text = f'"{digest}"'  # a hash is hexadecimal: its JSON text as it is
@@ -208,52 +324,60 @@ class Changes:
                          "key": key, "value": None if sealed else digest, "sealed": sealed,
                          "size": len(key.encode("utf-8")) + len((sealed or text).encode()),
                          "created_at": at, "updated_at": at, "expires_at": expires})
-        if _postgres(s):
-            absent = absent or set()
-            fresh = [r for r in rows if r["key"] in absent]
-            if fresh:
-                try:
-                    with s.begin_nested():
-                        self._copy_in(s, fresh)
-                    rows = [r for r in rows if r["key"] not in absent]
-                except Exception as exc:  # a key another run kept meanwhile: all upserted
-                    if getattr(exc, "sqlstate", None) != "23505":  # unique_violation
-                        raise
-            if rows:
-                self._copy(s, rows)
-            return
+        _space_kept(s, self.workspace_id)
         stmt = sqlite.insert(StorageEntity)
         s.execute(stmt.on_conflict_do_update(
             index_elements=["workspace_id", "storage", "key"],
             set_={c: stmt.excluded[c] for c in ("value", "sealed", "size", "updated_at",
                                                 "expires_at")}), rows)
 
-    @staticmethod
-    def _copy_in(s: Session, rows: list[dict[str, Any]]) -> None:
-        with _driver(s).cursor() as cur, cur.copy(
-                "COPY storage_entities (workspace_id, storage, key, value, sealed, size, "
-                "created_at, updated_at, expires_at) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row((r["workspace_id"], r["storage"], r["key"],
-                                None if r["value"] is None else f'"{r["value"]}"',
-                                r["sealed"], r["size"], r["created_at"], r["updated_at"],
-                                r["expires_at"]))
+    def _lines(self, hashes: dict[str, str], at: float, expires: float | None,
+               ) -> dict[str, str]:
+        """Each hash's row of ``storage_entities`` in COPY's text format, by key."""
+        head = f"{_text(self.workspace_id)}\t{_text(self.storage)}\t"
+        tail = f"{_text(at)}\t{_text(at)}\t{_text(expires)}\n"
+        lines = {}
+        for key, digest in hashes.items():
+            text = f'"{digest}"'  # a hash is hexadecimal: its JSON text as it is
+            size = len(key.encode("utf-8")) if not key.isascii() else len(key)
+            if self.cipher is not None:
+                sealed = self.cipher.encrypt(text)
+                stored = f"\\N\t{sealed}\t{size + len(sealed)}"
+            else:
+                stored = f"{text}\t\\N\t{size + len(text)}"
+            lines[key] = f"{head}{_text(key)}\t{stored}\t{tail}"
+        return lines
 
-    @staticmethod
-    def _copy(s: Session, rows: list[dict[str, Any]]) -> None:
-        conn = _driver(s)
-        with conn.cursor() as cur:
+    def _store_copy(self, s: Session, hashes: dict[str, str], at: float,
+                    expires: float | None, absent: set[str]) -> None:
+        """PostgreSQL: the keys :meth:`known` found nothing for copied in as they are (when
+        another run kept one of them meanwhile, all are upserted), the others upserted
+        through a temporary table."""
+        with _driver(s).cursor() as cur:
+            _hold_space(cur, self.workspace_id)
+        lines = self._lines(hashes, at, expires)
+        rest = lines
+        fresh = [line for key, line in lines.items() if key in absent]
+        if fresh:
+            try:
+                with s.begin_nested(), _driver(s).cursor() as cur, cur.copy(
+                        "COPY storage_entities (workspace_id, storage, key, value, sealed, "
+                        "size, created_at, updated_at, expires_at) FROM STDIN") as copy:
+                    copy.write("".join(fresh))
+                rest = {k: v for k, v in lines.items() if k not in absent}
+            except Exception as exc:  # a key another run kept meanwhile: all upserted
+                if getattr(exc, "sqlstate", None) != "23505":  # unique_violation
+                    raise
+        if not rest:
+            return
+        with _driver(s).cursor() as cur:
             cur.execute("CREATE TEMPORARY TABLE IF NOT EXISTS change_hashes (workspace_id "
                         "varchar(36), storage varchar(255), key varchar(1000), value json, "
                         "sealed text, size bigint, created_at double precision, "
                         "updated_at double precision, expires_at double precision) "
                         "ON COMMIT DELETE ROWS")
             with cur.copy("COPY change_hashes FROM STDIN") as copy:
-                for r in rows:
-                    copy.write_row((r["workspace_id"], r["storage"], r["key"],
-                                    None if r["value"] is None else f'"{r["value"]}"',
-                                    r["sealed"], r["size"], r["created_at"], r["updated_at"],
-                                    r["expires_at"]))
+                copy.write("".join(rest.values()))
             cur.execute(
                 "INSERT INTO storage_entities (workspace_id, storage, key, value, sealed, "
                 "size, created_at, updated_at, expires_at) SELECT * FROM change_hashes "
