@@ -126,7 +126,9 @@ def run(backend: str, args: argparse.Namespace) -> None:
                      ("variables", "/ui/admin/variables"), ("audit trail", "/ui/admin/audit"),
                      ("processes", "/ui/processes"), ("logs", "/ui/logs"),
                      ("logs, search", "/ui/logs?q=level:error"),
-                     ("platform", "/ui/admin/platform"), ("workers", "/ui/admin/workers")]
+                     ("platform", "/ui/admin/platform"), ("workers", "/ui/admin/workers"),
+                     ("statistics", "/ui/statistics"), ("search", "/ui/search?q=connection"),
+                     ("system administrators", "/ui/admin/system-administrators")]
             for title, path in pages:
                 first, median, p90, _, size = _time(_getter(client, path), args.repeat)
                 print(f"  {title:30s} first {first * 1000:6.1f} ms  median "
