@@ -82,6 +82,17 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True,
     return built
 
 
+def warm_up() -> None:
+    """What the first requests of a new server would otherwise pay for: the web UI's
+    templates compiled and the configuration catalogue built (run in a background thread
+    by ``sluiceway serve``)."""
+    from sluiceway.services import prototypes
+    from sluiceway.web import templating
+
+    templating.compile_all()
+    prototypes.types()
+
+
 def run_worker(settings: Settings, queues: Sequence[str] | None = None,
                concurrency: int | None = None) -> None:
     """Run a ``sluiceway worker`` until it is stopped: a Celery worker of ``queues``

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
@@ -48,6 +49,9 @@ def serve(
                   "SLUICEWAY_ADMIN_PASSWORD to choose it)", highlight=False)
     err.print(f"Sluiceway on http://{settings.host}:{settings.port}/ (the API at /api/v1, "
               f"docs at /docs), data in {settings.data_dir}", highlight=False)
-    uvicorn.run(bootstrap.create_app(settings, platform=platform), host=settings.host,
+    app = bootstrap.create_app(settings, platform=platform)
+    # the first page views would compile their templates: done meanwhile, off the loop
+    threading.Thread(target=bootstrap.warm_up, name="warm-up", daemon=True).start()
+    uvicorn.run(app, host=settings.host,
                 port=settings.port, log_level="info",
                 log_config=logging_config(settings.log_format))

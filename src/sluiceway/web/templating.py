@@ -29,6 +29,15 @@ _env = Environment(loader=PackageLoader("sluiceway.web", "templates"),
                    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
+def compile_all() -> int:
+    """Compile every page template now (each is otherwise compiled by the first request
+    that renders it, 10-40 ms apiece); how many there are."""
+    names = _env.list_templates(extensions=["html"])
+    for name in names:
+        _env.get_template(name)
+    return len(names)
+
+
 def when(at: float | None) -> str:
     """An epoch time as UTC text, or a dash."""
     if at is None:
