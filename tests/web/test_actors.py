@@ -110,3 +110,24 @@ def test_a_viewer_has_no_test_button_and_a_forged_test_is_refused(
     assert f"/ui/sources/{source_id}/test" not in page
     r = browser.post(f"/ui/sources/{source_id}/test", {"csrf": csrf_of(page)}, 403)
     assert "a viewer (ROLE_USER) of this space may not do this" in r.text
+
+
+def test_a_source_without_a_password_is_edited_and_tested_again(
+        admin: Browser, platform: Platform, pg_database: dict[str, Any]) -> None:
+    # a server that lets the user in without a password: no secret is stored, so an edit
+    # that leaves the password empty saves (it is not sent as a stored secret's mask)
+    pg = definition(platform, "source", "postgres")
+    url = f"/ui/sources/new?definition={pg}"
+    source = admin.post(url, _pg_form(pg_database, **{"cfg.password": ""}),
+                        csrf_from=url).headers["location"]
+    page = admin.get(source).text
+    assert "A secret is stored" not in page
+    admin.post(source, _pg_form(pg_database, **{"cfg.password": "",
+                                                "cfg.database": "nope_db"}),
+               csrf_from=source)
+    assert 'value="nope_db"' in admin.get(source).text
+    page = admin.post(source + "/test", {}, 200, csrf_from=source).text
+    assert 'database "nope_db" does not exist' in html.unescape(page)
+    admin.post(source, _pg_form(pg_database, **{"cfg.password": ""}), csrf_from=source)
+    page = admin.post(source + "/test", {}, 200, csrf_from=source).text
+    assert "The test succeeded" in page

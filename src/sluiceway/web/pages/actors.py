@@ -57,9 +57,10 @@ def new(request: Request, page: PageDep, kinds: Kinds, definition: str = "") -> 
 
 
 def _read(page: Page, kinds: str, definition_id: str, form: FormDep, *,
-          editing: bool) -> dict[str, Any]:
+          stored: dict[str, Any] | None) -> dict[str, Any]:
     _, spec = definitions.spec(page.platform, page.caller, _KIND[kinds], definition_id)
-    config, errors = forms.parse(spec.connection_specification, form, editing=editing)
+    config, errors = forms.parse(spec.connection_specification, form,
+                                 editing=stored is not None, stored=stored)
     if errors:
         raise InvalidInput("invalid connectionConfiguration", [
             FieldError(forms.ERROR_PREFIX + e.path, e.reason, e.value) for e in errors])
@@ -71,7 +72,7 @@ def create(request: Request, page: PageDep, form: FormDep, kinds: Kinds,
            definition: str) -> Response:
     name = form.get("name").strip()
     try:
-        config = _read(page, kinds, definition, form, editing=False)
+        config = _read(page, kinds, definition, form, stored=None)
         made = actors.create(page.platform, page.caller, _KIND[kinds], page.workspace_id,
                              definition, config, name or None)
     except InvalidInput as exc:
@@ -99,10 +100,11 @@ def save(request: Request, page: PageDep, form: FormDep, kinds: Kinds,
     a = actors.get(page.platform, page.caller, _KIND[kinds], actor_id)
     name = form.get("name").strip() or a.name
     try:
-        config = _read(page, kinds, a.definition_id, form, editing=True)
+        config = _read(page, kinds, a.definition_id, form, stored=a.config)
         actors.update_config(page.platform, page.caller, _KIND[kinds], actor_id, config, name)
     except InvalidInput as exc:
-        shown, _ = forms.parse(_spec_of(page, kinds, a.definition_id), form, editing=True)
+        shown, _ = forms.parse(_spec_of(page, kinds, a.definition_id), form, editing=True,
+                                stored=a.config)
         return _form(request, page, kinds, definition_id=a.definition_id, actor=a,
                      config=shown, name=name, errors=exc.errors, status=422)
     return RedirectResponse(f"{UI}/{kinds}/{actor_id}", 303)
