@@ -131,3 +131,24 @@ def test_a_source_without_a_password_is_edited_and_tested_again(
     admin.post(source, _pg_form(pg_database, **{"cfg.password": ""}), csrf_from=source)
     page = admin.post(source + "/test", {}, 200, csrf_from=source).text
     assert "The test succeeded" in page
+
+
+def test_a_new_duckdb_destination_offers_a_file_in_the_allowed_folder(
+        admin: Browser, platform: Platform) -> None:
+    duck = definition(platform, "destination", "duckdb")
+    url = f"/ui/destinations/new?definition={duck}"
+    page = html.unescape(admin.get(url).text)
+    folder = str(platform.settings.allowed_roots[0])
+    assert re.search(r'name="cfg.path" value="warehouse.duckdb"', page)
+    assert f"On this server a relative path lands in {folder}" in page
+    assert "working directory" not in page  # the command line's rule, not the server's
+    # taken as offered, it is created there
+    r = admin.post(url, {"name": "lake", "cfg.path": "warehouse.duckdb",
+                         "cfg.schema": "main"}, csrf_from=url)
+    page = html.unescape(admin.get(r.headers["location"]).text)
+    assert f'value="{folder}/warehouse.duckdb"' in page
+    # a path outside says which folders are allowed, and what was typed stays
+    r = admin.post(url, {"name": "lake2", "cfg.path": "/etc/lake.duckdb"}, 422, csrf_from=url)
+    assert f"must be inside an allowed folder: {folder}" in html.unescape(r.text)
+    assert 'value="/etc/lake.duckdb"' in r.text
+    assert 'value="lake2"' in r.text

@@ -3,6 +3,7 @@ button (check_connection) and deletion."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -29,6 +30,33 @@ def listing(request: Request, page: PageDep, kinds: Kinds) -> HTMLResponse:
         "can_change": page.can(policy.CHANGE)})
 
 
+#: the file a new destination of these connectors offers (a relative path: in the files folder)
+DEFAULT_FILES = {"duckdb": "warehouse.duckdb", "sqlite": "warehouse.sqlite"}
+
+
+def _fields(page: Page, connector: str, schema: dict[str, Any],
+            config: dict[str, Any] | None, *, kind: str,
+            editing: bool) -> list[forms.Field]:
+    """The spec's inputs; a local path says where it lands on this server (a new DuckDB or
+    SQLite destination offers a file name there)."""
+    if config is None and kind == "destination" and connector in DEFAULT_FILES:
+        config = {k: v["default"] for k, v in schema.get("properties", {}).items()
+                  if "default" in v} | {"path": DEFAULT_FILES[connector]}
+    shown = forms.fields(schema, config, editing=editing)
+    if connector not in actors.LOCAL_PATH_CONNECTORS:
+        return shown
+    folders = [str(f) for f in actors.local_folders(page.platform)]
+    where = (f"On this server a relative path lands in {folders[0]}; an absolute path must "
+             f"be inside {', '.join(folders)} (SLUICEWAY_FILE_ROOTS).")
+    out = []
+    for f in shown:
+        if f.dotted == "path":
+            said = f.description.split(" (relative paths")[0].rstrip(".")
+            f = dataclasses.replace(f, description=f"{said}. {where}" if said else where)
+        out.append(f)
+    return out
+
+
 def _form(request: Request, page: Page, kinds: str, *, definition_id: str,
           actor: actors.ActorView | None, config: dict[str, Any] | None, name: str,
           errors: list[FieldError] | None = None, check: actors.Check | None = None,
@@ -38,8 +66,8 @@ def _form(request: Request, page: Page, kinds: str, *, definition_id: str,
     return templating.render(request, "actor.html", {
         "page": page, "kinds": kinds, "kind": kind, "definition": d, "spec": spec,
         "actor": actor, "name": name, "check": check,
-        "fields": forms.fields(spec.connection_specification, config,
-                               editing=actor is not None),
+        "fields": _fields(page, d.connector, spec.connection_specification, config,
+                          kind=kind, editing=actor is not None),
         "errors": forms.error_map(errors or []),
         "can_change": page.can(policy.CHANGE)}, status=status)
 
