@@ -69,7 +69,7 @@ def test_the_wizard_shows_what_is_wrong(admin: Browser, platform: Platform) -> N
     src, dst = _pair(platform)
     page = admin.get(f"/ui/connections/new?source={src}&destination={dst}").text
     r = admin.post("/ui/connections/new", _wizard_form(page, **{"s0.cursor": ""}), 422)
-    assert "streams.streams[0].cursor: an incremental stream needs a cursor field" in r.text
+    assert "events: cursor: an incremental stream needs a cursor field" in r.text
     assert 'name="s0.pk" value="id"' in r.text  # the choices stay
 
 
@@ -155,3 +155,45 @@ def test_the_wizard_takes_a_cron_schedule_and_shows_the_next_five_runs(
     shown = admin.get(r.headers["location"]).text
     assert "at cron times <code>15 6 * * 1-5</code> (Europe/Amsterdam)" in shown
     assert "The next five runs" in shown
+
+
+def test_the_wizard_offers_a_cursor_and_names_the_stream_of_an_error(
+        admin: Browser, platform: Platform, pg_database: dict[str, Any],
+        pg_conn: Any) -> None:
+    pg_conn.execute("CREATE TABLE audits (id bigint PRIMARY KEY, created_at timestamptz)")
+    pg_conn.execute("CREATE TABLE orders (id bigint PRIMARY KEY, note text, shipped_at "
+                    "timestamptz, updated_at timestamptz NOT NULL DEFAULT now())")
+    admin_ = caller_for(platform, "admin")
+    ws = next(iter(admin_.workspace_ids))
+    src = actors.create(platform, admin_, "source", ws, definition(platform, "source",
+                                                                   "postgres"),
+                        pg_database, "shop").id
+    dst = actors.create(platform, admin_, "destination", ws,
+                        definition(platform, "destination", "duckdb"),
+                        {"path": "lake.duckdb"}, "lake").id
+    page = admin.get(f"/ui/connections/new?source={src}&destination={dst}").text
+    names = re.findall(r'name="s(\d)\.selected"[^>]*> (\w+)', page)
+    assert [n for _, n in names] == ["audits", "orders"]
+    orders = next(i for i, n in names if n == "orders")
+    audits = next(i for i, n in names if n == "audits")
+
+    def cursor_of(i: str) -> str:
+        box = page[page.index(f'name="s{i}.cursor"'):]
+        picked = re.search(r"<option selected>(\w+)</option>", box[:box.index("</select>")])
+        return picked.group(1) if picked else ""
+
+    # the never-null column that changes with its row is offered; none where there is none
+    assert cursor_of(orders) == "updated_at"
+    assert cursor_of(audits) == ""
+    form = {"csrf": csrf_of(page), "source": src, "destination": dst, "name": "shop",
+            "schedule": "manual",
+            f"s{orders}.selected": "on", f"s{orders}.sync_mode": "incremental",
+            f"s{orders}.destination_sync_mode": "append_dedup", f"s{orders}.cursor": "",
+            f"s{orders}.pk": "id"}
+    r = admin.post("/ui/connections/new", form, 422)
+    assert "orders: cursor: an incremental stream needs a cursor field" in r.text
+    r = admin.post("/ui/connections/new", form | {f"s{orders}.cursor": "updated_at"})
+    with platform.db.session() as s:
+        st = s.scalars(select(Connection)).one().catalog["streams"]
+    assert [(x["name"], x["cursor_field"]) for x in st if x["selected"]] == [
+        ("orders", ["updated_at"])]

@@ -5,6 +5,7 @@ running job."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -32,9 +33,33 @@ HISTORY = 20
 # --- the wizard -------------------------------------------------------------------------------
 
 def _discovered(page: Page, source_id: str) -> list[dict[str, Any]]:
+    """The source's streams with the catalog's defaults; where the source names no cursor,
+    the column that suggests itself is offered (the form can change it)."""
     catalog = catalogs.from_discovered(actors.discover(page.platform, page.caller, source_id))
     streams: list[dict[str, Any]] = catalog["streams"]
+    for st in streams:
+        cursor = catalogs.suggested_cursor(st)
+        if cursor is not None:
+            st["cursor_field"] = [cursor]
     return streams
+
+
+_STREAM_PATH = re.compile(r"^streams\.streams\[(\d+)\]\.?(.*)$")
+
+
+def shown_errors(errors: list[FieldError], streams: list[dict[str, Any]] | None
+                 ) -> list[FieldError]:
+    """The errors with a stream's path named by the stream (``orders: cursor``, not
+    ``streams.streams[0].cursor``); ``streams`` are those the services were given."""
+    out = []
+    for e in errors:
+        found = _STREAM_PATH.match(e.path)
+        if found and streams is not None and int(found.group(1)) < len(streams):
+            name = str(streams[int(found.group(1))]["name"])
+            e = FieldError(f"{name}: {found.group(2)}" if found.group(2) else name,
+                           e.reason, e.value)
+        out.append(e)
+    return out
 
 
 def _wizard(request: Request, page: Page, *, source: str, destination: str,
@@ -101,6 +126,7 @@ def schedule_of(form: Form) -> AnySchedule:
 def create(request: Request, page: PageDep, form: FormDep) -> Response:
     source, destination = form.get("source"), form.get("destination")
     discovered = _discovered(page, source)
+    streams: list[dict[str, Any]] | None = None
     try:
         if form.has("preview"):  # the next five runs of the schedule, nothing created
             runs = connections.next_runs(schedule_of(form))
@@ -114,7 +140,8 @@ def create(request: Request, page: PageDep, form: FormDep) -> Response:
             schedule=schedule_of(form), status="active", where="streams", paths=PATHS)
     except InvalidInput as exc:
         return _wizard(request, page, source=source, destination=destination,
-                       streams=discovered, form=form, errors=exc.errors, status=422)
+                       streams=discovered, form=form,
+                       errors=shown_errors(exc.errors, streams), status=422)
     if form.has("sync_now"):
         connections.sync(page.platform, page.caller, made.id)
     return RedirectResponse(f"{UI}/connections/{made.id}", 303)
@@ -184,6 +211,7 @@ def save(request: Request, page: PageDep, form: FormDep, connection_id: str) -> 
     c = connections.get(page.platform, page.caller, connection_id)
     policy.require(page.caller, policy.CHANGE, c.workspace_id)
     streams, discovered = _streams_of(page, c)
+    chosen: list[dict[str, Any]] | None = None
     try:
         if form.has("preview"):
             return _editor(request, page, c, form, streams, discovered,
@@ -193,8 +221,8 @@ def save(request: Request, page: PageDep, form: FormDep, connection_id: str) -> 
                            schedule=schedule_of(form), status=c.status,
                            where="streams", paths=PATHS)
     except InvalidInput as exc:
-        return _editor(request, page, c, form, streams, discovered, errors=exc.errors,
-                       status=422)
+        return _editor(request, page, c, form, streams, discovered,
+                       errors=shown_errors(exc.errors, chosen), status=422)
     return RedirectResponse(f"{UI}/connections/{connection_id}", 303)
 
 
