@@ -152,3 +152,13 @@ def test_a_new_duckdb_destination_offers_a_file_in_the_allowed_folder(
     assert f"must be inside an allowed folder: {folder}" in html.unescape(r.text)
     assert 'value="/etc/lake.duckdb"' in r.text
     assert 'value="lake2"' in r.text
+
+
+def test_an_empty_required_field_says_so_at_the_field(admin: Browser,
+                                                      platform: Platform) -> None:
+    pg = definition(platform, "source", "postgres")
+    url = f"/ui/sources/new?definition={pg}"
+    form = _pg_form({"host": "", "port": 5432, "database": "shop", "username": "u"})
+    r = admin.post(url, form, 422, csrf_from=url)
+    assert '<p class="error" id="f-host-error">must be non-empty</p>' in r.text
+    assert 'value="shop"' in r.text  # what was typed stays
