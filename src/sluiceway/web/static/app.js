@@ -10,7 +10,9 @@ document.addEventListener("submit", (event) => {
 });
 
 // An element with data-poll="URL" is replaced by the HTML at URL every two seconds while
-// it carries data-live="true"; the answer says whether to go on.
+// it carries data-live="true"; the answer says whether to go on. One that also carries
+// data-reload-when-done reloads the page when it ends (what else the page shows is then
+// up to date too).
 function poll(element) {
   const url = element.getAttribute("data-poll");
   const tick = async () => {
@@ -27,6 +29,9 @@ function poll(element) {
           element.replaceWith(fresh);
           element = fresh;
           if (element.getAttribute("data-live") !== "true") {
+            if (element.hasAttribute("data-reload-when-done")) {
+              window.location.reload();
+            }
             return;
           }
         }
