@@ -197,3 +197,26 @@ def test_the_wizard_offers_a_cursor_and_names_the_stream_of_an_error(
         st = s.scalars(select(Connection)).one().catalog["streams"]
     assert [(x["name"], x["cursor_field"]) for x in st if x["selected"]] == [
         ("orders", ["updated_at"])]
+
+
+def test_a_small_run_shows_its_speed_in_kb_per_second(admin: Browser,
+                                                      platform: Platform) -> None:
+    from unittest.mock import patch
+
+    from sluiceway.jobs import ledger
+
+    cid = sample_connection(platform, "events")
+    with platform.db.session() as s:
+        ws = s.get_one(Connection, cid).workspace_id
+    clock = [1_000_000.0]
+    with patch.object(ledger, "now", lambda: clock[0]):
+        job = ledger.enqueue_in(platform.db, workspace_id=ws, config_type="sync", scope=cid,
+                                max_attempts=1)
+        attempt = ledger.claim(platform.db, "test", None, 60.0, job_id=job.id)
+        assert attempt is not None
+        clock[0] += 4.0
+        ledger.finish(platform.db, attempt.id, "succeeded", settings=platform.settings,
+                      records=1000, bytes_=95_000)
+    shown = re.sub(r"\s+", " ", admin.get(f"/ui/connections/{cid}/progress").text)
+    assert "95.0 KB · 4 s · 24 KB/s" in shown, shown
+    assert "0.0 MB/s" not in shown
