@@ -220,3 +220,23 @@ def test_a_small_run_shows_its_speed_in_kb_per_second(admin: Browser,
     shown = re.sub(r"\s+", " ", admin.get(f"/ui/connections/{cid}/progress").text)
     assert "95.0 KB · 4 s · 24 KB/s" in shown, shown
     assert "0.0 MB/s" not in shown
+
+
+def test_a_source_that_cannot_be_read_is_said_in_the_wizard(admin: Browser,
+                                                            platform: Platform) -> None:
+    admin_ = caller_for(platform, "admin")
+    ws = next(iter(admin_.workspace_ids))
+    src = actors.create(platform, admin_, "source", ws, definition(platform, "source",
+                                                                   "postgres"),
+                        {"host": "127.0.0.1", "port": 1, "database": "shop",
+                         "username": "u"}, "shop").id
+    _, dst = _pair(platform)
+    page = admin.get(f"/ui/connections/new?source={src}&destination={dst}", 422).text
+    assert re.search(r"<li>source: its streams cannot be read: [^<]*127\.0\.0\.1:1", page)
+    assert f'<option value="{src}" selected>' in page  # the choices stay
+    assert f'<option value="{dst}" selected>' in page
+    assert "<legend>2. Streams</legend>" not in page
+    r = admin.post("/ui/connections/new", {"source": src, "destination": dst,
+                                           "s0.selected": "on"}, 422,
+                   csrf_from="/ui/connections/new")
+    assert "its streams cannot be read" in r.text

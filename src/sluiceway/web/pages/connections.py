@@ -14,7 +14,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sluiceway.core.errors import FieldError, InvalidInput, NotFound, SluicewayError
+from sluiceway.core.errors import (
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    SluicewayError,
+    TooManyRequests,
+)
 from sluiceway.services import actors, catalogs, connections, jobs, policy
 from sluiceway.services.connections import TIME_UNITS, AnySchedule, CronSchedule, Schedule
 from sluiceway.web import charts, templating
@@ -75,11 +82,25 @@ def _wizard(request: Request, page: Page, *, source: str, destination: str,
         "runs": runs}, status=status)
 
 
+def _unreadable(request: Request, page: Page, source: str, destination: str,
+                exc: SluicewayError) -> HTMLResponse:
+    """The wizard's first step again, saying why the source's streams cannot be read."""
+    return _wizard(request, page, source=source, destination=destination, streams=None,
+                   errors=[FieldError("source", f"its streams cannot be read: {exc} (the "
+                                                "source's page has a Test button)")],
+                   status=422)
+
+
 @router.get("/connections/new")
 def new(request: Request, page: PageDep, source: str = "",
         destination: str = "") -> HTMLResponse:
     policy.require(page.caller, policy.CHANGE, page.workspace_id)
-    streams = _discovered(page, source) if source and destination else None
+    try:
+        streams = _discovered(page, source) if source and destination else None
+    except (NotFound, Forbidden, TooManyRequests):
+        raise
+    except SluicewayError as exc:
+        return _unreadable(request, page, source, destination, exc)
     return _wizard(request, page, source=source, destination=destination, streams=streams)
 
 
@@ -125,7 +146,12 @@ def schedule_of(form: Form) -> AnySchedule:
 @router.post("/connections/new")
 def create(request: Request, page: PageDep, form: FormDep) -> Response:
     source, destination = form.get("source"), form.get("destination")
-    discovered = _discovered(page, source)
+    try:
+        discovered = _discovered(page, source)
+    except (NotFound, Forbidden, TooManyRequests):
+        raise
+    except SluicewayError as exc:
+        return _unreadable(request, page, source, destination, exc)
     streams: list[dict[str, Any]] | None = None
     try:
         if form.has("preview"):  # the next five runs of the schedule, nothing created
