@@ -1,6 +1,6 @@
-"""The connection page in a real browser while a sync runs: once the run ends, the whole
-page shows it (the job history too, not only the live block), and at 375 px each stacked
-value keeps its column's name."""
+"""The connection page in a real browser while a sync runs: once the run ends, the job
+history shows it too (not only the live block), without a reload; and at 375 px each
+stacked value keeps its column's name."""
 
 from __future__ import annotations
 
@@ -44,9 +44,11 @@ def test_the_job_history_shows_the_run_once_it_ended(chrome: Any, tmp_path: Path
         page.goto(f"{base}/ui/connections/{conn}")
         page.click("button:has-text('Sync now')")
         page.wait_for_selector("#progress[data-live='true']")  # the run is shown live
+        page.evaluate("window.stayed = true")  # gone if the page reloads
         history = "table caption:has-text('job') >> xpath=.. >> tbody tr >> nth=0"
         page.wait_for_selector(f"{history} >> .badge.succeeded", timeout=TIMEOUT)
         assert page.inner_text(f"{history} >> td[data-label='Rows']") == "300,000"
+        assert page.evaluate("window.stayed === true")  # taken afresh, not reloaded
         page.set_viewport_size({"width": 375, "height": 800})
         shown = page.locator(f"{history} >> td[data-label='Rows']").evaluate(
             "td => getComputedStyle(td, '::before').content")
