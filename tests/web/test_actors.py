@@ -110,3 +110,55 @@ def test_a_viewer_has_no_test_button_and_a_forged_test_is_refused(
     assert f"/ui/sources/{source_id}/test" not in page
     r = browser.post(f"/ui/sources/{source_id}/test", {"csrf": csrf_of(page)}, 403)
     assert "a viewer (ROLE_USER) of this space may not do this" in r.text
+
+
+def test_a_source_without_a_password_is_edited_and_tested_again(
+        admin: Browser, platform: Platform, pg_database: dict[str, Any]) -> None:
+    # a server that lets the user in without a password: no secret is stored, so an edit
+    # that leaves the password empty saves (it is not sent as a stored secret's mask)
+    pg = definition(platform, "source", "postgres")
+    url = f"/ui/sources/new?definition={pg}"
+    source = admin.post(url, _pg_form(pg_database, **{"cfg.password": ""}),
+                        csrf_from=url).headers["location"]
+    page = admin.get(source).text
+    assert "A secret is stored" not in page
+    admin.post(source, _pg_form(pg_database, **{"cfg.password": "",
+                                                "cfg.database": "nope_db"}),
+               csrf_from=source)
+    assert 'value="nope_db"' in admin.get(source).text
+    page = admin.post(source + "/test", {}, 200, csrf_from=source).text
+    assert 'database "nope_db" does not exist' in html.unescape(page)
+    admin.post(source, _pg_form(pg_database, **{"cfg.password": ""}), csrf_from=source)
+    page = admin.post(source + "/test", {}, 200, csrf_from=source).text
+    assert "The test succeeded" in page
+
+
+def test_a_new_duckdb_destination_offers_a_file_in_the_allowed_folder(
+        admin: Browser, platform: Platform) -> None:
+    duck = definition(platform, "destination", "duckdb")
+    url = f"/ui/destinations/new?definition={duck}"
+    page = html.unescape(admin.get(url).text)
+    folder = str(platform.settings.allowed_roots[0])
+    assert re.search(r'name="cfg.path" value="warehouse.duckdb"', page)
+    assert f"On this server a relative path lands in {folder}" in page
+    assert "working directory" not in page  # the command line's rule, not the server's
+    # taken as offered, it is created there
+    r = admin.post(url, {"name": "lake", "cfg.path": "warehouse.duckdb",
+                         "cfg.schema": "main"}, csrf_from=url)
+    page = html.unescape(admin.get(r.headers["location"]).text)
+    assert f'value="{folder}/warehouse.duckdb"' in page
+    # a path outside says which folders are allowed, and what was typed stays
+    r = admin.post(url, {"name": "lake2", "cfg.path": "/etc/lake.duckdb"}, 422, csrf_from=url)
+    assert f"must be inside an allowed folder: {folder}" in html.unescape(r.text)
+    assert 'value="/etc/lake.duckdb"' in r.text
+    assert 'value="lake2"' in r.text
+
+
+def test_an_empty_required_field_says_so_at_the_field(admin: Browser,
+                                                      platform: Platform) -> None:
+    pg = definition(platform, "source", "postgres")
+    url = f"/ui/sources/new?definition={pg}"
+    form = _pg_form({"host": "", "port": 5432, "database": "shop", "username": "u"})
+    r = admin.post(url, form, 422, csrf_from=url)
+    assert '<p class="error" id="f-host-error">must be non-empty</p>' in r.text
+    assert 'value="shop"' in r.text  # what was typed stays

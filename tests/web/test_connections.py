@@ -69,7 +69,7 @@ def test_the_wizard_shows_what_is_wrong(admin: Browser, platform: Platform) -> N
     src, dst = _pair(platform)
     page = admin.get(f"/ui/connections/new?source={src}&destination={dst}").text
     r = admin.post("/ui/connections/new", _wizard_form(page, **{"s0.cursor": ""}), 422)
-    assert "streams.streams[0].cursor: an incremental stream needs a cursor field" in r.text
+    assert "events: cursor: an incremental stream needs a cursor field" in r.text
     assert 'name="s0.pk" value="id"' in r.text  # the choices stay
 
 
@@ -155,3 +155,88 @@ def test_the_wizard_takes_a_cron_schedule_and_shows_the_next_five_runs(
     shown = admin.get(r.headers["location"]).text
     assert "at cron times <code>15 6 * * 1-5</code> (Europe/Amsterdam)" in shown
     assert "The next five runs" in shown
+
+
+def test_the_wizard_offers_a_cursor_and_names_the_stream_of_an_error(
+        admin: Browser, platform: Platform, pg_database: dict[str, Any],
+        pg_conn: Any) -> None:
+    pg_conn.execute("CREATE TABLE audits (id bigint PRIMARY KEY, created_at timestamptz)")
+    pg_conn.execute("CREATE TABLE orders (id bigint PRIMARY KEY, note text, shipped_at "
+                    "timestamptz, updated_at timestamptz NOT NULL DEFAULT now())")
+    admin_ = caller_for(platform, "admin")
+    ws = next(iter(admin_.workspace_ids))
+    src = actors.create(platform, admin_, "source", ws, definition(platform, "source",
+                                                                   "postgres"),
+                        pg_database, "shop").id
+    dst = actors.create(platform, admin_, "destination", ws,
+                        definition(platform, "destination", "duckdb"),
+                        {"path": "lake.duckdb"}, "lake").id
+    page = admin.get(f"/ui/connections/new?source={src}&destination={dst}").text
+    names = re.findall(r'name="s(\d)\.selected"[^>]*> (\w+)', page)
+    assert [n for _, n in names] == ["audits", "orders"]
+    orders = next(i for i, n in names if n == "orders")
+    audits = next(i for i, n in names if n == "audits")
+
+    def cursor_of(i: str) -> str:
+        box = page[page.index(f'name="s{i}.cursor"'):]
+        picked = re.search(r"<option selected>(\w+)</option>", box[:box.index("</select>")])
+        return picked.group(1) if picked else ""
+
+    # the never-null column that changes with its row is offered; none where there is none
+    assert cursor_of(orders) == "updated_at"
+    assert cursor_of(audits) == ""
+    form = {"csrf": csrf_of(page), "source": src, "destination": dst, "name": "shop",
+            "schedule": "manual",
+            f"s{orders}.selected": "on", f"s{orders}.sync_mode": "incremental",
+            f"s{orders}.destination_sync_mode": "append_dedup", f"s{orders}.cursor": "",
+            f"s{orders}.pk": "id"}
+    r = admin.post("/ui/connections/new", form, 422)
+    assert "orders: cursor: an incremental stream needs a cursor field" in r.text
+    r = admin.post("/ui/connections/new", form | {f"s{orders}.cursor": "updated_at"})
+    with platform.db.session() as s:
+        st = s.scalars(select(Connection)).one().catalog["streams"]
+    assert [(x["name"], x["cursor_field"]) for x in st if x["selected"]] == [
+        ("orders", ["updated_at"])]
+
+
+def test_a_small_run_shows_its_speed_in_kb_per_second(admin: Browser,
+                                                      platform: Platform) -> None:
+    from unittest.mock import patch
+
+    from sluiceway.jobs import ledger
+
+    cid = sample_connection(platform, "events")
+    with platform.db.session() as s:
+        ws = s.get_one(Connection, cid).workspace_id
+    clock = [1_000_000.0]
+    with patch.object(ledger, "now", lambda: clock[0]):
+        job = ledger.enqueue_in(platform.db, workspace_id=ws, config_type="sync", scope=cid,
+                                max_attempts=1)
+        attempt = ledger.claim(platform.db, "test", None, 60.0, job_id=job.id)
+        assert attempt is not None
+        clock[0] += 4.0
+        ledger.finish(platform.db, attempt.id, "succeeded", settings=platform.settings,
+                      records=1000, bytes_=95_000)
+    shown = re.sub(r"\s+", " ", admin.get(f"/ui/connections/{cid}/progress").text)
+    assert "95.0 KB · 4 s · 24 KB/s" in shown, shown
+    assert "0.0 MB/s" not in shown
+
+
+def test_a_source_that_cannot_be_read_is_said_in_the_wizard(admin: Browser,
+                                                            platform: Platform) -> None:
+    admin_ = caller_for(platform, "admin")
+    ws = next(iter(admin_.workspace_ids))
+    src = actors.create(platform, admin_, "source", ws, definition(platform, "source",
+                                                                   "postgres"),
+                        {"host": "127.0.0.1", "port": 1, "database": "shop",
+                         "username": "u"}, "shop").id
+    _, dst = _pair(platform)
+    page = admin.get(f"/ui/connections/new?source={src}&destination={dst}", 422).text
+    assert re.search(r"<li>source: its streams cannot be read: [^<]*127\.0\.0\.1:1", page)
+    assert f'<option value="{src}" selected>' in page  # the choices stay
+    assert f'<option value="{dst}" selected>' in page
+    assert "<legend>2. Streams</legend>" not in page
+    r = admin.post("/ui/connections/new", {"source": src, "destination": dst,
+                                           "s0.selected": "on"}, 422,
+                   csrf_from="/ui/connections/new")
+    assert "its streams cannot be read" in r.text

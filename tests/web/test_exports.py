@@ -90,3 +90,31 @@ def test_the_export_form_filters_rows(running: Browser) -> None:
     assert link is not None, rows
     got = TestClient(running.client.app).get(link.group(1).replace("&amp;", "&"))
     assert got.text.strip().splitlines() == ['"id"', *[str(i) for i in range(4, 11)]]
+
+
+def test_the_export_form_lists_the_sources_streams(admin: Browser,
+                                                   platform: Platform) -> None:
+    """*Show the source's streams* reads them (nothing is exported) and offers them to
+    choose; typed values stay; a source that cannot be read says why at the source."""
+    src = _source(platform)
+    r = admin.post("/ui/exports", {"source": src, "stream": "", "format": "parquet",
+                                   "columns": "id", "list": "on"}, 200,
+                   csrf_from="/ui/exports")
+    box = r.text[r.text.index('<select id="x-stream"'):]
+    assert "<option>events</option>" in box[:box.index("</select>")]
+    assert 'value="id"' in r.text
+    assert "<option selected>parquet</option>" in r.text
+    assert datasets.list_exports(platform, caller_for(platform, "admin"),
+                                 listing.Query())[0] == []
+    from sluiceway.services import actors
+
+    admin_ = caller_for(platform, "admin")
+    ws = next(iter(admin_.workspace_ids))
+    broken = actors.create(platform, admin_, "source", ws, definition(platform, "source",
+                                                                      "postgres"),
+                           {"host": "127.0.0.1", "port": 1, "database": "x",
+                            "username": "u"}, "broken").id
+    r = admin.post("/ui/exports", {"source": broken, "stream": "", "list": "on"}, 422,
+                   csrf_from="/ui/exports")
+    assert re.search(r"<li>source: [^<]*127\.0\.0\.1[^<]*</li>", r.text), r.text[-3000:]
+    assert '<input id="x-stream"' in r.text

@@ -150,3 +150,28 @@ def test_routes_are_listed_with_their_last_and_next_run_failing_first(
     assert "never run" in idle_row
     assert "manual" in idle_row
     assert "manual" in broken_row
+
+
+def test_an_empty_overview_says_the_next_step(admin: Browser, platform: Platform) -> None:
+    from sluiceway.services import actors
+    from sluiceway.services.auth import caller_for
+    from tests.web.conftest import definition
+
+    def said() -> str:
+        page = admin.get("/ui/").text
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page[page.index("No connection"):]
+                                          ))[:200]
+
+    assert said().startswith("No connection yet. Add a source (where the tables come from)")
+    admin_ = caller_for(platform, "admin")
+    ws = next(iter(admin_.workspace_ids))
+    actors.create(platform, admin_, "source", ws, definition(platform, "source", "sample"),
+                  {"rows": 10}, "events")
+    assert said().startswith("No connection yet. A source is there: add a destination")
+    actors.create(platform, admin_, "destination", ws,
+                  definition(platform, "destination", "duckdb"), {"path": "x.duckdb"}, "lake")
+    assert said().startswith("No connection yet. A source and a destination are there: "
+                             "create a connection between them.")
+    assert 'href="/ui/connections/new">create a connection</a>' in admin.get("/ui/").text
+    nothing = admin.get("/ui/?q=zzz").text
+    assert "No connection matches “zzz”." in nothing

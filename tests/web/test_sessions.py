@@ -158,3 +158,10 @@ def test_the_space_switcher_shows_only_the_users_spaces(browser: Browser,
     r = browser.post("/ui/space", {"workspace": secret.id}, 404)
     assert "not found" in r.text
     assert "Connections of Team space" in browser.get("/ui/").text
+
+
+def test_the_sign_in_page_says_where_the_admin_password_comes_from(browser: Browser) -> None:
+    for page in (browser.get("/ui/login").text,
+                 browser.sign_in("admin", "wrong-password", status=401).text):
+        assert "The first start of the server printed the <code>admin</code> password" in page
+        assert "<code>sluiceway users set-password admin</code> sets a new one" in page

@@ -72,6 +72,8 @@ def validate_config(spec: ConnectorSpec, config: object,
             reason = "is required"
         elif err.validator == "additionalProperties":
             reason = err.message
+        elif err.validator == "minLength" and err.instance == "":
+            reason = "must be non-empty"  # not jsonschema's "'' should be non-empty"
         else:
             reason = err.message
         if any(path == k or path.startswith(k + ".") for k in skip):

@@ -112,13 +112,21 @@ def _checked(s: Session, p: Platform, caller: Caller, d: ConnectorDefinition,
 
 
 _GLOB = set("*?[")
+#: the connectors whose ``path`` is a local file or folder, kept inside the allowed folders
+LOCAL_PATH_CONNECTORS = ("file", "duckdb", "sqlite")
+
+
+def local_folders(p: Platform) -> list[Path]:
+    """The folders a local path may use (``SLUICEWAY_FILE_ROOTS``); a relative path is taken
+    inside the first."""
+    return list(p.settings.allowed_roots)
 
 
 def _confined(p: Platform, d: ConnectorDefinition, config: dict[str, Any]) -> dict[str, Any]:
     """A connector that reads or writes local files may only use the allowed folders; a
     relative path is taken inside the first of them (and stored absolute)."""
     raw = config.get("path")
-    if not isinstance(raw, str) or d.docker_repository not in ("file", "duckdb", "sqlite"):
+    if not isinstance(raw, str) or d.docker_repository not in LOCAL_PATH_CONNECTORS:
         return config
     if refs.names(raw):
         raise ConfigInvalid("invalid configuration", [FieldError(

@@ -60,6 +60,31 @@ def from_discovered(catalog: Catalog) -> dict[str, Any]:
     return {"streams": streams}
 
 
+#: words in a column's name that say it changes whenever its row does
+_CHANGE_WORDS = ("updat", "modif", "chang")
+
+
+def suggested_cursor(stream: Mapping[str, Any]) -> str | None:
+    """The cursor a form offers for a stream whose source names none: its first timestamp
+    (or date) column that is never null and whose name says it changes with its row
+    (``updated_at``, ``modified``, ``last_changed``...); None when there is no such
+    column (a cursor is then the user's choice)."""
+    if stream.get("source_defined_cursor") or stream.get("default_cursor_field"):
+        return None
+    props = json_schema(stream).get("properties")
+    if not isinstance(props, Mapping):
+        return None
+    for name, node in props.items():
+        if not isinstance(node, Mapping) or node.get("format") not in ("date-time", "date"):
+            continue
+        types = node.get("type")
+        if types == "null" or (isinstance(types, list) and "null" in types):
+            continue
+        if any(w in str(name).lower() for w in _CHANGE_WORDS):
+            return str(name)
+    return None
+
+
 def fields_of(js: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The top-level fields of a stream's JSON schema, every one selected."""
     props = js.get("properties")

@@ -287,13 +287,26 @@ def _blank(form: Form, node: dict[str, Any], key: tuple[str, ...]) -> bool:
     return True
 
 
+def _stored_at(stored: dict[str, Any], path: tuple[str, ...]) -> bool:
+    node: Any = stored
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    return node not in (None, "")
+
+
 def parse(schema: dict[str, Any], form: Form, *, editing: bool,
           omit_blank_objects: bool = False, structured: bool = False,
+          stored: dict[str, Any] | None = None,
           ) -> tuple[dict[str, Any], list[FieldError]]:
     """The config the form describes, and the inputs that could not be read (named by their
     config path, with the text as typed). An empty optional input is left out (its default
     applies); with ``omit_blank_objects``, so is an optional object whose inputs are all
-    empty. ``structured`` reads what :func:`fields` shows with it."""
+    empty. ``structured`` reads what :func:`fields` shows with it. A secret left empty on an
+    edit keeps the stored one (it is sent as the mask); given the ``stored`` config
+    (masked), only where a secret is stored: where none is, it stays empty as on a new
+    form."""
     config: dict[str, Any] = {}
     errors: list[FieldError] = []
 
@@ -344,7 +357,7 @@ def parse(schema: dict[str, Any], form: Form, *, editing: bool,
             if kind == "password":
                 if text:
                     _put(config, here, text)
-                elif editing:
+                elif editing and (stored is None or _stored_at(stored, here)):
                     _put(config, here, MASK)
                 elif name in required:
                     _put(config, here, "")

@@ -3,6 +3,7 @@ button (check_connection) and deletion."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -29,6 +30,33 @@ def listing(request: Request, page: PageDep, kinds: Kinds) -> HTMLResponse:
         "can_change": page.can(policy.CHANGE)})
 
 
+#: the file a new destination of these connectors offers (a relative path: in the files folder)
+DEFAULT_FILES = {"duckdb": "warehouse.duckdb", "sqlite": "warehouse.sqlite"}
+
+
+def _fields(page: Page, connector: str, schema: dict[str, Any],
+            config: dict[str, Any] | None, *, kind: str,
+            editing: bool) -> list[forms.Field]:
+    """The spec's inputs; a local path says where it lands on this server (a new DuckDB or
+    SQLite destination offers a file name there)."""
+    if config is None and kind == "destination" and connector in DEFAULT_FILES:
+        config = {k: v["default"] for k, v in schema.get("properties", {}).items()
+                  if "default" in v} | {"path": DEFAULT_FILES[connector]}
+    shown = forms.fields(schema, config, editing=editing)
+    if connector not in actors.LOCAL_PATH_CONNECTORS:
+        return shown
+    folders = [str(f) for f in actors.local_folders(page.platform)]
+    where = (f"On this server a relative path lands in {folders[0]}; an absolute path must "
+             f"be inside {', '.join(folders)} (SLUICEWAY_FILE_ROOTS).")
+    out = []
+    for f in shown:
+        if f.dotted == "path":
+            said = f.description.split(" (relative paths")[0].rstrip(".")
+            f = dataclasses.replace(f, description=f"{said}. {where}" if said else where)
+        out.append(f)
+    return out
+
+
 def _form(request: Request, page: Page, kinds: str, *, definition_id: str,
           actor: actors.ActorView | None, config: dict[str, Any] | None, name: str,
           errors: list[FieldError] | None = None, check: actors.Check | None = None,
@@ -38,8 +66,8 @@ def _form(request: Request, page: Page, kinds: str, *, definition_id: str,
     return templating.render(request, "actor.html", {
         "page": page, "kinds": kinds, "kind": kind, "definition": d, "spec": spec,
         "actor": actor, "name": name, "check": check,
-        "fields": forms.fields(spec.connection_specification, config,
-                               editing=actor is not None),
+        "fields": _fields(page, d.connector, spec.connection_specification, config,
+                          kind=kind, editing=actor is not None),
         "errors": forms.error_map(errors or []),
         "can_change": page.can(policy.CHANGE)}, status=status)
 
@@ -57,9 +85,10 @@ def new(request: Request, page: PageDep, kinds: Kinds, definition: str = "") -> 
 
 
 def _read(page: Page, kinds: str, definition_id: str, form: FormDep, *,
-          editing: bool) -> dict[str, Any]:
+          stored: dict[str, Any] | None) -> dict[str, Any]:
     _, spec = definitions.spec(page.platform, page.caller, _KIND[kinds], definition_id)
-    config, errors = forms.parse(spec.connection_specification, form, editing=editing)
+    config, errors = forms.parse(spec.connection_specification, form,
+                                 editing=stored is not None, stored=stored)
     if errors:
         raise InvalidInput("invalid connectionConfiguration", [
             FieldError(forms.ERROR_PREFIX + e.path, e.reason, e.value) for e in errors])
@@ -71,7 +100,7 @@ def create(request: Request, page: PageDep, form: FormDep, kinds: Kinds,
            definition: str) -> Response:
     name = form.get("name").strip()
     try:
-        config = _read(page, kinds, definition, form, editing=False)
+        config = _read(page, kinds, definition, form, stored=None)
         made = actors.create(page.platform, page.caller, _KIND[kinds], page.workspace_id,
                              definition, config, name or None)
     except InvalidInput as exc:
@@ -99,10 +128,11 @@ def save(request: Request, page: PageDep, form: FormDep, kinds: Kinds,
     a = actors.get(page.platform, page.caller, _KIND[kinds], actor_id)
     name = form.get("name").strip() or a.name
     try:
-        config = _read(page, kinds, a.definition_id, form, editing=True)
+        config = _read(page, kinds, a.definition_id, form, stored=a.config)
         actors.update_config(page.platform, page.caller, _KIND[kinds], actor_id, config, name)
     except InvalidInput as exc:
-        shown, _ = forms.parse(_spec_of(page, kinds, a.definition_id), form, editing=True)
+        shown, _ = forms.parse(_spec_of(page, kinds, a.definition_id), form, editing=True,
+                                stored=a.config)
         return _form(request, page, kinds, definition_id=a.definition_id, actor=a,
                      config=shown, name=name, errors=exc.errors, status=422)
     return RedirectResponse(f"{UI}/{kinds}/{actor_id}", 303)

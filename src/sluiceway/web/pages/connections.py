@@ -5,6 +5,7 @@ running job."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -13,7 +14,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sluiceway.core.errors import FieldError, InvalidInput, NotFound, SluicewayError
+from sluiceway.core.errors import (
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    SluicewayError,
+    TooManyRequests,
+)
 from sluiceway.services import actors, catalogs, connections, jobs, policy
 from sluiceway.services.connections import TIME_UNITS, AnySchedule, CronSchedule, Schedule
 from sluiceway.web import charts, templating
@@ -32,9 +40,33 @@ HISTORY = 20
 # --- the wizard -------------------------------------------------------------------------------
 
 def _discovered(page: Page, source_id: str) -> list[dict[str, Any]]:
+    """The source's streams with the catalog's defaults; where the source names no cursor,
+    the column that suggests itself is offered (the form can change it)."""
     catalog = catalogs.from_discovered(actors.discover(page.platform, page.caller, source_id))
     streams: list[dict[str, Any]] = catalog["streams"]
+    for st in streams:
+        cursor = catalogs.suggested_cursor(st)
+        if cursor is not None:
+            st["cursor_field"] = [cursor]
     return streams
+
+
+_STREAM_PATH = re.compile(r"^streams\.streams\[(\d+)\]\.?(.*)$")
+
+
+def shown_errors(errors: list[FieldError], streams: list[dict[str, Any]] | None
+                 ) -> list[FieldError]:
+    """The errors with a stream's path named by the stream (``orders: cursor``, not
+    ``streams.streams[0].cursor``); ``streams`` are those the services were given."""
+    out = []
+    for e in errors:
+        found = _STREAM_PATH.match(e.path)
+        if found and streams is not None and int(found.group(1)) < len(streams):
+            name = str(streams[int(found.group(1))]["name"])
+            e = FieldError(f"{name}: {found.group(2)}" if found.group(2) else name,
+                           e.reason, e.value)
+        out.append(e)
+    return out
 
 
 def _wizard(request: Request, page: Page, *, source: str, destination: str,
@@ -50,11 +82,25 @@ def _wizard(request: Request, page: Page, *, source: str, destination: str,
         "runs": runs}, status=status)
 
 
+def _unreadable(request: Request, page: Page, source: str, destination: str,
+                exc: SluicewayError) -> HTMLResponse:
+    """The wizard's first step again, saying why the source's streams cannot be read."""
+    return _wizard(request, page, source=source, destination=destination, streams=None,
+                   errors=[FieldError("source", f"its streams cannot be read: {exc} (the "
+                                                "source's page has a Test button)")],
+                   status=422)
+
+
 @router.get("/connections/new")
 def new(request: Request, page: PageDep, source: str = "",
         destination: str = "") -> HTMLResponse:
     policy.require(page.caller, policy.CHANGE, page.workspace_id)
-    streams = _discovered(page, source) if source and destination else None
+    try:
+        streams = _discovered(page, source) if source and destination else None
+    except (NotFound, Forbidden, TooManyRequests):
+        raise
+    except SluicewayError as exc:
+        return _unreadable(request, page, source, destination, exc)
     return _wizard(request, page, source=source, destination=destination, streams=streams)
 
 
@@ -100,7 +146,13 @@ def schedule_of(form: Form) -> AnySchedule:
 @router.post("/connections/new")
 def create(request: Request, page: PageDep, form: FormDep) -> Response:
     source, destination = form.get("source"), form.get("destination")
-    discovered = _discovered(page, source)
+    try:
+        discovered = _discovered(page, source)
+    except (NotFound, Forbidden, TooManyRequests):
+        raise
+    except SluicewayError as exc:
+        return _unreadable(request, page, source, destination, exc)
+    streams: list[dict[str, Any]] | None = None
     try:
         if form.has("preview"):  # the next five runs of the schedule, nothing created
             runs = connections.next_runs(schedule_of(form))
@@ -114,7 +166,8 @@ def create(request: Request, page: PageDep, form: FormDep) -> Response:
             schedule=schedule_of(form), status="active", where="streams", paths=PATHS)
     except InvalidInput as exc:
         return _wizard(request, page, source=source, destination=destination,
-                       streams=discovered, form=form, errors=exc.errors, status=422)
+                       streams=discovered, form=form,
+                       errors=shown_errors(exc.errors, streams), status=422)
     if form.has("sync_now"):
         connections.sync(page.platform, page.caller, made.id)
     return RedirectResponse(f"{UI}/connections/{made.id}", 303)
@@ -184,6 +237,7 @@ def save(request: Request, page: PageDep, form: FormDep, connection_id: str) -> 
     c = connections.get(page.platform, page.caller, connection_id)
     policy.require(page.caller, policy.CHANGE, c.workspace_id)
     streams, discovered = _streams_of(page, c)
+    chosen: list[dict[str, Any]] | None = None
     try:
         if form.has("preview"):
             return _editor(request, page, c, form, streams, discovered,
@@ -193,8 +247,8 @@ def save(request: Request, page: PageDep, form: FormDep, connection_id: str) -> 
                            schedule=schedule_of(form), status=c.status,
                            where="streams", paths=PATHS)
     except InvalidInput as exc:
-        return _editor(request, page, c, form, streams, discovered, errors=exc.errors,
-                       status=422)
+        return _editor(request, page, c, form, streams, discovered,
+                       errors=shown_errors(exc.errors, chosen), status=422)
     return RedirectResponse(f"{UI}/connections/{connection_id}", 303)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sluiceway.core.errors import FieldError, InvalidInput
+from sluiceway.core.errors import FieldError, InvalidInput, SluicewayError
 from sluiceway.services import actors, artifacts, datasets, listing, policy
 from sluiceway.web import templating
 from sluiceway.web.deps import Form, FormDep, Page, PageDep
@@ -69,13 +69,14 @@ def _rows(page: Page) -> tuple[list[dict[str, Any]], int]:
 
 
 def _list(request: Request, page: Page, template: str, *, form: Form | None = None,
-          errors: list[FieldError] | None = None, status: int = 200) -> HTMLResponse:
+          errors: list[FieldError] | None = None, status: int = 200,
+          streams: list[str] | None = None) -> HTMLResponse:
     rows, total = _rows(page)
     return templating.render(request, template, {
         "page": page, "rows": rows, "total": total, "formats": FORMAT_CHOICES,
         "sources": actors.list_for(page.platform, page.caller, "source", page.workspace_id),
         "form": form or Form({}), "errors": errors or [], "operators": OPERATORS,
-        "conditions": range(CONDITIONS),
+        "conditions": range(CONDITIONS), "streams": streams,
         "live": any(r["a"].phase in PENDING for r in rows),
         "can_change": page.can(policy.CHANGE)}, status=status)
 
@@ -91,8 +92,24 @@ def export_list(request: Request, page: PageDep) -> HTMLResponse:
     return _list(request, page, "export_rows.html")
 
 
+def _streams(page: Page, source_id: str) -> tuple[list[str], list[FieldError]]:
+    """The source's streams (discovered now), or why they cannot be read."""
+    try:
+        catalog = actors.discover(page.platform, page.caller, source_id)
+    except InvalidInput as exc:
+        return [], [FieldError("source", "; ".join(e.reason for e in exc.errors))]
+    except SluicewayError as exc:
+        return [], [FieldError("source", str(exc))]
+    return sorted(st.name for st in catalog.streams), []
+
+
 @router.post("/exports")
 def create(request: Request, page: PageDep, form: FormDep) -> Response:
+    if form.has("list"):  # the source's streams to choose from; nothing is exported
+        policy.require(page.caller, policy.CHANGE, page.workspace_id)
+        streams, errors = _streams(page, form.get("source"))
+        return _list(request, page, "exports.html", form=form, errors=errors,
+                     status=422 if errors else 200, streams=streams or None)
     columns = [c.strip() for c in form.get("columns").split(",") if c.strip()]
     try:
         datasets.create_export(page.platform, page.caller, datasets.ExportRequest(

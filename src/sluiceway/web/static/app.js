@@ -10,7 +10,23 @@ document.addEventListener("submit", (event) => {
 });
 
 // An element with data-poll="URL" is replaced by the HTML at URL every two seconds while
-// it carries data-live="true"; the answer says whether to go on.
+// it carries data-live="true"; the answer says whether to go on. One that also carries
+// data-refresh-when-done="SELECTOR" then takes that part of the page afresh from the
+// server (a connection's job history shows the run that just ended), without a reload.
+async function refresh(selector) {
+  const old = selector ? document.querySelector(selector) : null;
+  if (!old) {
+    return;
+  }
+  const response = await fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } });
+  if (response.ok) {
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html").querySelector(selector);
+    if (fresh) {
+      old.replaceWith(document.importNode(fresh, true));
+    }
+  }
+}
+
 function poll(element) {
   const url = element.getAttribute("data-poll");
   const tick = async () => {
@@ -27,6 +43,7 @@ function poll(element) {
           element.replaceWith(fresh);
           element = fresh;
           if (element.getAttribute("data-live") !== "true") {
+            await refresh(element.getAttribute("data-refresh-when-done"));
             return;
           }
         }
