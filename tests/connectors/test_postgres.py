@@ -428,3 +428,36 @@ def test_psycopg_errors_are_translated_once_psycopg_is_loaded() -> None:
     with pytest.raises(ConnectionFailed, match=r"connection refused"), translate(
             cfg, connecting=True):
         raise psycopg.OperationalError("connection refused")
+
+
+def test_a_route_upsert_of_a_column_null_in_every_row_sets_it_null(
+        pg_database: dict[str, Any], pg_conn: Any) -> None:
+    """A chunk in which a column is null in every entity (Arrow gives it no type) still
+    replaces the stored values with NULL, in the table's own column types (jsonb, numeric,
+    timestamptz); a column the table does not have is not added from such a chunk. An
+    entity replaces its row: what it lacks is NULL after (row 2)."""
+    dest = registry.destination("postgres")
+    ups = dest.upserts(pg_database, "items", ("id",))
+    assert ups is not None
+    try:
+        ups.write(pa.Table.from_pylist([{"id": 1, "note": "first", "n": 5, "tags": None},
+                                        {"id": 2, "note": "second", "n": 6, "tags": None}]))
+        ups.commit()
+        pg_conn.execute("ALTER TABLE items ADD COLUMN doc jsonb, ADD COLUMN amount "
+                        "numeric(12, 2), ADD COLUMN seen timestamptz")
+        pg_conn.execute("UPDATE items SET doc = '{\"a\": 1}', amount = 9.5, seen = now()")
+        ups.write(pa.Table.from_pylist([
+            {"id": 1, "note": None, "n": None, "doc": None, "amount": None, "seen": None,
+             "tags": None}]))
+        ups.commit()
+        ups.write(pa.Table.from_pylist([{"id": 2, "note": "second again", "n": 7}]))
+        ups.commit()
+    finally:
+        ups.close()
+    rows = pg_conn.execute("SELECT id, note, n, doc, amount, seen IS NULL FROM items "
+                           "ORDER BY id").fetchall()
+    assert [tuple(r) for r in rows] == [(1, None, None, None, None, True),
+                                        (2, "second again", 7, None, None, True)]
+    columns = {r[0] for r in pg_conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'items'")}
+    assert "tags" not in columns

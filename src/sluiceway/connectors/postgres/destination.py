@@ -300,11 +300,32 @@ class _Upserts(Upserts):
         self.schema: pa.Schema | None = None  # the last chunk's (the table fits it)
         self.staging: dict[tuple[tuple[str, str], ...], str] = {}
         self.made = 0
+        self.columns: pa.Schema | None = None  # the table's, read when a chunk needs them
+
+    def _typed(self, table: pa.Table) -> pa.Table:
+        """A column null in every row of the chunk (Arrow gives it no type) takes the
+        table's type for it, so the rows it replaces get NULL there too; a column the table
+        does not have yet is left out (nothing says what type to add it with)."""
+        nulls = [i for i, f in enumerate(table.schema) if pa.types.is_null(f.type)]
+        if not nulls:
+            return table
+        if self.columns is None:
+            self.columns = self.dest.table_schema(self.session, self.table) or pa.schema([])
+        for i in reversed(nulls):
+            name = table.schema.field(i).name
+            at = self.columns.get_field_index(name)
+            if at < 0:
+                table = table.remove_column(i)
+            else:
+                column = self.columns.field(at).with_nullable(True)  # its type as stored
+                table = table.set_column(i, column, pa.nulls(table.num_rows, column.type))
+        return table
 
     def write(self, table: Any) -> None:
         dest, session = self.dest, self.session
-        schema: pa.Schema = table.schema
         with translate(session.config):
+            table = self._typed(table)
+            schema: pa.Schema = table.schema
             if self.schema is None or not schema.equals(self.schema):
                 existing = dest.table_schema(session, self.table)
                 if existing is None:
@@ -315,7 +336,7 @@ class _Upserts(Upserts):
                         dest.add_column(session, self.table, f)
                     for old, new_type in evo.widen:
                         dest.widen_column(session, self.table, old, new_type)
-                self.schema = schema
+                self.schema, self.columns = schema, None
             signature = tuple((f.name, to_pg(f)) for f in schema)
             staging = self.staging.get(signature)
             if staging is None:
@@ -348,7 +369,7 @@ class _Upserts(Upserts):
             except Exception:  # noqa: BLE001, S110 - the transaction is rolled back anyway
                 pass
         self.session.copies.clear()
-        self.schema = None
+        self.schema = self.columns = None
         self.staging.clear()
         if self.session.conn.closed:  # lost: nothing of the chunk was committed
             return

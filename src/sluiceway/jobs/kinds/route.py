@@ -222,17 +222,22 @@ def _write_parts(write: Callable[[list[dict[str, Any]]], None],
 
 
 def _upsert_table(rows: list[dict[str, Any]]) -> pa.Table:
-    """Rows as one Arrow table to upsert. A column that is null in every row has no type to
-    give the table: it is left out (a new row gets NULL there; a row that is replaced keeps
-    its value)."""
-    table = pa.Table.from_pylist(rows)
+    """Rows as one Arrow table to upsert through a destination's write. A column that is
+    null in every row has no type to give the table: it is left out (a new row gets NULL
+    there; a row that is replaced keeps its value). Kept connections (:class:`Upserts`)
+    take :func:`_rows_table` and give such a column the table's type."""
+    table = _rows_table(rows)
     return table.select([i for i, f in enumerate(table.schema)
                          if not pa.types.is_null(f.type)])
 
 
+def _rows_table(rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(rows)
+
+
 def _committed(ups: Upserts, rows: list[dict[str, Any]]) -> None:
     try:
-        ups.write(_upsert_table(rows))
+        ups.write(_rows_table(rows))
         ups.commit()
     except BaseException:
         ups.rollback()
@@ -252,7 +257,7 @@ def _settle(ctx: AttemptContext, ups: Upserts, parts: RouteParts, workspace_id: 
     staged = False
     if pending:
         try:
-            ups.write(_upsert_table([row for _, row in pending]))
+            ups.write(_rows_table([row for _, row in pending]))
             staged = True
         except Retryable:
             ups.rollback()
