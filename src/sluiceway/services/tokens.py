@@ -7,7 +7,8 @@ bearer tokens live in the same table and keep working until revoked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, replace
 
 import jwt
 from sqlalchemy import select
@@ -24,6 +25,9 @@ ALGORITHM = "HS256"
 PURPOSE = b"sluiceway api tokens v1"
 ISSUER = "sluiceway"
 MAX_NAME = 45
+#: how long an access token made from client credentials lives, in seconds
+ACCESS_SECONDS = 180
+ACCESS_NAME = "access token (client credentials)"
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,34 @@ def authenticate(p: Platform, token: str) -> Caller | None:
     if caller is not None and stale:
         auth.touch_token(p, token_id, t)
     return caller
+
+
+def looks_like_token(secret: str) -> bool:
+    """Whether a client secret is an API token (``swt_`` or a JWT) rather than a password."""
+    return secret.startswith(auth.TOKEN_PREFIX) or (
+        secret.count(".") == 2 and secret.startswith("eyJ"))
+
+
+async def exchange(p: Platform, client_id: str, client_secret: str,
+                   address: str) -> tuple[str, int] | None:
+    """An access token (and its lifetime in seconds) for client credentials: ``client_id``
+    is a user's login, ``client_secret`` that user's password or one of their API tokens.
+    ``None`` when they do not match; the login throttle counts and refuses as for HTTP Basic
+    (TooManyAttempts). The token is a JWT that expires after :data:`ACCESS_SECONDS`."""
+    caller: Caller | None
+    if looks_like_token(client_secret):
+        p.logins.admit(client_id, address)
+        caller = await asyncio.to_thread(authenticate, p, client_secret)
+        if caller is not None and caller.username != client_id:
+            caller = None
+    else:
+        caller = await auth.authenticate_basic(p, client_id, client_secret, address)
+    if caller is None:
+        return None
+    caller = replace(caller, address=address)
+    token, _ = await asyncio.to_thread(create, p, caller, ACCESS_NAME, "",
+                                       now() + ACCESS_SECONDS)
+    return token, ACCESS_SECONDS
 
 
 def list_own(p: Platform, caller: Caller) -> list[TokenView]:
