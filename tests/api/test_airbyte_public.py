@@ -390,9 +390,10 @@ def live(tmp_path: Path, metadata_url: str) -> Iterator[Any]:
 
 
 def test_the_airbyte_sdk_runs_and_cancels_syncs_with_client_credentials(live: Any) -> None:
-    """What Airflow's AirbyteHook does: AirbyteAPI(server_url=http://host/api/public,
-    client credentials with the default token URL), create_job, get_job until it ends,
-    cancel_job."""
+    """What Airflow's AirbyteHook does: AirbyteAPI(server_url=http://host/api/public/v1
+    (the SDK's paths are ``/jobs``...), client credentials with the default token URL
+    ``v1/applications/token``, which the SDK joins to that URL), create_job, get_job until
+    it ends, cancel_job."""
     import airbyte_api
     from airbyte_api import api as sdk_api
     from airbyte_api import models
@@ -411,10 +412,16 @@ def test_the_airbyte_sdk_runs_and_cancels_syncs_with_client_credentials(live: An
     cid = c.post("/connections/create", json={
         "sourceId": src, "destinationId": dst["destinationId"], "syncMode": "full_refresh",
         "status": "active"}).json()["connectionId"]
+    # the client secret: an API token of the user (the SDK keeps access tokens per process
+    # by client id and secret, so the password, the same for every server here, would reuse
+    # the token of an earlier test's server)
+    made_token = c.post("/tokens", json={"name": "airflow"})
+    assert made_token.status_code == 200, made_token.text
     sdk = airbyte_api.AirbyteAPI(
-        server_url=f"http://127.0.0.1:{live.port}/api/public",
+        server_url=f"http://127.0.0.1:{live.port}/api/public/v1",
         security=models.Security(client_credentials=models.SchemeClientCredentials(
-            client_id=AUTH[0], client_secret=AUTH[1], token_url="v1/applications/token")))
+            client_id=AUTH[0], client_secret=made_token.json()["access_token"],
+            token_url="v1/applications/token")))
     made = sdk.jobs.create_job(request=models.JobCreateRequest(
         connection_id=cid, job_type=models.JobTypeEnum.SYNC)).job_response
     assert made is not None and made.connection_id == cid
@@ -439,7 +446,7 @@ def test_the_airbyte_sdk_runs_and_cancels_syncs_with_client_credentials(live: An
     assert listed.jobs_response is not None
     assert [j.job_id for j in listed.jobs_response.data] == [again.job_id, made.job_id]
     # without credentials (Airflow's hook when none are configured): refused
-    bare = airbyte_api.AirbyteAPI(server_url=f"http://127.0.0.1:{live.port}/api/public")
+    bare = airbyte_api.AirbyteAPI(server_url=f"http://127.0.0.1:{live.port}/api/public/v1")
     with pytest.raises(airbyte_api.errors.SDKError) as refused:
         bare.jobs.get_job(request=sdk_api.GetJobRequest(job_id=made.job_id))
     assert refused.value.status_code == 401

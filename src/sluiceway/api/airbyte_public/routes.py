@@ -30,9 +30,11 @@ from sluiceway.services.platform import Platform
 from sluiceway.services.workspaces import WorkspaceView
 
 router = APIRouter()
-#: the token exchange, also mounted beside the Configuration API: the Airbyte SDK joins its
-#: default token URL ``v1/applications/token`` to a server URL ``.../api/public`` without a
-#: trailing slash, which lands on ``/api/v1/applications/token``
+#: the token exchange, also mounted beside the Configuration API (``/api/v1``), where
+#: Airbyte has it too: the Airbyte SDK joins its default token URL ``v1/applications/token``
+#: to the server URL as a relative link, so a server URL of ``http://host/api/public/v1``
+#: lands on ``/api/public/v1/applications/token`` and one of ``http://host/api`` on
+#: ``/api/v1/applications/token``
 token_router = APIRouter()
 
 MAX_PAGE = 100
