@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sluiceway.api.airbyte_public.routes import duration
 from sluiceway.services import auth, tokens
 from tests.api.conftest import ADMIN, A, Api, E, V, definition_id
-from tests.api.test_airbyte import _connection, _duckdb_destination
+from tests.api.test_airbyte import _connection
 from tests.helpers import wait_until
 
 P = "/api/public/v1"
@@ -103,10 +103,12 @@ def test_wrong_credentials_answer_401(client: TestClient, secret: str) -> None:
 def test_the_login_throttle_applies_to_the_token_exchange(client: TestClient) -> None:
     codes = [client.post(f"{P}/applications/token", json={
         "client_id": ADMIN[0], "client_secret": f"guess-{i}"}).status_code for i in range(8)]
-    assert codes[0] == 401 and codes[-1] == 429, codes
+    assert codes[0] == 401, codes
+    assert codes[-1] == 429, codes
     right = client.post(f"{P}/applications/token",
                         json={"client_id": ADMIN[0], "client_secret": ADMIN[1]})
-    assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0
+    assert right.status_code == 429
+    assert int(right.headers["Retry-After"]) > 0
 
 
 @pytest.mark.parametrize(("body", "field"), [
@@ -126,7 +128,8 @@ def test_a_bad_token_request_names_the_field(client: TestClient, body: dict[str,
 def test_a_body_that_is_no_object_is_refused(client: TestClient) -> None:
     r = client.post(f"{P}/applications/token", content=b"[1]",
                     headers={"content-type": "application/json"})
-    assert r.status_code == 422 and r.json()["validationErrors"][0]["propertyPath"] == "body"
+    assert r.status_code == 422
+    assert r.json()["validationErrors"][0]["propertyPath"] == "body"
 
 
 @pytest.mark.parametrize(("method", "path"), [
@@ -144,7 +147,8 @@ def test_no_credentials_no_answer(client: TestClient, method: str, path: str) ->
 
 def test_health_needs_no_credentials(client: TestClient) -> None:
     r = client.get(f"{P}/health")
-    assert r.status_code == 200 and r.text == "Successful operation"
+    assert r.status_code == 200
+    assert r.text == "Successful operation"
 
 
 def test_basic_authentication_works_too(client: TestClient) -> None:
@@ -160,9 +164,12 @@ def test_jobs_start_read_list_and_cancel(api: Api, client: TestClient,
     r = client.post(f"{P}/jobs", headers=h, json={"connectionId": cid, "jobType": "sync"})
     assert r.status_code == 200, r.text
     job = r.json()
-    assert job["jobType"] == "sync" and job["status"] == "pending"
-    assert job["connectionId"] == cid and isinstance(job["jobId"], int)
-    assert ISO.match(job["startTime"]) and ISO.match(job["lastUpdatedAt"])
+    assert job["jobType"] == "sync"
+    assert job["status"] == "pending"
+    assert job["connectionId"] == cid
+    assert isinstance(job["jobId"], int)
+    assert ISO.match(job["startTime"])
+    assert ISO.match(job["lastUpdatedAt"])
     assert re.fullmatch(r"PT(\d+H)?(\d+M)?(\d+S)?", job["duration"])
     assert (job["bytesSynced"], job["rowsSynced"]) == (0, 0)
     assert _get(client, f"/jobs/{job['jobId']}", h) == job | {
@@ -170,12 +177,15 @@ def test_jobs_start_read_list_and_cancel(api: Api, client: TestClient,
     # config API view of the same job
     assert api("/jobs/get", {"id": job["jobId"]})["job"]["configId"] == cid
     cancelled = client.delete(f"{P}/jobs/{job['jobId']}", headers=h)
-    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
     reset = client.post(f"{P}/jobs", headers=h, json={"connectionId": cid, "jobType": "reset"})
-    assert reset.status_code == 200 and reset.json()["jobType"] == "reset", reset.text
+    assert reset.status_code == 200, reset.text
+    assert reset.json()["jobType"] == "reset", reset.text
     listed = _get(client, "/jobs", h, params={"connectionId": cid})
     assert [j["jobId"] for j in listed["data"]] == [reset.json()["jobId"], job["jobId"]]
-    assert "next" not in listed and "previous" not in listed
+    assert "next" not in listed
+    assert "previous" not in listed
     only_sync = _get(client, "/jobs", h, params={"connectionId": cid, "jobType": "sync"})
     assert [j["jobId"] for j in only_sync["data"]] == [job["jobId"]]
     assert [j["jobId"] for j in _get(client, "/jobs", h, params={
@@ -247,7 +257,8 @@ def test_missing_ids_are_not_found(client: TestClient) -> None:
     for path in ("/jobs/987654", "/connections/nope", "/workspaces/nope", "/sources/nope",
                  "/destinations/nope"):
         body = _get(client, path, h, 404)
-        assert body["status"] == 404 and body["detail"], body
+        assert body["status"] == 404, body
+        assert body["detail"], body
     assert client.delete(f"{P}/jobs/987654", headers=h).status_code == 404
     assert client.post(f"{P}/jobs", headers=h, json={
         "connectionId": "nope", "jobType": "sync"}).status_code == 404
@@ -266,13 +277,17 @@ def test_connections_list_and_get_in_the_public_shape(api: Api, client: TestClie
                          scheduleType="cron", scheduleData={"cron": {
                              "cronExpression": "0 6 * * *", "cronTimeZone": "UTC"}})
     one = _get(client, f"/connections/{first['connectionId']}", h)
-    assert one["name"] == "first" and one["workspaceId"] == workspace_id
+    assert one["name"] == "first"
+    assert one["workspaceId"] == workspace_id
     assert (one["sourceId"], one["destinationId"]) == (first["sourceId"],
                                                        first["destinationId"])
-    assert one["status"] == "active" and one["schedule"] == {"scheduleType": "manual"}
-    assert one["tags"] == [] and isinstance(one["createdAt"], int)
+    assert one["status"] == "active"
+    assert one["schedule"] == {"scheduleType": "manual"}
+    assert one["tags"] == []
+    assert isinstance(one["createdAt"], int)
     streams = one["configurations"]["streams"]
-    assert streams and all(s["syncMode"] == "full_refresh_overwrite" for s in streams)
+    assert streams
+    assert all(s["syncMode"] == "full_refresh_overwrite" for s in streams)
     assert {s["name"] for s in streams} == {
         s["stream"]["name"] for s in first["syncCatalog"]["streams"]}
     assert _get(client, f"/connections/{second['connectionId']}", h)["schedule"] == {
@@ -281,7 +296,8 @@ def test_connections_list_and_get_in_the_public_shape(api: Api, client: TestClie
     assert [c["name"] for c in page["data"]] == ["first"]
     rest = _get(client, "/connections", h, params=dict(parse_qs(urlparse(
         page["next"]).query)))
-    assert [c["name"] for c in rest["data"]] == ["second"] and "next" not in rest
+    assert [c["name"] for c in rest["data"]] == ["second"]
+    assert "next" not in rest
     assert [c["name"] for c in _get(client, "/connections", h)["data"]] == ["first", "second"]
 
 
@@ -310,7 +326,8 @@ def test_sources_and_destinations_mask_secrets_as_the_config_api_does(
     assert got["configuration"]["database"] == "db"  # what Dagster reads
     assert (got["name"], got["destinationType"], got["workspaceId"]) == (
         "warehouse", "postgres", workspace_id)
-    assert isinstance(got["createdAt"], int) and got["definitionId"]
+    assert isinstance(got["createdAt"], int)
+    assert got["definitionId"]
     conn = _connection(api, workspace_id)
     src = _get(client, f"/sources/{conn['sourceId']}", h)
     assert (src["sourceId"], src["sourceType"]) == (conn["sourceId"], "sample")
@@ -329,7 +346,8 @@ def test_roles_and_foreign_spaces(api: Api, client: TestClient, workspace_id: st
     foreign = _connection(api, workspace_id)
     r = client.post(f"{P}/jobs", headers=team[V], json={"connectionId": cid,
                                                        "jobType": "sync"})
-    assert r.status_code == 403 and r.json()["title"] == "Forbidden", r.text
+    assert r.status_code == 403, r.text
+    assert r.json()["title"] == "Forbidden", r.text
     job = client.post(f"{P}/jobs", headers=team[E], json={"connectionId": cid,
                                                          "jobType": "sync"}).json()
     assert _get(client, f"/jobs/{job['jobId']}", team[V])["status"] == "pending"
@@ -365,7 +383,8 @@ def test_the_token_exchange_and_the_sync_are_audited(client: TestClient, api: Ap
     p = client.app.state.platform  # type: ignore[attr-defined]
     with p.db.session() as s:
         actions = [e.action for e in s.scalars(select(AuditEntry))]
-    assert "token.create" in actions and "connection.sync" in actions, actions
+    assert "token.create" in actions, actions
+    assert "connection.sync" in actions, actions
 
 
 def test_durations_are_iso_8601() -> None:
@@ -397,6 +416,7 @@ def test_the_airbyte_sdk_runs_and_cancels_syncs_with_client_credentials(live: An
     import airbyte_api
     from airbyte_api import api as sdk_api
     from airbyte_api import models
+
     from tests.e2e.server import AUTH
 
     c = live.client
@@ -424,7 +444,8 @@ def test_the_airbyte_sdk_runs_and_cancels_syncs_with_client_credentials(live: An
             token_url="v1/applications/token")))
     made = sdk.jobs.create_job(request=models.JobCreateRequest(
         connection_id=cid, job_type=models.JobTypeEnum.SYNC)).job_response
-    assert made is not None and made.connection_id == cid
+    assert made is not None
+    assert made.connection_id == cid
 
     def finished() -> bool:
         got = sdk.jobs.get_job(request=sdk_api.GetJobRequest(job_id=made.job_id))
@@ -433,9 +454,12 @@ def test_the_airbyte_sdk_runs_and_cancels_syncs_with_client_credentials(live: An
 
     wait_until(finished, 120, "the sync")
     done = sdk.jobs.get_job(request=sdk_api.GetJobRequest(job_id=made.job_id)).job_response
-    assert done is not None and done.status == models.JobStatusEnum.SUCCEEDED, done
-    assert done.rows_synced == 25 and (done.bytes_synced or 0) > 0
-    assert done.duration is not None and done.duration.startswith("PT")
+    assert done is not None
+    assert done.status == models.JobStatusEnum.SUCCEEDED, done
+    assert done.rows_synced == 25
+    assert (done.bytes_synced or 0) > 0
+    assert done.duration is not None
+    assert done.duration.startswith("PT")
     again = sdk.jobs.create_job(request=models.JobCreateRequest(
         connection_id=cid, job_type=models.JobTypeEnum.SYNC)).job_response
     assert again is not None

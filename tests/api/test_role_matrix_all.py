@@ -111,7 +111,8 @@ def _assert_error_shape(path: str, url: str, status: int, body: Any) -> None:
     family = _family(path)
     if path.startswith("/api/public/"):
         assert (body["status"], body["title"]) == (status, {
-            403: "Forbidden", 404: "NotFound"}[status]) and body["detail"], body
+            403: "Forbidden", 404: "NotFound"}[status]), body
+        assert body["detail"], body
     elif family == "airbyte":
         assert {"message", "exceptionClassName"} <= set(body), body
     elif family == "datasets":
