@@ -22,6 +22,7 @@ from tests.api.test_airbyte import _connection
 from tests.helpers import wait_until
 
 P = "/api/public/v1"
+NONE = "00000000-0000-4000-8000-000000000000"  # a well-formed id of nothing
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
@@ -134,11 +135,12 @@ def test_a_body_that_is_no_object_is_refused(client: TestClient) -> None:
 
 @pytest.mark.parametrize(("method", "path"), [
     ("GET", "/jobs"), ("POST", "/jobs"), ("GET", "/jobs/1"), ("DELETE", "/jobs/1"),
-    ("GET", "/connections"), ("GET", "/connections/x"), ("GET", "/workspaces"),
-    ("GET", "/workspaces/x"), ("GET", "/sources/x"), ("GET", "/destinations/x")])
+    ("GET", "/connections"), ("GET", f"/connections/{NONE}"), ("GET", "/workspaces"),
+    ("GET", f"/workspaces/{NONE}"), ("GET", f"/sources/{NONE}"),
+    ("GET", f"/destinations/{NONE}")])
 def test_no_credentials_no_answer(client: TestClient, method: str, path: str) -> None:
     """Airflow's hook calls without credentials when none are configured: refused."""
-    r = client.request(method, f"{P}{path}", json={"connectionId": "x", "jobType": "sync"})
+    r = client.request(method, f"{P}{path}", json={"connectionId": NONE, "jobType": "sync"})
     assert r.status_code == 401, r.text
     assert "authentication required" in r.json()["detail"]
     bad = client.request(method, f"{P}{path}", headers={"Authorization": "Bearer nonsense"})
@@ -229,6 +231,7 @@ def test_the_job_list_pages_with_next_and_previous_links(api: Api, client: TestC
     ({"connectionId": "CID"}, "jobType"),
     ({"connectionId": "CID", "jobType": "sometimes"}, "jobType"),
     ({"connectionId": "CID", "jobType": "refresh"}, "jobType"),
+    ({"connectionId": "not-an-id", "jobType": "sync"}, "connectionId"),
 ])
 def test_a_bad_job_request_names_the_field(api: Api, client: TestClient, workspace_id: str,
                                            body: dict[str, Any], field: str) -> None:
@@ -254,17 +257,30 @@ def test_a_bad_job_list_names_the_parameter(client: TestClient, params: dict[str
 
 def test_missing_ids_are_not_found(client: TestClient) -> None:
     h = _token(client)
-    for path in ("/jobs/987654", "/connections/nope", "/workspaces/nope", "/sources/nope",
-                 "/destinations/nope"):
+    for path in ("/jobs/987654", f"/connections/{NONE}", f"/workspaces/{NONE}",
+                 f"/sources/{NONE}", f"/destinations/{NONE}"):
         body = _get(client, path, h, 404)
         assert body["status"] == 404, body
         assert body["detail"], body
     assert client.delete(f"{P}/jobs/987654", headers=h).status_code == 404
     assert client.post(f"{P}/jobs", headers=h, json={
-        "connectionId": "nope", "jobType": "sync"}).status_code == 404
-    assert _get(client, "/jobs", h, 404, params={"connectionId": "nope"})["status"] == 404
-    bad = _get(client, "/jobs/abc", h, 422)
-    assert any(e["propertyPath"].endswith("jobId") for e in bad["validationErrors"])
+        "connectionId": NONE, "jobType": "sync"}).status_code == 404
+    assert _get(client, "/jobs", h, 404, params={"connectionId": NONE})["status"] == 404
+
+
+@pytest.mark.parametrize(("path", "params", "field"), [
+    ("/jobs/abc", {}, "jobId"), (f"/jobs/{2**64}", {}, "jobId"),
+    ("/connections/nope", {}, "connectionId"), ("/workspaces/nope", {}, "workspaceId"),
+    ("/sources/nope", {}, "sourceId"), ("/destinations/nope", {}, "destinationId"),
+    ("/jobs", {"connectionId": "nope"}, "connectionId"),
+    ("/connections", {"workspaceIds": "nope"}, "workspaceIds"),
+    ("/workspaces", {"workspaceIds": "nope"}, "workspaceIds"),
+])
+def test_a_malformed_id_names_the_field(client: TestClient, path: str,
+                                        params: dict[str, Any], field: str) -> None:
+    bad = _get(client, path, _token(client), 422, params=params)
+    paths = [e["propertyPath"] for e in bad["validationErrors"]]
+    assert any(field in p for p in paths), paths
 
 
 # --- connections, workspaces, sources and destinations --------------------------------------

@@ -13,11 +13,12 @@ import enum
 import json
 import math
 from typing import Annotated, Any
+from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi import status as http
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from sluiceway.api.deps import CallerDep, PlatformDep
 from sluiceway.core.errors import FieldError, InvalidInput
@@ -63,7 +64,7 @@ PUBLIC_TYPE = {"sync": JobType.sync, "reset_connection": JobType.reset}
 
 
 class JobCreateRequest(BaseModel):
-    connectionId: str = Field(min_length=1, max_length=100)
+    connectionId: UUID
     jobType: JobType
 
 
@@ -187,6 +188,9 @@ def _page(request: Request, data: list[Any], more: bool, limit: int,
 
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+#: a job's number (a 64-bit row id)
+JobId = Annotated[int, Path(ge=0, le=2**63 - 1)]
+Ids = Annotated[list[UUID] | None, Query()]
 Offset = Annotated[int, Query(ge=0)]
 
 
@@ -261,7 +265,7 @@ def create_job(body: JobCreateRequest, p: PlatformDep, caller: CallerDep) -> Job
         raise InvalidInput("invalid job", [FieldError(
             "jobType", "must be sync, reset or clear here", body.jobType.value)])
     start = connections.sync if kind == "sync" else connections.reset
-    return job_response(jobs.view(p, start(p, caller, body.connectionId)))
+    return job_response(jobs.view(p, start(p, caller, str(body.connectionId))))
 
 
 def _time(value: dt.datetime | None) -> float | None:
@@ -288,9 +292,9 @@ def _order(order_by: str | None) -> tuple[str, bool]:
 @router.get("/jobs", response_model=JobsResponse, response_model_exclude_none=True,
             tags=["public"])
 def list_jobs(request: Request, p: PlatformDep, caller: CallerDep,
-              connectionId: str | None = None, limit: Limit = 20, offset: Offset = 0,
+              connectionId: UUID | None = None, limit: Limit = 20, offset: Offset = 0,
               jobType: JobType | None = None,
-              workspaceIds: Annotated[list[str] | None, Query()] = None,
+              workspaceIds: Ids = None,
               status: JobStatus | None = None,
               createdAtStart: dt.datetime | None = None,
               createdAtEnd: dt.datetime | None = None,
@@ -304,7 +308,8 @@ def list_jobs(request: Request, p: PlatformDep, caller: CallerDep,
         kind = KINDS.get(jobType.value)
         types = (kind,) if kind is not None else ()
     column, descending = _order(orderBy)
-    f = jobs.JobFilter(connection_id=connectionId, workspace_ids=tuple(workspaceIds or ()),
+    f = jobs.JobFilter(connection_id=str(connectionId) if connectionId else None,
+                       workspace_ids=tuple(str(w) for w in workspaceIds or ()),
                        config_types=types, status=status.value if status else None,
                        created_from=_time(createdAtStart), created_to=_time(createdAtEnd),
                        updated_from=_time(updatedAtStart), updated_to=_time(updatedAtEnd),
@@ -316,25 +321,25 @@ def list_jobs(request: Request, p: PlatformDep, caller: CallerDep,
 
 @router.get("/jobs/{jobId}", response_model=JobResponse, response_model_exclude_none=True,
             tags=["public"])
-def get_job(jobId: int, p: PlatformDep, caller: CallerDep) -> JobResponse:
+def get_job(jobId: JobId, p: PlatformDep, caller: CallerDep) -> JobResponse:
     return job_response(jobs.get(p, caller, jobId))
 
 
 @router.delete("/jobs/{jobId}", response_model=JobResponse,
                response_model_exclude_none=True, tags=["public"])
-def cancel_job(jobId: int, p: PlatformDep, caller: CallerDep) -> JobResponse:
+def cancel_job(jobId: JobId, p: PlatformDep, caller: CallerDep) -> JobResponse:
     return job_response(jobs.cancel(p, caller, jobId))
 
 
 # --- connections, workspaces, sources and destinations --------------------------------------
 
-def _workspace_ids(p: Platform, caller: Caller, given: list[str] | None) -> list[str]:
-    return list(given) if given else [ws.id for ws in workspaces.list_for(p, caller)]
+def _workspace_ids(p: Platform, caller: Caller, given: list[UUID] | None) -> list[str]:
+    return [str(w) for w in given] if given else [ws.id for ws in workspaces.list_for(p, caller)]
 
 
 @router.get("/connections", tags=["public"])
 def list_connections(request: Request, p: PlatformDep, caller: CallerDep,
-                     workspaceIds: Annotated[list[str] | None, Query()] = None,
+                     workspaceIds: Ids = None,
                      includeDeleted: bool = False, limit: Limit = 20,
                      offset: Offset = 0) -> JSONResponse:
     """The connections of ``workspaceIds`` (default: every workspace of the caller's),
@@ -349,19 +354,19 @@ def list_connections(request: Request, p: PlatformDep, caller: CallerDep,
 
 
 @router.get("/connections/{connectionId}", tags=["public"])
-def get_connection(connectionId: str, p: PlatformDep, caller: CallerDep) -> JSONResponse:
-    return JSONResponse(connection_json(connections.get(p, caller, connectionId)))
+def get_connection(connectionId: UUID, p: PlatformDep, caller: CallerDep) -> JSONResponse:
+    return JSONResponse(connection_json(connections.get(p, caller, str(connectionId))))
 
 
 @router.get("/workspaces", tags=["public"])
 def list_workspaces(request: Request, p: PlatformDep, caller: CallerDep,
-                    workspaceIds: Annotated[list[str] | None, Query()] = None,
+                    workspaceIds: Ids = None,
                     includeDeleted: bool = False, limit: Limit = 20,
                     offset: Offset = 0) -> JSONResponse:
     """The caller's workspaces (those of ``workspaceIds`` when given), oldest first."""
     del includeDeleted  # workspaces are not deleted here
     if workspaceIds:
-        found = [workspaces.get(p, caller, w) for w in workspaceIds]
+        found = [workspaces.get(p, caller, str(w)) for w in workspaceIds]
     else:
         found = workspaces.list_for(p, caller)
     window = found[offset:offset + limit]
@@ -370,17 +375,19 @@ def list_workspaces(request: Request, p: PlatformDep, caller: CallerDep,
 
 
 @router.get("/workspaces/{workspaceId}", tags=["public"])
-def get_workspace(workspaceId: str, p: PlatformDep, caller: CallerDep) -> JSONResponse:
-    return JSONResponse(workspace_json(workspaces.get(p, caller, workspaceId)))
+def get_workspace(workspaceId: UUID, p: PlatformDep, caller: CallerDep) -> JSONResponse:
+    return JSONResponse(workspace_json(workspaces.get(p, caller, str(workspaceId))))
 
 
 @router.get("/sources/{sourceId}", tags=["public"])
-def get_source(sourceId: str, p: PlatformDep, caller: CallerDep) -> JSONResponse:
+def get_source(sourceId: UUID, p: PlatformDep, caller: CallerDep) -> JSONResponse:
     """The source with its secrets masked."""
-    return JSONResponse(actor_json(actors.get(p, caller, "source", sourceId)))
+    return JSONResponse(actor_json(actors.get(p, caller, "source", str(sourceId))))
 
 
 @router.get("/destinations/{destinationId}", tags=["public"])
-def get_destination(destinationId: str, p: PlatformDep, caller: CallerDep) -> JSONResponse:
+def get_destination(destinationId: UUID, p: PlatformDep,
+                    caller: CallerDep) -> JSONResponse:
     """The destination with its secrets masked."""
-    return JSONResponse(actor_json(actors.get(p, caller, "destination", destinationId)))
+    return JSONResponse(actor_json(actors.get(p, caller, "destination",
+                                              str(destinationId))))
