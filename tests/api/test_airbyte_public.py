@@ -84,12 +84,41 @@ def test_an_api_token_is_a_client_secret_for_its_own_user(client: TestClient) ->
     assert other.status_code == 401, other.text
 
 
-def test_the_access_token_expires(client: TestClient) -> None:
+def test_the_access_token_expires_and_dies_with_its_user(client: TestClient) -> None:
     p = client.app.state.platform  # type: ignore[attr-defined]
-    expired = tokens.create(p, auth.caller_for(p, ADMIN[0]), tokens.ACCESS_NAME, "",
-                            time.time() + 1)[0]
-    wait_until(lambda: client.get(f"{P}/workspaces", headers={
-        "Authorization": f"Bearer {expired}"}).status_code == 401, 10, "token expiry")
+    admin = auth.caller_for(p, ADMIN[0])
+    for seconds, answer in ((60, 200), (-1, 401)):  # expired a second ago: refused
+        token = tokens.access_token(p, admin, seconds=seconds)
+        assert client.get(f"{P}/workspaces", headers={
+            "Authorization": f"Bearer {token}"}).status_code == answer, seconds
+    forged = jwt.encode({"jti": "x", "sub": auth.caller_for(p, ADMIN[0]).user_id,
+                         "iss": "sluiceway", "iat": int(time.time()),
+                         "exp": int(time.time()) + 60, "typ": "access"},
+                        "a guessed key of thirty-two bytes!", algorithm="HS256")
+    assert client.get(f"{P}/workspaces", headers={
+        "Authorization": f"Bearer {forged}"}).status_code == 401
+    never = jwt.decode(_token(client)["Authorization"].split()[1],
+                       options={"verify_signature": False})
+    assert never["typ"] == "access"
+    r = client.post("/api/v1/spaces", auth=ADMIN, json={
+        "object": {"identifier": "gone", "name": "Gone", "purpose": "dev",
+                   "termsAgreed": True},
+        "users": [{"email": "leaving@team.example", "roles": ["ROLE_USER"]}],
+        "dataEngines": []})
+    assert r.status_code == 200, r.text
+    leaving = tokens.access_token(p, auth.caller_for(p, "leaving@team.example"))
+    assert client.get(f"{P}/workspaces", headers={
+        "Authorization": f"Bearer {leaving}"}).status_code == 200
+    from sqlalchemy import delete
+
+    from sluiceway.store.models import Membership, User
+
+    with p.db.claim() as s:
+        uid = s.query(User).filter(User.username == "leaving@team.example").one().id
+        s.execute(delete(Membership).where(Membership.user_id == uid))
+        s.execute(delete(User).where(User.id == uid))
+    assert client.get(f"{P}/workspaces", headers={
+        "Authorization": f"Bearer {leaving}"}).status_code == 401
 
 
 @pytest.mark.parametrize("secret", ["wrong-password", "swt_not-a-token",
@@ -386,8 +415,8 @@ def test_roles_and_foreign_spaces(api: Api, client: TestClient, workspace_id: st
     assert [c["connectionId"] for c in _get(client, "/connections", team[V])["data"]] == [cid]
 
 
-def test_the_token_exchange_and_the_sync_are_audited(client: TestClient, api: Api,
-                                                     workspace_id: str) -> None:
+def test_the_sync_is_audited_and_the_exchange_stores_no_token(
+        client: TestClient, api: Api, workspace_id: str) -> None:
     from sqlalchemy import select
 
     from sluiceway.store.models import AuditEntry
@@ -399,8 +428,9 @@ def test_the_token_exchange_and_the_sync_are_audited(client: TestClient, api: Ap
     p = client.app.state.platform  # type: ignore[attr-defined]
     with p.db.session() as s:
         actions = [e.action for e in s.scalars(select(AuditEntry))]
-    assert "token.create" in actions, actions
     assert "connection.sync" in actions, actions
+    assert "token.create" not in actions, actions
+    assert tokens.list_own(p, auth.caller_for(p, ADMIN[0])) == []
 
 
 def test_durations_are_iso_8601() -> None:
