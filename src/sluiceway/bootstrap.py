@@ -50,7 +50,7 @@ def error_renderers() -> Renderers:
     """Each family's error body on its own paths; the Airbyte bodies on every other path
     (``/api/v1`` and ``/v1`` are the Airbyte face's, but for the platform API's resources;
     the web UI's are pages)."""
-    from sluiceway.api import alumio
+    from sluiceway.api import airbyte_public, alumio
     from sluiceway.api.airbyte import errors as airbyte_errors
     from sluiceway.api.backups import errors as backup_errors
     from sluiceway.api.datasets import errors as dataset_errors
@@ -64,6 +64,7 @@ def error_renderers() -> Renderers:
         (dataset_errors.PREFIXES, dataset_errors.render),
         (dump_errors.PREFIXES, dump_errors.render),
         (alumio.PREFIXES, alumio.render),
+        (airbyte_public.PREFIXES, airbyte_public.render),
     ))
 
 

@@ -121,6 +121,8 @@ def _sysadmin(w: Any, s: Any) -> dict[str, Any]:
     return {"fresh": w.system_administrator()}
 
 
+_TOKEN = ("exchanges client credentials (a user's login with that user's password or API "
+          "token) for a short-lived access token: proven by the secret it carries")
 _DOCS = "the API's documentation: public, the same for everyone"
 
 TABLE: dict[tuple[str, str], Op] = {
@@ -220,6 +222,28 @@ TABLE: dict[tuple[str, str], Op] = {
         json=lambda x: _dst(x) | {"destinationId": x.fresh}),
     ("GET", "/api/v1/health"): Op(OPEN, why="the health check answers without credentials"),
     ("GET", "/api/v1/debug"): Op(READ, spaceless=True),
+
+    # --- the Airbyte public API (/api/public/v1) -------------------------------------------
+    ("POST", "/api/public/v1/applications/token"): Op(OPEN, why=_TOKEN),
+    ("POST", "/api/v1/applications/token"): Op(OPEN, why=_TOKEN),
+    ("GET", "/api/public/v1/health"): Op(
+        OPEN, why="the health check answers without credentials"),
+    ("POST", "/api/public/v1/jobs"): Op(WRITE, fresh=_fresh_conn, json=_j(
+        connectionId=lambda x: x.fresh, jobType="sync")),
+    ("GET", "/api/public/v1/jobs"): Op(READ, params=_j(connectionId=lambda x: x.connection)),
+    ("GET", "/api/public/v1/jobs/{jobId}"): Op(READ, url="/api/public/v1/jobs/{job}"),
+    ("DELETE", "/api/public/v1/jobs/{jobId}"): Op(WRITE, fresh=_running_job,
+                                                   url="/api/public/v1/jobs/{fresh}"),
+    ("GET", "/api/public/v1/connections"): Op(READ, params=_j(workspaceIds=lambda x: [x.ws])),
+    ("GET", "/api/public/v1/connections/{connectionId}"): Op(
+        READ, url="/api/public/v1/connections/{connection}"),
+    ("GET", "/api/public/v1/workspaces"): Op(READ, params=_j(workspaceIds=lambda x: [x.ws])),
+    ("GET", "/api/public/v1/workspaces/{workspaceId}"): Op(
+        READ, url="/api/public/v1/workspaces/{ws}"),
+    ("GET", "/api/public/v1/sources/{sourceId}"): Op(
+        READ, url="/api/public/v1/sources/{source}"),
+    ("GET", "/api/public/v1/destinations/{destinationId}"): Op(
+        READ, url="/api/public/v1/destinations/{destination}"),
 
     # --- datasets --------------------------------------------------------------------------
     ("GET", "/exports"): Op(READ, spaceless=True),

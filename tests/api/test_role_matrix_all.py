@@ -109,7 +109,11 @@ def _family(path: str) -> str:
 
 def _assert_error_shape(path: str, url: str, status: int, body: Any) -> None:
     family = _family(path)
-    if family == "airbyte":
+    if path.startswith("/api/public/"):
+        assert (body["status"], body["title"]) == (status, {
+            403: "Forbidden", 404: "NotFound"}[status]), body
+        assert body["detail"], body
+    elif family == "airbyte":
         assert {"message", "exceptionClassName"} <= set(body), body
     elif family == "datasets":
         assert body["errors"][0]["status"] == str(status), body

@@ -13,7 +13,7 @@ from typing import Protocol
 from fastapi import FastAPI
 
 from sluiceway import __version__
-from sluiceway.api import alumio, docs, errors
+from sluiceway.api import airbyte_public, alumio, docs, errors
 from sluiceway.api.airbyte import router as airbyte
 from sluiceway.api.airbyte.slashes import StripTrailingSlash
 from sluiceway.api.backups import routes as backup_routes
@@ -62,6 +62,9 @@ def build(platform: Platform, renderers: errors.Renderers, *,
     router = airbyte.build()
     app.include_router(router, prefix="/api/v1")
     app.include_router(router, prefix="/v1", include_in_schema=False)
+    app.include_router(airbyte_public.router, prefix="/api/public/v1")
+    app.include_router(airbyte_public.token_router, prefix="/api/public/v1")
+    app.include_router(airbyte_public.token_router, prefix="/api/v1")
     app.include_router(dataset_exports.router)
     app.include_router(dataset_jobs.router)
     app.include_router(dataset_imports.router)

@@ -54,6 +54,9 @@ class ActorView:
     definition_name: str
     name: str
     config: dict[str, Any]
+    #: the definition's connector (its docker repository) and when the actor was made
+    connector: str = ""
+    created_at: float = 0.0
 
 
 def _spec(d: ConnectorDefinition) -> ConnectorSpec:
@@ -63,7 +66,7 @@ def _spec(d: ConnectorDefinition) -> ConnectorSpec:
 def _view(a: Actor, d: ConnectorDefinition, p: Platform) -> ActorView:
     plain = unseal(a.config, p.cipher)
     return ActorView(a.id, a.kind, a.workspace_id, a.definition_id, d.name, a.name,
-                     mask_secrets(_spec(d), plain))
+                     mask_secrets(_spec(d), plain), d.docker_repository, a.created_at)
 
 
 def _validated(spec: ConnectorSpec, config: Any, skip: set[str] | None = None,

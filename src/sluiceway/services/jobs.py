@@ -147,6 +147,58 @@ def page(p: Platform, caller: Caller, config_types: list[str], scope_id: str, *,
         return [JobView(record(j), attempts[j.id]) for j in jobs], total
 
 
+@dataclass(frozen=True)
+class JobFilter:
+    """Which connection jobs a listing shows: any field left ``None`` does not filter."""
+
+    connection_id: str | None = None
+    workspace_ids: tuple[str, ...] = ()
+    config_types: tuple[str, ...] = CONNECTION_JOBS
+    status: str | None = None
+    created_from: float | None = None
+    created_to: float | None = None
+    updated_from: float | None = None
+    updated_to: float | None = None
+    #: ``created_at`` or ``updated_at``, and whether the newest come first
+    order_by: str = "created_at"
+    descending: bool = True
+
+
+def connection_jobs(p: Platform, caller: Caller, f: JobFilter, *, limit: int,
+                    offset: int) -> list[JobView]:
+    """A page of the sync and reset jobs of the connections the caller sees, filtered by
+    ``f``, with their attempts (no logs). A named connection or workspace the caller does
+    not see is not found."""
+    with p.db.session() as s:
+        where = [Job.config_type.in_([t for t in f.config_types if t in CONNECTION_JOBS]),
+                 scope.visible(caller, Job.workspace_id)]
+        if f.connection_id is not None:
+            scope.connection(s, caller, f.connection_id)
+            where.append(Job.scope == f.connection_id)
+        for workspace_id in f.workspace_ids:
+            scope.workspace(s, caller, workspace_id)
+        if f.workspace_ids:
+            where.append(Job.workspace_id.in_(list(f.workspace_ids)))
+        if f.status is not None:
+            where.append(Job.status == f.status)
+        for column, low, high in ((Job.created_at, f.created_from, f.created_to),
+                                  (Job.updated_at, f.updated_from, f.updated_to)):
+            if low is not None:
+                where.append(column >= low)
+            if high is not None:
+                where.append(column <= high)
+        column = Job.updated_at if f.order_by == "updated_at" else Job.created_at
+        order = (column.desc(), Job.id.desc()) if f.descending else (column.asc(), Job.id.asc())
+        found = list(s.scalars(select(Job).where(*where).order_by(*order)
+                               .limit(limit).offset(offset)))
+        attempts: dict[int, list[AttemptView]] = {j.id: [] for j in found}
+        if found:
+            for a in s.scalars(select(Attempt).where(Attempt.job_id.in_(list(attempts)))
+                               .order_by(Attempt.job_id, Attempt.number)):
+                attempts[a.job_id].append(AttemptView(_attempt(a), []))
+        return [JobView(record(j), attempts[j.id]) for j in found]
+
+
 _SCOPES = {"sync": "connection", "reset_connection": "connection",
            "check_connection_source": "source", "discover_schema": "source",
            "check_connection_destination": "destination"}

@@ -7,6 +7,7 @@ bearer tokens live in the same table and keep working until revoked.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import jwt
@@ -24,6 +25,10 @@ ALGORITHM = "HS256"
 PURPOSE = b"sluiceway api tokens v1"
 ISSUER = "sluiceway"
 MAX_NAME = 45
+#: how long an access token made from client credentials lives, in seconds
+ACCESS_SECONDS = 180
+#: the claim that marks such a token: it is not stored (it dies by its expiry alone)
+ACCESS_TYPE = "access"
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,12 @@ def authenticate(p: Platform, token: str) -> Caller | None:
             continue
     if claims is None:
         return None
+    if claims.get("typ") == ACCESS_TYPE:
+        if "exp" not in claims:
+            return None
+        with p.db.session() as s:
+            user = s.get(User, str(claims["sub"]))
+            return auth.load_caller(s, user) if user is not None else None
     with p.db.session() as s:
         row = s.get(ApiToken, str(claims["jti"]))
         t = now()
@@ -104,6 +115,43 @@ def authenticate(p: Platform, token: str) -> Caller | None:
     if caller is not None and stale:
         auth.touch_token(p, token_id, t)
     return caller
+
+
+def looks_like_token(secret: str) -> bool:
+    """Whether a client secret is an API token (``swt_`` or a JWT) rather than a password."""
+    return secret.startswith(auth.TOKEN_PREFIX) or (
+        secret.count(".") == 2 and secret.startswith("eyJ"))
+
+
+async def exchange(p: Platform, client_id: str, client_secret: str,
+                   address: str) -> tuple[str, int] | None:
+    """An access token (and its lifetime in seconds) for client credentials: ``client_id``
+    is a user's login, ``client_secret`` that user's password or one of their API tokens.
+    ``None`` when they do not match; the login throttle counts and refuses as for HTTP Basic
+    (TooManyAttempts). The token is :func:`access_token`; like a login with HTTP Basic, the
+    exchange leaves no audit entry (what the token is used for does)."""
+    caller: Caller | None
+    if looks_like_token(client_secret):
+        p.logins.admit(client_id, address)
+        caller = await asyncio.to_thread(authenticate, p, client_secret)
+        if caller is not None and caller.username != client_id:
+            caller = None
+    else:
+        caller = await auth.authenticate_basic(p, client_id, client_secret, address)
+    if caller is None:
+        return None
+    return access_token(p, caller), ACCESS_SECONDS
+
+
+def access_token(p: Platform, caller: Caller, seconds: int = ACCESS_SECONDS) -> str:
+    """A bearer token of the caller's user that expires after ``seconds``: a signed JWT
+    marked as an access token, not stored (so not listed among the user's tokens nor
+    revocable; it lives a few minutes). It acts with the user's roles of the moment and
+    dies with the user, as an API token does."""
+    at = int(now())
+    claims: dict[str, object] = {"jti": _new_id(), "sub": caller.user_id, "iss": ISSUER,
+                                 "iat": at, "exp": at + seconds, "typ": ACCESS_TYPE}
+    return jwt.encode(claims, p.cipher.derive(PURPOSE)[0], algorithm=ALGORITHM)
 
 
 def list_own(p: Platform, caller: Caller) -> list[TokenView]:
