@@ -82,6 +82,12 @@ def test_an_api_token_is_a_client_secret_for_its_own_user(client: TestClient) ->
     other = client.post(f"{P}/applications/token",
                         json={"client_id": "someone-else", "client_secret": swt})
     assert other.status_code == 401, other.text
+    # an access token is not a client secret: renewing it endlessly would outlive the
+    # revocation of the API token it was exchanged for
+    access = _token(client, ADMIN[0], swt)["Authorization"].split()[1]
+    renewed = client.post(f"{P}/applications/token",
+                          json={"client_id": ADMIN[0], "client_secret": access})
+    assert renewed.status_code == 401, renewed.text
 
 
 def test_the_access_token_expires_and_dies_with_its_user(client: TestClient) -> None:

@@ -117,6 +117,18 @@ def authenticate(p: Platform, token: str) -> Caller | None:
     return caller
 
 
+def _is_access_token(token: str) -> bool:
+    """Whether a JWT says it is an access token (:func:`access_token`); its signature is
+    checked where it is used, this only tells the kinds apart."""
+    if token.startswith(auth.TOKEN_PREFIX):
+        return False
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return False
+    return isinstance(claims, dict) and claims.get("typ") == ACCESS_TYPE
+
+
 def looks_like_token(secret: str) -> bool:
     """Whether a client secret is an API token (``swt_`` or a JWT) rather than a password."""
     return secret.startswith(auth.TOKEN_PREFIX) or (
@@ -133,7 +145,10 @@ async def exchange(p: Platform, client_id: str, client_secret: str,
     caller: Caller | None
     if looks_like_token(client_secret):
         p.logins.admit(client_id, address)
-        caller = await asyncio.to_thread(authenticate, p, client_secret)
+        # an access token is no client secret: exchanged for another, and that for the
+        # next, it would outlive the revocation of the API token it came from
+        caller = (None if _is_access_token(client_secret)
+                  else await asyncio.to_thread(authenticate, p, client_secret))
         if caller is not None and caller.username != client_id:
             caller = None
     else:
