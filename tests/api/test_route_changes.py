@@ -122,3 +122,43 @@ def test_a_route_naming_a_storage_that_does_not_exist_fails_its_run(
         assert job.status == "failed"
         assert "nowhere" in (job.error or "")
     assert _tasks(client, team[V]) == []
+
+
+def test_an_identifier_repeated_across_chunks_is_kept_once(
+        client: TestClient, team: dict[str, dict[str, str]], route: Path,  # noqa: F811
+        pg_database: dict[str, Any], pg_conn: Any) -> None:
+    """12,000 entities whose identifiers repeat 5,000 to 6,000 entities later (the next
+    chunk, looked up while the one before is still being written): the run finishes every
+    entity, the destination holds one row per identifier (the last read), the storage one
+    hash per identifier. In a second run each entity differs from the hash the other of its
+    pair left (kept just before it, even when the chunk before is still being written), so
+    all are written again and the last read still wins."""
+    editor = team[E]
+    with sqlite3.connect(route.parent / "shop.db") as db:
+        db.execute("CREATE TABLE items (n INTEGER PRIMARY KEY, sku TEXT, qty INTEGER)")
+        db.executemany("INSERT INTO items VALUES (?, ?, ?)",
+                       [(n, f"S{n % 6000}", n) for n in range(12_000)])
+    _save(client, editor, "storage", "seen", "storage", {"ttlSeconds": None})
+    _save(client, editor, "incoming-configuration", "items-in", "sqlite", {
+        "configuration": {"path": str(route.parent / "shop.db")}, "stream": "items",
+        "identifierField": "sku"})
+    _save(client, editor, "outgoing-configuration", "items-out", "postgres", {
+        "configuration": pg_database, "stream": "items_out", "key": ["sku"]})
+    _save(client, editor, "route-configuration", "items", "route", {
+        "incoming": "items-in", "outgoing": "items-out", "transformers": [],
+        "changeDetection": {"storage": "seen"}})
+    _ok(_publish(client, editor, "items"))
+    assert run_jobs(client) == 1
+    output = _last_output(client)
+    assert (output["read"], output["finished"], output["failed"]) == (12_000, 12_000, 0)
+    rows = dict(pg_conn.execute("SELECT sku, qty FROM items_out").fetchall())
+    assert rows == {f"S{k}": k + 6000 for k in range(6000)}
+    with _platform(client).db.session() as s:
+        kept = s.scalars(select(StorageEntity.key).where(
+            StorageEntity.storage == "seen")).all()
+    assert sorted(kept) == sorted(f"S{k}" for k in range(6000))
+    _ok(_publish(client, editor, "items"))
+    assert run_jobs(client) == 1
+    again = _last_output(client)
+    assert (again["read"], again["unchanged"], again["finished"]) == (12_000, 0, 12_000)
+    assert dict(pg_conn.execute("SELECT sku, qty FROM items_out").fetchall()) == rows
