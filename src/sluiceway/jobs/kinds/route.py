@@ -40,12 +40,11 @@ each). With a cursor field, a run reads from where the route's last finished run
 
 from __future__ import annotations
 
-import collections
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -407,19 +406,13 @@ def _hash(parts: RouteParts, chunk: Chunk) -> None:
 
 
 def _unchanged(ctx: AttemptContext, changes: route_ledger.Changes, chunk: Chunk,
-               in_flight: set[str] | frozenset[str] = frozenset()) -> tuple[Chunk, int]:
-    """The (hashed) chunk less the entities that did not change, and how many did not. A
-    key of ``in_flight`` (an earlier chunk's, not yet kept) counts as changed: what is kept
-    for it now is older than what that chunk writes."""
+               ) -> tuple[Chunk, int]:
+    """The (hashed) chunk less the entities that did not change, and how many did not."""
     hashes = chunk.hashes or []
     chunk.absent = set()
     with ctx.db.session() as s:
         known = changes.known(s, (h[0] for h in hashes if h is not None), now(),
                               chunk.absent)
-    if in_flight:
-        chunk.absent.difference_update(in_flight)
-        for key in in_flight.intersection(known):
-            del known[key]
     keep = [i for i, h in enumerate(hashes) if h is None or known.get(h[0]) != h[1]]
     if len(keep) == len(hashes):
         return chunk, 0
@@ -434,34 +427,11 @@ class _Raised:
 _END = object()
 
 
-_Item = TypeVar("_Item")
-
-
-def _looked_up(ctx: AttemptContext, changes: route_ledger.Changes, chunks: Iterator[Chunk],
-               *, ahead: bool) -> Generator[tuple[Chunk, int], None, None]:
-    """Each chunk less its entities that did not change, and how many did not
-    (:func:`_unchanged`). Closing it closes ``chunks``.
-
-    Run ``ahead`` (in a thread of its own, :func:`_ahead`), a chunk is looked up while the
-    two before it may still be being written: the keys those write count as changed in it
-    (its entity comes after theirs, as it was read, and is written after them too)."""
-    recent: collections.deque[set[str]] = collections.deque(maxlen=2 if ahead else 0)
-    try:
-        for chunk in chunks:
-            looked = _unchanged(ctx, changes, chunk, set().union(*recent))
-            recent.append({h[0] for h in looked[0].hashes or () if h is not None})
-            yield looked
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
-
-
-def _ahead(items: Iterator[_Item]) -> Generator[_Item, None, None]:
+def _ahead(items: Iterator[Chunk]) -> Generator[Chunk, None, None]:
     """``items`` made one ahead in a thread of their own: the next chunk is read and
-    transformed (or its kept hashes looked up) while the one handed on is written (the
-    database's waits let it run). An error of the thread is raised here; leaving the loop
-    ends the thread (and closes ``items``)."""
+    transformed while the one handed on is written (the database's waits let it run). An
+    error of the thread is raised here; leaving the loop ends the thread (and closes
+    ``items``)."""
     handed: queue.Queue[Any] = queue.Queue(maxsize=1)
     done = threading.Event()
 
@@ -779,18 +749,12 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
                         _hash(parts, chunk)
                     yield chunk
 
-        # with a kept connection, the next chunk is read and transformed while one is
-        # written, and with change detection the one between is looked up meanwhile
-        staged = _ahead(prepared()) if ups is not None else prepared()
-        ready: Iterator[tuple[Chunk, int]]
-        if changes is not None:
-            looked = _looked_up(ctx, changes, staged, ahead=ups is not None)
-            ready = _ahead(looked) if ups is not None else looked
-        else:
-            ready = ((chunk, 0) for chunk in staged)
+        # with a kept connection, the next chunk is read and transformed while one is written
+        ready = _ahead(prepared()) if ups is not None else prepared()
         try:
-            for chunk, unchanged in ready:
+            for chunk in ready:
                 if changes is not None:
+                    chunk, unchanged = _unchanged(ctx, changes, chunk)
                     counts.unchanged += unchanged
                     counts.read += unchanged
                     if not chunk.entities:
@@ -811,9 +775,7 @@ def run(ctx: AttemptContext) -> dict[str, Any]:
                         changes.analyse(s)
                 _check_cancel(ctx)
         finally:
-            cast(Generator[Any, None, None], ready).close()
-            if changes is None:  # else the look-ups closed it
-                staged.close()
+            ready.close()
             if ups is not None:
                 ups.close()
     ctx.log("INFO", f"route {route!r}: {counts.read} entities, {counts.finished} finished, "
