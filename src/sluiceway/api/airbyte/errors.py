@@ -31,12 +31,17 @@ def wire_path(path: str) -> str:
     return FIELDS.get(head, head) + sep + rest
 
 
+def validation_errors(p: Problem) -> list[dict[str, Any]]:
+    """``validationErrors``: each bad field by its path on the wire, as Airbyte names it
+    (also the public API's)."""
+    return [{"propertyPath": wire_path(e.path) if e.path else "body",
+             "invalidValue": _shown(e.value), "message": e.reason} for e in p.errors]
+
+
 def render(_: Request, p: Problem) -> JSONResponse:
     body: dict[str, Any] = {"message": p.message, "exceptionClassName": p.kind}
     if p.status == 404:
         body["id"] = p.id
     if p.status in (400, 422):
-        body["validationErrors"] = [{"propertyPath": wire_path(e.path) if e.path else "body",
-                                     "invalidValue": _shown(e.value), "message": e.reason}
-                                    for e in p.errors]
+        body["validationErrors"] = validation_errors(p)
     return JSONResponse(status_code=p.status, content=body, headers=p.headers or None)

@@ -9,17 +9,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from sluiceway.api.airbyte.errors import wire_path
+from sluiceway.api.airbyte.errors import validation_errors
 from sluiceway.api.errors import Problem
 
 PREFIXES = ("/api/public/",)
-
-
-def _shown(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= 200 else text[:200] + "…"
 
 
 def render(_: Request, p: Problem) -> JSONResponse:
@@ -27,7 +20,5 @@ def render(_: Request, p: Problem) -> JSONResponse:
     if p.status == 404 and p.id is not None:
         body["id"] = p.id
     if p.status in (400, 422):
-        body["validationErrors"] = [{"propertyPath": wire_path(e.path) if e.path else "body",
-                                     "invalidValue": _shown(e.value), "message": e.reason}
-                                    for e in p.errors]
+        body["validationErrors"] = validation_errors(p)
     return JSONResponse(status_code=p.status, content=body, headers=p.headers or None)

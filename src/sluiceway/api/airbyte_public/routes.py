@@ -20,6 +20,7 @@ from fastapi import status as http
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from sluiceway.api.airbyte.schemas import JobStatus
 from sluiceway.api.deps import CallerDep, PlatformDep
 from sluiceway.core.errors import FieldError, InvalidInput
 from sluiceway.services import actors, connections, jobs, system, tokens, workspaces
@@ -46,15 +47,6 @@ class JobType(enum.StrEnum):
     reset = "reset"
     refresh = "refresh"
     clear = "clear"
-
-
-class JobStatus(enum.StrEnum):
-    pending = "pending"
-    running = "running"
-    incomplete = "incomplete"
-    failed = "failed"
-    succeeded = "succeeded"
-    cancelled = "cancelled"
 
 
 #: the public job types and the ledger's kinds of job they are (``clear`` is the later
