@@ -214,3 +214,50 @@ def test_a_stopped_sync_commits_its_checkpoint_and_the_next_run_resumes_there(
     assert resumed.stats["streams"][0]["resumed"]
     wait_for(lambda: not executor.running(), 30, "the worker to exit")
     assert _counts(dst["path"]) == (committed + 1000, committed + 1000)
+
+
+def test_a_route_killed_mid_run_then_run_again_ends_with_each_entity_once(
+        world: World, executor: LocalExecutor, pg_database: dict[str, Any],
+        pg_conn: Any) -> None:
+    """The route of the benchmark's shape (change detection on, a PostgreSQL outgoing on a
+    kept connection) killed while it writes (its worker process ended at once), then run
+    again: every entity is one row, none lost, none doubled; each has exactly one
+    ``finished`` task (what the first run finished is unchanged in the second, so recorded
+    once), and nothing is left in ``processing``."""
+    rows = 60_000
+    _config(world, "storage", "seen", "storage", {"ttlSeconds": None})
+    _config(world, "incoming-configuration", "events-in", "sample", {
+        "configuration": {"rows": rows, "batch_size": 1000}, "stream": "events",
+        "identifierField": "id"})
+    _config(world, "outgoing-configuration", "events-out", "postgres", {
+        "configuration": pg_database, "stream": "events_out", "key": ["id"]})
+    _config(world, "transformer", "slim", "jsonata",
+            {"expression": '{"id": id, "event_type": event_type}'})
+    _config(world, "route-configuration", ROUTE, "route", {
+        "incoming": "events-in", "outgoing": "events-out", "transformers": ["slim"],
+        "changeDetection": {"storage": "seen"}})
+    job_id = _job(world)
+    executor.wake()
+    wait_for(lambda: _statuses(world).get("finished", 0) >= route.CHUNK, 60,
+             "the route to finish a chunk")
+    _end(world, job_id, "kill")
+    assert world.wait_job(job_id, ("cancelled", "failed", "succeeded"), 30).status == \
+        "cancelled"
+    wait_for(lambda: not executor.running(), 30, "the worker to exit")
+    killed = _statuses(world)
+    assert "processing" not in killed
+    assert killed["finished"] < rows  # it was killed mid-run
+    again = _job(world)
+    executor.wake()
+    assert world.wait_job(again, ("cancelled", "failed", "succeeded"), 120).status == \
+        "succeeded"
+    assert pg_conn.execute("SELECT count(*), count(DISTINCT id), min(id), max(id) "
+                           "FROM events_out").fetchone() == (rows, rows, 1, rows)
+    with world.db.session() as s:
+        per_entity = dict(s.execute(
+            select(Task.entity_identifier, func.count()).where(Task.status == "finished")
+            .group_by(Task.entity_identifier)).all())
+        processing = s.scalar(select(func.count()).where(Task.status == "processing"))
+    assert len(per_entity) == rows
+    assert set(per_entity.values()) == {1}
+    assert processing == 0
