@@ -32,13 +32,16 @@ def sync(
     streams: list[StreamChoice] | None = None,
     store: StateStore | None = None,
     checkpoint_rows: int | None = None,
+    raw: bool = True,
 ) -> SyncResult:
+    """Sync ``streams`` (None: every stream); ``raw=False`` sends every row through Arrow
+    even between two connectors that could pass rows through undecoded."""
     src = registry.source(source)
     if checkpoint_rows is not None:
         src.checkpoint_rows = checkpoint_rows
     catalog = configure(src.discover(source_config), streams)
     result = run(catalog, src, source_config, registry.destination(destination),
-                 destination_config, store or MemoryStateStore(), Options())
+                 destination_config, store or MemoryStateStore(), Options(raw=raw))
     return result
 
 

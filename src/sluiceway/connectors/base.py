@@ -61,6 +61,9 @@ class Capabilities:
     #: a destination whose open transaction holds its rows in memory asks for checkpoints
     #: (and so commits) at least this often; None: the source's own checkpoint interval
     commit_rows: int | None = None
+    #: wire formats of rows this connector reads or writes undecoded (see ``RawRows``);
+    #: a sync between two connectors that share one passes rows through in it
+    raw_formats: tuple[str, ...] = ()
 
 
 class Connector(abc.ABC):
@@ -94,6 +97,9 @@ class Source(Connector):
     #: a source with ``partitioned_reads`` may read a big table with several readers when
     #: its config sets none (the engine turns it off for an ``ordered_load`` destination)
     auto_readers: bool = True
+    #: set by the engine: the raw format (one of ``capabilities.raw_formats``) in which the
+    #: destination takes rows; a source may then yield ``RawRows`` instead of record batches
+    raw_format: str | None = None
 
     @abc.abstractmethod
     def discover(self, config: dict[str, Any]) -> Catalog: ...

@@ -1,7 +1,8 @@
 """One table read as several key ranges at once, by reader threads, into one message stream.
 
 What enters: the stream's key (a unique, NOT NULL key: the primary key), its ranges, and a
-``read(context, range)`` that yields a range's rows as Arrow batches **in key order**. What
+``read(context, range)`` that yields a range's rows as Arrow batches **in key order** (or,
+with ``whole_ranges``, as messages in any order, each range handed over whole). What
 leaves: the batches of all readers, interleaved as they come, with a :class:`State` every
 ``checkpoint_rows`` rows and ``{"complete": true}`` at the end.
 
@@ -22,8 +23,6 @@ import threading
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
-
-import pyarrow as pa
 
 from sluiceway.core.errors import Fatal
 from sluiceway.protocol.messages import Message, RecordBatch, State, state_value
@@ -83,13 +82,20 @@ class Fan:
     ``close`` ends a context."""
 
     open: Callable[[], Any]
-    read: Callable[[Any, KeyRange], Generator[pa.RecordBatch, None, None]]
+    read: Callable[[Any, KeyRange], Generator[Any, None, None]]
     close: Callable[[Any], None]
 
 
 def fan_in(stream: str, key: list[str], ranges: list[KeyRange], fan: Fan, readers: int,
-           checkpoint_rows: int, queue_batches: int = 1) -> Iterator[Message]:
-    """Read ``ranges`` with up to ``readers`` threads; see the module docstring."""
+           checkpoint_rows: int, queue_batches: int = 1,
+           whole_ranges: bool = False) -> Iterator[Message]:
+    """Read ``ranges`` with up to ``readers`` threads; see the module docstring.
+
+    With ``whole_ranges``, ``read`` yields messages (raw rows, which hold no key to move
+    a range's ``after`` by) and a State only ever follows ranges sent to their end, naming
+    the others as they were: one reader's messages go on as they come (its ranges end one
+    after the other), several readers' are held until their range is read and then
+    handed over together (ranges are cut small for that, see the PostgreSQL source)."""
     todo = list(enumerate(ranges))
     left = dict(todo)  # ranges not finished, by index (``after`` moves as batches go out)
     lock = threading.Lock()
@@ -116,12 +122,17 @@ def fan_in(stream: str, key: list[str], ranges: list[KeyRange], fan: Fan, reader
                         break
                     index, rng = todo.pop(0)
                 batches = fan.read(context, KeyRange(rng.after, rng.upto))
+                whole: list[Any] = []
                 try:
                     for batch in batches:
-                        if batch.num_rows and not put(("batch", index, batch)):
+                        if whole_ranges and threads_n > 1:
+                            whole.append(batch)
+                        elif batch.num_rows and not put(("batch", index, batch)):
                             return
                 finally:
                     batches.close()
+                if whole_ranges and threads_n > 1 and not put(("range", index, whole)):
+                    return
                 if not put(("done", index)):
                     return
         except BaseException as exc:  # noqa: BLE001 - handed to the consuming side
@@ -146,6 +157,20 @@ def fan_in(stream: str, key: list[str], ranges: list[KeyRange], fan: Fan, reader
                 raise item[1]
             elif kind == "done":
                 left.pop(item[1], None)
+                if whole_ranges and rows >= checkpoint_rows:
+                    rows = 0
+                    yield State(stream, range_state(key, list(left.values())))
+            elif kind == "range":
+                _, index, messages = item
+                yield from messages
+                left.pop(index, None)
+                rows += sum(m.num_rows for m in messages)
+                if rows >= checkpoint_rows:
+                    rows = 0
+                    yield State(stream, range_state(key, list(left.values())))
+            elif whole_ranges:  # one reader's message, its range under way
+                yield item[2]
+                rows += item[2].num_rows
             else:
                 _, index, whole = item
                 start = 0

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from sluiceway.connectors.base import Destination
-from sluiceway.core.errors import DataLossError
+from sluiceway.core.errors import DataLossError, Fatal
 from sluiceway.protocol.catalog import (
     ConfiguredCatalog,
     ConfiguredStream,
@@ -34,7 +34,7 @@ from sluiceway.protocol.catalog import (
     SyncMode,
 )
 from sluiceway.protocol.evolve import plan_evolution
-from sluiceway.protocol.messages import Message, RecordBatch, State
+from sluiceway.protocol.messages import Message, RawRows, RecordBatch, State
 
 #: a column destinations add to staging tables to know load order (for dedup)
 SEQ_COLUMN = "_sluiceway_seq"
@@ -110,6 +110,11 @@ class SqlDestination(Destination):
     def load(self, session: Any, target: StreamTarget, batch: pa.RecordBatch) -> None:
         """Bulk-load one batch into ``target.table`` inside the open transaction."""
 
+    def load_raw(self, session: Any, target: StreamTarget, rows: RawRows) -> None:
+        """Bulk-load raw rows (a format of ``capabilities.raw_formats``) into
+        ``target.table`` inside the open transaction."""
+        raise Fatal(f"the {self.name} destination takes no {rows.format} rows")
+
     @abc.abstractmethod
     def flush(self, session: Any, target: StreamTarget) -> None:
         """Finish any bulk operation still open for ``target`` (before a commit)."""
@@ -161,6 +166,11 @@ class SqlDestination(Destination):
                     if tgt is not None and msg.batch.num_rows:
                         self.load(session, tgt, _align(msg.batch, tgt.schema))
                         tgt.loaded += msg.batch.num_rows
+                elif isinstance(msg, RawRows):
+                    tgt = targets.get(msg.stream)
+                    if tgt is not None and msg.rows:
+                        self.load_raw(session, tgt, msg)
+                        tgt.loaded += msg.rows
                 elif isinstance(msg, State):
                     for tgt in targets.values():
                         self.flush(session, tgt)

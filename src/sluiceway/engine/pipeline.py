@@ -30,7 +30,15 @@ from sluiceway.protocol.catalog import (
     DestinationSyncMode,
     SyncMode,
 )
-from sluiceway.protocol.messages import Estimate, Log, Message, RecordBatch, Rejected, State
+from sluiceway.protocol.messages import (
+    Estimate,
+    Log,
+    Message,
+    RawRows,
+    RecordBatch,
+    Rejected,
+    State,
+)
 
 ProgressFn = Callable[[str, int, int], None]
 #: told (stream, phase): ``reading`` (records flow), then ``loading`` (the source is done and
@@ -95,6 +103,10 @@ class Options:
     #: the transforms between the source and the destination (a row filter, say): told
     #: (stream, batch) of what was read, answers the batch to write (an empty one is dropped)
     transform: Callable[[str, pa.RecordBatch], pa.RecordBatch] | None = None
+    #: pass rows through undecoded where the source and the destination speak one wire
+    #: format (PostgreSQL's binary COPY between two PostgreSQL servers) and no transform
+    #: sits between them; off, every row goes through Arrow
+    raw: bool = True
 
 
 def run(
@@ -114,6 +126,10 @@ def run(
         source.checkpoint_rows = min(source.checkpoint_rows, commit_rows)
     if destination.capabilities.ordered_load:
         source.auto_readers = False
+    source.raw_format = None
+    if opts.raw and opts.transform is None:
+        source.raw_format = next((f for f in source.capabilities.raw_formats
+                                  if f in destination.capabilities.raw_formats), None)
     saved = store.load()
     stats = [StreamStats(cs.name) for cs in catalog.streams]
 
@@ -203,7 +219,7 @@ def _sync_stream(
                 if opts.cancel.is_set():
                     failure.append(Cancelled("sync cancelled"))
                     break
-                size = msg.nbytes if isinstance(msg, RecordBatch) else 64
+                size = msg.nbytes if isinstance(msg, RecordBatch | RawRows) else 64
                 queue.put(msg, size)
                 if opts.stop.is_set() and isinstance(msg, State):
                     failure.append(Cancelled("sync stopped after its checkpoint committed"))
@@ -228,7 +244,12 @@ def _sync_stream(
                     dedup = cs.destination_sync_mode is DestinationSyncMode.append_dedup
                     opts.phase(cs.name, "merging" if dedup else "loading")
                 return
-            if isinstance(msg, RecordBatch):
+            if isinstance(msg, RawRows):
+                st.records += msg.num_rows
+                st.bytes += msg.nbytes
+                if opts.progress:
+                    opts.progress(cs.name, st.records, st.bytes)
+            elif isinstance(msg, RecordBatch):
                 st.records += msg.num_rows
                 st.bytes += msg.nbytes
                 if opts.progress:

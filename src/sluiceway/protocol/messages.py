@@ -29,6 +29,33 @@ class RecordBatch:
 
 
 @dataclass(frozen=True)
+class RawRows:
+    """Rows in a wire format both ends of a sync speak, passed through undecoded: the
+    engine asks a source for them only when its destination takes the same ``format``
+    (``Capabilities.raw_formats``) and nothing transforms the rows in between.
+
+    ``postgres-binary``: PostgreSQL's binary ``COPY`` tuples, whole rows only (no header,
+    no trailer); ``columns`` name the fields of each tuple in order and ``types`` give each
+    field's type as the destination declares it (``format_type``), which decides its
+    binary form."""
+
+    stream: str
+    format: str
+    data: bytes
+    rows: int
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+
+    @property
+    def num_rows(self) -> int:
+        return self.rows
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.data)
+
+
+@dataclass(frozen=True)
 class State:
     """A position in a stream. A source emits it after the records it covers; a destination
     echoes it only once every record before it is durably committed."""
@@ -74,4 +101,4 @@ class Rejected:
     reason: str
 
 
-Message = RecordBatch | State | Log | Estimate | Rejected
+Message = RecordBatch | RawRows | State | Log | Estimate | Rejected

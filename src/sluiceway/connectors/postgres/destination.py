@@ -12,6 +12,7 @@ from pgpq import encoders as pgpq_encoders
 from pgpq import schema as pgpq_schema
 
 from sluiceway.connectors.base import Capabilities, Upserts
+from sluiceway.connectors.postgres import raw as raw_copy
 from sluiceway.connectors.postgres.errors import translate
 from sluiceway.connectors.postgres.spec import DESTINATION_SPEC, checked_conninfo
 from sluiceway.connectors.postgres.types import PgColumn, quote_ident, to_arrow, to_pg
@@ -20,6 +21,7 @@ from sluiceway.core.errors import Fatal
 from sluiceway.protocol import arrow_types as at
 from sluiceway.protocol.catalog import DestinationSyncMode
 from sluiceway.protocol.evolve import plan_evolution
+from sluiceway.protocol.messages import RawRows
 from sluiceway.protocol.spec import ConnectorSpec, validate_config
 
 #: where each stream's committed States are recorded (see SqlDestination.save_state)
@@ -31,7 +33,10 @@ class _Session:
         self.conn = conn
         self.config = config
         self.schema: str = config.get("schema") or "public"
-        self.copies: dict[str, Any] = {}  # table -> (context manager, copy, encoder)
+        # table -> (context manager, copy, encoder; None for raw rows)
+        self.copies: dict[str, Any] = {}
+        # table -> (landing table, INSERT ... SELECT from it) of raw rows whose types differ
+        self.landing: dict[str, tuple[str, str]] = {}
         self.stored: dict[str, int] = {}  # table -> rows the server said its COPYs stored
 
     def q(self, table: str) -> str:
@@ -43,7 +48,7 @@ class _Session:
 class PostgresDestination(SqlDestination):
     name: ClassVar[str] = "postgres"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        destination_sync_modes=tuple(DestinationSyncMode))
+        destination_sync_modes=tuple(DestinationSyncMode), raw_formats=(raw_copy.FORMAT,))
     # COPY into a table without an index, then one sorted build: the server's own
     # bulk-load order (as pg_restore does), far less work than a b-tree insert per row
     keys_after_load: ClassVar[bool] = True
@@ -163,6 +168,49 @@ class PostgresDestination(SqlDestination):
             _, copy, encoder = entry
             copy.write(encoder.write_batch(batch))
 
+    def load_raw(self, session: _Session, target: StreamTarget, rows: RawRows) -> None:
+        """Copy binary tuples straight into the table when each column's type is the one
+        they were read as, else into a landing table of those types that the server then
+        casts into the table's (at the next flush): an existing table whose column was
+        widened, or declared otherwise (``text`` for ``varchar``, ``jsonb`` for ``json``)."""
+        if rows.format != raw_copy.FORMAT:
+            super().load_raw(session, target, rows)
+        entry = session.copies.get(target.table)
+        if entry is not None and entry[2] is not None:  # Arrow rows before these
+            self.flush(session, target)
+            entry = None
+        with translate(session.config):
+            if entry is None:
+                into = self._raw_target(session, target.table, rows)
+                cols = ", ".join(quote_ident(n) for n in rows.columns)
+                cm = session.conn.cursor().copy(f"COPY {into} ({cols}) FROM STDIN "
+                                                "(FORMAT binary)")
+                copy = cm.__enter__()
+                copy.write(raw_copy.HEADER)
+                entry = session.copies[target.table] = (cm, copy, None)
+            entry[1].write(rows.data)
+
+    def _raw_target(self, session: _Session, table: str, rows: RawRows) -> str:
+        """The table raw rows are copied into: ``table`` itself, or a landing table."""
+        found = dict(session.conn.execute(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+            "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped",
+            (session.q(table),)).fetchall())
+        if all(found.get(c) == t for c, t in zip(rows.columns, rows.types, strict=True)):
+            session.landing.pop(table, None)
+            return session.q(table)
+        land = f'pg_temp."_sw_raw_{len(session.landing) + 1}"'
+        decl = ", ".join(f"{quote_ident(c)} {t}"
+                         for c, t in zip(rows.columns, rows.types, strict=True))
+        session.conn.execute(f"DROP TABLE IF EXISTS {land}")
+        session.conn.execute(f"CREATE TEMPORARY TABLE {land} ({decl}) ON COMMIT DROP")
+        cols = ", ".join(quote_ident(c) for c in rows.columns)
+        # the server's assignment casts, as an INSERT of values would have them: a value
+        # the column cannot hold (too long for varchar(3), say) fails, never truncated
+        session.landing[table] = (land, f"INSERT INTO {session.q(table)} ({cols}) "
+                                        f"SELECT {cols} FROM {land}")
+        return land
+
     def _load_with_casts(self, session: _Session, target: StreamTarget,
                          batch: pa.RecordBatch) -> None:
         """Load a batch whose exact numerics exceed decimal128 (or are NaN): COPY it into a
@@ -207,11 +255,16 @@ class PostgresDestination(SqlDestination):
             return
         cm, copy, encoder = entry
         with translate(session.config):
-            copy.write(encoder.finish())
+            copy.write(raw_copy.TRAILER if encoder is None else encoder.finish())
             cm.__exit__(None, None, None)
             # the server's own count of the rows this COPY stored ("COPY n")
-            session.stored[target.table] = session.stored.get(target.table, 0) + max(
-                copy.cursor.rowcount, 0)
+            stored = max(copy.cursor.rowcount, 0)
+            landing = session.landing.pop(target.table, None) if encoder is None else None
+            if landing is not None:  # raw rows of other types: the server casts them
+                land, insert = landing
+                stored = max(session.conn.execute(insert).rowcount, 0)
+                session.conn.execute(f"DROP TABLE {land}")
+            session.stored[target.table] = session.stored.get(target.table, 0) + stored
 
     def commit(self, session: _Session) -> None:
         with translate(session.config):

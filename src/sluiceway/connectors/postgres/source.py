@@ -45,6 +45,7 @@ from sluiceway.connectors.partitioned import (
     ranges_from_state,
     split,
 )
+from sluiceway.connectors.postgres import raw as raw_copy
 from sluiceway.connectors.postgres.errors import translate
 from sluiceway.connectors.postgres.spec import SOURCE_SPEC, checked_conninfo
 from sluiceway.connectors.postgres.types import (
@@ -102,7 +103,8 @@ def _connect(config: dict[str, Any]) -> adbc.Connection:
 class PostgresSource(Source):
     name: ClassVar[str] = "postgres"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        incremental=True, resumable_full_refresh=True, partitioned_reads=True)
+        incremental=True, resumable_full_refresh=True, partitioned_reads=True,
+        raw_formats=(raw_copy.FORMAT,))
     #: rows between two checkpoints (approximate for a keyless table: whole page ranges)
     checkpoint_rows: int = 500_000
     #: the size ADBC aims at for one record batch; small batches keep memory flat
@@ -117,6 +119,11 @@ class PostgresSource(Source):
     #: measured on 2 cores (``bench.run --readers 2,stream``, postgres -> parquet): no gain
     #: at 300,000 and 1,000,000 rows, 5-10 % at 2,000,000
     auto_min_rows: int = 1_500_000
+    #: a raw read (see ``raw``) of several key ranges hands each range over whole, so a
+    #: range is cut to about this much of the table's heap (what a reader holds at once)
+    raw_range_bytes: int = 8 * 1024 * 1024
+    #: the size of one block of raw rows
+    raw_block_bytes: int = 1024 * 1024
 
     @classmethod
     def spec(cls) -> ConnectorSpec:
@@ -167,6 +174,7 @@ class PostgresSource(Source):
         nsp = stream.namespace or (cfg.get("schemas") or ["public"])[0]
         table = f"{quote_ident(nsp)}.{quote_ident(stream.name.split('.')[-1])}"
         select = ", ".join(_select_expr(f) for f in stream.schema)
+        raw = self.raw_format == raw_copy.FORMAT and cs.sync_mode is SyncMode.full_refresh
         conn = _connect(cfg)
         with translate(cfg), conn:
             cur = conn.cursor()
@@ -183,9 +191,9 @@ class PostgresSource(Source):
                   and ("ranges" in (state or {}) or cfg.get("parallel_readers")
                        or self._readers(cfg, cur, table) > 1)):
                 yield from self._key_ranges(cfg, conn, cur, cs, table, select, state, key,
-                                            self._readers(cfg, cur, table))
+                                            self._readers(cfg, cur, table), raw)
             else:
-                yield from self._full_refresh(cur, cs, table, select, state)
+                yield from self._full_refresh(cfg, cur, cs, table, select, state, raw)
             cur.close()
             conn.rollback()
 
@@ -211,8 +219,12 @@ class PostgresSource(Source):
 
     def _key_ranges(self, cfg: dict[str, Any], conn: Any, cur: Any, cs: ConfiguredStream,
                     table: str, select: str, state: dict[str, Any] | None,
-                    key: list[pa.Field], wanted: int) -> Iterator[Message]:
-        """Full refresh in key ranges, by several readers in this connection's snapshot."""
+                    key: list[pa.Field], wanted: int, raw: bool) -> Iterator[Message]:
+        """Full refresh in key ranges, by several readers in this connection's snapshot.
+
+        A raw read's readers are connections of their own (even one reader), each range
+        read whole before it is handed over: raw rows carry no key to checkpoint inside
+        a range by, so a State may only follow ranges sent to their end."""
         if state and state.get("complete"):
             yield State(cs.name, state)
             return
@@ -224,10 +236,20 @@ class PostgresSource(Source):
             if rows:
                 yield Estimate(cs.name, rows)
             count = max(1, min(wanted * self.ranges_per_reader, rows // self.min_range_rows))
+            if raw and wanted > 1:  # ranges held whole in memory (see fan_in): small
+                size = self._bytes(cur, table)
+                count = max(count, min(size // self.raw_range_bytes, rows))
             ranges = split(self._bounds(cur, cs, table, key, rows, count))
         readers = min(wanted, len(ranges))
         snapshot = None
-        if readers > 1:
+        if raw:
+            snapshot = yield from self._export_snapshot(cur, cs)
+            if snapshot is None:
+                raw = False
+                conn.rollback()
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                readers = 1
+        if readers > 1 and not raw:
             try:
                 cur.execute("SELECT pg_export_snapshot()")
                 (snapshot,), = cur.fetchall()
@@ -238,7 +260,9 @@ class PostgresSource(Source):
                 cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 readers = 1
         yield Log("INFO", f"stream {cs.name!r}: {len(ranges)} key range(s) of {table}, "
-                  f"{readers} reader(s) in one snapshot")
+                  f"{readers} reader(s) in one snapshot"
+                  + (", rows passed through as binary COPY tuples" if raw else ""))
+        raw_select = raw_copy.select_list(cs.stream.schema)
         order = ", ".join(f"{table}.{quote_ident(f.name)}" for f in key)
         row = f"({order})" if len(key) > 1 else order
         # the readers' batches in flight together weigh about what one reader's would
@@ -251,6 +275,8 @@ class PostgresSource(Source):
         def open_reader() -> Any:
             if snapshot is None:
                 return None  # the one reader is this connection
+            if raw:
+                return raw_copy.connect_in_snapshot(cfg, snapshot)
             reader = _connect(cfg)
             with translate(cfg):
                 rcur = reader.cursor()
@@ -262,6 +288,11 @@ class PostgresSource(Source):
             conds = ([f"{row} > {literal(rng.after)}"] if rng.after is not None else []) + (
                 [f"{row} <= {literal(rng.upto)}"] if rng.upto is not None else [])
             where = (" WHERE " + " AND ".join(conds)) if conds else ""
+            if raw:  # whole ranges: any order (the server may scan the heap in its order)
+                yield from raw_copy.copy_out(context, cfg, cs.name,
+                                             f"SELECT {raw_select} FROM {table}{where}",
+                                             cs.stream.schema, self.raw_block_bytes)
+                return
             sql = f"SELECT {select} FROM {table}{where} ORDER BY {order}"
             with translate(cfg):
                 for msg in self._query(cur if context is None else context[1], cs, sql,
@@ -269,7 +300,9 @@ class PostgresSource(Source):
                     yield msg.batch
 
         def close(context: Any) -> None:
-            if context is not None:
+            if raw and context is not None:
+                context.close()  # psycopg's close never raises
+            elif context is not None:
                 with contextlib.suppress(adbc.Error):
                     context[1].close()
                     context[0].rollback()
@@ -277,7 +310,13 @@ class PostgresSource(Source):
                     context[0].close()
 
         yield from fan_in(cs.name, names, ranges, Fan(open_reader, read, close), readers,
-                          self.checkpoint_rows)
+                          self.checkpoint_rows, whole_ranges=raw)
+
+    def _bytes(self, cur: Any, table: str) -> int:
+        """The table's size on disk, its TOASTed values included (not its indexes)."""
+        cur.execute(f"SELECT pg_table_size({quote_literal(table)}::regclass)")
+        (size,), = cur.fetchall()
+        return int(size or 0)
 
     def _bounds(self, cur: Any, cs: ConfiguredStream, table: str, key: list[pa.Field],
                 rows: int, count: int) -> list[list[Any]]:
@@ -309,8 +348,21 @@ class PostgresSource(Source):
                 cuts.append(cut)
         return cuts
 
-    def _full_refresh(self, cur: Any, cs: ConfiguredStream, table: str, select: str,
-                      state: dict[str, Any] | None) -> Iterator[Message]:
+    def _export_snapshot(self, cur: Any, cs: ConfiguredStream
+                         ) -> Generator[Message, None, str | None]:
+        """This read's snapshot, exported for other connections (None: it cannot be)."""
+        try:
+            cur.execute("SELECT pg_export_snapshot()")
+            (snapshot,), = cur.fetchall()
+        except adbc.Error as exc:  # a standby before 10, or a server that forbids it
+            yield Log("WARN", f"stream {cs.name!r}: cannot share this read's snapshot "
+                      f"({exc}); its rows go through Arrow")
+            return None
+        return str(snapshot)
+
+    def _full_refresh(self, cfg: dict[str, Any], cur: Any, cs: ConfiguredStream, table: str,
+                      select: str, state: dict[str, Any] | None,
+                      raw: bool) -> Iterator[Message]:
         if state and state.get("complete"):
             yield State(cs.name, state)
             return
@@ -323,15 +375,32 @@ class PostgresSource(Source):
             yield Estimate(cs.name, int(pages * per_page))
         step = max(1, int(self.checkpoint_rows / per_page))
         page = int((state or {}).get("next_page", 0))
-        while True:
-            last = page + step >= pages
-            where = f"ctid >= '({page},0)'::tid" + ("" if last else
-                                                    f" AND ctid < '({page + step},0)'::tid")
-            yield from self._query(cur, cs, f"SELECT {select} FROM {table} WHERE {where}")
-            page += step
-            if last:
-                break
-            yield State(cs.name, {"next_page": page})
+        reader = None
+        if raw:
+            snapshot = yield from self._export_snapshot(cur, cs)
+            if snapshot is not None:
+                reader = raw_copy.connect_in_snapshot(cfg, snapshot)
+                select = raw_copy.select_list(cs.stream.schema)
+                yield Log("INFO", f"stream {cs.name!r}: rows passed through as binary COPY "
+                          "tuples")
+        try:
+            while True:
+                last = page + step >= pages
+                where = f"ctid >= '({page},0)'::tid" + (
+                    "" if last else f" AND ctid < '({page + step},0)'::tid")
+                sql = f"SELECT {select} FROM {table} WHERE {where}"
+                if reader is not None:
+                    yield from raw_copy.copy_out(reader, cfg, cs.name, sql, cs.stream.schema,
+                                                 self.raw_block_bytes)
+                else:
+                    yield from self._query(cur, cs, sql)
+                page += step
+                if last:
+                    break
+                yield State(cs.name, {"next_page": page})
+        finally:
+            if reader is not None:
+                reader.close()
         yield State(cs.name, {"complete": True})
 
     def _settle(self, cur: Any, cs: ConfiguredStream,

@@ -90,6 +90,9 @@ def conninfo(config: dict[str, Any], addresses: list[str] | None = None) -> str:
         "user": config["username"],
         "sslmode": config.get("ssl_mode", "prefer"),
         "application_name": "sluiceway",
+        # text in UTF-8 whatever the database's encoding: Arrow strings are UTF-8, and a
+        # binary COPY sends text in the client encoding
+        "client_encoding": "UTF8",
         "connect_timeout": str(max(2, math.ceil(network.handshake_timeout()))),
     }
     read_timeout = network.policy().read_timeout
