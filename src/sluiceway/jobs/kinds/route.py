@@ -307,7 +307,10 @@ def _open(ctx: AttemptContext, parts: RouteParts, workspace_id: str,
              "status": "processing", "entity": e, "error": None, "log": [], "attempts": 1,
              "job_id": ctx.job_id, "created_at": t, "updated_at": t}
             for e, ident in zip(batch, idents, strict=True)]
-    with ctx.db.session() as s:
+    # claim(): on SQLite the space's look-up then the insert; the write lock taken first, a
+    # heartbeat written in between cannot fail the insert as busy (a read transaction that
+    # turns into a write after another connection wrote fails at once, whatever the timeout)
+    with ctx.db.claim() as s:
         return route_ledger.open_tasks(s, rows)
 
 
