@@ -175,3 +175,25 @@ def test_a_big_table_read_raw_in_ranges_or_pages_arrives_whole(
     query = "SELECT id, k, v, at FROM {}.t"
     assert row_checksum(pg_conn.execute(query.format("copy")).fetchall()) == row_checksum(
         pg_conn.execute(query.format("public")).fetchall())
+
+
+@pytest.mark.parametrize("readers", [None, 2])
+def test_a_server_that_exports_no_snapshot_still_gets_its_rows_read_through_arrow(
+    pg_database: dict[str, Any], pg_conn: Any, readers: int | None
+) -> None:
+    pg_conn.execute("CREATE TABLE t (id int PRIMARY KEY, v text)")
+    pg_conn.execute("INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 5000) g")
+    # a function of the same name found before pg_catalog's: exporting fails as it would
+    # on a server that forbids it
+    pg_conn.execute("CREATE SCHEMA shadow")
+    pg_conn.execute("CREATE FUNCTION shadow.pg_export_snapshot() RETURNS text LANGUAGE plpgsql "
+                    "AS $$ BEGIN RAISE EXCEPTION 'snapshots are not exported here'; END $$")
+    pg_conn.execute(f'ALTER DATABASE "{pg_database["database"]}" '
+                    "SET search_path = shadow, pg_catalog, public")
+    src_cfg = dict(pg_database, **({"parallel_readers": readers} if readers else {}))
+    result, lines = _logged_sync(src_cfg, dict(pg_database, schema="copy"))
+    assert result.ok, result.streams
+    assert any("cannot share this read's snapshot" in line for line in lines)
+    assert not any("binary COPY tuples" in line for line in lines)
+    assert pg_conn.execute("SELECT count(*), sum(id) FROM copy.t").fetchone() == (
+        5000, 5000 * 5001 // 2)

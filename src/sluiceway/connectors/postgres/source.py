@@ -245,10 +245,7 @@ class PostgresSource(Source):
         if raw:
             snapshot = yield from self._export_snapshot(cur, cs)
             if snapshot is None:
-                raw = False
-                conn.rollback()
-                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                readers = 1
+                raw, readers = False, 1
         if readers > 1 and not raw:
             try:
                 cur.execute("SELECT pg_export_snapshot()")
@@ -350,13 +347,16 @@ class PostgresSource(Source):
 
     def _export_snapshot(self, cur: Any, cs: ConfiguredStream
                          ) -> Generator[Message, None, str | None]:
-        """This read's snapshot, exported for other connections (None: it cannot be)."""
+        """This read's snapshot, exported for other connections (None: it cannot be, and
+        the read goes on in a new REPEATABLE READ transaction of its own connection)."""
         try:
             cur.execute("SELECT pg_export_snapshot()")
             (snapshot,), = cur.fetchall()
         except adbc.Error as exc:  # a standby before 10, or a server that forbids it
             yield Log("WARN", f"stream {cs.name!r}: cannot share this read's snapshot "
                       f"({exc}); its rows go through Arrow")
+            cur.connection.rollback()
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             return None
         return str(snapshot)
 
