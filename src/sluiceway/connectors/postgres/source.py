@@ -190,7 +190,7 @@ class PostgresSource(Source):
             elif ((key := _range_key(cs)) and "next_page" not in (state or {})
                   and ("ranges" in (state or {}) or cfg.get("parallel_readers")
                        or self._readers(cfg, cur, table) > 1)):
-                yield from self._key_ranges(cfg, conn, cur, cs, table, select, state, key,
+                yield from self._key_ranges(cfg, cur, cs, table, select, state, key,
                                             self._readers(cfg, cur, table), raw)
             else:
                 yield from self._full_refresh(cfg, cur, cs, table, select, state, raw)
@@ -217,7 +217,7 @@ class PostgresSource(Source):
         per_page = max(1.0, float(tuples or 0) / pages) if pages and (tuples or 0) > 0 else 50.0
         return pages, per_page
 
-    def _key_ranges(self, cfg: dict[str, Any], conn: Any, cur: Any, cs: ConfiguredStream,
+    def _key_ranges(self, cfg: dict[str, Any], cur: Any, cs: ConfiguredStream,
                     table: str, select: str, state: dict[str, Any] | None,
                     key: list[pa.Field], wanted: int, raw: bool) -> Iterator[Message]:
         """Full refresh in key ranges, by several readers in this connection's snapshot.
@@ -242,20 +242,11 @@ class PostgresSource(Source):
             ranges = split(self._bounds(cur, cs, table, key, rows, count))
         readers = min(wanted, len(ranges))
         snapshot = None
-        if raw:
-            snapshot = yield from self._export_snapshot(cur, cs)
+        if raw or readers > 1:  # a raw read's one reader is a connection of its own too
+            snapshot = yield from self._export_snapshot(
+                cur, cs, "its rows go through Arrow" if raw else "one reader reads the table")
             if snapshot is None:
                 raw, readers = False, 1
-        if readers > 1 and not raw:
-            try:
-                cur.execute("SELECT pg_export_snapshot()")
-                (snapshot,), = cur.fetchall()
-            except adbc.Error as exc:  # a standby before 10, or a server that forbids it
-                yield Log("WARN", f"stream {cs.name!r}: cannot share this read's snapshot "
-                          f"({exc}); one reader reads the table")
-                conn.rollback()
-                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                readers = 1
         yield Log("INFO", f"stream {cs.name!r}: {len(ranges)} key range(s) of {table}, "
                   f"{readers} reader(s) in one snapshot"
                   + (", rows passed through as binary COPY tuples" if raw else ""))
@@ -345,16 +336,17 @@ class PostgresSource(Source):
                 cuts.append(cut)
         return cuts
 
-    def _export_snapshot(self, cur: Any, cs: ConfiguredStream
+    def _export_snapshot(self, cur: Any, cs: ConfiguredStream, otherwise: str,
                          ) -> Generator[Message, None, str | None]:
-        """This read's snapshot, exported for other connections (None: it cannot be, and
-        the read goes on in a new REPEATABLE READ transaction of its own connection)."""
+        """This read's snapshot, exported for other connections (None: it cannot be, the
+        log says so and what happens ``otherwise``, and the read goes on in a new
+        REPEATABLE READ transaction of its own connection)."""
         try:
             cur.execute("SELECT pg_export_snapshot()")
             (snapshot,), = cur.fetchall()
         except adbc.Error as exc:  # a standby before 10, or a server that forbids it
             yield Log("WARN", f"stream {cs.name!r}: cannot share this read's snapshot "
-                      f"({exc}); its rows go through Arrow")
+                      f"({exc}); {otherwise}")
             cur.connection.rollback()
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             return None
@@ -377,7 +369,7 @@ class PostgresSource(Source):
         page = int((state or {}).get("next_page", 0))
         reader = None
         if raw:
-            snapshot = yield from self._export_snapshot(cur, cs)
+            snapshot = yield from self._export_snapshot(cur, cs, "its rows go through Arrow")
             if snapshot is not None:
                 reader = raw_copy.connect_in_snapshot(cfg, snapshot)
                 select = raw_copy.select_list(cs.stream.schema)
