@@ -226,6 +226,14 @@ def run_duckdb(dest: str, workdir: Path, extension: str) -> None:
         con = duckdb.connect(str(workdir / "duck.duckdb"))
     else:
         con = duckdb.connect()
+    # DuckDB finds an extension's entry point by its file's name: the duckdb-extension-
+    # postgres wheel names the file postgres.duckdb_extension, the extension inside is
+    # postgres_scanner (loaded as it is, it fails: no 'postgres_duckdb_cpp_init')
+    named = workdir / "postgres_scanner.duckdb_extension"
+    if Path(extension).name != named.name:
+        if not named.exists():
+            named.symlink_to(extension)
+        extension = str(named)
     con.execute(f"LOAD '{extension}'")
     if dest == "duckdb":
         con.execute(f"CREATE TABLE {data.TABLE} AS FROM {scan}")
