@@ -101,6 +101,8 @@ def fan_in(stream: str, key: list[str], ranges: list[KeyRange], fan: Fan, reader
     lock = threading.Lock()
     stop = threading.Event()
     threads_n = max(1, min(readers, len(todo)))
+    # several readers' messages of whole ranges are held until their range is read
+    hold = whole_ranges and threads_n > 1
     out: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=max(2, queue_batches * threads_n))
 
     def put(item: tuple[Any, ...]) -> bool:
@@ -125,13 +127,13 @@ def fan_in(stream: str, key: list[str], ranges: list[KeyRange], fan: Fan, reader
                 whole: list[Any] = []
                 try:
                     for batch in batches:
-                        if whole_ranges and threads_n > 1:
+                        if hold:
                             whole.append(batch)
                         elif batch.num_rows and not put(("batch", index, batch)):
                             return
                 finally:
                     batches.close()
-                if whole_ranges and threads_n > 1 and not put(("range", index, whole)):
+                if hold and not put(("range", index, whole)):
                     return
                 if not put(("done", index)):
                     return

@@ -244,17 +244,13 @@ def _sync_stream(
                     dedup = cs.destination_sync_mode is DestinationSyncMode.append_dedup
                     opts.phase(cs.name, "merging" if dedup else "loading")
                 return
-            if isinstance(msg, RawRows):
+            if isinstance(msg, RecordBatch | RawRows):
                 st.records += msg.num_rows
                 st.bytes += msg.nbytes
                 if opts.progress:
                     opts.progress(cs.name, st.records, st.bytes)
-            elif isinstance(msg, RecordBatch):
-                st.records += msg.num_rows
-                st.bytes += msg.nbytes
-                if opts.progress:
-                    opts.progress(cs.name, st.records, st.bytes)
-                if opts.transform is not None:
+                # raw rows only come when there is no transform (see run)
+                if opts.transform is not None and isinstance(msg, RecordBatch):
                     batch = opts.transform(cs.name, msg.batch)
                     if not batch.num_rows:
                         continue
