@@ -98,29 +98,32 @@ def copy_out(conn: psycopg.Connection[Any], config: dict[str, Any], stream: str,
             select.select([fd], [], [])
             pgconn.consume_input()
         nbytes, data = first
-        parts: list[Any] = []
-        size = 0
+        # one growing buffer per block: keeping each row's message (a memoryview, which the
+        # garbage collector tracks) until the block is joined made the collector scan
+        # millions of them (a quarter of the process's CPU for 2M rows)
+        block = bytearray()
+        rows = 0
         if nbytes > 0:
             rest = _after_header(bytes(data))
             if rest and rest != TRAILER:
-                parts.append(rest)
-                size = len(rest)
+                block += rest
+                rows = 1
         while nbytes >= 0:
             nbytes, data = get(1)
             # a message is one row, or the trailer (2 bytes, -1 where a row has its count)
             if nbytes > 2 or (nbytes == 2 and data != TRAILER):
-                parts.append(data)
-                size += nbytes
-                if size >= block_bytes:
-                    yield RawRows(stream, FORMAT, b"".join(parts), len(parts), columns, types)
-                    sent += len(parts)
-                    parts, size = [], 0
+                block += data
+                rows += 1
+                if len(block) >= block_bytes:
+                    yield RawRows(stream, FORMAT, bytes(block), rows, columns, types)
+                    sent += rows
+                    block, rows = bytearray(), 0
             elif nbytes == 0:  # no whole row buffered yet
                 select.select([fd], [], [])
                 pgconn.consume_input()
-        if parts:
-            yield RawRows(stream, FORMAT, b"".join(parts), len(parts), columns, types)
-            sent += len(parts)
+        if rows:
+            yield RawRows(stream, FORMAT, bytes(block), rows, columns, types)
+            sent += rows
         result = pgconn.get_result()
         _drain(pgconn)
         if result is None or result.status != pq.ExecStatus.COMMAND_OK:
