@@ -216,6 +216,7 @@ def test_a_raw_read_keeps_no_python_object_per_row(
     pg_conn.execute("INSERT INTO t SELECT g, repeat('v', g % 40) FROM generate_series(1, 20000) g")
     src = registry.source("postgres")
     stream = next(s for s in src.discover(pg_database).streams if s.name == "t")
+
     def live_views() -> int:
         return sum(1 for o in gc.get_objects() if isinstance(o, memoryview))
 
