@@ -16,7 +16,6 @@ import contextlib
 import os
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -43,6 +42,8 @@ from sluiceway.protocol.spec import ConnectorSpec, validate_config
 
 #: the table where States are recorded with the data they cover (see ``save_state``)
 STATE_TABLE = "_sluiceway_state"
+#: the name a batch being loaded goes by in its INSERT (see ``load``)
+BATCH_VIEW = "_sw_batch"
 
 
 #: DuckDB's buffer pool must hold, for each column of a table being loaded, the blocks of its
@@ -117,14 +118,13 @@ class _Session:
 
 class DuckDBDestination(SqlDestination):
     name: ClassVar[str] = "duckdb"
-    # DuckDB keeps the rows of an open transaction in memory: at 500k rows per commit a
-    # 2M-row load peaked at 350 MB. A commit of more than one row group (122,880 rows) is
-    # costly: the part past it lands as a row group of its own, rewritten at the checkpoint
-    # (at a commit every ~123-130k rows: 14 CPU-seconds and a 244 MB file for the bench's 2M
-    # rows, against 12 and 173 MB at 100k, whose variance stays below one row group)
+    # No ``commit_rows``: an open transaction's rows do not stay in memory. DuckDB writes
+    # each full row group of a transaction to the file as it fills (compressed), so a
+    # commit holds at most about one row group; commits at the source's checkpoints (500k
+    # rows from PostgreSQL) rather than every 100k spare the WAL and the rewriting of the
+    # last, partial row group at each checkpoint (see ``load`` for what once held them)
     capabilities: ClassVar[Capabilities] = Capabilities(
-        ordered_load=True,
-        destination_sync_modes=tuple(DestinationSyncMode), commit_rows=100_000)
+        ordered_load=True, destination_sync_modes=tuple(DestinationSyncMode))
 
     @classmethod
     def spec(cls) -> ConnectorSpec:
@@ -255,22 +255,19 @@ class DuckDBDestination(SqlDestination):
             batch = batch.append_column(SEQ_COLUMN, seq)
             session.next_seq[target.table] = start + batch.num_rows
             names.append(SEQ_COLUMN)
-        view = f"_sw_batch_{uuid.uuid4().hex[:12]}"
         cols = ", ".join(quote_ident(n) for n in names)
+        # the batch as a relation named for this one statement, not a view registered on
+        # the connection: a registered (even unregistered) batch stays referenced until the
+        # transaction ends, so a commit every 500k rows held ~90 MB of Arrow batches
         with translate(session.path):
-            session.con.register(view, batch)
             try:
-                session.con.execute(f"INSERT INTO {session.q(target.table)} ({cols}) "
-                                    f"SELECT {cols} FROM {quote_ident(view)}")
+                session.con.from_arrow(batch).query(
+                    BATCH_VIEW, f"INSERT INTO {session.q(target.table)} ({cols}) "
+                                f"SELECT {cols} FROM {quote_ident(BATCH_VIEW)}")
             except (duckdb.ConversionException, duckdb.ConstraintException,
                     duckdb.OutOfRangeException) as exc:
                 raise RecordRejected(f"DuckDB refused a row: {exc}",
                                      location=target.stream.name) from exc
-            finally:
-                # after a failed INSERT the transaction is aborted and unregister fails too:
-                # never let that hide the error that matters
-                with contextlib.suppress(duckdb.Error):
-                    session.con.unregister(view)
 
     def flush(self, session: _Session, target: StreamTarget) -> None:
         """Nothing is buffered: every batch is inserted when it arrives."""
