@@ -58,9 +58,6 @@ class Capabilities:
     #: builds after the load): a source left to choose its readers reads a table as one
     #: stream for it, not as key ranges at once (their rows would come interleaved)
     ordered_load: bool = False
-    #: a destination whose open transaction holds its rows in memory asks for checkpoints
-    #: (and so commits) at least this often; None: the source's own checkpoint interval
-    commit_rows: int | None = None
     #: wire formats of rows this connector reads or writes undecoded (see ``RawRows``);
     #: a sync between two connectors that share one passes rows through in it
     raw_formats: tuple[str, ...] = ()

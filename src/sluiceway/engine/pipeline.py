@@ -121,9 +121,6 @@ def run(
     """Sync every stream of ``catalog``; never raises for a stream's failure (see stats)."""
     opts = options or Options()
     tune_malloc()
-    commit_rows = destination.capabilities.commit_rows
-    if commit_rows is not None:
-        source.checkpoint_rows = min(source.checkpoint_rows, commit_rows)
     if destination.capabilities.ordered_load:
         source.auto_readers = False
     source.raw_format = None
