@@ -598,3 +598,18 @@ def test_an_open_transaction_holds_no_loaded_batch(tmp_path: Path) -> None:
     # the destination's loop still holds the batch it last loaded when it asks for the next
     assert len(held) == batches
     assert max(held) <= 2 * one, (held, one)
+
+
+def test_a_table_named_like_the_loads_batch_is_not_read_instead(tmp_path: Path) -> None:
+    # each batch is inserted as a relation with a name of its own; DuckDB resolves a name
+    # to a table of the default schema before such a relation, so a fixed name could load
+    # that table's rows in place of the batch
+    cfg = _db(tmp_path / "named.duckdb", "CREATE TABLE _sw_batch (id BIGINT)",
+              "INSERT INTO _sw_batch VALUES (-1)")
+    schema = pa.schema([pa.field("id", pa.int64())])
+    cs = ConfiguredStream(Stream("s", schema), sync_id="n" * 32)
+    batch = pa.record_batch([pa.array([1, 2, 3], pa.int64())], schema=schema)
+    list(DuckDBDestination().write(cfg, ConfiguredCatalog((cs,)),
+                                   [RecordBatch("s", batch), State("s", {"n": 1})]))
+    assert _rows(cfg, "SELECT id FROM s ORDER BY id") == [(1,), (2,), (3,)]
+    assert _rows(cfg, "SELECT id FROM _sw_batch") == [(-1,)]

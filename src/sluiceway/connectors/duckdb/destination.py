@@ -16,6 +16,7 @@ import contextlib
 import os
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -42,8 +43,6 @@ from sluiceway.protocol.spec import ConnectorSpec, validate_config
 
 #: the table where States are recorded with the data they cover (see ``save_state``)
 STATE_TABLE = "_sluiceway_state"
-#: the name a batch being loaded goes by in its INSERT (see ``load``)
-BATCH_VIEW = "_sw_batch"
 
 
 #: DuckDB's buffer pool must hold, for each column of a table being loaded, the blocks of its
@@ -259,12 +258,14 @@ class DuckDBDestination(SqlDestination):
         cols = ", ".join(quote_ident(n) for n in names)
         # the batch as a relation named for this one statement, not a view registered on
         # the connection: a registered (even unregistered) batch stays referenced until the
-        # transaction ends, so a commit every 500k rows held ~90 MB of Arrow batches
+        # transaction ends, so a commit every 500k rows held ~90 MB of Arrow batches. The
+        # name is random: a table of that name in the default schema would be read instead
+        view = f"_sw_batch_{uuid.uuid4().hex}"
         with translate(session.path):
             try:
                 session.con.from_arrow(batch).query(
-                    BATCH_VIEW, f"INSERT INTO {session.q(target.table)} ({cols}) "
-                                f"SELECT {cols} FROM {quote_ident(BATCH_VIEW)}")
+                    view, f"INSERT INTO {session.q(target.table)} ({cols}) "
+                          f"SELECT {cols} FROM {quote_ident(view)}")
             except (duckdb.ConversionException, duckdb.ConstraintException,
                     duckdb.OutOfRangeException) as exc:
                 raise RecordRejected(f"DuckDB refused a row: {exc}",
