@@ -16,6 +16,7 @@ from sluiceway.connectors.postgres import raw as raw_copy
 from sluiceway.connectors.postgres.errors import translate
 from sluiceway.connectors.postgres.spec import DESTINATION_SPEC, checked_conninfo
 from sluiceway.connectors.postgres.types import PgColumn, quote_ident, to_arrow, to_pg
+from sluiceway.connectors.postgres.writer import QueuedWriter
 from sluiceway.connectors.sqlbase import SEQ_COLUMN, SqlDestination, StreamTarget
 from sluiceway.core.errors import Fatal
 from sluiceway.protocol import arrow_types as at
@@ -161,7 +162,7 @@ class PostgresDestination(SqlDestination):
                 cols = ", ".join(quote_ident(n) for n in batch.schema.names)
                 cur = session.conn.cursor()
                 cm = cur.copy(f"COPY {session.q(target.table)} ({cols}) "
-                              "FROM STDIN (FORMAT binary)")
+                              "FROM STDIN (FORMAT binary)", writer=QueuedWriter(cur))
                 copy = cm.__enter__()
                 copy.write(encoder.write_header())
                 entry = session.copies[target.table] = (cm, copy, encoder)
