@@ -30,7 +30,7 @@ def test_a_stalled_server_holds_the_writer_to_a_few_blocks(
     pg_database: dict[str, Any], pg_conn: Any
 ) -> None:
     """While the server does not read, the caller is held back after a few blocks (the
-    socket's buffers, the one block queued, the one in hand): an encoder faster than the
+    socket's buffers, the block being sent, the one in hand): an encoder faster than the
     server never piles the load up in memory. Once the server reads again, every block
     arrives, in order."""
     pg_conn.execute("CREATE TABLE t (id int, v text)")

@@ -3,9 +3,9 @@
 psycopg's ``LibpqWriter`` sends in the caller's thread: while the load encodes the next
 batch, nothing is sent, and the server's backend (the slowest stage of a load into
 PostgreSQL) drains its socket and idles. ``QueuedLibpqWriter`` sends from a thread, but
-queues up to 1,024 pieces of 128 KiB (128 MiB) before it pushes back. This one queues
-whole blocks, at most ``depth`` of them, so a load holds at most ``depth`` blocks beyond
-the one being sent and the one being encoded.
+queues up to 1,024 pieces of 128 KiB (128 MiB) before it pushes back. This one hands each
+block to its sending thread and returns once the thread has taken it: the caller encodes
+block n + 1 while block n is sent, and never holds more than those two.
 """
 
 from __future__ import annotations
@@ -17,21 +17,22 @@ from typing import Any
 from psycopg import Cursor
 from psycopg.copy import LibpqWriter
 
-#: blocks waiting to be sent (each is one encoded batch or one raw block, a few MiB)
-DEPTH = 1
-
 
 class QueuedWriter(LibpqWriter):
-    """Blocks written to the server by one sending thread, in order, ``depth`` queued."""
+    """Blocks written to the server by one sending thread, in order, one at a time."""
 
-    def __init__(self, cursor: Cursor[Any], *, depth: int = DEPTH) -> None:
+    def __init__(self, cursor: Cursor[Any]) -> None:
         super().__init__(cursor)
-        self._queue: Queue[memoryview | None] = Queue(maxsize=depth)
+        self._queue: Queue[memoryview | None] = Queue(maxsize=1)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
     def _send(self) -> None:
-        while (block := self._queue.get()) is not None:
+        while True:
+            block = self._queue.get()
+            self._queue.task_done()  # taken: the writing thread may encode the next block
+            if block is None:
+                return
             if self._error is not None:
                 continue  # keep taking blocks, so that write() never blocks forever
             try:
@@ -48,6 +49,7 @@ class QueuedWriter(LibpqWriter):
                                             daemon=True)
             self._thread.start()
         self._queue.put(memoryview(data))
+        self._queue.join()  # until the sending thread has taken it
 
     def _drain(self) -> None:
         if self._thread is not None:
