@@ -87,7 +87,7 @@ def test_a_server_gone_mid_copy_fails_the_load_instead_of_hanging(
                 with cur.copy("COPY t (id, v) FROM STDIN", writer=QueuedWriter(cur)) as copy:
                     copy.write(_row(0))
                     pg_conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
-                    for i in range(1, BLOCKS):  # far more than the writer queues
+                    for i in range(1, BLOCKS):  # far more than the writer holds
                         copy.write(_row(i))
                 outcome.append(None)
             except BaseException as exc:  # noqa: BLE001 - reported by the test
