@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from sluiceway.connectors.files import destination as files_destination
 from sluiceway.connectors.files.destination import FileDestination
 from sluiceway.connectors.files.source import MODIFIED_COLUMN, URL_COLUMN, FileSource
 from sluiceway.connectors.testing.canonical import comparable, type_table
@@ -327,6 +328,24 @@ def test_parquet_keeps_every_canonical_type_exactly(tmp_path: Path) -> None:
     assert comparable(back) == comparable(sent)
     via_source, _, _ = read(plain({"path": str(part)}))
     assert comparable(via_source) == comparable(sent)
+
+
+def test_parquet_row_groups_gather_at_most_their_byte_budget(tmp_path: Path) -> None:
+    """The writer holds a row group's batches until they weigh ``ROW_GROUP_BYTES`` (16 MiB):
+    more rows per group cost the sync that much more memory. 27 MB of rows make two groups
+    (one with the 32 MiB the budget was before)."""
+    table = pa.table({"id": pa.array(range(200_000), pa.int64()),
+                      "text": pa.array([f"{i:0120d}" for i in range(200_000)])})
+    per_row = table.nbytes / table.num_rows
+    _write(tmp_path, "parquet", _catalog(table.schema),
+           [RecordBatch("items", b) for b in table.to_batches(max_chunksize=4096)])
+    (part,) = (tmp_path / "items" / "s1").glob("part-*.parquet")
+    meta = pq.ParquetFile(part).metadata
+    groups = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert sum(groups) == table.num_rows
+    # a group closes with the batch that reaches the budget: at most one batch beyond it
+    assert max(groups) <= files_destination.ROW_GROUP_BYTES / per_row + 4096, groups
+    assert len(groups) >= 2, groups
 
 
 def _csv_rows(path: Path) -> list[list[str]]:
