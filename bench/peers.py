@@ -231,8 +231,8 @@ def run_duckdb(dest: str, workdir: Path, extension: str) -> None:
     # postgres_scanner (loaded as it is, it fails: no 'postgres_duckdb_cpp_init')
     named = workdir / "postgres_scanner.duckdb_extension"
     if Path(extension).name != named.name:
-        if not named.exists():
-            named.symlink_to(extension)
+        if not named.is_symlink():  # resolved: a relative path would point from workdir
+            named.symlink_to(Path(extension).resolve())
         extension = str(named)
     con.execute(f"LOAD '{extension}'")
     if dest == "duckdb":
