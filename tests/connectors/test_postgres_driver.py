@@ -3,7 +3,7 @@ build made with the compiler's optimiser on.
 
 The driver's wheels 1.9.0 to 1.13.0 on PyPI were compiled without optimisation (-O0): every
 small helper of the decoder stays a function of its own, which an optimised build inlines.
-Reading the benchmark's 2M rows then costs 4.7 CPU-seconds in the driver against 2.1 for
+Reading the benchmark's 2M rows then costs the client 4.7 CPU-seconds against 2.1 with
 1.8.0, and postgres -> parquet or -> duckdb lose a fifth of their speed. pyproject.toml keeps
 the driver below 1.9; this test says so if a later pin brings such a build back.
 """
