@@ -18,8 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sluiceway.connectors.files import destination as files_destination
-from sluiceway.connectors.files.destination import FileDestination
+from sluiceway.connectors.files.destination import ROW_GROUP_BYTES, FileDestination
 from sluiceway.connectors.files.source import MODIFIED_COLUMN, URL_COLUMN, FileSource
 from sluiceway.connectors.testing.canonical import comparable, type_table
 from sluiceway.core.errors import ConfigInvalid, InvalidInput, RecordRejected
@@ -344,7 +343,7 @@ def test_parquet_row_groups_gather_at_most_their_byte_budget(tmp_path: Path) -> 
     groups = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
     assert sum(groups) == table.num_rows
     # a group closes with the batch that reaches the budget: at most one batch beyond it
-    assert max(groups) <= files_destination.ROW_GROUP_BYTES / per_row + 4096, groups
+    assert max(groups) <= ROW_GROUP_BYTES / per_row + 4096, groups
     assert len(groups) >= 2, groups
 
 
