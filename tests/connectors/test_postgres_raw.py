@@ -5,19 +5,23 @@ Each case runs against the real server; the Arrow path (``raw=False``) is the re
 
 from __future__ import annotations
 
+import gc
 import uuid
+from collections.abc import Generator
 from typing import Any
 
 import pytest
 
 from sluiceway.connectors import registry
+from sluiceway.connectors.postgres import raw as raw_copy
 from sluiceway.engine.checkpoint import MemoryStateStore
 from sluiceway.engine.pipeline import Options, run
 from sluiceway.engine.plan import StreamChoice, configure
 from sluiceway.protocol.catalog import DestinationSyncMode as D
 from sluiceway.protocol.catalog import SyncMode as S
+from sluiceway.protocol.messages import Log, RawRows
 from tests.conftest import PG_HOST, PG_PORT, PG_USER
-from tests.helpers import row_checksum, sync
+from tests.helpers import row_checksum, sync, wait_until
 
 
 def _logged_sync(src_cfg: dict[str, Any], dst_cfg: dict[str, Any],
@@ -233,3 +237,39 @@ def test_a_raw_read_keeps_no_python_object_per_row(
     assert rows == 20_000
     assert len(views_at_each_block) > 5  # several blocks, each of many rows
     assert max(views_at_each_block) < 50, views_at_each_block
+
+
+@pytest.mark.parametrize("stop_after", ["binary COPY tuples", "first block"])
+def test_a_raw_read_closed_at_any_message_closes_its_snapshot_connection(
+    pg_database: dict[str, Any], pg_conn: Any, stop_after: str
+) -> None:
+    """A destination that fails at the read's first messages makes the engine close the
+    read there: the connection reading in the shared snapshot ends with it, at once (a
+    connection left to the garbage collector stays open, inside its transaction, until a
+    collection happens to find it)."""
+    pg_conn.execute("CREATE TABLE t (id int, v text)")
+    pg_conn.execute("INSERT INTO t SELECT g, repeat('v', 100) FROM generate_series(1, 50000) g")
+    src = registry.source("postgres")
+    src.raw_format = raw_copy.FORMAT
+    catalog = configure(src.discover(pg_database), [StreamChoice("t")])
+
+    def readers() -> int:
+        return int(pg_conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()").fetchone()[0])
+
+    gc.disable()  # what closes the connection must be the read, not a collection
+    try:
+        messages = src.read(pg_database, catalog, None)
+        assert isinstance(messages, Generator)
+        for msg in messages:
+            if isinstance(msg, Log if stop_after == "binary COPY tuples" else RawRows) and (
+                    not isinstance(msg, Log) or stop_after in msg.message):
+                break
+        else:
+            pytest.fail(f"the read ended before {stop_after!r}")
+        assert readers() == 2  # the read's own connection and the one in its snapshot
+        messages.close()
+        wait_until(lambda: readers() == 0, timeout=10, what="the read's connections to end")
+    finally:
+        gc.enable()

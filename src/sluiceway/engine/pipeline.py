@@ -210,9 +210,11 @@ def _sync_stream(
     failure: list[BaseException] = []
 
     def reader() -> None:
+        states = {cs.name: src_state} if src_state is not None else None
+        read: Iterator[Message] | None = None
         try:
-            states = {cs.name: src_state} if src_state is not None else None
-            for msg in source.read(source_config, one, states):
+            read = source.read(source_config, one, states)
+            for msg in read:
                 if opts.cancel.is_set():
                     failure.append(Cancelled("sync cancelled"))
                     break
@@ -226,6 +228,14 @@ def _sync_stream(
         except BaseException as exc:  # noqa: BLE001 - handed to the writer side, re-raised there
             failure.append(exc)
         finally:
+            # a read stopped early ends here, in this thread: its connections close now
+            close = getattr(read, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception as exc:  # noqa: BLE001 - the sync's own error comes first
+                    if not failure:
+                        failure.append(exc)
             queue.close()
 
     def messages() -> Iterator[Message]:

@@ -373,9 +373,10 @@ class PostgresSource(Source):
             if snapshot is not None:
                 reader = raw_copy.connect_in_snapshot(cfg, snapshot)
                 select = raw_copy.select_list(cs.stream.schema)
+        try:  # from here on, a read closed at any yield closes the reader with it
+            if reader is not None:
                 yield Log("INFO", f"stream {cs.name!r}: rows passed through as binary COPY "
                           "tuples")
-        try:
             while True:
                 last = page + step >= pages
                 where = f"ctid >= '({page},0)'::tid" + (
