@@ -6,7 +6,7 @@ import datetime as dt
 import decimal
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -649,3 +649,60 @@ def test_a_table_dropped_after_discover_fails_the_read(mysql_database: dict[str,
         cur.execute("DROP TABLE gone")
     with pytest.raises(Fatal, match="'gone' no longer exists"):
         list(src.read(mysql_database, catalog, None))
+
+
+def _small_batches(cfg: dict[str, Any], table: str) -> tuple[MySQLSource, Any]:
+    src = MySQLSource()
+    src.chunk_bytes = 32 * 1024  # a few hundred rows a batch
+    return src, configure(src.discover(cfg), [StreamChoice(table)])
+
+
+def test_a_full_refresh_of_an_innodb_table_reads_one_snapshot(
+    mysql_database: dict[str, Any], mysql_conn: Any
+) -> None:
+    """The whole table comes from one statement (one consistent read): rows committed
+    or deleted while it is read are as they were when the read began, at any size."""
+    with mysql_conn.cursor() as cur:
+        cur.execute("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(100)) ENGINE=InnoDB")
+        cur.execute("INSERT INTO t SELECT seq, REPEAT('v', 60) FROM seq_1_to_20000")
+        cur.execute("ANALYZE TABLE t")
+    src, catalog = _small_batches(mysql_database, "t")
+    ids: list[int] = []
+    batches = 0
+    for msg in src.read(mysql_database, catalog, None):
+        if isinstance(msg, RecordBatch):
+            batches += 1
+            ids += msg.batch.column("id").to_pylist()
+            if batches == 1:
+                with mysql_conn.cursor() as cur:
+                    cur.execute("INSERT INTO t VALUES (30000, 'late')")
+                    cur.execute("DELETE FROM t WHERE id = 19999")
+    assert batches > 10
+    assert ids == list(range(1, 20001))
+
+
+def test_a_read_left_half_way_ends_its_statement_on_the_server(
+    mysql_database: dict[str, Any], mysql_conn: Any
+) -> None:
+    """Closed after its first batch (a cancelled sync, a failed destination), the read
+    stops the server's statement there and then instead of reading on to the end."""
+    with mysql_conn.cursor() as cur:
+        cur.execute("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(250)) ENGINE=InnoDB")
+        cur.execute("INSERT INTO t SELECT seq, REPEAT('v', 200) FROM seq_1_to_50000")
+        cur.execute("ANALYZE TABLE t")
+    src, catalog = _small_batches(mysql_database, "t")
+    messages = src.read(mysql_database, catalog, None)
+    assert isinstance(messages, Generator)
+    first = next(m for m in messages if isinstance(m, RecordBatch))
+    assert first.batch.num_rows < 50000
+
+    def statements() -> list[tuple[str, str]]:
+        with mysql_conn.cursor() as cur:
+            cur.execute("SELECT COMMAND, STATE FROM information_schema.PROCESSLIST "
+                        "WHERE DB = %s AND INFO LIKE '%%sluiceway read%%' "
+                        "AND ID <> CONNECTION_ID()", (mysql_database["database"],))
+            return [(str(c), str(s)) for c, s in cur.fetchall()]
+
+    assert statements(), "the read's statement runs while it is read"
+    messages.close()
+    assert all(command == "Killed" for command, _ in statements()), statements()
