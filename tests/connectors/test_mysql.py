@@ -706,3 +706,25 @@ def test_a_read_left_half_way_ends_its_statement_on_the_server(
     assert statements(), "the read's statement runs while it is read"
     messages.close()
     assert all(command == "Killed" for command, _ in statements()), statements()
+
+
+def test_a_streamed_read_corrects_batches_sized_by_stale_statistics(
+    mysql_database: dict[str, Any], mysql_conn: Any
+) -> None:
+    """Statistics taken when the rows were small size the first batch; once a batch shows
+    the rows' real size, the next ones hold about ``chunk_bytes`` again, and every row
+    comes once."""
+    with mysql_conn.cursor() as cur:
+        cur.execute("CREATE TABLE t (id INT PRIMARY KEY, v MEDIUMTEXT) ENGINE=InnoDB "
+                    "STATS_PERSISTENT=1 STATS_AUTO_RECALC=0")
+        cur.execute("INSERT INTO t SELECT seq, 'x' FROM seq_1_to_3000")
+        cur.execute("ANALYZE TABLE t")
+        cur.execute("UPDATE t SET v = REPEAT('v', 4000)")
+    src, catalog = _small_batches(mysql_database, "t")  # 32 KiB: 8 of the real rows
+    sizes = [m.batch.nbytes for m in src.read(mysql_database, catalog, None)
+             if isinstance(m, RecordBatch)]
+    ids = [i for m in src.read(mysql_database, catalog, None) if isinstance(m, RecordBatch)
+           for i in m.batch.column("id").to_pylist()]
+    assert ids == list(range(1, 3001))
+    assert sizes[0] > 2 * src.chunk_bytes  # the statistics' guess
+    assert max(sizes[1:]) <= 2 * src.chunk_bytes, sizes[:5]

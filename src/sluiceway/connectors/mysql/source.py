@@ -656,9 +656,11 @@ class _Reader:
         by connectorx in batches of ``rows``: one consistent read, one connection, and
         the server sends while the batches before are loaded (chunks each wait for a
         connection and a whole result). A zero date refused half way (see _connectorx)
-        restarts the statement after the last row handed on, with the guard. A read left
-        half way (closed, cancelled, failed) ends its statement on the server: connectorx
-        would otherwise read on to the end of the table in the background."""
+        restarts the statement after the last row handed on, with the guard; so does a
+        batch over twice ``chunk_bytes`` (the table's statistics made its rows look
+        smaller than they are), with batches of its measured row size. A read left half
+        way (closed, cancelled, failed) ends its statement on the server: connectorx would
+        otherwise read on to the end of the table in the background."""
         import connectorx as cx
 
         uri = connectorx_uri(self.cfg, checked_addresses(self.cfg)[0])
@@ -676,8 +678,12 @@ class _Reader:
                         if raw.num_rows:
                             batch, after = emit(raw)
                             yield batch, after
-                    finished = True
-                    return
+                            if rows > 1 and raw.nbytes > 2 * self.source.chunk_bytes:
+                                rows = self._rows(raw.nbytes / raw.num_rows)
+                                break
+                    else:
+                        finished = True
+                        return
                 except BaseException as exc:  # pyo3's PanicException is a BaseException
                     if self.guard_dates or not _refused_date(exc):
                         raise
