@@ -6,7 +6,7 @@ import datetime as dt
 import decimal
 import json
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -649,59 +649,3 @@ def test_a_table_dropped_after_discover_fails_the_read(mysql_database: dict[str,
         cur.execute("DROP TABLE gone")
     with pytest.raises(Fatal, match="'gone' no longer exists"):
         list(src.read(mysql_database, catalog, None))
-
-
-def _small_batches(cfg: dict[str, Any], table: str) -> tuple[MySQLSource, Any]:
-    src = MySQLSource()
-    src.chunk_bytes = 32 * 1024  # a few hundred rows a batch
-    return src, configure(src.discover(cfg), [StreamChoice(table)])
-
-
-def test_a_read_left_half_way_ends_its_statement_on_the_server(
-    mysql_database: dict[str, Any], mysql_conn: Any
-) -> None:
-    """Closed after its first batch (a cancelled sync, a failed destination), the read
-    stops the server's statement there and then instead of reading on to the end."""
-    with mysql_conn.cursor() as cur:
-        cur.execute("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(250)) ENGINE=InnoDB")
-        cur.execute("INSERT INTO t SELECT seq, REPEAT('v', 200) FROM seq_1_to_50000")
-        cur.execute("ANALYZE TABLE t")
-    src, catalog = _small_batches(mysql_database, "t")
-    src.stream_batches = 10_000  # one statement for the whole table
-    messages = src.read(mysql_database, catalog, None)
-    assert isinstance(messages, Generator)
-    first = next(m for m in messages if isinstance(m, RecordBatch))
-    assert first.batch.num_rows < 50000
-
-    def statements() -> list[tuple[str, str]]:
-        with mysql_conn.cursor() as cur:
-            cur.execute("SELECT COMMAND, STATE FROM information_schema.PROCESSLIST "
-                        "WHERE DB = %s AND INFO LIKE '%%sluiceway read%%' "
-                        "AND ID <> CONNECTION_ID()", (mysql_database["database"],))
-            return [(str(c), str(s)) for c, s in cur.fetchall()]
-
-    assert statements(), "the read's statement runs while it is read"
-    messages.close()
-    assert all(command == "Killed" for command, _ in statements()), statements()
-
-
-def test_a_streamed_read_corrects_batches_sized_by_stale_statistics(
-    mysql_database: dict[str, Any], mysql_conn: Any
-) -> None:
-    """Statistics taken when the rows were small size the first batch; once a batch shows
-    the rows' real size, the next ones hold about ``chunk_bytes`` again, and every row
-    comes once."""
-    with mysql_conn.cursor() as cur:
-        cur.execute("CREATE TABLE t (id INT PRIMARY KEY, v MEDIUMTEXT) ENGINE=InnoDB "
-                    "STATS_PERSISTENT=1 STATS_AUTO_RECALC=0")
-        cur.execute("INSERT INTO t SELECT seq, 'x' FROM seq_1_to_3000")
-        cur.execute("ANALYZE TABLE t")
-        cur.execute("UPDATE t SET v = REPEAT('v', 4000)")
-    src, catalog = _small_batches(mysql_database, "t")  # 32 KiB: 8 of the real rows
-    sizes = [m.batch.nbytes for m in src.read(mysql_database, catalog, None)
-             if isinstance(m, RecordBatch)]
-    ids = [i for m in src.read(mysql_database, catalog, None) if isinstance(m, RecordBatch)
-           for i in m.batch.column("id").to_pylist()]
-    assert ids == list(range(1, 3001))
-    assert sizes[0] > 2 * src.chunk_bytes  # the statistics' guess
-    assert max(sizes[1:]) <= 2 * src.chunk_bytes, sizes[:5]

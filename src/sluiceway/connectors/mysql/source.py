@@ -3,14 +3,12 @@
 Two readers make the same Arrow batches (see ``types.select_expr`` / ``types.conform``):
 
 * connectorx (the default on unencrypted sessions): the binary protocol decoded in Rust,
-  no Python object per row. A table is read in keyset chunks (``WHERE key > last ORDER
-  BY key LIMIT n``) on its primary key (else a NOT NULL unique key). A full refresh of an
-  InnoDB table on its primary key streams each chunk (``stream_batches`` batches of about
-  ``chunk_bytes``; a read closed half way ends its statement on the server); other chunks
-  are a call each whose whole result connectorx buffers (about ``chunk_bytes``). Each
-  chunk is one consistent read; the table as a whole is not one snapshot, but every row
-  that exists for the whole read is read exactly once. A keyless base table up to
-  ``max_unchunked_bytes`` is read in one statement.
+  no Python object per row. Each call is its own connection and statement, and connectorx
+  buffers a whole result, so a table is read in keyset chunks (``WHERE key > last ORDER BY
+  key LIMIT n``, sized to about ``chunk_bytes``) on its primary key (else a NOT NULL unique
+  key). Each chunk is one consistent read; the table as a whole is not one snapshot, but
+  every row that exists for the whole read is read exactly once. A keyless base table up
+  to ``max_unchunked_bytes`` is read in one statement.
 * PyMySQL, unbuffered (TLS sessions, views, large keyless tables, and an incremental cursor
   without an index): one ``START TRANSACTION WITH CONSISTENT SNAPSHOT`` and one streaming
   statement, held in memory one batch at a time. Slower (Python objects per row).
@@ -39,7 +37,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -79,7 +76,7 @@ from sluiceway.connectors.partitioned import (
     ranges_from_state,
     split,
 )
-from sluiceway.core.errors import Fatal, SluicewayError
+from sluiceway.core.errors import Fatal
 from sluiceway.protocol.catalog import (
     Catalog,
     ConfiguredStream,
@@ -98,7 +95,7 @@ from sluiceway.protocol.spec import ConnectorSpec, validate_config
 
 _ONLY = " AND TABLE_NAME = %s"
 _TABLES_SQL = ("SELECT TABLE_NAME, TABLE_TYPE, COALESCE(DATA_LENGTH, 0), "
-               "COALESCE(AVG_ROW_LENGTH, 0), COALESCE(ENGINE, '') FROM information_schema.TABLES "
+               "COALESCE(AVG_ROW_LENGTH, 0) FROM information_schema.TABLES "
                "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE IN ('BASE TABLE', 'VIEW', "
                "'SYSTEM VERSIONED') AND TABLE_NAME <> '_sluiceway_state' "
                "AND LEFT(TABLE_NAME, 10) <> '_sw_stage_'")
@@ -117,8 +114,6 @@ _ENCODERS = {k: v for k, v in pymysql.converters.conversions.items() if not isin
 log = logging.getLogger(__name__)
 
 _SESSION = ["SET NAMES utf8mb4", "SET time_zone = '+00:00'"]
-#: a streamed read waits while the destination loads or commits: the server may wait too
-_STREAM_SESSION = [*_SESSION, "SET SESSION net_write_timeout = 7200"]
 
 
 @dataclass
@@ -133,15 +128,6 @@ class TableInfo:
     chunk_key: list[str] = field(default_factory=list)
     #: columns that lead some index (an ordered scan on them needs no sort)
     leading: set[str] = field(default_factory=set)
-    #: the storage engine ('' for a view)
-    engine: str = ""
-
-    @property
-    def clustered(self) -> bool:
-        """Whether rows are stored in primary-key order (InnoDB), so that reading the whole
-        table in that order is a plain scan, never a sort."""
-        return (self.engine.lower() == "innodb" and bool(self.primary_key)
-                and self.chunk_key == self.primary_key)
 
     def column(self, name: str) -> MyColumn:
         for c in self.columns:
@@ -178,8 +164,7 @@ def load_tables(conn: pymysql.Connection[Any], database: str,
     only = _ONLY if table is not None else ""
     cur = conn.cursor()
     cur.execute(_TABLES_SQL + only, args)
-    tables = {r[0]: TableInfo(r[0], r[1], int(r[2]), int(r[3]), engine=str(r[4]))
-              for r in cur.fetchall()}
+    tables = {r[0]: TableInfo(r[0], r[1], int(r[2]), int(r[3])) for r in cur.fetchall()}
     json_cols: set[tuple[str, str]] = set()
     if "mariadb" in str(conn.get_server_info()).lower():  # its JSON is a checked LONGTEXT
         cur.execute(_CHECKS_SQL.format(only=only), args)
@@ -230,10 +215,8 @@ class MySQLSource(Source):
         incremental=True, resumable_full_refresh=True, partitioned_reads=True)
     #: rows between two checkpoints (and the most rows one chunk holds)
     checkpoint_rows: int = 500_000
-    #: Arrow bytes a chunk (or a streamed batch) aims at (its row count follows the row size)
+    #: Arrow bytes a chunk aims at (its row count follows the table's row size)
     chunk_bytes: int = 8 * 1024 * 1024
-    #: batches of ``chunk_bytes`` in one streamed statement (see _Reader._streamed)
-    stream_batches: int = 4
     #: a keyless base table up to this size is read by connectorx in one statement
     max_unchunked_bytes: int = 256 * 1024 * 1024
     #: False reads everything through PyMySQL in one snapshot (slower)
@@ -414,7 +397,7 @@ class MySQLSource(Source):
         if info.data_length > 0 and info.avg_row_length > 0:
             yield Estimate(cs.name, info.data_length // info.avg_row_length)
         rows = 0
-        for batch, last in reader.scan([], key, after, chunkable=bool(key), whole=True):
+        for batch, last in reader.scan([], key, after, chunkable=bool(key)):
             yield RecordBatch(cs.name, batch)
             rows += batch.num_rows
             if key and rows >= self.checkpoint_rows:
@@ -519,9 +502,8 @@ class _Reader:
         self.guard_dates = False
 
     def scan(self, where: list[str], key: list[str], after: list[Any] | None, *,
-             chunkable: bool, whole: bool = False) -> Iterator[tuple[pa.RecordBatch, list[Any]]]:
-        """Batches in ``key`` order (after ``after``) with the key values of their last row;
-        ``whole``: the read takes every row of the table (after ``after``)."""
+             chunkable: bool) -> Iterator[tuple[pa.RecordBatch, list[Any]]]:
+        """Batches in ``key`` order (after ``after``) with the key values of their last row."""
         schema = self.cs.stream.schema
         extra = [k for k in key if k not in schema.names]
         fields = [*schema, *(to_arrow(self.info.column(k)) for k in extra)]
@@ -551,9 +533,6 @@ class _Reader:
             return (batch.select(schema.names) if extra else batch), last
 
         size = self.info.avg_row_length * 2 or 512
-        if self.fast and whole and chunkable and self.info.clustered:
-            yield from self._streamed(sql, after, self._rows(size), emit)
-            return
         if self.fast and chunkable:
             while True:
                 limit = self._rows(size)
@@ -649,76 +628,6 @@ class _Reader:
                     self.guard_dates = True
             return cx.read_sql(uri, sql(True), return_type="arrow",
                                pre_execution_query=_SESSION)
-
-    def _streamed(self, sql: Callable[..., str], after: list[Any] | None, rows: int,
-                  emit: Callable[[pa.RecordBatch], tuple[pa.RecordBatch, list[Any]]],
-                  ) -> Iterator[tuple[pa.RecordBatch, list[Any]]]:
-        """The table after ``after`` in primary-key order, in statements of
-        ``stream_batches`` batches of ``rows`` each, streamed by connectorx: the server
-        sends while the batches before are loaded (a buffered chunk waits for its whole
-        result). connectorx buffers ahead of a slower consumer without a bound, so each
-        statement is capped (one statement for the whole table peaked at 273-369 MB of
-        RSS at 20M rows into PostgreSQL). A zero date refused half way (see _connectorx)
-        restarts the statement after the last row handed on, with the guard; so does a
-        batch over twice ``chunk_bytes`` (the table's statistics made its rows look
-        smaller than they are), with batches of its measured row size. A read left half
-        way (closed, cancelled, failed) ends its statement on the server: connectorx would
-        otherwise read on to the end of the table in the background."""
-        import connectorx as cx
-
-        uri = connectorx_uri(self.cfg, checked_addresses(self.cfg)[0])
-        tag = f"sluiceway read {uuid.uuid4().hex}"  # finds the statement in the processlist
-        with translate(self.cfg):
-            while True:
-                limit = rows * self.source.stream_batches
-                statement = sql(after, limit, self.guard_dates)
-                assert statement.startswith("SELECT ")
-                finished = False
-                try:
-                    reader = cx.read_sql(uri, f"SELECT /* {tag} */ {statement[7:]}",
-                                         return_type="arrow_stream", batch_size=rows,
-                                         pre_execution_query=_STREAM_SESSION)
-                    got = 0
-                    for raw in reader:
-                        if raw.num_rows:
-                            got += raw.num_rows
-                            batch, after = emit(raw)
-                            yield batch, after
-                            if rows > 1 and raw.nbytes > 2 * self.source.chunk_bytes:
-                                rows = self._rows(raw.nbytes / raw.num_rows)
-                                break
-                    else:
-                        finished = True
-                        if got < limit:
-                            return
-                except BaseException as exc:  # pyo3's PanicException is a BaseException
-                    if self.guard_dates or not _refused_date(exc):
-                        raise
-                    log.info("%s holds zero or invalid dates: reading on with the date guard",
-                             self.table)
-                    self.guard_dates = True
-                finally:
-                    if not finished:
-                        self._end_statement(tag)
-
-    def _end_statement(self, tag: str) -> None:
-        """Stop this session's statements marked ``tag`` (KILL QUERY: a user may always end
-        its own; the statement's connection is then closed by its reader)."""
-        try:
-            conn = connect(self.cfg)
-        except SluicewayError as exc:
-            log.warning("%s: could not end a read left half way: %s", self.table, exc)
-            return
-        try:
-            cur = conn.cursor()
-            cur.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE %s "
-                        "AND ID <> CONNECTION_ID()", (f"%{tag}%",))
-            for (pid,) in cur.fetchall():
-                cur.execute(f"KILL QUERY {int(pid)}")
-        except pymysql.err.MySQLError as exc:
-            log.warning("%s: could not end a read left half way: %s", self.table, exc)
-        finally:
-            conn.close()
 
     def _fetch(self, cur: Any, sql: str, schema: pa.Schema,
                batch_rows: int) -> Iterator[pa.RecordBatch]:
