@@ -258,13 +258,17 @@ def test_a_raw_read_closed_at_any_message_closes_its_snapshot_connection(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
             "AND pid <> pg_backend_pid()").fetchone()[0])
 
+    def reached(msg: object) -> bool:
+        if stop_after == "first block":
+            return isinstance(msg, RawRows)
+        return isinstance(msg, Log) and stop_after in msg.message
+
     gc.disable()  # what closes the connection must be the read, not a collection
     try:
         messages = src.read(pg_database, catalog, None)
         assert isinstance(messages, Generator)
         for msg in messages:
-            if isinstance(msg, Log if stop_after == "binary COPY tuples" else RawRows) and (
-                    not isinstance(msg, Log) or stop_after in msg.message):
+            if reached(msg):
                 break
         else:
             pytest.fail(f"the read ended before {stop_after!r}")

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pyarrow as pa
 import pytest
 
-from sluiceway.connectors.memory.connector import DATASETS
+from sluiceway.connectors import registry
+from sluiceway.connectors.memory.connector import DATASETS, MemorySource
 from sluiceway.connectors.testing.suite import sync_memory
 from sluiceway.core.errors import InvalidInput, UnknownStream
 from sluiceway.engine.buffer import ByteQueue, Closed
 from sluiceway.engine.checkpoint import FileStateStore, MemoryStateStore
+from sluiceway.engine.pipeline import Options, run
 from sluiceway.engine.plan import StreamChoice, configure
-from sluiceway.protocol.catalog import Catalog, DestinationSyncMode, Stream, SyncMode
+from sluiceway.protocol.catalog import (
+    Catalog,
+    ConfiguredCatalog,
+    DestinationSyncMode,
+    Stream,
+    SyncMode,
+)
+from sluiceway.protocol.messages import Message
 from tests.helpers import wait_until
 
 
@@ -94,6 +105,44 @@ def test_a_failing_stream_fails_alone_and_keeps_its_resume_point(dataset: str) -
     assert status == {"a": "succeeded", "b": "failed"}
     assert "column 'id' changed from string to int64" in (result.streams[1].error or "")
     assert store.load()["b"]["pending"]
+
+
+class _HeldReads(MemorySource):
+    """A source that keeps a reference to each read it hands out (as one keeping its
+    cursors would): dropping the engine's reference then does not end the read."""
+
+    def __init__(self) -> None:
+        self.reads: list[Iterator[Message]] = []
+        self.ended = 0
+
+    def read(self, config: dict[str, Any], catalog: ConfiguredCatalog,
+             state: dict[str, dict[str, Any]] | None) -> Iterator[Message]:
+        def messages() -> Iterator[Message]:
+            try:
+                yield from MemorySource.read(self, config, catalog, state)
+            finally:
+                self.ended += 1  # where a source closes its connections
+
+        self.reads.append(messages())
+        return self.reads[-1]
+
+
+def test_a_read_stopped_by_a_failing_destination_is_closed_by_the_engine(
+    dataset: str,
+) -> None:
+    DATASETS[dataset + "_out"] = {"b": pa.table({"id": ["text"], "ts": [1]})}
+    src = _HeldReads()
+    src.checkpoint_rows = 2  # the read is still going when the destination fails
+    catalog = configure(src.discover({"dataset": dataset}), [StreamChoice(
+        "b", destination_sync_mode=DestinationSyncMode.append)])
+    gc.disable()  # what ends the read must be the engine, not a collection
+    try:
+        result = run(catalog, src, {"dataset": dataset}, registry.destination("memory"),
+                     {"dataset": dataset + "_out"}, MemoryStateStore(), Options())
+        assert result.streams[0].status == "failed"
+        assert src.ended == 1
+    finally:
+        gc.enable()
 
 
 def test_file_state_store_survives_reopen(tmp_path: pytest.TempPathFactory) -> None:
